@@ -1,0 +1,5 @@
+"""dialerd: an outbound dialing campaign scheduler daemon for Asterisk."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

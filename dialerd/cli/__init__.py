@@ -1,0 +1,61 @@
+"""The ``dialerd`` command: operator verbs, one error boundary.
+
+Each verb group lives in its own module and is registered in ``_register``.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dialerd.cli.context import CliContext
+from dialerd.errors import DialerdError
+
+
+class _Group(click.Group):
+    """Turns expected errors into one clear line and exit status 1 (traceback with -v)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DialerdError as exc:
+            obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
+            if obj is not None and obj.verbose:
+                traceback.print_exc()
+            click.echo(f"dialerd: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="DIALERD_CONFIG",
+    help="Settings file (TOML). Default: /etc/dialerd/dialerd.toml when present. "
+    "[env: DIALERD_CONFIG]",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="dialerd")
+@click.pass_context
+def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
+    """dialerd: outbound dialing campaigns for Asterisk."""
+    ctx.obj = CliContext(config_file=config_file, verbose=verbose)
+
+
+def _register() -> None:
+    from dialerd.cli import config_cmd, db_cmd
+
+    for module in (config_cmd, db_cmd):
+        module.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="dialerd")

@@ -1,0 +1,36 @@
+"""What every CLI verb shares: settings, logging and the database, made on first use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import click
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialerd.db.engine import make_engine, session_factory
+from dialerd.settings import Settings, load_settings
+
+
+@dataclass
+class CliContext:
+    config_file: Path | None = None
+    verbose: bool = False
+    overrides: dict[str, object] = field(default_factory=dict)
+
+    @cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config_file, **self.overrides)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database.url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+
+pass_cli = click.make_pass_decorator(CliContext)

@@ -1,0 +1,36 @@
+"""``dialerd db``: schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.db import migrate
+
+
+@click.group("db")
+def db() -> None:
+    """Database schema: upgrade and inspect."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@pass_cli
+def upgrade(ctx: CliContext, revision: str) -> None:
+    """Bring the schema up to date (safe to run on every deploy)."""
+    migrate.upgrade(ctx.engine, revision)
+    click.echo(f"schema at {migrate.current_revision(ctx.engine)}")
+
+
+@db.command("current")
+@pass_cli
+def current(ctx: CliContext) -> None:
+    """Print the schema revision; exit 1 when it is not the latest."""
+    rev, head = migrate.current_revision(ctx.engine), migrate.head_revision()
+    click.echo(f"{rev or 'empty'} (latest {head})")
+    if rev != head:
+        raise SystemExit(1)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(db)

@@ -1,0 +1,286 @@
+"""The schema: SQLAlchemy 2 typed models. A public interface, documented in docs/database.md.
+
+Every timestamp is UTC (``UtcDateTime``). States and outcome codes are short
+strings so reporting tools can read them without lookup tables.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dialerd.db.types import JsonType, UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Campaign(Base):
+    """A campaign, as last loaded from its file; ``state`` is what ops staff control."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source_path: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    timezone: Mapped[str] = mapped_column(String(64))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    max_rounds: Mapped[int] = mapped_column(SmallInteger)
+    min_spacing_s: Mapped[int] = mapped_column(Integer)
+    # active | paused | stopped | finished
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ContactImport(Base):
+    """One run of the contact importer: its summary is the "Useless Data" figure."""
+
+    __tablename__ = "imports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    loaded: Mapped[int] = mapped_column(Integer, default=0)
+    numbers: Mapped[int] = mapped_column(Integer, default=0)
+    already_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    dnc_suppressed: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_file: Mapped[str | None] = mapped_column(Text)
+
+
+class Contact(Base):
+    """A person to reach, with up to four numbers; rounds are counted here."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("campaign_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str | None] = mapped_column(Text)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    appointment_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # active | completed | closed | paused
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    rounds_started: Mapped[int] = mapped_column(SmallInteger, default=0)
+    round_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refusals: Mapped[int] = mapped_column(SmallInteger, default=0)
+    result: Mapped[str | None] = mapped_column(String(32))
+    flagged: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id", ondelete="SET NULL"))
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PhoneNumber(Base):
+    """One of a contact's numbers, in its order, with its own state and due time.
+
+    ``next_dial_at`` is set only on the number the contact dials next, so the
+    partial index ``ix_phone_numbers_due`` holds exactly the dispatcher's queue.
+    ``priority`` and ``deadline`` are copies of the contact's, for that index's order.
+    """
+
+    __tablename__ = "phone_numbers"
+    __table_args__ = (
+        UniqueConstraint("contact_id", "position"),
+        Index("ix_phone_numbers_campaign_id_e164", "campaign_id", "e164"),
+        Index(
+            "ix_phone_numbers_due",
+            "campaign_id",
+            "next_dial_at",
+            sqlite_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+            postgresql_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_phone_numbers_in_flight",
+            "in_flight_attempt_id",
+            sqlite_where=text("in_flight_attempt_id IS NOT NULL"),
+            postgresql_where=text("in_flight_attempt_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(SmallInteger)
+    e164: Mapped[str] = mapped_column(String(20))
+    raw: Mapped[str] = mapped_column(String(64))
+    number_type: Mapped[str] = mapped_column(String(24), default="unknown")
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    third_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    # dialable | dead | dnc | exhausted
+    state: Mapped[str] = mapped_column(String(16), default="dialable")
+    dial_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_dialed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    next_dial_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    in_flight_attempt_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Round(Base):
+    """One pass over a contact's dialable numbers; ``result`` is chosen by precedence."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (UniqueConstraint("contact_id", "round"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(SmallInteger)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    result: Mapped[str | None] = mapped_column(String(32))
+
+
+class Attempt(Base):
+    """One dial of one number: written before the dial, its result after.
+
+    ``key`` is the idempotency key ``<campaign>-<contact>-<position>-<round>-<try>``;
+    it is the AMI ActionID and ChannelId. ``try`` grows only when a dial of the same
+    number in the same round ended for our own reasons (internal failure, interrupted).
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        Index("ix_attempts_campaign_id_started_at", "campaign_id", "started_at"),
+        Index("ix_attempts_contact_id", "contact_id"),
+        Index(
+            "ix_attempts_open",
+            "status",
+            sqlite_where=text("status IN ('claimed', 'dialing')"),
+            postgresql_where=text("status IN ('claimed', 'dialing')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    phone_number_id: Mapped[int] = mapped_column(ForeignKey("phone_numbers.id", ondelete="CASCADE"))
+    round: Mapped[int] = mapped_column(SmallInteger)
+    position: Mapped[int] = mapped_column(SmallInteger)
+    try_no: Mapped[int] = mapped_column(SmallInteger, default=1)
+    number: Mapped[str] = mapped_column(String(20))
+    instance_id: Mapped[str] = mapped_column(String(64))
+    # claimed (row written, not yet sent) | dialing (sent to the PBX) | done
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    is_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
+    planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    bucket: Mapped[str | None] = mapped_column(String(24))
+    treatment: Mapped[str | None] = mapped_column(String(24))
+    next_dial_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    caller_id: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[int | None] = mapped_column(SmallInteger)
+    hangup_cause: Mapped[int | None] = mapped_column(SmallInteger)
+    callee_cause: Mapped[int | None] = mapped_column(SmallInteger)
+    dial_status: Mapped[str | None] = mapped_column(String(16))
+    amd_status: Mapped[str | None] = mapped_column(String(16))
+    amd_cause: Mapped[str | None] = mapped_column(String(64))
+    disposition: Mapped[str | None] = mapped_column(String(32))
+    signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class DncEntry(Base):
+    """Do-not-call: a number, a number prefix (``+86755*``) or a contact id.
+
+    ``campaign_id`` NULL means every campaign.
+    """
+
+    __tablename__ = "dnc_entries"
+    __table_args__ = (Index("ix_dnc_entries_kind_value", "kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    # number | prefix | contact
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(64), default="cli")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignEvent(Base):
+    """Audit log: loads, reloads, pauses, imports, window open/close, DNC changes."""
+
+    __tablename__ = "campaign_events"
+    __table_args__ = (Index("ix_campaign_events_campaign_id_at", "campaign_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(48))
+    actor: Mapped[str] = mapped_column(String(100))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class Instance(Base):
+    """A daemon process: its heartbeat is how `dialerd status` sees it alive."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    pbx_kind: Mapped[str] = mapped_column(String(16))
+    pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

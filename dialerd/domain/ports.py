@@ -1,0 +1,107 @@
+"""Ports: the small interfaces the core and the engine depend on; adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Clock(Protocol):
+    """Tells the time; always timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredTarget:
+    """Where an answered call goes: a dialplan location or an application."""
+
+    context: str | None = None
+    exten: str | None = None
+    priority: str = "1"
+    application: str | None = None
+    data: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    """One dial, fully decided by the engine; the adapter only puts it on the wire.
+
+    ``key`` is the attempt's idempotency key (unique in the database); it is sent
+    as the AMI ActionID and ChannelId, and ``attempt_id`` as the DIALERD_ATTEMPT variable.
+    """
+
+    attempt_id: int
+    key: str
+    campaign: str
+    number: str  # E.164, e.g. +8613800138000
+    channel: str  # rendered dial string, e.g. PJSIP/8613800138000@carrier
+    caller_id: str
+    ring_timeout_s: float
+    answered: AnsweredTarget
+    record: bool = False
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PbxSignals:
+    """Everything the PBX told about one dial, as raw as classification needs it."""
+
+    originate_response: str | None = None  # "Success" | "Failure" | "Error" (sync refusal)
+    reason: int | None = None  # OriginateResponse Reason (legacy originate reason)
+    hangup_cause: int | None = None  # Q.850 cause of the originated (;1) channel
+    callee_cause: int | None = None  # Q.850 cause of the called-party (;2) half, if seen
+    dial_status: str | None = None  # DialEnd DialStatus
+    rang: bool = False  # DialState RINGING or Newstate Ringing was seen
+    amd_status: str | None = None  # HUMAN | MACHINE | NOTSURE | HANGUP
+    amd_cause: str | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    disposition: str | None = None  # set on the answered call (FastAGI)
+    callback_at: datetime | None = None  # appointment the callee accepted
+    error: str | None = None  # adapter-side failure text (our fault)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def talk_seconds(self) -> float | None:
+        """Seconds between answer and hangup, when both are known."""
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return (self.ended_at - self.answered_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class DialResult:
+    """The PBX's final word on one dial."""
+
+    key: str
+    attempt_id: int
+    signals: PbxSignals
+
+
+ResultSink = Callable[[DialResult], None]
+
+
+class Telephony(Protocol):
+    """What the engine needs from a PBX. Implementations: AMI (pyst2), the simulators.
+
+    Results are delivered through the sink given to ``start``; the sink must be
+    thread-safe (adapters call it from their own threads).
+    """
+
+    def start(self, sink: ResultSink) -> None:
+        """Connect (and keep reconnecting) in the background."""
+
+    def is_up(self) -> bool:
+        """True while dials can be started."""
+
+    def originate(self, request: DialRequest) -> None:
+        """Start one dial. Raises TelephonyUnavailable or UnsafeDialInput."""
+
+    def live_keys(self) -> set[str] | None:
+        """Keys of dials the PBX still has channels for; None if unknown right now."""
+
+    def close(self) -> None:
+        """Stop and release the link."""

@@ -1,0 +1,156 @@
+"""Daemon settings: defaults in code, then a TOML file, `.env`, and `DIALERD_*` variables.
+
+Priority, highest first: explicit arguments, environment (``DIALERD_AMI__PORT=5039``),
+``.env``, the TOML file (``--config PATH``, else ``/etc/dialerd/dialerd.toml`` when present).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("/etc/dialerd/dialerd.toml")
+
+
+def default_database_url() -> str:
+    """An SQLite file in systemd's ``$STATE_DIRECTORY``, else ``./var/dialerd.db``."""
+    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    folder = Path(state_dir) if state_dir else Path("var")
+    return f"sqlite:///{folder / 'dialerd.db'}"
+
+
+def default_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(default_factory=default_database_url, description="SQLAlchemy URL")
+
+
+class AmiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(5038, ge=1, le=65535)
+    username: str = "dialerd"
+    secret: SecretStr = SecretStr("")
+    connect_timeout_s: float = Field(5.0, gt=0)
+    action_timeout_s: float = Field(5.0, gt=0, description="deadline for any AMI action reply")
+    ping_interval_s: float = Field(5.0, gt=0, description="keep-alive Ping period")
+    reconnect_min_s: float = Field(1.0, gt=0)
+    reconnect_max_s: float = Field(60.0, gt=0)
+    settle_grace_s: float = Field(
+        30.0, ge=0, description="after ring timeout, how long an unanswered dial may stay open"
+    )
+
+
+class AgiSettings(BaseModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(4573, ge=0, le=65535)
+
+
+class SimulatorSettings(BaseModel):
+    """The built-in AMI simulator `dialerd run` starts when ``pbx.kind = "simulator"``."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
+    time_scale: float = Field(1.0, gt=0, description="1.0 = real call durations")
+
+
+class PbxSettings(BaseModel):
+    kind: Literal["ami", "simulator"] = "simulator"
+    max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
+    calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")
+
+
+class SchedulerSettings(BaseModel):
+    tick_s: float = Field(0.2, gt=0, description="dispatcher period")
+    batch: int = Field(500, ge=1, description="most rows claimed per tick")
+    reap_interval_s: float = Field(15.0, gt=0)
+    heartbeat_s: float = Field(5.0, gt=0)
+    drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")
+
+
+class LogSettings(BaseModel):
+    format: Literal["auto", "json", "console"] = "auto"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    mask_numbers: bool = True
+
+
+class MetricsSettings(BaseModel):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(9464, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything a daemon or a CLI command needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DIALERD_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    instance_id: str = Field(default_factory=default_instance_id)
+    campaigns_dir: Path = Path("campaigns")
+    rejects_dir: Path | None = Field(None, description="default: next to each contact list")
+    database: DatabaseSettings = DatabaseSettings()
+    pbx: PbxSettings = PbxSettings()
+    ami: AmiSettings = AmiSettings()
+    agi: AgiSettings = AgiSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    log: LogSettings = LogSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls)  # reads model_config["toml_file"]
+        return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+
+def resolve_config_file(explicit: Path | None) -> Path | None:
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("DIALERD_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from every source; ``config_file`` must exist when given."""
+    from dialerd.errors import ConfigError
+
+    path = resolve_config_file(config_file)
+    if path is not None and not path.is_file():
+        raise ConfigError(f"{path}: settings file not found")
+    return settings_class(path)(**overrides)
+
+
+def settings_class(config_file: Path | None) -> type[Settings]:
+    """``Settings`` bound to one TOML file (pydantic-settings reads it from the class)."""
+    if config_file is None:
+        return Settings
+    config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+    return type("Settings", (Settings,), {"model_config": config})
