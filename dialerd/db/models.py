@@ -121,8 +121,9 @@ class PhoneNumber(Base):
     """One of a contact's numbers, in its order, with its own state and due time.
 
     ``next_dial_at`` is set only on the number the contact dials next, so the
-    partial index ``ix_phone_numbers_due`` holds exactly the dispatcher's queue.
-    ``priority`` and ``deadline`` are copies of the contact's, for that index's order.
+    partial index ``ix_phone_numbers_due`` holds exactly the dispatcher's queue;
+    ``next_round``/``next_try``/``next_is_appointment`` say what that dial will be.
+    ``priority`` and ``deadline`` are copies of the contact's, for the queue's order.
     """
 
     __tablename__ = "phone_numbers"
@@ -132,9 +133,21 @@ class PhoneNumber(Base):
         Index(
             "ix_phone_numbers_due",
             "campaign_id",
+            "priority",
             "next_dial_at",
             sqlite_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
             postgresql_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_phone_numbers_deadline",
+            "campaign_id",
+            "deadline",
+            sqlite_where=text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
+            postgresql_where=text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
         ),
         Index(
             "ix_phone_numbers_in_flight",
@@ -159,6 +172,12 @@ class PhoneNumber(Base):
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     last_dialed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     next_dial_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # what the scheduled dial will be: its round, its try within the round, appointment or not
+    next_round: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
+    next_try: Mapped[int] = mapped_column(SmallInteger, default=1, server_default=text("1"))
+    next_is_appointment: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     priority: Mapped[int] = mapped_column(Integer, default=0)
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
     in_flight_attempt_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 11:06:49.288908
+Create Date: 2026-11-22
 """
 
 from __future__ import annotations
@@ -209,6 +209,11 @@ def upgrade() -> None:
         sa.Column("last_outcome", sa.String(length=32), nullable=True),
         sa.Column("last_dialed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("next_dial_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("next_round", sa.SmallInteger(), server_default=sa.text("1"), nullable=False),
+        sa.Column("next_try", sa.SmallInteger(), server_default=sa.text("1"), nullable=False),
+        sa.Column(
+            "next_is_appointment", sa.Boolean(), server_default=sa.text("(false)"), nullable=False
+        ),
         sa.Column("priority", sa.Integer(), nullable=False),
         sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
         sa.Column("in_flight_attempt_id", sa.BigInteger(), nullable=True),
@@ -235,8 +240,19 @@ def upgrade() -> None:
             "ix_phone_numbers_campaign_id_e164", ["campaign_id", "e164"], unique=False
         )
         batch_op.create_index(
+            "ix_phone_numbers_deadline",
+            ["campaign_id", "deadline"],
+            unique=False,
+            sqlite_where=sa.text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
+            postgresql_where=sa.text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
+        )
+        batch_op.create_index(
             "ix_phone_numbers_due",
-            ["campaign_id", "next_dial_at"],
+            ["campaign_id", "priority", "next_dial_at"],
             unique=False,
             sqlite_where=sa.text("state = 'dialable' AND next_dial_at IS NOT NULL"),
             postgresql_where=sa.text("state = 'dialable' AND next_dial_at IS NOT NULL"),
@@ -379,6 +395,15 @@ def downgrade() -> None:
             "ix_phone_numbers_due",
             sqlite_where=sa.text("state = 'dialable' AND next_dial_at IS NOT NULL"),
             postgresql_where=sa.text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+        )
+        batch_op.drop_index(
+            "ix_phone_numbers_deadline",
+            sqlite_where=sa.text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
+            postgresql_where=sa.text(
+                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
+            ),
         )
         batch_op.drop_index("ix_phone_numbers_campaign_id_e164")
 
