@@ -303,3 +303,18 @@ class Instance(Base):
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
     in_flight: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class OutcomeLabel(Base):
+    """Outcome codes with their labels, group and default bucket, for the reporting views.
+
+    Filled by the migrations (frozen lists); a migration that adds a code adds its row.
+    """
+
+    __tablename__ = "outcome_labels"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label_en: Mapped[str] = mapped_column(String(64))
+    label_zh: Mapped[str] = mapped_column(String(64))
+    group_code: Mapped[str] = mapped_column(String(24))
+    bucket: Mapped[str] = mapped_column(String(24))
