@@ -1,0 +1,1 @@
+"""PBX adapters: the AMI client and its correlation, the AMI simulator, FastAGI."""
