@@ -210,6 +210,7 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
         Index("ix_attempts_campaign_id_started_at", "campaign_id", "started_at"),
+        Index("ix_attempts_campaign_id_claimed_at", "campaign_id", "claimed_at"),
         Index("ix_attempts_contact_id", "contact_id"),
         Index(
             "ix_attempts_open",

@@ -360,6 +360,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("attempts", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_attempts_campaign_id_claimed_at", ["campaign_id", "claimed_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_attempts_campaign_id_started_at", ["campaign_id", "started_at"], unique=False
         )
         batch_op.create_index("ix_attempts_contact_id", ["contact_id"], unique=False)
@@ -382,6 +385,7 @@ def downgrade() -> None:
         )
         batch_op.drop_index("ix_attempts_contact_id")
         batch_op.drop_index("ix_attempts_campaign_id_started_at")
+        batch_op.drop_index("ix_attempts_campaign_id_claimed_at")
 
     op.drop_table("attempts")
     op.drop_table("rounds")
