@@ -1,0 +1,163 @@
+"""Phone numbers: normalisation to E.164, number type and carrier, dial-string placeholders.
+
+``normalize`` accepts what people type into spreadsheets (``+86 138 0013 8000``,
+``0086 13800138000``, ``013800138000``, ``(021) 6234 5678``, ``0755-1234 5678``)
+and refuses everything else with a :class:`Rejection`. Only digits, spaces and
+``+ - ( ) .`` are allowed: a CR, LF, ``;``, ``@``, ``,`` or a letter in a number is
+refused before parsing, so nothing of the kind can ever reach the AMI wire.
+
+Validity, type and carrier come from ``phonenumbers``. For Chinese mobile numbers
+(11 digits starting with 1) they depend only on the first digits, so results are
+cached per 5-digit prefix: a million mobiles cost a few regex matches each instead
+of a full parse (tests/unit/test_phones.py checks the fast path against the slow one).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+import phonenumbers
+from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
+
+from dialerd.domain.wire import check_channel
+from dialerd.errors import UnsafeDialInput
+
+MAX_RAW_LEN = 64  # phone_numbers.raw is VARCHAR(64)
+_FORBIDDEN = re.compile(r"[^0-9 +\-().]")
+_SEPARATORS = re.compile(r"[ \-().]")
+_CN_MOBILE = re.compile(r"(?:\+86|0086|0)?(1[3-9][0-9]{9})")
+_CN_PREFIX_DIGITS = 5  # the CN mobile pattern and carrier table look at most at 5 digits
+_PLACEHOLDER = re.compile(r"\{([a-z0-9_]*)\}")
+_DIAL_PREFIX = re.compile(r"[0-9*#]{0,16}")
+
+_TYPE_NAMES = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedNumber:
+    """A valid number: ``e164`` (``+8613800138000``), its type, carrier and region."""
+
+    e164: str
+    number_type: str
+    carrier: str | None
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a raw number was refused: a stable ``reason`` code and a readable ``message``.
+
+    Reasons: ``empty``, ``unsafe_characters``, ``too_long``, ``invalid_number``.
+    """
+
+    reason: str
+    message: str
+
+
+def normalize(raw: str, region: str) -> NormalizedNumber | Rejection:
+    """Normalise ``raw`` as dialled from ``region`` (ISO 3166 code, e.g. ``CN``)."""
+    bad = _FORBIDDEN.search(raw)
+    if bad is not None:
+        return Rejection(
+            "unsafe_characters",
+            f"character {bad.group()!r} is not allowed (digits, spaces and + - ( ) . only)",
+        )
+    text = raw.strip()
+    if not text:
+        return Rejection("empty", "no number")
+    if len(text) > MAX_RAW_LEN:
+        return Rejection("too_long", f"longer than {MAX_RAW_LEN} characters")
+    region = region.upper()
+    if region == "CN":
+        mobile = _CN_MOBILE.fullmatch(_SEPARATORS.sub("", text))
+        if mobile is not None:
+            national = mobile.group(1)
+            found = _cn_mobile_prefix(national[:_CN_PREFIX_DIGITS])
+            if found is None:
+                return Rejection("invalid_number", "not a valid number")
+            number_type, carrier_name = found
+            return NormalizedNumber("+86" + national, number_type, carrier_name, "CN")
+    return _parse(text, region)
+
+
+def _parse(text: str, region: str) -> NormalizedNumber | Rejection:
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        return Rejection("invalid_number", f"not a phone number ({exc._msg})")
+    if not phonenumbers.is_valid_number(number):
+        if number.country_code == phonenumbers.country_code_for_region(region):
+            why = "not a valid number (a landline needs its area code)"
+        else:
+            why = "not a valid number"
+        return Rejection("invalid_number", why)
+    return NormalizedNumber(
+        e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
+        number_type=_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"),
+        carrier=carrier.name_for_number(number, "en") or None,
+        region=phonenumbers.region_code_for_number(number),
+    )
+
+
+@cache
+def _cn_mobile_prefix(prefix: str) -> tuple[str, str | None] | None:
+    """(type, carrier) of every 11-digit CN number starting with ``prefix``, or None if invalid."""
+    found = _parse(prefix + "0" * (11 - len(prefix)), "CN")
+    if isinstance(found, Rejection):
+        return None
+    return found.number_type, found.carrier
+
+
+def national_digits(e164: str) -> str:
+    """The national dialling form, digits only: ``13800138000``, ``01062345678``."""
+    number = phonenumbers.parse(e164, None)
+    formatted = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in formatted if ch.isascii() and ch.isdigit())
+
+
+def render_dial_number(e164: str, placeholder: str, dial_prefix: str = "") -> str:
+    """The value of one channel-template placeholder for ``e164``.
+
+    ``e164`` → ``+8613800138000``; ``number`` → ``8613800138000``;
+    ``national`` → ``13800138000`` (``01062345678`` for a Beijing landline);
+    ``prefix`` → the campaign's ``dial_prefix``.
+    """
+    if placeholder == "e164":
+        return e164
+    if placeholder == "number":
+        return e164.lstrip("+")
+    if placeholder == "national":
+        return national_digits(e164)
+    if placeholder == "prefix":
+        if not _DIAL_PREFIX.fullmatch(dial_prefix):
+            raise UnsafeDialInput("dial_prefix: must be at most 16 of digits, * and #")
+        return dial_prefix
+    raise UnsafeDialInput(
+        f"channel: unknown placeholder {{{placeholder}}} (use e164, number, national, prefix)"
+    )
+
+
+def render_channel(template: str, e164: str, dial_prefix: str = "") -> str:
+    """Fill ``{e164}``, ``{number}``, ``{national}``, ``{prefix}`` in a channel template.
+
+    ``PJSIP/{prefix}{national}@carrier`` → ``PJSIP/913800138000@carrier``. The result
+    is checked as a single dial string (:func:`dialerd.domain.wire.check_channel`).
+    """
+    rendered = _PLACEHOLDER.sub(
+        lambda m: render_dial_number(e164, m.group(1), dial_prefix), template
+    )
+    return check_channel(rendered)
