@@ -48,9 +48,9 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from dialerd.cli import config_cmd, db_cmd
+    from dialerd.cli import config_cmd, control_cmd, db_cmd
 
-    for module in (config_cmd, db_cmd):
+    for module in (config_cmd, db_cmd, control_cmd):
         module.register(cli)
 
 

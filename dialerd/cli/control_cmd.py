@@ -1,0 +1,252 @@
+"""``dialerd campaign list|status|pause|resume|stop`` and ``dialerd status``, through the database.
+
+They work with any number of daemons sharing the database: daemons read each
+campaign's state on every tick and report themselves in the ``instances`` table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import click
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.db.migrate import require_current
+from dialerd.db.models import Instance
+from dialerd.service import control, heartbeat, overview
+
+EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
+RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently
+
+
+def open_db(ctx: CliContext) -> sessionmaker[Session]:
+    """Check the schema is current; the engine's pool is closed when the command ends."""
+    click.get_current_context().call_on_close(ctx.engine.dispose)
+    require_current(ctx.engine)
+    return ctx.sessions
+
+
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns, two spaces apart; numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [bool(rows) and all(isinstance(r[i], int) for r in rows) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(list(headers)), *(line(r) for r in cells)])
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return format_time(value)
+    return str(value)
+
+
+def format_time(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _ago(value: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - value).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    return f"{seconds // 3600}h ago"
+
+
+def _contacts(counts: dict[str, int]) -> str:
+    return " ".join(f"{state}={n}" for state, n in counts.items()) or "-"
+
+
+@click.command("list")
+@pass_cli
+def list_campaigns(ctx: CliContext) -> None:
+    """Every campaign: state, contacts by state, numbers due now, calls in flight."""
+    sessions = open_db(ctx)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        rows = overview.summaries(session, now=now)
+    if not rows:
+        click.echo("no campaigns: load one with `dialerd campaign load FILE`")
+        return
+    headers = ("NAME", "STATE", "CONTACTS", "DUE NOW", "IN FLIGHT", "LAST DIAL", "BY STATE")
+    click.echo(
+        render_table(
+            headers,
+            [
+                (
+                    r.name,
+                    r.state,
+                    r.contacts_total,
+                    r.due_now,
+                    r.in_flight,
+                    r.last_activity,
+                    _contacts(r.contacts),
+                )
+                for r in rows
+            ],
+        )
+    )
+
+
+@click.command("status")
+@click.argument("name")
+@pass_cli
+def campaign_status(ctx: CliContext, name: str) -> None:
+    """One campaign in detail: state, rounds funnel, outcomes so far, queue."""
+    sessions = open_db(ctx)
+    now = datetime.now(UTC)
+    with sessions() as session:
+        d = overview.detail(session, name, now=now)
+    s = d.summary
+    echo = click.echo
+    echo(f"campaign   {s.name}")
+    echo(f"state      {s.state}")
+    echo(f"timezone   {d.timezone}")
+    echo(f"contacts   {s.contacts_total} ({_contacts(s.contacts)})")
+    echo(f"numbers    {_contacts(d.numbers)}")
+    echo(f"due now    {s.due_now}")
+    echo(f"later      {d.scheduled_later} (next due {format_time(d.next_due)})")
+    echo(f"in flight  {s.in_flight}")
+    echo(f"last dial  {format_time(s.last_activity)}")
+    windows = d.config.get("windows")
+    if windows:
+        echo(f"windows    {json.dumps(windows, ensure_ascii=False, default=str)}")
+    echo(f"rounds     (at most {d.max_rounds})")
+    for step in d.rounds:
+        results = " ".join(f"{k}={v}" for k, v in sorted(step.results.items()))
+        echo(
+            f"  round {step.number}: started {step.started}, ended {step.ended}  {results}".rstrip()
+        )
+    if not d.rounds:
+        echo("  none started")
+    echo("outcomes")
+    for code, n in d.outcomes.items():
+        echo(f"  {code:<22} {n}")
+    if not d.outcomes:
+        echo("  none yet")
+
+
+def _state_command(action: control.Action, help_text: str) -> click.Command:
+    @click.command(action, help=help_text)
+    @click.argument("name")
+    @pass_cli
+    def command(ctx: CliContext, name: str) -> None:
+        sessions = open_db(ctx)
+        now = datetime.now(UTC)
+        with sessions.begin() as session:
+            change = control.change_state(session, name, action, who=control.actor(), now=now)
+        if change.changed:
+            click.echo(f"campaign {name}: {change.old} -> {change.new}")
+        else:
+            click.echo(f"campaign {name} is already {change.new}")
+
+    return command
+
+
+pause = _state_command(
+    "pause", "Start no new dials; calls in flight finish. Every daemon sees it on its next tick."
+)
+resume = _state_command("resume", "Make a paused or stopped campaign active again.")
+stop = _state_command(
+    "stop", "Stop dialling for good (until resumed); contacts are left as they are."
+)
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of tables.")
+@pass_cli
+def status(ctx: CliContext, as_json: bool) -> None:
+    """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
+    sessions = open_db(ctx)
+    now = datetime.now(UTC)
+    beat_s = ctx.settings.scheduler.heartbeat_s
+    with sessions() as session:
+        daemons = heartbeat.instances(session, since=now - RECENT)
+        campaigns = overview.summaries(session, now=now)
+    alive = [heartbeat.is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
+    if as_json:
+        doc = {
+            "daemons": [
+                {
+                    "id": d.id,
+                    "alive": ok,
+                    "hostname": d.hostname,
+                    "pid": d.pid,
+                    "version": d.version,
+                    "heartbeat_at": d.heartbeat_at.isoformat(),
+                    "stopped_at": d.stopped_at.isoformat() if d.stopped_at else None,
+                    "pbx_kind": d.pbx_kind,
+                    "pbx_up": d.pbx_up,
+                    "in_flight": d.in_flight,
+                }
+                for d, ok in zip(daemons, alive, strict=True)
+            ],
+            "campaigns": [
+                {"name": c.name, "state": c.state, "due_now": c.due_now, "in_flight": c.in_flight}
+                for c in campaigns
+            ],
+        }
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        _print_status(daemons, alive, campaigns, now)
+    if not any(alive):
+        ctx_exit = click.get_current_context()
+        ctx_exit.exit(EXIT_NO_DAEMON)
+
+
+def _print_status(
+    daemons: Sequence[Instance],
+    alive: Sequence[bool],
+    campaigns: Sequence[overview.CampaignSummary],
+    now: datetime,
+) -> None:
+    click.echo(f"daemons: {sum(alive)} alive")
+    if daemons:
+        rows = [
+            (
+                d.id,
+                "alive" if ok else ("stopped" if d.stopped_at else "gone"),
+                _ago(d.heartbeat_at, now),
+                f"{d.pbx_kind} {'up' if d.pbx_up else 'down'}",
+                d.in_flight,
+                d.version,
+            )
+            for d, ok in zip(daemons, alive, strict=True)
+        ]
+        click.echo(
+            render_table(("INSTANCE", "STATE", "HEARTBEAT", "PBX", "IN FLIGHT", "VERSION"), rows)
+        )
+    click.echo("")
+    click.echo(f"campaigns: {len(campaigns)}")
+    if campaigns:
+        click.echo(
+            render_table(
+                ("NAME", "STATE", "DUE NOW", "IN FLIGHT"),
+                [(c.name, c.state, c.due_now, c.in_flight) for c in campaigns],
+            )
+        )
+
+
+def register(group: click.Group) -> None:
+    campaign = group.commands.get("campaign")
+    if not isinstance(campaign, click.Group):
+        campaign = click.Group("campaign", help="Campaigns: load, list, control.")
+        group.add_command(campaign)
+    for command in (list_campaigns, campaign_status, pause, resume, stop):
+        campaign.add_command(command)
+    group.add_command(status)

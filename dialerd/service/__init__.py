@@ -1,0 +1,1 @@
+"""The service layer: systemd notify/watchdog, signals, metrics, heartbeat, operator control."""

@@ -1,0 +1,100 @@
+"""The ``instances`` table: each daemon registers, beats, and marks itself stopped.
+
+An instance is alive while its heartbeat is newer than ``ALIVE_BEATS`` heartbeat
+periods and ``stopped_at`` is NULL; ``dialerd status`` and other daemons read it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy.orm import Session
+
+from dialerd.db.models import Instance
+
+ALIVE_BEATS = 3  # heartbeats a daemon may miss before it counts as gone
+
+
+def _version() -> str:
+    try:
+        return version("dialerd")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def register_instance(
+    session: Session, *, instance_id: str, pbx_kind: str, now: datetime
+) -> Instance:
+    """Insert or refresh this daemon's row (a restart with the same id reuses it)."""
+    row = session.get(Instance, instance_id)
+    if row is None:
+        row = Instance(id=instance_id)
+        session.add(row)
+    row.hostname = socket.gethostname()
+    row.pid = os.getpid()
+    row.version = _version()
+    row.started_at = now
+    row.heartbeat_at = now
+    row.stopped_at = None
+    row.pbx_kind = pbx_kind
+    row.pbx_up = False
+    row.in_flight = 0
+    row.status = {}
+    session.flush()
+    return row
+
+
+def beat(
+    session: Session,
+    instance_id: str,
+    *,
+    now: datetime,
+    pbx_up: bool,
+    in_flight: int,
+    status: dict[str, Any],
+) -> None:
+    """Record that this daemon is alive, with its PBX link and load."""
+    session.execute(
+        update(Instance)
+        .where(Instance.id == instance_id)
+        .values(heartbeat_at=now, pbx_up=pbx_up, in_flight=in_flight, status=status)
+    )
+
+
+def mark_stopped(session: Session, instance_id: str, *, now: datetime) -> None:
+    """A clean exit: the instance no longer counts as alive, at once."""
+    session.execute(
+        update(Instance)
+        .where(Instance.id == instance_id)
+        .values(stopped_at=now, heartbeat_at=now, pbx_up=False, in_flight=0)
+    )
+
+
+def alive_clause(*, now: datetime, heartbeat_s: float) -> ColumnElement[bool]:
+    """SQL condition: the instance row is alive at ``now``."""
+    cutoff = now - timedelta(seconds=ALIVE_BEATS * heartbeat_s)
+    return and_(Instance.stopped_at.is_(None), Instance.heartbeat_at > cutoff)
+
+
+def is_alive(row: Instance, *, now: datetime, heartbeat_s: float) -> bool:
+    return row.stopped_at is None and row.heartbeat_at > now - timedelta(
+        seconds=ALIVE_BEATS * heartbeat_s
+    )
+
+
+def instances(session: Session, *, since: datetime | None = None) -> list[Instance]:
+    """Instances seen since ``since`` (all when None), latest heartbeat first."""
+    query = select(Instance).order_by(Instance.heartbeat_at.desc(), Instance.id)
+    if since is not None:
+        query = query.where(Instance.heartbeat_at >= since)
+    return list(session.scalars(query))
+
+
+def alive_instances(session: Session, *, now: datetime, heartbeat_s: float) -> list[Instance]:
+    query = select(Instance).where(alive_clause(now=now, heartbeat_s=heartbeat_s))
+    return list(session.scalars(query.order_by(Instance.id)))

@@ -1,0 +1,175 @@
+"""Read-only views of campaigns for operators: the lists and details behind the control CLI.
+
+Everything is computed from the database, so it covers every daemon sharing it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
+from dialerd.errors import CampaignNotFound
+
+OPEN_ATTEMPT = ("claimed", "dialing")
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """One line of ``dialerd campaign list``."""
+
+    id: int
+    name: str
+    state: str
+    contacts: dict[str, int]
+    due_now: int
+    in_flight: int
+    last_activity: datetime | None
+
+    @property
+    def contacts_total(self) -> int:
+        return sum(self.contacts.values())
+
+
+@dataclass(frozen=True)
+class RoundStep:
+    """How many contacts started and ended round ``number``, and with which results."""
+
+    number: int
+    started: int
+    ended: int
+    results: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CampaignDetail:
+    """What ``dialerd campaign status NAME`` shows."""
+
+    summary: CampaignSummary
+    timezone: str
+    max_rounds: int
+    numbers: dict[str, int]
+    rounds: list[RoundStep]
+    outcomes: dict[str, int]
+    scheduled_later: int
+    next_due: datetime | None
+    config: dict[str, object]
+
+
+def _by_campaign(session: Session, query: Select[int, int]) -> dict[int, int]:
+    return dict(session.execute(query).all())
+
+
+def summaries(session: Session, *, now: datetime, name: str | None = None) -> list[CampaignSummary]:
+    """Every campaign (or the one named), by name."""
+    query = select(Campaign).order_by(Campaign.name)
+    if name is not None:
+        query = query.where(Campaign.name == name)
+    campaigns = list(session.scalars(query))
+    if not campaigns:
+        if name is not None:
+            raise CampaignNotFound(f"no campaign named {name!r}")
+        return []
+    contacts: dict[int, dict[str, int]] = defaultdict(dict)
+    for cid, state, n in session.execute(
+        select(Contact.campaign_id, Contact.state, func.count()).group_by(
+            Contact.campaign_id, Contact.state
+        )
+    ):
+        contacts[cid][state] = n
+    due = _by_campaign(
+        session,
+        select(PhoneNumber.campaign_id, func.count())
+        .where(PhoneNumber.state == "dialable", PhoneNumber.next_dial_at <= now)
+        .group_by(PhoneNumber.campaign_id),
+    )
+    in_flight = _by_campaign(
+        session,
+        select(Attempt.campaign_id, func.count())
+        .where(Attempt.status.in_(OPEN_ATTEMPT))
+        .group_by(Attempt.campaign_id),
+    )
+    last = dict(
+        session.execute(
+            select(Attempt.campaign_id, func.max(Attempt.claimed_at)).group_by(Attempt.campaign_id)
+        ).all()
+    )
+    return [
+        CampaignSummary(
+            id=c.id,
+            name=c.name,
+            state=c.state,
+            contacts=dict(sorted(contacts[c.id].items())),
+            due_now=due.get(c.id, 0),
+            in_flight=in_flight.get(c.id, 0),
+            last_activity=last.get(c.id),
+        )
+        for c in campaigns
+    ]
+
+
+def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
+    """Everything about one campaign; raises ``CampaignNotFound``."""
+    summary = summaries(session, now=now, name=name)[0]
+    campaign = session.get_one(Campaign, summary.id)
+    numbers = dict(
+        session.execute(
+            select(PhoneNumber.state, func.count())
+            .where(PhoneNumber.campaign_id == campaign.id)
+            .group_by(PhoneNumber.state)
+            .order_by(PhoneNumber.state)
+        ).all()
+    )
+    later, next_due = session.execute(
+        select(
+            func.count().filter(PhoneNumber.next_dial_at > now),
+            func.min(PhoneNumber.next_dial_at),
+        ).where(
+            PhoneNumber.campaign_id == campaign.id,
+            PhoneNumber.state == "dialable",
+            PhoneNumber.next_dial_at.is_not(None),
+        )
+    ).one()
+    outcomes = dict(
+        session.execute(
+            select(func.coalesce(Attempt.outcome, ""), func.count())
+            .where(Attempt.campaign_id == campaign.id, Attempt.outcome.is_not(None))
+            .group_by(Attempt.outcome)
+            .order_by(func.count().desc(), Attempt.outcome)
+        ).all()
+    )
+    return CampaignDetail(
+        summary=summary,
+        timezone=campaign.timezone,
+        max_rounds=campaign.max_rounds,
+        numbers=numbers,
+        rounds=_rounds(session, campaign.id),
+        outcomes=outcomes,
+        scheduled_later=int(later or 0),
+        next_due=next_due,
+        config=dict(campaign.config or {}),
+    )
+
+
+def _rounds(session: Session, campaign_id: int) -> list[RoundStep]:
+    started: dict[int, int] = defaultdict(int)
+    ended: dict[int, int] = defaultdict(int)
+    results: dict[int, dict[str, int]] = defaultdict(dict)
+    query = (
+        select(Round.round, Round.result, func.count(), func.count(Round.ended_at))
+        .where(Round.campaign_id == campaign_id)
+        .group_by(Round.round, Round.result)
+    )
+    for number, result, n, n_ended in session.execute(query):
+        started[number] += n
+        ended[number] += n_ended
+        if result is not None:
+            results[number][result] = n
+    return [
+        RoundStep(number=k, started=started[k], ended=ended[k], results=results[k])
+        for k in sorted(started)
+    ]

@@ -1,0 +1,233 @@
+"""Control CLI and heartbeat on SQLite and PostgreSQL: list, status, pause/resume/stop."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from dialerd.cli import cli
+from dialerd.db.models import Attempt, Campaign, CampaignEvent, Contact, PhoneNumber, Round
+from dialerd.service import heartbeat
+from dialerd.service.control import actor
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def config(engine: Engine, tmp_path: Path) -> Path:
+    path = tmp_path / "dialerd.toml"
+    url = engine.url.render_as_string(hide_password=False)
+    path.write_text(f'[database]\nurl = "{url}"\n[scheduler]\nheartbeat_s = 5\n')
+    return path
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+def add_campaign(session: Session, name: str, state: str = "active") -> Campaign:
+    campaign = Campaign(
+        name=name,
+        config={"windows": [{"days": "mon-fri", "start": "09:00", "end": "17:00"}]},
+        config_sha256="0" * 64,
+        timezone="Asia/Shanghai",
+        max_rounds=4,
+        min_spacing_s=6 * 3600,
+        state=state,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def add_contact(
+    session: Session, campaign: Campaign, ext: str, state: str, due: datetime | None
+) -> PhoneNumber:
+    contact = Contact(
+        campaign_id=campaign.id, external_id=ext, state=state, created_at=NOW, updated_at=NOW
+    )
+    session.add(contact)
+    session.flush()
+    number = PhoneNumber(
+        contact_id=contact.id,
+        campaign_id=campaign.id,
+        position=1,
+        e164=f"+861380013{ext.zfill(4)}",
+        raw=ext,
+        next_dial_at=due,
+    )
+    session.add(number)
+    session.flush()
+    return number
+
+
+def add_attempt(
+    session: Session, number: PhoneNumber, status: str, outcome: str | None, try_no: int = 1
+) -> None:
+    session.add(
+        Attempt(
+            key=f"{number.campaign_id}-{number.contact_id}-1-1-{try_no}",
+            campaign_id=number.campaign_id,
+            contact_id=number.contact_id,
+            phone_number_id=number.id,
+            round=1,
+            position=1,
+            try_no=try_no,
+            number=number.e164,
+            instance_id="host-1",
+            status=status,
+            planned_at=NOW - timedelta(minutes=5),
+            claimed_at=NOW - timedelta(minutes=try_no),
+            outcome=outcome,
+        )
+    )
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        renewals = add_campaign(session, "renewals")
+        due = add_contact(session, renewals, "1", "active", NOW - timedelta(minutes=1))
+        add_contact(session, renewals, "2", "active", NOW + timedelta(hours=2))
+        done = add_contact(session, renewals, "3", "completed", None)
+        add_attempt(session, done, "done", "completed")
+        add_attempt(session, due, "done", "busy", try_no=2)
+        add_attempt(session, due, "dialing", None, try_no=3)
+        session.add_all(
+            [
+                Round(
+                    campaign_id=renewals.id,
+                    contact_id=done.contact_id,
+                    round=1,
+                    started_at=NOW,
+                    ended_at=NOW,
+                    result="completed",
+                ),
+                Round(campaign_id=renewals.id, contact_id=due.contact_id, round=1, started_at=NOW),
+            ]
+        )
+        add_campaign(session, "survey", state="paused")
+
+
+@pytest.mark.usefixtures("seeded")
+def test_campaign_list(config: Path) -> None:
+    result = run(config, "campaign", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:2] == ["NAME", "STATE"]
+    renewals = next(line for line in lines if line.startswith("renewals"))
+    assert renewals.split()[:5] == ["renewals", "active", "3", "1", "1"]
+    assert "active=2 completed=1" in renewals
+    survey = next(line for line in lines if line.startswith("survey"))
+    assert survey.split()[:5] == ["survey", "paused", "0", "0", "0"]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_campaign_status(config: Path) -> None:
+    result = run(config, "campaign", "status", "renewals")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "state      active" in out
+    assert "due now    1" in out
+    assert "later      1 (next due" in out
+    assert "in flight  1" in out
+    assert "round 1: started 2, ended 1  completed=1" in out
+    assert "busy" in out and "completed" in out
+    assert "09:00" in out
+
+
+@pytest.mark.usefixtures("seeded")
+def test_unknown_campaign_is_one_clear_line(config: Path) -> None:
+    result = run(config, "campaign", "status", "nope")
+    assert result.exit_code == 1
+    assert "no campaign named 'nope'" in result.output
+
+
+@pytest.mark.usefixtures("seeded")
+def test_pause_resume_stop_write_the_state_and_an_audit_row(config: Path, engine: Engine) -> None:
+    assert run(config, "campaign", "pause", "renewals").output == (
+        "campaign renewals: active -> paused\n"
+    )
+    assert "already paused" in run(config, "campaign", "pause", "renewals").output
+    assert run(config, "campaign", "resume", "renewals").exit_code == 0
+    assert run(config, "campaign", "stop", "renewals").exit_code == 0
+    with Session(engine) as session:
+        state = session.scalars(select(Campaign.state).where(Campaign.name == "renewals")).one()
+        events = session.execute(
+            select(CampaignEvent.kind, CampaignEvent.actor, CampaignEvent.details).order_by(
+                CampaignEvent.id
+            )
+        ).all()
+    assert state == "stopped"
+    assert [e.kind for e in events] == ["campaign_paused", "campaign_resumed", "campaign_stopped"]
+    assert {e.actor for e in events} == {actor()}
+    assert "@" in actor()
+    assert events[-1].details == {"from": "active", "to": "stopped"}
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_finished_campaign_cannot_be_resumed(config: Path, engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        session.scalars(select(Campaign).where(Campaign.name == "survey")).one().state = "finished"
+    result = run(config, "campaign", "resume", "survey")
+    assert result.exit_code == 1
+    assert "is finished: cannot resume it" in result.output
+
+
+def test_status_exit_code_follows_the_heartbeats(config: Path, engine: Engine) -> None:
+    result = run(config, "status")
+    assert result.exit_code == 3
+    assert "daemons: 0 alive" in result.output
+
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        heartbeat.register_instance(session, instance_id="a-1", pbx_kind="ami", now=now)
+        heartbeat.register_instance(session, instance_id="b-2", pbx_kind="ami", now=now)
+        heartbeat.beat(session, "a-1", now=now, pbx_up=True, in_flight=4, status={"campaigns": 1})
+        # b-2 missed three heartbeats: it counts as gone
+        heartbeat.beat(
+            session, "b-2", now=now - timedelta(seconds=16), pbx_up=True, in_flight=0, status={}
+        )
+    result = run(config, "status")
+    assert result.exit_code == 0, result.output
+    assert "daemons: 1 alive" in result.output
+    assert "ami up" in result.output
+    doc = json.loads(run(config, "status", "--json").output)
+    assert {d["id"]: d["alive"] for d in doc["daemons"]} == {"a-1": True, "b-2": False}
+    assert doc["daemons"][0]["in_flight"] == 4
+
+    with Session(engine) as session, session.begin():
+        heartbeat.mark_stopped(session, "a-1", now=datetime.now(UTC))
+    result = run(config, "status")
+    assert result.exit_code == 3
+    assert "stopped" in result.output
+
+
+def test_register_instance_reuses_the_row_after_a_restart(engine: Engine) -> None:
+    t0 = datetime.now(UTC) - timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        heartbeat.register_instance(session, instance_id="a-1", pbx_kind="ami", now=t0)
+        heartbeat.mark_stopped(session, "a-1", now=t0)
+    now = datetime.now(UTC)
+    with Session(engine) as session, session.begin():
+        row = heartbeat.register_instance(session, instance_id="a-1", pbx_kind="simulator", now=now)
+        assert row.stopped_at is None
+    with Session(engine) as session:
+        alive = heartbeat.alive_instances(session, now=now, heartbeat_s=5)
+        assert [(r.id, r.pbx_kind) for r in alive] == [("a-1", "simulator")]
+
+
+def test_commands_refuse_an_unmigrated_database(db_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "dialerd.toml"
+    path.write_text(f'[database]\nurl = "{db_url}"\n')
+    result = run(path, "campaign", "list")
+    assert result.exit_code == 1
+    assert "dialerd db upgrade" in result.output

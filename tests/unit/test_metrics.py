@@ -1,0 +1,91 @@
+"""Metrics: the endpoint serves what the engine counted; disabled means no endpoint."""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from dialerd.service.metrics import NullMetrics, PrometheusMetrics, make_metrics
+from dialerd.settings import MetricsSettings
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[PrometheusMetrics, int]]:
+    metrics = PrometheusMetrics()
+    port = metrics.serve("127.0.0.1", 0)
+    yield metrics, port
+    metrics.close()
+
+
+def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_the_endpoint_serves_every_metric(served: tuple[PrometheusMetrics, int]) -> None:
+    metrics, port = served
+    metrics.dial_started("renewals")
+    metrics.dial_started("renewals")
+    metrics.dial_started("survey")
+    metrics.outcome("renewals", "busy")
+    metrics.set_in_flight("renewals", 7)
+    metrics.set_queue_depth("renewals", 120)
+    metrics.lateness(0.3)
+    metrics.lateness(42.0)
+    metrics.pbx_up(True)
+    metrics.reconnected()
+    metrics.import_rejects("invalid_number", 3)
+    metrics.import_rejects("duplicate", 0)
+
+    got = _scrape(port)
+    assert got[("dialerd_dials_total", (("campaign", "renewals"),))] == 2
+    assert got[("dialerd_dials_total", (("campaign", "survey"),))] == 1
+    assert got[("dialerd_outcomes_total", (("campaign", "renewals"), ("code", "busy")))] == 1
+    assert got[("dialerd_calls_in_flight", (("campaign", "renewals"),))] == 7
+    assert got[("dialerd_queue_depth", (("campaign", "renewals"),))] == 120
+    assert got[("dialerd_dispatch_lateness_seconds_count", ())] == 2
+    assert got[("dialerd_dispatch_lateness_seconds_bucket", (("le", "0.5"),))] == 1
+    assert got[("dialerd_dispatch_lateness_seconds_bucket", (("le", "60.0"),))] == 2
+    assert got[("dialerd_pbx_link_up", ())] == 1
+    assert got[("dialerd_pbx_reconnects_total", ())] == 1
+    assert got[("dialerd_import_rejects_total", (("reason", "invalid_number"),))] == 3
+    assert ("dialerd_import_rejects_total", (("reason", "duplicate"),)) not in got
+
+    metrics.pbx_up(False)
+    assert _scrape(port)[("dialerd_pbx_link_up", ())] == 0
+
+
+def test_two_instances_do_not_share_a_registry() -> None:
+    a, b = PrometheusMetrics(), PrometheusMetrics()
+    a.reconnected()
+    assert a.registry.get_sample_value("dialerd_pbx_reconnects_total") == 1
+    assert b.registry.get_sample_value("dialerd_pbx_reconnects_total") == 0
+
+
+def test_disabled_metrics_are_a_silent_no_op() -> None:
+    metrics = make_metrics(MetricsSettings(enabled=False))
+    assert isinstance(metrics, NullMetrics)
+    metrics.dial_started("x")
+    metrics.outcome("x", "busy")
+    metrics.lateness(1.0)
+    metrics.close()
+
+
+def test_enabled_metrics_listen_on_the_configured_address() -> None:
+    metrics = make_metrics(MetricsSettings(enabled=True, host="127.0.0.1", port=0))
+    try:
+        assert isinstance(metrics, PrometheusMetrics)
+        metrics.reconnected()
+        port = metrics.port
+        assert port is not None
+        assert _scrape(port)[("dialerd_pbx_reconnects_total", ())] == 1
+    finally:
+        metrics.close()
