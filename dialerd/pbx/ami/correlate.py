@@ -116,6 +116,11 @@ class Correlator:
             for d in self._dials.values()
         ]
 
+    @property
+    def tracked_channels(self) -> int:
+        """Channels held in memory (joined to a pending dial, or orphans waiting for one)."""
+        return len(self._chans)
+
     def expire(self, key: str, now: datetime) -> DialResult | None:
         """Forget a dial and return what was collected for it (None if unknown)."""
         dial = self._dials.get(key)

@@ -73,8 +73,8 @@ class AmiMessage:
         return [v for k, v in self.headers if k == key]
 
     def as_dict(self) -> dict[str, str]:
-        """Headers as a plain dict (first value wins)."""
-        return dict(self._first)
+        """Headers as a plain dict in wire order (first value wins)."""
+        return {key: self._first[key] for key in self}
 
     def __getitem__(self, key: str) -> str:
         return self._first[key]
@@ -83,7 +83,7 @@ class AmiMessage:
         return key in self._first
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._first)
+        return iter(dict.fromkeys(key for key, _ in self.headers))
 
     def __len__(self) -> int:
         return len(self._first)

@@ -1,0 +1,285 @@
+"""Every recorded Asterisk 22 transcript, replayed through AmiParser + Correlator.
+
+The bytes are fed in random-sized chunks with the recording's timing, with
+unknown events and garbage lines injected between messages; the PbxSignals must
+carry what the fixtures README documents, and classify to the outcome the file
+name says.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialerd.domain.ports import DialResult, PbxSignals
+from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.ami.protocol import AmiParser
+from tests.conftest import FIXTURES_AMI
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+JUNK = (
+    b"this line is not a header\r\n",
+    b"Event: FrobnicatorReport\r\nPrivilege: system,all\r\nWidgets: 3\r\n\r\n",
+    b"\x00\xffgarbage\r\n\r\n",
+)
+
+# name: (Response, Reason, ;1 cause, ;2 cause, DialStatus, rang, AMDSTATUS, AMDCAUSE, answered)
+S, F, E = "Success", "Failure", "Error"
+HUMAN = ("HUMAN", "HUMAN-800-800")
+EXPECTED_SIGNALS: dict[str, tuple[object, ...]] = {
+    "answered-human": (S, 4, 16, 16, "ANSWER", False, *HUMAN, True),
+    "busy": (F, 5, 0, 17, "BUSY", False, None, None, False),
+    "no-answer": (F, 3, 19, 19, None, True, None, None, False),
+    "unallocated": (F, 0, 1, 1, "NOANSWER", False, None, None, False),
+    "rejected": (F, 0, 21, 21, "NOANSWER", False, None, None, False),
+    "congestion": (F, 8, 0, 34, "CONGESTION", False, None, None, False),
+    "subscriber-absent": (F, 0, 20, 20, "CHANUNAVAIL", False, None, None, False),
+    "answered-early-hangup": (S, 4, 16, 16, "ANSWER", False, "HANGUP", "", True),
+    "answering-machine": (S, 4, 16, 16, "ANSWER", False, "MACHINE", "LONGGREETING-1500-1500", True),
+    "no-user-responding": (F, 0, 18, 18, "NOANSWER", False, None, None, False),
+    "x-answered-after-ringing": (S, 4, 16, 16, "ANSWER", True, *HUMAN, True),
+    "x-cause17-no-busy-indication": (F, 0, 17, 17, "BUSY", False, None, None, False),
+    "x-no-answer-no-ringing": (F, 3, 19, 19, None, False, None, None, False),
+    "x-cause34-circuit-congestion": (F, 0, 34, 34, "CONGESTION", False, None, None, False),
+    "x-cause38-network-out-of-order": (F, 0, 38, 38, "NOANSWER", False, None, None, False),
+    "x-answered-dead-air": (S, 4, 16, 16, "ANSWER", False, "NOTSURE", "TOOLONG-4900", True),
+    "x-cause19-no-answer": (F, 0, 19, 19, "NOANSWER", False, None, None, False),
+    "answered-application-wait": (S, 4, 16, 16, "ANSWER", False, None, None, True),
+    "busy-application-wait": (F, 5, 0, 17, "BUSY", False, None, None, False),
+    "busy-failed-ext": (F, 5, 0, 17, "BUSY", False, None, None, False),
+    "no-answer-failed-ext": (F, 3, 19, 19, None, True, None, None, False),
+    "answered-human-fastagi": (S, 4, 0, 0, "ANSWER", False, *HUMAN, True),
+    "nonexistent-context": (E, None, None, None, None, False, None, None, False),
+    "nonexistent-callee-context": (F, 0, 0, 0, None, False, None, None, False),
+    "bad-channel-tech": (F, 0, None, None, None, False, None, None, False),
+    "sync-answered-human": (S, None, 16, 16, "ANSWER", False, *HUMAN, True),
+    "sync-busy": (E, None, 0, 17, "BUSY", False, None, None, False),
+    "sync-no-answer": (E, None, 19, 19, None, True, None, None, False),
+    "chanvars-answered-human": (S, 4, 16, 16, "ANSWER", False, *HUMAN, True),
+    "chanvars-busy": (F, 5, 0, 17, "BUSY", False, None, None, False),
+}
+DIGIT_TRANSCRIPT = (
+    "answered-human",
+    "busy",
+    "no-answer",
+    "unallocated",
+    "rejected",
+    "congestion",
+    "subscriber-absent",
+    "answered-early-hangup",
+    "answering-machine",
+    "no-user-responding",
+)
+EXPECTED_OUTCOME = {
+    **dict.fromkeys(
+        (
+            "answered-human",
+            "x-answered-after-ringing",
+            "chanvars-answered-human",
+            "sync-answered-human",
+            "answered-application-wait",
+            "answered-human-fastagi",
+            "x-answered-dead-air",
+        ),
+        "answered",
+    ),
+    **dict.fromkeys(
+        (
+            "busy",
+            "busy-application-wait",
+            "busy-failed-ext",
+            "chanvars-busy",
+            "sync-busy",
+            "x-cause17-no-busy-indication",
+        ),
+        "busy",
+    ),
+    **dict.fromkeys(
+        (
+            "no-answer",
+            "no-answer-failed-ext",
+            "x-no-answer-no-ringing",
+            "x-cause19-no-answer",
+            "sync-no-answer",
+            "no-user-responding",
+        ),
+        "no_answer",
+    ),
+    "unallocated": "vacant",
+    "rejected": "rejected",
+    **dict.fromkeys(
+        ("congestion", "x-cause34-circuit-congestion", "x-cause38-network-out-of-order"),
+        "line_fault",
+    ),
+    "subscriber-absent": "powered_off",
+    "answered-early-hangup": "early_hangup",
+    "answering-machine": "answering_machine",
+    **dict.fromkeys(
+        ("nonexistent-context", "nonexistent-callee-context", "bad-channel-tech"),
+        "internal_failure",
+    ),
+}
+
+
+@dataclass
+class Replay:
+    results: dict[str, DialResult]
+    garbage_lines: int
+    unknown_events: int
+    messages: list[tuple[str, str, list[tuple[str, str]]]]
+
+
+def _originates(name: str) -> list[tuple[str, str, bool]]:
+    """(ActionID, DIALERD_ATTEMPT value, async) of every Originate the client sent."""
+    sent = (FIXTURES_AMI / f"{name}.sent.txt").read_bytes().decode()
+    found = []
+    for block in sent.split("\r\n\r\n"):
+        if "Action: Originate" in block:
+            action_id = re.search(r"ActionID: (.+)", block)
+            tag = re.search(r"Variable: DIALERD_ATTEMPT=(.+)", block)
+            assert action_id and tag
+            found.append((action_id[1].strip(), tag[1].strip(), "Async: true" in block))
+    return found
+
+
+def _pieces(name: str, rng: random.Random, junk_rate: float) -> list[tuple[float, bytes]]:
+    """The received bytes as (time, piece), junk injected at message ends, randomly chunked."""
+    data = (FIXTURES_AMI / f"{name}.txt").read_bytes()
+    timing = json.loads((FIXTURES_AMI / f"{name}.timing.json").read_text())["chunks"]
+    pieces: list[tuple[float, bytes]] = []
+    for t, direction, offset, length in timing:
+        if direction != "recv":
+            continue
+        chunk = data[offset : offset + length]
+        parts = chunk.split(b"\r\n\r\n")
+        for i in range(len(parts) - 1):
+            junk = rng.choice(JUNK) if rng.random() < junk_rate else b""
+            parts[i] += b"\r\n\r\n" + junk
+        chunk = b"".join(parts)
+        while chunk:
+            size = rng.randint(1, 700)
+            pieces.append((t, chunk[:size]))
+            chunk = chunk[size:]
+    return pieces
+
+
+def replay(name: str, seed: int = 0, junk_rate: float = 0.3) -> Replay:
+    originates = _originates(name)
+    results: dict[str, DialResult] = {}
+    correlator = Correlator(lambda r: results.__setitem__(r.key, r), settle_s=1.0)
+    asyncs = {action_id: is_async for action_id, _, is_async in originates}
+    for action_id, tag, _ in originates:
+        correlator.expect(action_id, 1, 5.0, T0, attempt_tag=tag)
+    parser = AmiParser()
+    garbage = unknown = 0
+    messages = []
+    now = T0
+    for t, piece in _pieces(name, random.Random(seed), junk_rate):
+        now = T0 + timedelta(seconds=t)
+        for msg in parser.feed(piece):
+            garbage += len(msg.garbage)
+            unknown += msg.name == "FrobnicatorReport"
+            if msg.name != "FrobnicatorReport" and msg.kind != "garbage":
+                messages.append((msg.kind, msg.name, msg.headers))
+            action_id = msg.get("ActionID") or ""
+            if msg.kind == "response" and action_id in asyncs:
+                if not asyncs[action_id] or msg.name == "Error":
+                    correlator.sync_response(action_id, msg.name, msg.get("Message"), now)
+            correlator.feed(msg, now)
+        correlator.tick(now)
+    correlator.tick(now + timedelta(seconds=2))
+    assert correlator.pending() == []
+    return Replay(results, garbage, unknown, messages)
+
+
+def _fields(s: PbxSignals) -> tuple[object, ...]:
+    return (
+        s.originate_response,
+        s.reason,
+        s.hangup_cause,
+        s.callee_cause,
+        s.dial_status,
+        s.rang,
+        s.amd_status,
+        s.amd_cause,
+        s.answered_at is not None,
+    )
+
+
+def _classify(signals: PbxSignals) -> str:
+    classify = pytest.importorskip("dialerd.domain.classify")
+    return str(classify.classify(signals).outcome)
+
+
+def test_every_transcript_is_covered() -> None:
+    names = {p.name[: -len(".txt")] for p in FIXTURES_AMI.glob("*.txt") if p.name.count(".") == 1}
+    assert names == set(EXPECTED_SIGNALS) | {"concurrent-10", "ping", "bad-login"}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_single_call_transcript_gives_documented_signals(name: str, seed: int) -> None:
+    run = replay(name, seed)
+    assert list(run.results) == [f"{name}-orig-2"]
+    signals = run.results[f"{name}-orig-2"].signals
+    assert _fields(signals) == EXPECTED_SIGNALS[name]
+    assert signals.ended_at is not None and signals.ended_at >= T0
+    if signals.answered_at is not None:
+        assert signals.talk_seconds is not None and signals.talk_seconds > 0
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))
+def test_single_call_transcript_classifies_as_named(name: str) -> None:
+    signals = replay(name).results[f"{name}-orig-2"].signals
+    assert _classify(signals) == EXPECTED_OUTCOME[name]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_concurrent_ten_calls_each_match_their_single_call(seed: int) -> None:
+    run = replay("concurrent-10", seed)
+    assert len(run.results) == 10
+    for digit in range(10):
+        signals = run.results[f"concurrent-10-orig-{digit + 2}"].signals
+        assert _fields(signals) == EXPECTED_SIGNALS[DIGIT_TRANSCRIPT[digit]], digit
+        assert all(f"1380000000{digit}@" in str(c) for c in signals.raw["channels"])
+
+
+def test_concurrent_ten_classifies_per_digit() -> None:
+    run = replay("concurrent-10")
+    for digit in range(10):
+        signals = run.results[f"concurrent-10-orig-{digit + 2}"].signals
+        assert _classify(signals) == EXPECTED_OUTCOME[DIGIT_TRANSCRIPT[digit]]
+
+
+def test_ping_and_bad_login_parse_through_junk() -> None:
+    parser = AmiParser()
+    msgs = parser.feed((FIXTURES_AMI / "ping.txt").read_bytes())
+    pongs = [m for m in msgs if m.get("Ping") == "Pong"]
+    assert len(pongs) == 2 and all(float(m["Timestamp"]) > 0 for m in pongs)
+    assert [m.get("ActionID") for m in pongs] == ["ping-ping-2", None]
+    bad = AmiParser().feed((FIXTURES_AMI / "bad-login.txt").read_bytes())
+    assert [(m.kind, m.name) for m in bad] == [
+        ("banner", "Asterisk Call Manager/11.0.0"),
+        ("response", "Error"),
+    ]
+    assert bad[1]["Message"] == "Authentication failed"
+
+
+@pytest.mark.parametrize("name", ["ping", "bad-login", "busy", "concurrent-10"])
+def test_random_chunks_and_junk_give_the_same_messages_as_one_clean_read(name: str) -> None:
+    clean = AmiParser().feed((FIXTURES_AMI / f"{name}.txt").read_bytes())
+    run = replay(name, seed=7, junk_rate=1.0)
+    assert run.messages == [(m.kind, m.name, m.headers) for m in clean]
+    assert run.garbage_lines + run.unknown_events > 0
+
+
+def test_duplicate_headers_of_chanvars_transcript_are_kept() -> None:
+    msgs = AmiParser().feed((FIXTURES_AMI / "chanvars-busy.txt").read_bytes())
+    hangups = [m for m in msgs if m.name == "Hangup"]
+    assert hangups and all(m.get_all("ChanVariable") for m in hangups)
+    assert all(m["ChanVariable"].startswith("DIALERD_ATTEMPT=") for m in hangups)

@@ -1,0 +1,134 @@
+"""AmiParser framing and format_action's refusal of anything that could break framing."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dialerd.errors import UnsafeDialInput
+from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
+
+SESSION = (
+    b"Asterisk Call Manager/11.0.0\r\n"
+    b"Response: Success\r\nActionID: a-1\r\nMessage: Authentication accepted\r\n\r\n"
+    b"Event: VarSet\r\nPrivilege: dialplan,all\r\nUniqueid: k-1\r\n"
+    b"Variable: AMDCAUSE\r\nValue: \r\n\r\n"
+    b"Event: Hangup\r\nChanVariable: A=1\r\nChanVariable: B=2\r\nCause: 16\r\n\r\n"
+)
+
+
+def _kinds(msgs: list[AmiMessage]) -> list[tuple[str, str]]:
+    return [(m.kind, m.name) for m in msgs]
+
+
+def test_banner_then_messages() -> None:
+    parser = AmiParser()
+    msgs = parser.feed(SESSION)
+    assert _kinds(msgs) == [
+        ("banner", "Asterisk Call Manager/11.0.0"),
+        ("response", "Success"),
+        ("event", "VarSet"),
+        ("event", "Hangup"),
+    ]
+    assert parser.banner == "Asterisk Call Manager/11.0.0"
+    assert msgs[2].get("Value") == "" and msgs[2]["Variable"] == "AMDCAUSE"
+    assert parser.pending_bytes == 0
+
+
+def test_duplicate_headers_are_kept_with_first_and_last_access() -> None:
+    hangup = AmiParser().feed(SESSION)[3]
+    assert hangup.get_all("ChanVariable") == ["A=1", "B=2"]
+    assert hangup.get("ChanVariable") == "A=1"
+    assert hangup.get_last("ChanVariable") == "B=2"
+    assert "Cause" in hangup and hangup.get("Nope") is None
+    assert hangup.as_dict()["ChanVariable"] == "A=1"
+
+
+@given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=60))
+def test_any_chunking_gives_the_same_messages(sizes: list[int]) -> None:
+    parser = AmiParser()
+    msgs: list[AmiMessage] = []
+    data, i = SESSION, 0
+    while data:
+        size = sizes[i % len(sizes)]
+        msgs += parser.feed(data[:size])
+        data, i = data[size:], i + 1
+    assert [(m.kind, m.name, m.headers) for m in msgs] == [
+        (m.kind, m.name, m.headers) for m in AmiParser().feed(SESSION)
+    ]
+
+
+def test_bare_lf_and_mixed_line_ends_are_accepted() -> None:
+    msgs = AmiParser(expect_banner=False).feed(
+        b"Event: A\nX: 1\n\nEvent: B\r\nY: 2\r\n\r\nEvent: C\nZ: 3\n\n"
+    )
+    assert [(m.name, m.headers[1]) for m in msgs] == [
+        ("A", ("X", "1")),
+        ("B", ("Y", "2")),
+        ("C", ("Z", "3")),
+    ]
+
+
+def test_garbage_lines_and_unknown_events_never_stop_the_reader() -> None:
+    parser = AmiParser(expect_banner=False)
+    msgs = parser.feed(
+        b"no colon here\r\nEvent: Newstate\r\nUniqueid: 1\r\n\r\n"
+        b"\xff\xfe binary junk\r\n\r\n"
+        b"Event: SomethingNew\r\nFoo: bar\r\n\r\n"
+        b"Event: Hangup\r\nCause: 17\r\n\r\n"
+    )
+    assert _kinds(msgs) == [
+        ("event", "Newstate"),
+        ("garbage", ""),
+        ("event", "SomethingNew"),
+        ("event", "Hangup"),
+    ]
+    assert msgs[0].garbage == ["no colon here"]
+    assert msgs[1].garbage and "binary junk" in msgs[1].garbage[0]
+
+
+def test_invalid_utf8_is_replaced_not_fatal() -> None:
+    (msg,) = AmiParser(expect_banner=False).feed(
+        b"Event: X\r\nCallerIDName: \xe5\xbc\xa0\xff\r\n\r\n"
+    )
+    assert msg["CallerIDName"] == "张\ufffd"
+
+
+def test_first_line_without_banner_is_parsed_as_a_message() -> None:
+    (msg,) = AmiParser().feed(b"Response: Success\r\nPing: Pong\r\n\r\n")
+    assert msg.kind == "response" and msg["Ping"] == "Pong"
+
+
+def test_from_pairs() -> None:
+    msg = AmiMessage.from_pairs([("Event", "Hangup"), ("Cause", "16")])
+    assert (msg.kind, msg.name, msg["Cause"], len(msg)) == ("event", "Hangup", "16", 2)
+    assert list(msg) == ["Event", "Cause"]
+
+
+def test_format_action() -> None:
+    wire = format_action(
+        "Originate", [("ActionID", "k-1"), ("Variable", "A=1"), ("Variable", "B=2")]
+    )
+    assert wire == (b"Action: Originate\r\nActionID: k-1\r\nVariable: A=1\r\nVariable: B=2\r\n\r\n")
+    (msg,) = AmiParser(expect_banner=False).feed(wire)
+    assert msg.get_all("Variable") == ["A=1", "B=2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "headers"),
+    [
+        ("Originate", [("Channel", "PJSIP/1\r\nAction: Command")]),
+        ("Originate", [("Channel", "PJSIP/1\nX")]),
+        ("Originate", [("Channel", "PJSIP/1\rX")]),
+        ("Originate", [("Data", "a\0b")]),
+        ("Originate", [("Bad:Key", "v")]),
+        ("Originate", [("Bad\r\nKey", "v")]),
+        ("Originate", [("", "v")]),
+        ("Ping\r\nAction: Logoff", []),
+    ],
+)
+def test_format_action_refuses_framing_breakers(name: str, headers: list[tuple[str, str]]) -> None:
+    with pytest.raises(UnsafeDialInput) as exc:
+        format_action(name, headers)
+    assert "PJSIP" not in str(exc.value)
