@@ -1,0 +1,327 @@
+"""AmiTelephony: the Telephony port on Asterisk AMI (pyst2 underneath), kept alive by a supervisor.
+
+The supervisor thread connects, logs in, sweeps ``CoreShowChannels`` and then
+watches the link: a socket error or EOF is seen at once, an unanswered Ping
+within ``ping_interval_s + action_timeout_s``. It reconnects with exponential
+backoff and jitter (``reconnect_min_s`` .. ``reconnect_max_s``); a rejected login
+is logged (``ami_login_rejected``), reported through ``on_status`` and retried the
+same way. Dials are never re-sent.
+
+Lost dials: after a reconnect, a dial started on an earlier connection whose
+key is not among the live channels (Uniqueid/Linkedid) is *lost* unless its
+result still arrives: at ``started_at + ring_timeout_s + settle_grace_s`` it is
+expired and delivered with ``PbxSignals.error = "lost"`` (the engine records it
+as ``interrupted``). Dials that survived keep being tracked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from asterisk.manager import ManagerMsg
+
+from dialerd.domain.ports import Clock, DialRequest, DialResult, PbxSignals, ResultSink
+from dialerd.domain.wire import check_dial_request
+from dialerd.errors import TelephonyUnavailable
+from dialerd.logconfig import get_logger
+from dialerd.pbx.ami.client import AmiClient, AmiLinkDown, AmiLoginRejected
+from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.fastagi import AnsweredInfo
+from dialerd.settings import AmiSettings
+
+log = get_logger(__name__)
+
+LOST = "lost"
+TICK_S = 0.1  # housekeeping period of the supervisor (correlator settle, lost expiry)
+MAX_HELD_ANSWERS = 10_000
+
+
+class _UtcClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Flight:
+    attempt_id: int
+    started_at: datetime
+    ring_timeout_s: float
+    generation: int
+    lost_at: datetime | None = None
+
+
+def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
+    """The Originate headers for a checked request (ActionID is added by the client)."""
+    headers = [("Channel", req.channel), ("ChannelId", req.key), ("OtherChannelId", f"{req.key}-2")]
+    target = req.answered
+    if target.application is not None:
+        headers.append(("Application", target.application))
+        if target.data is not None:
+            headers.append(("Data", target.data))
+    else:
+        assert target.context is not None and target.exten is not None
+        headers += [("Context", target.context), ("Exten", target.exten)]
+        headers.append(("Priority", target.priority))
+    headers.append(("Timeout", str(round(req.ring_timeout_s * 1000))))
+    if req.caller_id:
+        headers.append(("CallerID", req.caller_id))
+    variables = {
+        "DIALERD_ATTEMPT": str(req.attempt_id),
+        "DIALERD_KEY": req.key,
+        "DIALERD_RECORD": "1" if req.record else "0",
+        **req.variables,
+    }
+    headers += [("Variable", f"{name}={value}") for name, value in variables.items()]
+    headers.append(("Async", "true"))
+    return headers
+
+
+def keys_of_channels(rows: list[Mapping[str, Any]]) -> set[str]:
+    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY."""
+    keys: set[str] = set()
+    for row in rows:
+        for field in ("Uniqueid", "Linkedid"):
+            value = row.get(field)
+            if isinstance(value, str) and value:
+                keys.add(value[:-2] if value.endswith("-2") else value)
+        chanvars = row.get("ChanVariable")
+        if isinstance(chanvars, dict) and chanvars.get("DIALERD_KEY"):
+            keys.add(chanvars["DIALERD_KEY"])
+    return keys
+
+
+class AmiTelephony:
+    """Telephony over AMI. Thread-safe; results go to the sink from the adapter's threads."""
+
+    def __init__(
+        self,
+        settings: AmiSettings,
+        *,
+        clock: Clock | None = None,
+        on_status: Callable[[str], None] | None = None,
+        settle_s: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._clock: Clock = clock or _UtcClock()
+        self._on_status = on_status or (lambda _status: None)
+        self._lock = threading.Lock()
+        self._correlator = Correlator(self._collect_result, settle_s=settle_s)
+        self._outbox: list[DialResult] = []
+        self._flights: dict[str, _Flight] = {}
+        self._answers: OrderedDict[int, AnsweredInfo] = OrderedDict()
+        self._client: AmiClient | None = None
+        self._generation = 0
+        self._up = threading.Event()
+        self._stop = threading.Event()
+        self._sink: ResultSink = lambda _result: None
+        self._thread: threading.Thread | None = None
+        self.peer = f"{settings.host}:{settings.port}"
+        self.status = "AMI not started"
+
+    # -- Telephony ----------------------------------------------------------------
+    def start(self, sink: ResultSink) -> None:
+        self._sink = sink
+        self._thread = threading.Thread(target=self._supervise, name="ami-supervisor", daemon=True)
+        self._thread.start()
+
+    def is_up(self) -> bool:
+        client = self._client
+        return self._up.is_set() and client is not None and client.connected()
+
+    def originate(self, request: DialRequest) -> None:
+        check_dial_request(request)
+        headers = originate_headers(request)
+        client = self._client
+        if client is None or not self.is_up():
+            raise TelephonyUnavailable(f"AMI link to {self.peer} is down")
+        key = request.key
+        with self._lock:
+            if key in self._flights:
+                log.warning("ami_duplicate_originate", key=key, attempt_id=request.attempt_id)
+                return
+            now = self._clock.now()
+            self._correlator.expect(key, request.attempt_id, request.ring_timeout_s, now)
+            self._flights[key] = _Flight(
+                request.attempt_id, now, request.ring_timeout_s, self._generation
+            )
+        try:
+            client.send_nowait("Originate", headers, key, lambda reply: self._on_ack(key, reply))
+        except AmiLinkDown as exc:
+            with self._lock:
+                self._correlator.expire(key, self._clock.now())
+                self._flights.pop(key, None)
+                self._outbox.clear()
+            raise TelephonyUnavailable(str(exc)) from exc
+        log.debug(
+            "call_originated",
+            campaign=request.campaign,
+            attempt_id=request.attempt_id,
+            key=key,
+            number=request.number,
+        )
+
+    def live_keys(self) -> set[str] | None:
+        client = self._client
+        if client is None or not client.connected():
+            return None
+        try:
+            rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
+        except AmiLinkDown:
+            return None
+        return keys_of_channels(rows)
+
+    def close(self) -> None:
+        self._stop.set()
+        client = self._client
+        if client is not None:
+            client.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(self._settings.action_timeout_s + 2.0)
+
+    # -- FastAGI hand-off ------------------------------------------------------------
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
+        """What the FastAGI side learnt on the answered leg; merged into the dial's result."""
+        with self._lock:
+            held = self._answers.pop(attempt_id, None)
+            self._answers[attempt_id] = held.merged(info) if held else info
+            while len(self._answers) > MAX_HELD_ANSWERS:
+                self._answers.popitem(last=False)
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._flights)
+
+    # -- results -------------------------------------------------------------------------
+    def _collect_result(self, result: DialResult) -> None:
+        """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
+        self._flights.pop(result.key, None)
+        info = self._answers.pop(result.attempt_id, None)
+        if info is not None:
+            result = dataclasses.replace(result, signals=info.apply(result.signals))
+        self._outbox.append(result)
+
+    def _flush(self) -> None:
+        with self._lock:
+            if not self._outbox:
+                return
+            results, self._outbox = self._outbox, []
+        for result in results:
+            self._sink(result)
+
+    def _on_event(self, _name: str, headers: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._correlator.feed(headers, self._clock.now())
+        if self._outbox:
+            self._flush()
+
+    def _on_ack(self, key: str, reply: ManagerMsg) -> None:
+        if reply.get_header("Response") == "Success":
+            return
+        message = reply.get_header("Message")
+        log.warning("ami_originate_refused", key=key, message=message)
+        with self._lock:
+            self._correlator.sync_response(key, "Error", message, self._clock.now())
+        self._flush()
+
+    # -- supervision -------------------------------------------------------------------
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        try:
+            self._on_status(status)
+        except Exception:
+            log.exception("ami_status_callback_failed")
+
+    def _backoff(self, failures: int) -> float:
+        s = self._settings
+        ceiling = min(s.reconnect_max_s, s.reconnect_min_s * 2 ** min(failures, 30))
+        return random.uniform(max(s.reconnect_min_s, ceiling / 2), ceiling)
+
+    def _supervise(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            client = AmiClient(self._settings, self._on_event)
+            try:
+                client.connect()
+            except AmiLoginRejected as exc:
+                log.error("ami_login_rejected", peer=self.peer)
+                self._set_status(str(exc))
+            except AmiLinkDown as exc:
+                log.warning("ami_connect_failed", peer=self.peer, error=str(exc))
+                self._set_status(f"AMI unreachable at {self.peer}")
+            else:
+                failures = 0
+                self._run_connected(client)
+            if not self._stop.is_set():
+                delay = self._backoff(failures)
+                failures += 1
+                log.info("ami_reconnect_scheduled", peer=self.peer, delay_s=round(delay, 2))
+                self._stop.wait(delay)
+        self._set_status("AMI closed")
+
+    def _run_connected(self, client: AmiClient) -> None:
+        self._client = client
+        with self._lock:
+            self._generation += 1
+        log.info("ami_connected", peer=self.peer)
+        try:
+            self._reconcile(client)
+            self._up.set()
+            self._set_status(f"AMI connected to {self.peer}")
+            self._watch(client)
+        except AmiLinkDown as exc:
+            if not self._stop.is_set():
+                log.warning("ami_link_lost", peer=self.peer, error=str(exc))
+                self._set_status(f"AMI link to {self.peer} lost; reconnecting")
+        finally:
+            self._up.clear()
+            self._client = None
+            client.close()
+
+    def _reconcile(self, client: AmiClient) -> None:
+        """After (re)connect: dials of earlier connections with no live channel become lost."""
+        live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
+        with self._lock:
+            for key, flight in self._flights.items():
+                if flight.generation < self._generation and key not in live:
+                    grace = flight.ring_timeout_s + self._settings.settle_grace_s
+                    flight.lost_at = flight.started_at + timedelta(seconds=grace)
+        log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
+
+    def _watch(self, client: AmiClient) -> None:
+        interval = self._settings.ping_interval_s
+        next_ping = 0.0
+        elapsed = 0.0
+        while not self._stop.wait(TICK_S):
+            if not client.connected():
+                raise AmiLinkDown(f"AMI connection to {self.peer} closed")
+            self._housekeeping()
+            elapsed += TICK_S
+            if elapsed >= next_ping:
+                client.ping()
+                next_ping = elapsed + interval
+
+    def _housekeeping(self) -> None:
+        now = self._clock.now()
+        with self._lock:
+            self._correlator.tick(now)
+            lost = [
+                k for k, f in self._flights.items() if f.lost_at is not None and now >= f.lost_at
+            ]
+            for key in lost:
+                result = self._correlator.expire(key, now)
+                flight = self._flights.pop(key)
+                if result is None:
+                    result = DialResult(key, flight.attempt_id, PbxSignals(ended_at=now))
+                signals = result.signals
+                if signals.error is None:
+                    signals = dataclasses.replace(signals, error=LOST)
+                log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
+                self._collect_result(dataclasses.replace(result, signals=signals))
+        self._flush()

@@ -1,0 +1,234 @@
+"""dialerd's small AMI client over pyst2: one connection, one send lock, deadlines everywhere.
+
+One :class:`AmiClient` is one TCP connection (pyst2 cannot reconnect an object;
+the adapter builds a new client per connection). Every action goes through one
+lock and carries our own ActionID; replies are matched by ActionID on the reader
+thread (:class:`~dialerd.pbx.ami.pyst2_fixes.DialerdManager`), never FIFO.
+Originates are pipelined: ``send_nowait`` writes and returns, the reply is
+handed to a callback. Synchronous actions wait with ``action_timeout_s``; a
+missed deadline cuts the socket (``shutdown(SHUT_RDWR)``), which releases every
+waiter, and the link counts as dead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from asterisk.manager import Event, ManagerException, ManagerMsg
+
+from dialerd.errors import TelephonyUnavailable
+from dialerd.logconfig import get_logger
+from dialerd.pbx.ami.protocol import format_action
+from dialerd.pbx.ami.pyst2_fixes import DialerdManager
+from dialerd.settings import AmiSettings
+
+log = get_logger(__name__)
+
+#: Login event classes: call (OriginateResponse, Hangup, Dial*, Newstate...), user
+#: (UserEvent), dialplan (VarSet: DIALERD_ATTEMPT, AMDSTATUS).
+EVENT_CLASSES = "call,user,dialplan"
+#: Events dialerd reads; the reader drops every other one before parsing it.
+WANTED_EVENTS = frozenset(
+    {
+        "OriginateResponse",
+        "Newchannel",
+        "VarSet",
+        "Newstate",
+        "DialBegin",
+        "DialState",
+        "DialEnd",
+        "Hangup",
+        "UserEvent",
+        "FullyBooted",
+        "Shutdown",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+)
+
+EventHandler = Callable[[str, Mapping[str, Any]], None]
+Headers = Sequence[tuple[str, str]]
+
+
+class AmiLinkDown(TelephonyUnavailable):
+    """The AMI link is down or did not answer in time."""
+
+
+class AmiLoginRejected(AmiLinkDown):
+    """Asterisk refused the AMI username or secret."""
+
+
+class AmiClient:
+    """One authenticated AMI connection (build a new one to reconnect)."""
+
+    def __init__(
+        self,
+        settings: AmiSettings,
+        on_event: EventHandler,
+        wanted_events: Collection[str] | None = WANTED_EVENTS,
+    ) -> None:
+        self._settings = settings
+        self._on_event = on_event
+        self._manager = DialerdManager(wanted_events)
+        self._send_lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._prefix = f"dialerd-{uuid.uuid4().hex[:8]}-"
+        self.peer = f"{settings.host}:{settings.port}"
+
+    # -- lifecycle ---------------------------------------------------------------
+    def connect(self) -> None:
+        """TCP connect, greeting, Login with our event mask; raises AmiLinkDown/AmiLoginRejected."""
+        s = self._settings
+        try:
+            self._manager.connect(s.host, s.port, timeout=s.connect_timeout_s)
+        except ManagerException as exc:
+            self._manager.close()
+            raise AmiLinkDown(f"cannot connect to AMI at {self.peer}: {exc}") from exc
+        self._manager.register_event("*", self._dispatch)
+        self._login()
+
+    def _login(self) -> None:
+        """pyst2's ``send_action`` (FIFO is safe: nothing else is in flight) with a deadline."""
+        s = self._settings
+        fields = [
+            ("ActionID", self._next_id()),
+            ("Username", s.username),
+            ("Secret", s.secret.get_secret_value()),
+            ("Events", EVENT_CLASSES),
+        ]
+        format_action("Login", fields)  # refuses CR/LF in the username or secret
+        # Asterisk answers a wrong secret after 1 s; allow for it on top of the deadline.
+        watchdog = threading.Timer(s.action_timeout_s + 1.0, self._manager.abort)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            reply = self._manager.send_action({"Action": "Login", **dict(fields)})
+        except ManagerException as exc:
+            self._manager.close()
+            raise AmiLinkDown(f"AMI login to {self.peer} got no answer: {exc}") from exc
+        finally:
+            watchdog.cancel()
+        if reply.get_header("Response") != "Success":
+            self._manager.close()
+            raise AmiLoginRejected(f"AMI login rejected by {self.peer}")
+
+    def connected(self) -> bool:
+        return bool(self._manager.connected())
+
+    def close(self) -> None:
+        """Best-effort Logoff, then cut and release the connection; never blocks long."""
+        manager = self._manager
+        if manager.connected() and self._send_lock.acquire(timeout=0.2):
+            try:
+                manager.send_raw(format_action("Logoff", [("ActionID", self._next_id())]))
+            except ManagerException:
+                pass
+            finally:
+                self._send_lock.release()
+        manager.close()
+
+    @property
+    def bytes_received(self) -> int:
+        return int(self._manager.bytes_received)
+
+    # -- actions -------------------------------------------------------------------
+    def send_nowait(
+        self, action: str, headers: Headers, action_id: str, on_reply: Callable[[ManagerMsg], None]
+    ) -> None:
+        """Write one action now; ``on_reply`` gets its response on the reader thread."""
+        payload = format_action(action, [("ActionID", action_id), *headers])
+        manager = self._manager
+        manager.expect(action_id, on_reply)
+        try:
+            self._write(payload)
+        except AmiLinkDown:
+            manager.forget(action_id)
+            raise
+
+    def request(self, action: str, headers: Headers, timeout: float | None = None) -> ManagerMsg:
+        """Send one action and wait for its response (matched by ActionID)."""
+        action_id = self._next_id()
+        done = threading.Event()
+        box: list[ManagerMsg] = []
+
+        def on_reply(message: ManagerMsg) -> None:
+            box.append(message)
+            done.set()
+
+        self.send_nowait(action, headers, action_id, on_reply)
+        self._await(done, action, action_id, timeout)
+        return box[0]
+
+    def collect(
+        self, action: str, headers: Headers, complete_event: str
+    ) -> list[Mapping[str, Any]]:
+        """Run a list action (e.g. CoreShowChannels) and return its events' headers."""
+        action_id = self._next_id()
+        done = threading.Event()
+        rows: list[Mapping[str, Any]] = []
+        errors: list[str] = []
+
+        def on_reply(message: ManagerMsg) -> None:
+            if message.get_header("Response") != "Success":
+                errors.append(str(message.get_header("Message", "refused")))
+                done.set()
+
+        def on_event(message: ManagerMsg) -> bool:
+            if message.get_header("Event") == complete_event:
+                done.set()
+                return True
+            rows.append(message.headers)
+            return False
+
+        self._manager.expect_list(action_id, on_event)
+        self.send_nowait(action, headers, action_id, on_reply)
+        self._await(done, action, action_id, None)
+        if errors:
+            raise AmiLinkDown(f"AMI {action} refused by {self.peer}: {errors[0]}")
+        return rows
+
+    def ping(self) -> None:
+        """Ping with the action deadline; raises AmiLinkDown when unanswered."""
+        self.request("Ping", [])
+
+    # -- internals -------------------------------------------------------------------
+    def _next_id(self) -> str:
+        return f"{self._prefix}{next(self._ids)}"
+
+    def _write(self, payload: bytes) -> None:
+        if not self._send_lock.acquire(timeout=self._settings.action_timeout_s):
+            self._manager.abort()
+            raise AmiLinkDown(f"AMI send to {self.peer} blocked past the deadline")
+        try:
+            self._manager.send_raw(payload)
+        except ManagerException as exc:
+            raise AmiLinkDown(f"AMI link to {self.peer} lost: {exc}") from exc
+        finally:
+            self._send_lock.release()
+
+    def _await(
+        self, done: threading.Event, action: str, action_id: str, timeout: float | None
+    ) -> None:
+        limit = self._settings.action_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        while not done.wait(0.05):
+            if not self._manager.connected():
+                self._manager.forget(action_id)
+                raise AmiLinkDown(f"AMI link to {self.peer} lost during {action}")
+            if time.monotonic() >= deadline:
+                self._manager.forget(action_id)
+                self._manager.abort()
+                raise AmiLinkDown(f"AMI {action} unanswered by {self.peer} within {limit:g} s")
+
+    def _dispatch(self, event: Event, _manager: object) -> bool:
+        """The one ``'*'`` callback: hand the event over; never raises (pyst2 would stop)."""
+        try:
+            self._on_event(str(event.name), event.headers)
+        except Exception:
+            log.exception("ami_event_handler_failed", ami_event=str(event.name))
+        return False

@@ -1,0 +1,206 @@
+"""A tiny AMI server that answers Originates by replaying the recorded Asterisk 22 transcripts.
+
+The number's last digit picks the transcript (the recorded [callee-sim] table);
+``transcripts`` maps exact numbers to other recordings. Replayed events are
+rewritten for the request: ActionID, the ``;1``/``;2`` Uniqueids and Linkedid
+become ``ChannelId``/``OtherChannelId``, and ``DIALERD_ATTEMPT`` the one sent.
+With ``autoplay = False`` events wait in ``backlog[key]`` until ``play()``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+BY_DIGIT = {
+    "0": "answered-human",
+    "1": "busy",
+    "2": "no-answer",
+    "3": "unallocated",
+    "4": "rejected",
+    "5": "congestion",
+    "6": "subscriber-absent",
+    "7": "answered-early-hangup",
+    "8": "answering-machine",
+    "9": "no-user-responding",
+}
+GREETING = b"Asterisk Call Manager/11.0.0\r\n"
+
+
+def parse(block: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in block.decode().split("\r\n"):
+        key, _, value = line.partition(": ")
+        headers.setdefault(key, value)
+    return headers
+
+
+def recorded_events(name: str) -> list[bytes]:
+    """The call's events of one transcript (after login, FullyBooted and the ack)."""
+    blocks = (FIXTURES / f"{name}.txt").read_bytes().split(b"\r\n\r\n")
+    return [b for b in blocks if b.startswith(b"Event: ") and b"FullyBooted" not in b[:30]]
+
+
+def rewrite(events: list[bytes], name: str, key: str, attempt: str) -> list[bytes]:
+    text = b"\r\n\r\n".join(events).decode()
+    one = re.search(r"Channel: [^\r]*;1\r\n(?:.*\r\n)*?Uniqueid: ([\d.]+)", text)
+    two = re.search(r"Channel: [^\r]*;2\r\n(?:.*\r\n)*?Uniqueid: ([\d.]+)", text)
+    for match, new in ((one, key), (two, f"{key}-2")):
+        if match:
+            text = re.sub(rf"(?<![\d.]){re.escape(match[1])}(?![\d])", new, text)
+    text = text.replace(f"ActionID: {name}-orig-2", f"ActionID: {key}")
+    text = text.replace(f"att-{name}", attempt)
+    return [block.encode() for block in text.split("\r\n\r\n")]
+
+
+class TranscriptAmi:
+    """Fake AMI on 127.0.0.1; every knob is a plain attribute a test may flip."""
+
+    def __init__(self, secret: str = "s3cret") -> None:
+        self.secret = secret
+        self.answer_pings = True
+        self.autoplay = True
+        self.reject_delay_s = 0.1
+        self.transcripts: dict[str, str] = {}
+        self.live: set[str] = set()  # Uniqueids CoreShowChannels lists
+        self.received = bytearray()
+        self.originates: list[dict[str, str]] = []
+        self.logins = 0
+        self.backlog: dict[str, list[bytes]] = {}
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    # -- test controls ----------------------------------------------------------
+    def drop_connections(self) -> None:
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def play(self, key: str, count: int | None = None) -> None:
+        """Send the next ``count`` held events of a dial on the newest connection."""
+        events = self.backlog.get(key, [])
+        chunk, self.backlog[key] = events[:count], events[len(events[:count]) :]
+        with self._lock:
+            conn = self._conns[-1]
+        conn.sendall(b"".join(e + b"\r\n\r\n" for e in chunk))
+
+    def stop(self) -> None:
+        self._listener.close()
+        self.drop_connections()
+
+    # -- server -----------------------------------------------------------------------
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._conns.append(conn)
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        try:
+            conn.sendall(GREETING)
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                self.received += data
+                buf += data
+                *blocks, buf = buf.split(b"\r\n\r\n")
+                for block in blocks:
+                    if block.strip() and not self._action(conn, parse(block.strip())):
+                        return
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    def _action(self, conn: socket.socket, action: dict[str, str]) -> bool:
+        name, action_id = action.get("Action", ""), action.get("ActionID", "")
+        reply = f"ActionID: {action_id}\r\n"
+        if name == "Login":
+            self.logins += 1
+            if action.get("Secret") != self.secret:
+                time.sleep(self.reject_delay_s)
+                conn.sendall(
+                    f"Response: Error\r\n{reply}Message: Authentication failed\r\n\r\n".encode()
+                )
+                return False
+            conn.sendall(
+                f"Response: Success\r\n{reply}Message: Authentication accepted\r\n\r\n"
+                "Event: FullyBooted\r\nPrivilege: system,all\r\n"
+                "Status: Fully Booted\r\n\r\n".encode()
+            )
+        elif name == "Ping":
+            if self.answer_pings:
+                conn.sendall(
+                    f"Response: Success\r\n{reply}Ping: Pong\r\n"
+                    f"Timestamp: {time.time():.6f}\r\n\r\n".encode()
+                )
+        elif name == "Originate":
+            self._originate(conn, action, reply)
+        elif name == "CoreShowChannels":
+            rows = "".join(
+                f"Event: CoreShowChannel\r\n{reply}Channel: Local/x@callee-sim-1;1\r\n"
+                f"Uniqueid: {uid}\r\nLinkedid: {uid}\r\n\r\n"
+                for uid in sorted(self.live)
+            )
+            conn.sendall(
+                f"Response: Success\r\n{reply}EventList: start\r\n"
+                f"Message: Channels will follow\r\n\r\n{rows}"
+                f"Event: CoreShowChannelsComplete\r\n{reply}EventList: Complete\r\n"
+                f"ListItems: {len(self.live)}\r\n\r\n".encode()
+            )
+        elif name == "Logoff":
+            conn.sendall(
+                f"Response: Goodbye\r\n{reply}Message: Thanks for all the fish.\r\n\r\n".encode()
+            )
+            return False
+        else:
+            conn.sendall(
+                f"Response: Error\r\n{reply}Message: Invalid/unknown command\r\n\r\n".encode()
+            )
+        return True
+
+    def _originate(self, conn: socket.socket, action: dict[str, str], reply: str) -> None:
+        self.originates.append(action)
+        key = action["ChannelId"]
+        number = action["Channel"].split("/", 1)[1].split("@", 1)[0]
+        name = self.transcripts.get(number, BY_DIGIT[number[-1]])
+        attempt = next(v.split("=", 1)[1] for k, v in _variables(self.received, key))
+        events = rewrite(recorded_events(name), name, key, attempt)
+        conn.sendall(
+            f"Response: Success\r\n{reply}Message: Originate successfully queued\r\n\r\n".encode()
+        )
+        if self.autoplay:
+            conn.sendall(b"".join(e + b"\r\n\r\n" for e in events))
+        else:
+            self.backlog[key] = events
+
+
+def _variables(received: bytearray, key: str) -> list[tuple[str, str]]:
+    """DIALERD_ATTEMPT of the Originate whose ChannelId is ``key`` (parse keeps the first)."""
+    for block in bytes(received).split(b"\r\n\r\n"):
+        if f"ChannelId: {key}\r\n".encode() in block + b"\r\n":
+            lines = block.decode().split("\r\n")
+            return [
+                ("Variable", line[10:])
+                for line in lines
+                if line.startswith("Variable: DIALERD_ATTEMPT=")
+            ]
+    return []
