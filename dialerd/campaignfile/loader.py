@@ -1,0 +1,151 @@
+"""Read and validate one campaign file; every failure becomes a located :class:`Problem`."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from dialerd.campaignfile.durations import format_duration
+from dialerd.campaignfile.errors import CampaignFileError, Problem, has_errors
+from dialerd.campaignfile.locate import KeyLines
+from dialerd.campaignfile.models import CampaignFile
+from dialerd.campaignfile.problems import toml_problem, validation_problems
+
+if TYPE_CHECKING:
+    from dialerd.domain.calendar import CallingCalendar
+    from dialerd.domain.policy import DialPolicy
+
+    from dialerd.domain.callerid import CallerIdRules
+
+
+@dataclass(frozen=True)
+class LoadedCampaign:
+    """A valid campaign file: the model, where it came from, and its contact lists."""
+
+    model: CampaignFile
+    path: Path
+    sha256: str
+    contact_paths: tuple[Path, ...]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def policy(self) -> DialPolicy:
+        from dialerd.campaignfile.convert import to_policy
+
+        return to_policy(self.model)
+
+    @property
+    def calendar(self) -> CallingCalendar:
+        from dialerd.campaignfile.convert import to_calendar
+
+        return to_calendar(self.model)
+
+    @property
+    def caller_ids(self) -> CallerIdRules:
+        from dialerd.campaignfile.convert import to_caller_id_rules
+
+        return to_caller_id_rules(self.model)
+
+
+def parse_bytes(data: bytes, path: str) -> tuple[CampaignFile | None, list[Problem]]:
+    """Decode, parse and validate a file's content. Pure: touches no file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        message = (
+            f"not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {column}); save as UTF-8"
+        )
+        return None, [Problem(path, line, "file", message)]
+    return parse_text(text, path)
+
+
+def parse_text(text: str, path: str) -> tuple[CampaignFile | None, list[Problem]]:
+    """Parse and validate TOML text; returns the model (None on errors) and all problems."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [toml_problem(exc, path, text)]
+    keys = KeyLines(text)
+    try:
+        model = CampaignFile.model_validate(raw)
+    except ValidationError as exc:
+        return None, validation_problems(exc, CampaignFile, keys, path)
+    return model, _warnings(model, keys, path)
+
+
+def _warnings(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
+    found = []
+    spacing = model.dialing.min_spacing
+    for code, rule in model.outcomes.items():
+        if rule.after is not None and rule.after < spacing:
+            loc = ("outcomes", code, "after")
+            found.append(
+                Problem(
+                    path,
+                    keys.line_of(loc),
+                    f"outcomes.{code}.after",
+                    f"{format_duration(rule.after)} is shorter than dialing.min_spacing "
+                    f"{format_duration(spacing)}: min_spacing wins",
+                    severity="warning",
+                )
+            )
+    if model.holidays.country is None:
+        found.append(
+            Problem(
+                path,
+                keys.line_of(("holidays",)),
+                "holidays.country",
+                "no public holiday calendar: the campaign dials on public holidays",
+                severity="warning",
+            )
+        )
+    return found
+
+
+def check_file(path: Path) -> tuple[LoadedCampaign | None, list[Problem]]:
+    """Validate one campaign file and the presence of its contact lists."""
+    shown = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, [Problem(shown, 1, "file", f"cannot read: {exc.strerror or exc}")]
+    model, problems = parse_bytes(data, shown)
+    if model is None:
+        return None, problems
+    keys = KeyLines(data.decode("utf-8-sig"))
+    contact_paths = tuple((path.parent / name) for name in model.contacts)
+    for index, contact in enumerate(contact_paths):
+        if not contact.is_file():
+            loc = ("contacts", index)
+            problems.append(
+                Problem(shown, keys.line_of(loc), f"contacts[{index}]", f"no such file: {contact}")
+            )
+    if has_errors(problems):
+        return None, problems
+    loaded = LoadedCampaign(
+        model=model,
+        path=path,
+        sha256=hashlib.sha256(data).hexdigest(),
+        contact_paths=contact_paths,
+        warnings=tuple(problems),
+    )
+    return loaded, problems
+
+
+def load_file(path: Path) -> LoadedCampaign:
+    """Like :func:`check_file`, raising :class:`CampaignFileError` when the file is invalid."""
+    loaded, problems = check_file(path)
+    if loaded is None:
+        raise CampaignFileError(problems)
+    return loaded
