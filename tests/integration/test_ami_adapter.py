@@ -1,0 +1,230 @@
+"""AmiTelephony over TCP against a fake AMI that replays the recorded Asterisk 22 transcripts."""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
+from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
+from dialerd.pbx.ami.adapter import AmiTelephony
+from dialerd.pbx.fastagi import AnsweredInfo
+from dialerd.settings import AmiSettings
+from tests.integration.transcript_ami import TranscriptAmi
+
+
+def _until(check: Callable[[], object], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.01)
+
+
+def _settings(port: int, secret: str = "s3cret") -> AmiSettings:
+    return AmiSettings(
+        host="127.0.0.1",
+        port=port,
+        secret=secret,  # type: ignore[arg-type]
+        connect_timeout_s=1.0,
+        action_timeout_s=0.3,
+        ping_interval_s=0.2,
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.2,
+        settle_grace_s=0.2,
+    )
+
+
+def _request(n: int, number: str, ring_timeout_s: float = 5.0) -> DialRequest:
+    return DialRequest(
+        attempt_id=100 + n,
+        key=f"7-{n}-0-1-1",
+        campaign="spring",
+        number=f"+86{number}",
+        channel=f"Local/{number}@callee-sim",
+        caller_id='"dialerd" <4000>',
+        ring_timeout_s=ring_timeout_s,
+        answered=AnsweredTarget(context="dialerd-answered", exten="s"),
+    )
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.server = TranscriptAmi()
+        self.results: queue.Queue[DialResult] = queue.Queue()
+        self.statuses: list[str] = []
+        self.adapter = AmiTelephony(
+            _settings(self.server.port), on_status=self.statuses.append, settle_s=0.1
+        )
+
+    def start(self) -> None:
+        self.adapter.start(self.results.put)
+        _until(self.adapter.is_up)
+
+    def result(self, timeout: float = 3.0) -> DialResult:
+        return self.results.get(timeout=timeout)
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    made = Rig()
+    yield made
+    made.adapter.close()
+    made.server.stop()
+
+
+EXPECTED = {  # digit: response, reason, ;1 cause, ;2 cause, DialStatus, rang, AMD, answered
+    "0": ("Success", 4, 16, 16, "ANSWER", False, "HUMAN", True),
+    "1": ("Failure", 5, 0, 17, "BUSY", False, None, False),
+    "2": ("Failure", 3, 19, 19, None, True, None, False),
+    "3": ("Failure", 0, 1, 1, "NOANSWER", False, None, False),
+    "4": ("Failure", 0, 21, 21, "NOANSWER", False, None, False),
+    "5": ("Failure", 8, 0, 34, "CONGESTION", False, None, False),
+    "6": ("Failure", 0, 20, 20, "CHANUNAVAIL", False, None, False),
+    "7": ("Success", 4, 16, 16, "ANSWER", False, "HANGUP", True),
+    "8": ("Success", 4, 16, 16, "ANSWER", False, "MACHINE", True),
+    "9": ("Failure", 0, 18, 18, "NOANSWER", False, None, False),
+}
+
+
+def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
+    rig.start()
+    for n, digit in enumerate(EXPECTED):
+        rig.adapter.originate(_request(n, f"1380000000{digit}"))
+    got = {}
+    for _ in EXPECTED:
+        result = rig.result()
+        s = result.signals
+        got[result.key] = (
+            result.attempt_id,
+            s.originate_response,
+            s.reason,
+            s.hangup_cause,
+            s.callee_cause,
+            s.dial_status,
+            s.rang,
+            s.amd_status,
+            s.answered_at is not None,
+        )
+    for n, (digit, expected) in enumerate(EXPECTED.items()):
+        assert got[f"7-{n}-0-1-1"] == (100 + n, *expected), digit
+    sent = rig.server.originates[0]
+    assert sent["ActionID"] == sent["ChannelId"] == "7-0-0-1-1"
+    assert sent["OtherChannelId"] == "7-0-0-1-1-2"
+    assert sent["Async"] == "true" and sent["Timeout"] == "5000"
+    assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
+    assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
+    assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
+    assert b"Events: call,user,dialplan\r\n" in rig.server.received
+    assert rig.adapter.in_flight() == 0
+
+
+def test_an_injected_number_never_reaches_the_socket(rig: Rig) -> None:
+    rig.start()
+    bad = _request(1, "13800138000")
+    evil = "13800138000\r\nAction: Command\r\nCommand: core stop now"
+    for field in ("number", "channel", "caller_id"):
+        value = f"Local/{evil}@x" if field == "channel" else evil
+        with pytest.raises(UnsafeDialInput, match=f"^{field}:"):
+            rig.adapter.originate(_replace(bad, **{field: value}))
+    pings = rig.server.received.count(b"Action: Ping")
+    _until(lambda: rig.server.received.count(b"Action: Ping") > pings)  # link still healthy
+    assert b"Command" not in rig.server.received
+    assert rig.server.originates == []
+
+
+def _replace(req: DialRequest, **changes: str) -> DialRequest:
+    return replace(req, **changes)  # type: ignore[arg-type]
+
+
+def test_down_link_refuses_dials() -> None:
+    adapter = AmiTelephony(_settings(1))
+    with pytest.raises(TelephonyUnavailable):
+        adapter.originate(_request(1, "13800000001"))
+    assert adapter.live_keys() is None
+
+
+def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig) -> None:
+    rig.server.autoplay = False
+    rig.start()
+    survivor, lost = _request(1, "13800000000", 0.5), _request(2, "13800000001", 0.5)
+    rig.adapter.originate(survivor)
+    rig.adapter.originate(lost)
+    _until(lambda: len(rig.server.backlog) == 2)
+    rig.server.play(survivor.key, 6)  # Newchannel .. Newstate Up: the call is up
+    rig.server.play(lost.key, 2)
+    rig.server.live = {survivor.key, f"{survivor.key}-2"}
+    logins = rig.server.logins
+    rig.server.drop_connections()
+    _until(lambda: rig.server.logins > logins and rig.adapter.is_up())
+    assert any("lost; reconnecting" in s for s in rig.statuses)
+    assert rig.adapter.live_keys() == {survivor.key}
+
+    gone = rig.result(timeout=3.0)  # started + 0.5 s ring + 0.2 s grace
+    assert (gone.key, gone.attempt_id, gone.signals.error) == (lost.key, 102, "lost")
+    rig.server.play(survivor.key)  # the rest of the answered call, on the new connection
+    kept = rig.result()
+    assert kept.key == survivor.key and kept.signals.error is None
+    assert kept.signals.originate_response == "Success" and kept.signals.amd_status == "HUMAN"
+    assert [o["ChannelId"] for o in rig.server.originates] == [survivor.key, lost.key]
+
+
+def test_rejected_login_is_reported_and_retried_with_backoff() -> None:
+    server = TranscriptAmi(secret="other")
+    statuses: list[str] = []
+    adapter = AmiTelephony(_settings(server.port), on_status=statuses.append)
+    try:
+        adapter.start(lambda _r: None)
+        _until(lambda: server.logins >= 3)
+        assert not adapter.is_up()
+        assert statuses[0] == f"AMI login rejected by 127.0.0.1:{server.port}"
+        server.secret = "s3cret"
+        _until(adapter.is_up)
+    finally:
+        adapter.close()
+        server.stop()
+
+
+def test_a_hung_server_is_left_within_seconds(rig: Rig) -> None:
+    rig.start()
+    rig.server.answer_pings = False
+    started = time.monotonic()
+    _until(lambda: rig.server.logins >= 2, timeout=3.0)
+    assert time.monotonic() - started < 2.0
+    rig.server.answer_pings = True
+    _until(rig.adapter.is_up)
+
+
+def test_chanvariable_headers_do_not_wedge_the_reader(rig: Rig) -> None:
+    rig.server.transcripts = {
+        "13800000011": "chanvars-busy",
+        "13800000010": "chanvars-answered-human",
+    }
+    rig.start()
+    rig.adapter.originate(_request(1, "13800000011"))
+    rig.adapter.originate(_request(2, "13800000010"))
+    results = {r.key: r.signals for r in (rig.result(), rig.result())}
+    assert results["7-1-0-1-1"].dial_status == "BUSY"
+    assert results["7-2-0-1-1"].amd_status == "HUMAN"
+    assert rig.adapter.live_keys() == set()  # the link still answers
+
+
+def test_the_answered_leg_disposition_reaches_the_result(rig: Rig) -> None:
+    rig.server.autoplay = False
+    rig.start()
+    request = _request(3, "13800000000")
+    rig.adapter.originate(request)
+    _until(lambda: request.key in rig.server.backlog)
+    callback = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    rig.adapter.on_answered(103, AnsweredInfo(amd_status="HUMAN"))
+    rig.adapter.on_answered(
+        103, AnsweredInfo(disposition="callback_requested", callback_at=callback)
+    )
+    rig.server.play(request.key)
+    signals = rig.result().signals
+    assert (signals.disposition, signals.callback_at) == ("callback_requested", callback)
