@@ -48,9 +48,25 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 
 
 def _register() -> None:
-    from dialerd.cli import config_cmd, control_cmd, db_cmd
+    from dialerd.cli import (
+        attempts_cmd,
+        config_cmd,
+        control_cmd,
+        db_cmd,
+        dnc_cmd,
+        import_cmd,
+        report_cmd,
+    )
 
-    for module in (config_cmd, db_cmd, control_cmd):
+    for module in (
+        config_cmd,
+        db_cmd,
+        control_cmd,
+        dnc_cmd,
+        import_cmd,
+        report_cmd,
+        attempts_cmd,
+    ):
         module.register(cli)
 
 

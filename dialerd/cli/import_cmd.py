@@ -1,0 +1,102 @@
+"""``dialerd import CAMPAIGN FILE.csv``: load a contact list into a campaign."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from sqlalchemy import select
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.db.models import Campaign
+from dialerd.errors import CampaignNotFound
+from dialerd.importer.reader import ContactFileError
+from dialerd.importer.service import ImportSummary, import_contacts
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
+DEFAULT_REGION = "CN"
+
+
+@click.command("import")
+@click.argument("campaign")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--rejects",
+    "rejects_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write refused rows. Default: <file>.rejects.csv next to FILE.",
+)
+@click.option("--encoding", help="Force the file's encoding (default: UTF-8, else GB18030).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@pass_cli
+def import_(
+    ctx: CliContext,
+    campaign: str,
+    file: Path,
+    rejects_path: Path | None,
+    encoding: str | None,
+    as_json: bool,
+) -> None:
+    """Import contacts from FILE.csv into CAMPAIGN (rows already loaded are skipped)."""
+    with ctx.sessions() as session:
+        found = session.execute(
+            select(Campaign.id, Campaign.config, Campaign.timezone).where(Campaign.name == campaign)
+        ).first()
+    if found is None:
+        raise CampaignNotFound(f"no campaign named {campaign!r}")
+    campaign_id, config, timezone = found
+    region = str((config or {}).get("region") or DEFAULT_REGION)
+    timezone = str((config or {}).get("timezone") or timezone)
+    bar = _progress(file)
+    try:
+        summary = import_contacts(
+            ctx.engine,
+            campaign_id=campaign_id,
+            path=file,
+            region=region,
+            default_timezone=timezone,
+            rejects_path=rejects_path,
+            encoding=encoding,
+            now=datetime.now(UTC),
+            progress=bar.update if bar is not None else None,
+        )
+    except ContactFileError as exc:
+        click.echo(str(exc.problem), err=True)
+        sys.exit(1)
+    finally:
+        if bar is not None:
+            bar.render_finish()
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    else:
+        _print(summary)
+
+
+def _progress(file: Path) -> ProgressBar[int] | None:
+    """A bytes-read progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    return click.progressbar(length=file.stat().st_size, label="importing", file=sys.stderr)
+
+
+def _print(summary: ImportSummary) -> None:
+    click.echo(f"loaded:          {summary.loaded} contacts, {summary.numbers} numbers")
+    if summary.already_loaded:
+        click.echo(f"already loaded:  {summary.already_loaded} (skipped)")
+    rejected = sum(summary.rejected.values())
+    click.echo(f"rejected:        {rejected}")
+    for reason, count in sorted(summary.rejected.items()):
+        click.echo(f"  {reason}: {count}")
+    click.echo(f"duplicates:      {summary.duplicates}")
+    click.echo(f"dnc suppressed:  {summary.dnc_suppressed}")
+    click.echo(f"rejects file:    {summary.rejects_file or '-'}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_)

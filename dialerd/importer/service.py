@@ -1,0 +1,278 @@
+"""``import_contacts``: a contact CSV into a campaign, with its rejects and its summary.
+
+Rules (docs/contacts.md):
+
+* a number that is invalid, a duplicate (twice in a contact, or already in the
+  campaign, in the database or earlier in the file) or on the do-not-call list is
+  dropped and written to the rejects file; the contact keeps its other numbers and
+  is refused (``no_number_left``) only when none remains;
+* positions are renumbered 1..n in file order after dropping numbers;
+* a row whose external id is already in the campaign is skipped (``already_loaded``):
+  re-importing a file adds nothing, importing a new one into a running campaign appends;
+* the first number of each contact is queued at max(now, not_before), or at its
+  appointment; the others wait for the dispatcher.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from dialerd.db.models import CampaignEvent, ContactImport
+from dialerd.domain.phones import Rejection
+from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
+from dialerd.importer.keyset import KeySet, text_key
+from dialerd.importer.known import Known, load_known
+from dialerd.importer.reader import ContactReader
+from dialerd.importer.rejects import RejectsWriter, default_rejects_path
+from dialerd.importer.rows import ContactRow, RowError
+
+BATCH_CONTACTS = 10_000
+DUPLICATE_REASONS = frozenset({"duplicate_external_id", "duplicate_number"})
+DNC_REASON = "dnc"
+
+
+@dataclass
+class ImportSummary:
+    """What one import did; ``rejected`` counts rejects-file lines by reason.
+
+    Duplicates and do-not-call numbers are counted apart (``duplicates``,
+    ``dnc_suppressed``), not in ``rejected``.
+    """
+
+    loaded: int = 0
+    numbers: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    dnc_suppressed: int = 0
+    already_loaded: int = 0
+    rejects_file: str | None = None
+    rows: int = 0
+    import_id: int | None = None
+    encoding: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "loaded": self.loaded,
+            "numbers": self.numbers,
+            "rejected": dict(self.rejected),
+            "duplicates": self.duplicates,
+            "dnc_suppressed": self.dnc_suppressed,
+            "rejects_file": self.rejects_file,
+            "already_loaded": self.already_loaded,
+            "rows": self.rows,
+            "import_id": self.import_id,
+            "encoding": self.encoding,
+        }
+
+
+def import_contacts(
+    engine: Engine,
+    *,
+    campaign_id: int,
+    path: Path,
+    region: str,
+    default_timezone: str,
+    rejects_path: Path | None = None,
+    encoding: str | None = None,
+    now: datetime,
+    progress: Callable[[int], None] | None = None,
+    actor: str = "dialerd import",
+) -> ImportSummary:
+    """Import ``path`` into the campaign; ``progress`` receives bytes read since its last call.
+
+    Raises :class:`~dialerd.importer.reader.ContactFileError` when the file cannot be
+    read at all (before anything is written).
+    """
+    summary = ImportSummary()
+    with ContactReader(
+        path, region=region, default_timezone=default_timezone, encoding=encoding, on_read=progress
+    ) as reader:
+        summary.encoding = reader.encoding
+        known = load_known(engine, campaign_id)
+        summary.import_id = _start_import(engine, campaign_id, path, reader.encoding, now)
+        loader = BulkLoader(engine, campaign_id=campaign_id, import_id=summary.import_id, now=now)
+        out = rejects_path or default_rejects_path(path)
+        try:
+            with RejectsWriter(out, reader.header) as rejects:
+                _Pass(reader, known, rejects, summary, now).run(loader)
+            if rejects.written:
+                summary.rejects_file = str(out)
+            _tally(summary, dict(rejects.counts))
+        finally:
+            loader.close()
+    _finish_import(engine, campaign_id, summary, now, actor)
+    return summary
+
+
+class _Pass:
+    """One pass over the file: decides each row, batches the accepted contacts."""
+
+    def __init__(
+        self,
+        reader: ContactReader,
+        known: Known,
+        rejects: RejectsWriter,
+        summary: ImportSummary,
+        now: datetime,
+    ) -> None:
+        self.reader, self.known, self.rejects = reader, known, rejects
+        self.summary, self.now = summary, now
+        self.file_ids = KeySet()
+
+    def run(self, loader: BulkLoader) -> None:
+        batch: list[NewContact] = []
+        for row in self.reader:
+            self.summary.rows += 1
+            if isinstance(row, RowError):
+                self.rejects.write(row.values, row.line, row.field, row.reason, row.message)
+                continue
+            contact = self.accept(row)
+            if contact is None:
+                continue
+            batch.append(contact)
+            if len(batch) >= BATCH_CONTACTS:
+                loader.load(batch)
+                batch = []
+        loader.load(batch)
+
+    def accept(self, row: ContactRow) -> NewContact | None:
+        """The contact to insert, or None (already loaded, or refused and written to rejects)."""
+        id_key = text_key(row.external_id)
+        if id_key in self.known.external_ids:
+            self.summary.already_loaded += 1
+            return None
+        if not self.file_ids.add(id_key):
+            self.rejects.write(
+                row.values, row.line, "external_id", "duplicate_external_id", row.external_id
+            )
+            return None
+        blocked = self.known.dnc.blocks_contact(row.external_id)
+        if blocked is not None:
+            self.rejects.write(row.values, row.line, "external_id", DNC_REASON, blocked)
+            return None
+        kept = self.numbers(row)
+        if not kept:
+            self.rejects.write(
+                row.values, row.line, "row", "no_number_left", "no dialable number left"
+            )
+            return None
+        first = kept[0]
+        if row.appointment is not None:
+            first.next_dial_at, first.next_is_appointment = row.appointment, True
+        else:
+            first.next_dial_at = max(self.now, row.not_before) if row.not_before else self.now
+        self.summary.loaded += 1
+        self.summary.numbers += len(kept)
+        return NewContact(
+            external_id=row.external_id,
+            name=row.name,
+            timezone=row.timezone,
+            deadline=row.deadline,
+            priority=row.priority,
+            not_before=row.not_before,
+            appointment_at=row.appointment,
+            data=json.dumps(row.data, ensure_ascii=False) if row.data else None,
+            source_line=row.line,
+            numbers=kept,
+        )
+
+    def numbers(self, row: ContactRow) -> list[NewNumber]:
+        """The row's numbers that may be dialled; the others go to the rejects file."""
+        kept: list[NewNumber] = []
+        for number in row.numbers:
+            where = self.reader.phone_field(number.position)
+            result = number.result
+            if isinstance(result, Rejection):
+                self.rejects.write(row.values, row.line, where, result.reason, result.message)
+                continue
+            number_key = int(result.e164[1:])
+            if number_key in self.known.numbers:
+                self.rejects.write(row.values, row.line, where, "duplicate_number", result.e164)
+                continue
+            rule = self.known.dnc.blocks(result.e164)
+            if rule is not None:
+                self.rejects.write(row.values, row.line, where, DNC_REASON, rule)
+                continue
+            self.known.numbers.add(number_key)
+            kept.append(
+                NewNumber(
+                    e164=result.e164,
+                    raw=number.raw.strip(),
+                    number_type=result.number_type,
+                    carrier=result.carrier,
+                    third_party=number.third_party,
+                    next_dial_at=None,
+                    next_is_appointment=False,
+                )
+            )
+        return kept
+
+
+def _tally(summary: ImportSummary, counts: dict[str, int]) -> None:
+    summary.duplicates = sum(counts.get(r, 0) for r in DUPLICATE_REASONS)
+    summary.dnc_suppressed = counts.get(DNC_REASON, 0)
+    summary.rejected = {
+        reason: count
+        for reason, count in sorted(counts.items())
+        if reason not in DUPLICATE_REASONS and reason != DNC_REASON
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _start_import(
+    engine: Engine, campaign_id: int, path: Path, encoding: str, now: datetime
+) -> int:
+    with Session(engine) as session, session.begin():
+        run = ContactImport(
+            campaign_id=campaign_id,
+            path=str(path),
+            sha256=_sha256(path),
+            encoding=encoding,
+            started_at=now,
+            rejected={},
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _finish_import(
+    engine: Engine, campaign_id: int, summary: ImportSummary, now: datetime, actor: str
+) -> None:
+    with Session(engine) as session, session.begin():
+        run = session.get_one(ContactImport, summary.import_id)
+        run.finished_at = now
+        run.rows = summary.rows
+        run.loaded = summary.loaded
+        run.numbers = summary.numbers
+        run.already_loaded = summary.already_loaded
+        run.rejected = summary.rejected
+        run.duplicates = summary.duplicates
+        run.dnc_suppressed = summary.dnc_suppressed
+        run.rejects_file = summary.rejects_file
+        details = {**summary.as_dict(), "path": run.path, "sha256": run.sha256}
+        session.add(
+            CampaignEvent(
+                campaign_id=campaign_id,
+                at=now,
+                kind="contacts_imported",
+                actor=actor,
+                details=details,
+            )
+        )
