@@ -1,0 +1,166 @@
+"""``dialerd dnc add|remove|import|list``: the do-not-call list, shared by every daemon."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.cli.control_cmd import format_time, open_db, render_table
+from dialerd.errors import DialerdError
+from dialerd.service import dnc
+from dialerd.service.control import actor
+from dialerd.service.dnc_import import import_file
+
+_region = click.option(
+    "--region",
+    default="CN",
+    show_default=True,
+    help="Where numbers without a country code are dialled from (ISO 3166).",
+)
+_campaign = click.option(
+    "--campaign", metavar="NAME", help="Only this campaign (default: every campaign)."
+)
+_contact = click.option(
+    "--contact", "contact", metavar="EXTERNAL_ID", help="A contact id instead of a number."
+)
+
+
+@click.group("dnc")
+def dnc_group() -> None:
+    """Do-not-call list: numbers, prefixes (+86755*) and contact ids."""
+
+
+def _target(value: str | None, contact: str | None, region: str) -> dnc.Target:
+    if (value is None) == (contact is None):
+        raise click.UsageError("give a NUMBER, a PREFIX* or --contact EXTERNAL_ID (one of them)")
+    try:
+        if contact is not None:
+            return dnc.contact_target(contact)
+        assert value is not None
+        return dnc.parse_target(value, region)
+    except dnc.DncInputError as exc:
+        raise DialerdError(f"{contact or value}: {exc}") from exc
+
+
+@dnc_group.command("add")
+@click.argument("target", metavar="[NUMBER|PREFIX*]", required=False)
+@_contact
+@_campaign
+@click.option("--reason", default="", help="Why (kept with the entry).")
+@_region
+@pass_cli
+def add(
+    ctx: CliContext,
+    target: str | None,
+    contact: str | None,
+    campaign: str | None,
+    reason: str,
+    region: str,
+) -> None:
+    """Never dial this number, prefix or contact; matching numbers leave the queue at once."""
+    entry = _target(target, contact, region)
+    sessions = open_db(ctx)
+    with sessions.begin() as session:
+        change = dnc.add(
+            session,
+            entry,
+            campaign=campaign,
+            reason=reason,
+            source="cli",
+            who=actor(),
+            now=datetime.now(UTC),
+        )
+    what = "added" if change.entries else "already present"
+    click.echo(f"{entry}: {what}; {change.numbers} number(s) taken out of the queue")
+
+
+@dnc_group.command("remove")
+@click.argument("target", metavar="[NUMBER|PREFIX*]", required=False)
+@_contact
+@_campaign
+@_region
+@pass_cli
+def remove(
+    ctx: CliContext, target: str | None, contact: str | None, campaign: str | None, region: str
+) -> None:
+    """Remove an entry; numbers no other entry blocks become dialable again."""
+    entry = _target(target, contact, region)
+    sessions = open_db(ctx)
+    with sessions.begin() as session:
+        change = dnc.remove(session, entry, campaign=campaign, who=actor(), now=datetime.now(UTC))
+    if not change.entries:
+        raise DialerdError(
+            f"{entry}: not on the do-not-call list"
+            + (f" of campaign {campaign!r}" if campaign else " (for every campaign)")
+        )
+    click.echo(f"{entry}: removed; {change.numbers} number(s) dialable again")
+
+
+@dnc_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@_region
+@pass_cli
+def import_(ctx: CliContext, path: Path, region: str) -> None:
+    """Add entries from a CSV (columns: number|prefix|contact, reason, campaign).
+
+    Rejected rows are printed as path:line: field: message; the others are added.
+    """
+    sessions = open_db(ctx)
+    with sessions.begin() as session:
+        summary = import_file(session, path, region=region, who=actor(), now=datetime.now(UTC))
+    for line in summary.rejects:
+        click.echo(line, err=True)
+    click.echo(
+        f"{path}: {summary.rows} rows, {summary.added} added, {summary.already} already present, "
+        f"{len(summary.rejects)} rejected; {summary.numbers} number(s) taken out of the queue"
+    )
+
+
+@dnc_group.command("list")
+@_campaign
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@pass_cli
+def list_(ctx: CliContext, campaign: str | None, fmt: str) -> None:
+    """The entries (with --campaign: that campaign's and the global ones)."""
+    sessions = open_db(ctx)
+    with sessions() as session:
+        rows = dnc.entries(session, campaign=campaign)
+    fields = ("kind", "value", "campaign", "reason", "source", "created_at")
+    records = [
+        (r.kind, r.value, r.campaign or "", r.reason, r.source, r.created_at.isoformat())
+        for r in rows
+    ]
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                [dict(zip(fields, r, strict=True)) for r in records], indent=2, ensure_ascii=False
+            )
+        )
+    elif fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerows(records)
+        click.echo(out.getvalue(), nl=False)
+    else:
+        table = [
+            (r.kind, r.value, r.campaign or "*", r.reason, r.source, format_time(r.created_at))
+            for r in rows
+        ]
+        click.echo(render_table([f.upper() for f in fields], table))
+
+
+def register(group: click.Group) -> None:
+    group.add_command(dnc_group)

@@ -1,0 +1,257 @@
+"""Do-not-call entries, as operators manage them: parse, add, remove, list.
+
+Adding an entry also takes the matching dialable numbers out of the queue at once
+(``state = 'dnc'``, ``next_dial_at`` cleared); the dispatcher checks the table again
+right before each dial. A contact whose queued number was taken out gets its next
+dial from the engine (it reschedules active contacts with nothing queued).
+Removing an entry gives back the numbers no other entry still blocks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
+from dialerd.domain.dnc import DncMatcher, DncRule
+from dialerd.domain.phones import Rejection, normalize
+from dialerd.service.control import find_campaign, record_event
+
+CHUNK = 500  # values per IN (...) list
+MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
+_SEPARATORS = re.compile(r"[ \-().]")
+_PREFIX = re.compile(rf"\+[0-9]{{{MIN_PREFIX_DIGITS},15}}")
+
+
+class DncInputError(ValueError):
+    """A number, prefix or contact id that cannot become an entry; the message says why."""
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # number | prefix | contact
+    value: str  # E.164, "+86755*" or an external id
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}"
+
+
+def number_target(raw: str, region: str) -> Target:
+    found = normalize(raw, region)
+    if isinstance(found, Rejection):
+        raise DncInputError(found.message)
+    return Target("number", found.e164)
+
+
+def prefix_target(raw: str, region: str) -> Target:
+    """``+86755*``, ``0755*``, ``00867 55*`` or ``138*`` (national, in ``region``) → ``+86…*``."""
+    body = _SEPARATORS.sub("", raw.strip()).removesuffix("*")
+    if not body or not re.fullmatch(r"\+?[0-9]+", body):
+        raise DncInputError("a prefix is digits, optionally after +, ending in *")
+    if body.startswith("+"):
+        e164 = body
+    elif body.startswith("00"):
+        e164 = "+" + body[2:]
+    else:
+        code = phonenumbers.country_code_for_region(region.upper())
+        if code == 0:
+            raise DncInputError(f"unknown region {region!r}")
+        e164 = f"+{code}{body.removeprefix('0')}"
+    if not _PREFIX.fullmatch(e164):
+        raise DncInputError(f"prefix {e164}* is too short or too long")
+    return Target("prefix", e164 + "*")
+
+
+def contact_target(raw: str) -> Target:
+    value = raw.strip()
+    if not value or len(value) > 100:
+        raise DncInputError("a contact id is 1 to 100 characters")
+    return Target("contact", value)
+
+
+def parse_target(raw: str, region: str) -> Target:
+    """A number, or a prefix when it ends in ``*``."""
+    return prefix_target(raw, region) if raw.strip().endswith("*") else number_target(raw, region)
+
+
+def _scope(campaign_id: int | None) -> ColumnElement[bool]:
+    if campaign_id is None:
+        return DncEntry.campaign_id.is_(None)
+    return DncEntry.campaign_id == campaign_id
+
+
+def _numbers_matching(
+    campaign_id: int | None, kind: str, values: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if campaign_id is not None:
+        where.append(PhoneNumber.campaign_id == campaign_id)
+    if kind == "number":
+        where.append(PhoneNumber.e164.in_(values))
+    elif kind == "prefix":
+        where.append(or_(*(PhoneNumber.e164.startswith(v.rstrip("*")) for v in values)))
+    else:
+        contacts = select(Contact.id).where(Contact.external_id.in_(values))
+        if campaign_id is not None:
+            contacts = contacts.where(Contact.campaign_id == campaign_id)
+        where.append(PhoneNumber.contact_id.in_(contacts))
+    return where
+
+
+def mark_numbers(
+    session: Session, campaign_id: int | None, kind: str, values: Sequence[str]
+) -> int:
+    """Take the dialable numbers these entries match out of the queue; returns how many."""
+    marked = 0
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        result = session.execute(
+            update(PhoneNumber)
+            .where(PhoneNumber.state == "dialable", *_numbers_matching(campaign_id, kind, chunk))
+            .values(state="dnc", next_dial_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        marked += result.rowcount  # type: ignore[attr-defined]
+    return marked
+
+
+def exists(session: Session, target: Target, campaign_id: int | None) -> bool:
+    query = select(DncEntry.id).where(
+        DncEntry.kind == target.kind, DncEntry.value == target.value, _scope(campaign_id)
+    )
+    return session.scalars(query.limit(1)).first() is not None
+
+
+@dataclass(frozen=True)
+class Change:
+    entries: int  # entries added or removed
+    numbers: int  # numbers taken out of (or given back to) the queue
+
+
+def add(
+    session: Session,
+    target: Target,
+    *,
+    campaign: str | None,
+    reason: str,
+    source: str,
+    who: str,
+    now: datetime,
+) -> Change:
+    """Add one entry (no duplicate when it is already there) and mark its numbers."""
+    campaign_id = find_campaign(session, campaign).id if campaign else None
+    if exists(session, target, campaign_id):
+        return Change(0, mark_numbers(session, campaign_id, target.kind, [target.value]))
+    session.add(
+        DncEntry(
+            campaign_id=campaign_id,
+            kind=target.kind,
+            value=target.value,
+            reason=reason,
+            source=source[:64],
+            created_at=now,
+        )
+    )
+    numbers = mark_numbers(session, campaign_id, target.kind, [target.value])
+    details = {"kind": target.kind, "value": target.value, "reason": reason, "numbers": numbers}
+    record_event(
+        session, campaign_id=campaign_id, kind="dnc_added", who=who, now=now, details=details
+    )
+    return Change(1, numbers)
+
+
+def remove(
+    session: Session, target: Target, *, campaign: str | None, who: str, now: datetime
+) -> Change:
+    """Remove the entry and give back the numbers no remaining entry blocks."""
+    campaign_id = find_campaign(session, campaign).id if campaign else None
+    gone = session.execute(
+        delete(DncEntry)
+        .where(DncEntry.kind == target.kind, DncEntry.value == target.value, _scope(campaign_id))
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not gone:
+        return Change(0, 0)
+    restored = _restore_numbers(session, campaign_id, target)
+    details = {"kind": target.kind, "value": target.value, "numbers": restored}
+    record_event(
+        session, campaign_id=campaign_id, kind="dnc_removed", who=who, now=now, details=details
+    )
+    return Change(gone, restored)
+
+
+def _restore_numbers(session: Session, campaign_id: int | None, target: Target) -> int:
+    rows = session.execute(
+        select(PhoneNumber.id, PhoneNumber.campaign_id, PhoneNumber.e164, Contact.external_id)
+        .join(Contact, Contact.id == PhoneNumber.contact_id)
+        .where(
+            PhoneNumber.state == "dnc",
+            *_numbers_matching(campaign_id, target.kind, [target.value]),
+        )
+    ).all()
+    matchers: dict[int, DncMatcher] = {}
+    free = []
+    for number_id, cid, e164, external_id in rows:
+        if cid not in matchers:
+            matchers[cid] = DncMatcher(_rules(session, cid))
+        if matchers[cid].blocks(e164, external_id) is None:
+            free.append(number_id)
+    for start in range(0, len(free), CHUNK):
+        ids = free[start : start + CHUNK]
+        session.execute(
+            update(PhoneNumber)
+            .where(PhoneNumber.id.in_(ids))
+            .values(state="dialable")
+            .execution_options(synchronize_session=False)
+        )
+        # a contact the engine paused for lack of dialable numbers may dial again
+        session.execute(
+            update(Contact)
+            .where(
+                Contact.id.in_(select(PhoneNumber.contact_id).where(PhoneNumber.id.in_(ids))),
+                Contact.state == "paused",
+                Contact.closed_reason == "dnc",
+            )
+            .values(state="active", closed_reason=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(free)
+
+
+def _rules(session: Session, campaign_id: int) -> Iterable[DncRule]:
+    query = select(DncEntry.kind, DncEntry.value, DncEntry.reason).where(
+        or_(DncEntry.campaign_id.is_(None), DncEntry.campaign_id == campaign_id)
+    )
+    return [DncRule(k, v, r or "") for k, v, r in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class Listed:
+    kind: str
+    value: str
+    campaign: str | None
+    reason: str
+    source: str
+    created_at: datetime
+
+
+def entries(session: Session, *, campaign: str | None = None) -> list[Listed]:
+    """Every entry, or those that apply to one campaign (its own and the global ones)."""
+    query = (
+        select(DncEntry, Campaign.name)
+        .outerjoin(Campaign, Campaign.id == DncEntry.campaign_id)
+        .order_by(DncEntry.kind, DncEntry.value, DncEntry.id)
+    )
+    if campaign is not None:
+        cid = find_campaign(session, campaign).id
+        query = query.where(or_(DncEntry.campaign_id.is_(None), DncEntry.campaign_id == cid))
+    return [
+        Listed(e.kind, e.value, name, e.reason, e.source, e.created_at)
+        for e, name in session.execute(query)
+    ]

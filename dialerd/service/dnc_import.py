@@ -1,0 +1,135 @@
+"""``dnc import FILE.csv``: one entry per row, bad rows reported as ``path:line: field: message``.
+
+Columns: exactly one of ``number``, ``prefix`` or ``contact`` per row, and optional
+``reason`` and ``campaign`` (a campaign name; empty = every campaign). The file is
+UTF-8 (a BOM is fine). Valid rows are added even when others are rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dialerd.db.models import Campaign, DncEntry
+from dialerd.errors import DialerdError
+from dialerd.service import dnc
+from dialerd.service.control import record_event
+
+TARGET_COLUMNS = ("number", "prefix", "contact")
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    added: int = 0
+    already: int = 0
+    numbers: int = 0
+    rejects: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Row:
+    line: int
+    target: dnc.Target
+    campaign_id: int | None
+    reason: str
+
+
+def _read(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = {(c or "").strip().lower() for c in reader.fieldnames or ()}
+            if not columns.intersection(TARGET_COLUMNS):
+                raise DialerdError(f"{path}:1: header: needs a number, prefix or contact column")
+            for row in reader:
+                clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+                yield reader.line_num, clean
+    except UnicodeDecodeError as exc:
+        raise DialerdError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    except OSError as exc:
+        raise DialerdError(f"{path}: {exc.strerror}") from exc
+
+
+def _parse_row(
+    path: Path, line: int, row: dict[str, str], region: str, campaigns: dict[str, int]
+) -> _Row | str:
+    given = [c for c in TARGET_COLUMNS if row.get(c)]
+    if len(given) != 1:
+        field_name = "/".join(given) if given else "number"
+        return f"{path}:{line}: {field_name}: give exactly one of number, prefix or contact"
+    column = given[0]
+    raw = row[column]
+    try:
+        if column == "number":
+            target = dnc.number_target(raw, region)
+        elif column == "prefix":
+            target = dnc.prefix_target(raw if raw.endswith("*") else raw + "*", region)
+        else:
+            target = dnc.contact_target(raw)
+    except dnc.DncInputError as exc:
+        return f"{path}:{line}: {column}: {exc}"
+    name = row.get("campaign", "")
+    if name and name not in campaigns:
+        return f"{path}:{line}: campaign: no campaign named {name!r}"
+    return _Row(line, target, campaigns[name] if name else None, row.get("reason", ""))
+
+
+def import_file(
+    session: Session, path: Path, *, region: str, who: str, now: datetime
+) -> ImportSummary:
+    """Add every valid row; numbers already loaded that match are taken out of the queue."""
+    campaigns = dict(session.execute(select(Campaign.name, Campaign.id)).all())
+    summary = ImportSummary()
+    fresh: dict[tuple[int | None, str, str], _Row] = {}
+    for line, raw_row in _read(path):
+        summary.rows += 1
+        parsed = _parse_row(path, line, raw_row, region, campaigns)
+        if isinstance(parsed, str):
+            summary.rejects.append(parsed)
+            continue
+        key = (parsed.campaign_id, parsed.target.kind, parsed.target.value)
+        if key in fresh or dnc.exists(session, parsed.target, parsed.campaign_id):
+            summary.already += 1
+            continue
+        fresh[key] = parsed
+    source = f"import:{path.name}"
+    session.add_all(
+        DncEntry(
+            campaign_id=r.campaign_id,
+            kind=r.target.kind,
+            value=r.target.value,
+            reason=r.reason,
+            source=source[:64],
+            created_at=now,
+        )
+        for r in fresh.values()
+    )
+    summary.added = len(fresh)
+    groups: dict[tuple[int | None, str], list[str]] = {}
+    for campaign_id, kind, value in fresh:
+        groups.setdefault((campaign_id, kind), []).append(value)
+    for (campaign_id, kind), values in groups.items():
+        summary.numbers += dnc.mark_numbers(session, campaign_id, kind, values)
+    record_event(
+        session,
+        campaign_id=None,
+        kind="dnc_imported",
+        who=who,
+        now=now,
+        details={
+            "path": str(path),
+            "rows": summary.rows,
+            "added": summary.added,
+            "already": summary.already,
+            "rejected": len(summary.rejects),
+            "numbers": summary.numbers,
+        },
+    )
+    return summary

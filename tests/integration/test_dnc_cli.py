@@ -1,0 +1,225 @@
+"""``dialerd dnc`` on SQLite and PostgreSQL: entries, their effect on the queue, import, list."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from dialerd.cli import cli
+from dialerd.db.models import Campaign, CampaignEvent, Contact, DncEntry, PhoneNumber
+from dialerd.service.dnc import DncInputError, parse_target, prefix_target
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+DUE = NOW - timedelta(minutes=1)
+
+
+@pytest.fixture
+def config(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("DIALERD_DATABASE__URL", engine.url.render_as_string(hide_password=False))
+    path = tmp_path / "dialerd.toml"
+    path.write_text("[scheduler]\nheartbeat_s = 5\n")
+    return path
+
+
+def run(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+def _campaign(session: Session, name: str) -> Campaign:
+    campaign = Campaign(
+        name=name,
+        config={},
+        config_sha256="0" * 64,
+        timezone="Asia/Shanghai",
+        max_rounds=4,
+        min_spacing_s=21600,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _contact(session: Session, campaign: Campaign, ext: str, *numbers: str) -> None:
+    contact = Contact(campaign_id=campaign.id, external_id=ext, created_at=NOW, updated_at=NOW)
+    session.add(contact)
+    session.flush()
+    for position, e164 in enumerate(numbers, start=1):
+        session.add(
+            PhoneNumber(
+                contact_id=contact.id,
+                campaign_id=campaign.id,
+                position=position,
+                e164=e164,
+                raw=e164,
+                next_dial_at=DUE if position == 1 else None,
+            )
+        )
+
+
+@pytest.fixture
+def seeded(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        renewals = _campaign(session, "renewals")
+        survey = _campaign(session, "survey")
+        _contact(session, renewals, "c1", "+8613800138000", "+8675512345678")
+        _contact(session, renewals, "c2", "+8613900139000")
+        _contact(session, survey, "c1", "+8613800138000")
+        _contact(session, survey, "s2", "+8675587654321")
+
+
+def states(engine: Engine) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(campaign, e164) → (state, queued?)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(
+                Campaign.name, PhoneNumber.e164, PhoneNumber.state, PhoneNumber.next_dial_at
+            ).join(Campaign, Campaign.id == PhoneNumber.campaign_id)
+        ).all()
+    return {(c, e): (s, due is not None) for c, e, s, due in rows}
+
+
+@pytest.mark.usefixtures("seeded")
+def test_add_a_number_in_national_form_takes_it_out_of_every_campaign(
+    config: Path, engine: Engine
+) -> None:
+    result = run(config, "dnc", "add", "138 0013 8000", "--reason", "complaint")
+    assert result.exit_code == 0, result.output
+    assert "number +8613800138000: added; 2 number(s)" in result.output
+    got = states(engine)
+    assert got[("renewals", "+8613800138000")] == ("dnc", False)
+    assert got[("survey", "+8613800138000")] == ("dnc", False)
+    assert got[("renewals", "+8613900139000")] == ("dialable", True)
+    again = run(config, "dnc", "add", "+8613800138000", "--reason", "complaint")
+    assert "already present" in again.output
+    with Session(engine) as session:
+        entries = session.scalars(select(DncEntry)).all()
+        events = session.scalars(select(CampaignEvent.kind)).all()
+    assert [(e.kind, e.value, e.campaign_id, e.reason) for e in entries] == [
+        ("number", "+8613800138000", None, "complaint")
+    ]
+    assert events == ["dnc_added"]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_prefix_and_contact_entries_scoped_to_one_campaign(config: Path, engine: Engine) -> None:
+    result = run(config, "dnc", "add", "0755*", "--campaign", "survey")
+    assert result.exit_code == 0, result.output
+    assert "prefix +86755*: added; 1 number(s)" in result.output
+    result = run(config, "dnc", "add", "--contact", "c1", "--campaign", "renewals")
+    assert "contact c1: added; 2 number(s)" in result.output
+    got = states(engine)
+    assert got[("survey", "+8675587654321")] == ("dnc", False)
+    assert got[("renewals", "+8675512345678")] == ("dnc", False)
+    assert got[("renewals", "+8613800138000")] == ("dnc", False)
+    assert got[("survey", "+8613800138000")] == ("dialable", True)
+
+
+@pytest.mark.usefixtures("seeded")
+def test_remove_gives_back_only_numbers_nothing_else_blocks(config: Path, engine: Engine) -> None:
+    run(config, "dnc", "add", "+8613800138000")
+    run(config, "dnc", "add", "--contact", "c1", "--campaign", "survey")
+    result = run(config, "dnc", "remove", "+8613800138000")
+    assert result.exit_code == 0, result.output
+    assert "1 number(s) dialable again" in result.output
+    got = states(engine)
+    assert got[("renewals", "+8613800138000")] == ("dialable", False)
+    assert got[("survey", "+8613800138000")] == ("dnc", False)
+    missing = run(config, "dnc", "remove", "+8613800138000")
+    assert missing.exit_code == 1
+    assert "not on the do-not-call list" in missing.output
+
+
+@pytest.mark.usefixtures("seeded")
+def test_bad_input_is_one_line(config: Path) -> None:
+    bad = run(config, "dnc", "add", "12ab")
+    assert bad.exit_code == 1
+    assert bad.output.startswith("dialerd: 12ab: character 'a' is not allowed")
+    assert run(config, "dnc", "add", "+86*").exit_code == 1
+    assert run(config, "dnc", "add", "--campaign", "nope", "+8613800138000").exit_code == 1
+    both = run(config, "dnc", "add", "+8613800138000", "--contact", "c1")
+    assert both.exit_code == 2
+
+
+@pytest.mark.usefixtures("seeded")
+def test_import_adds_valid_rows_and_reports_the_others(
+    config: Path, engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "dnc.csv"
+    path.write_text(
+        "\ufeffnumber,prefix,contact,reason,campaign\n"
+        "13900139000,,,投诉,\n"
+        ",0755,,,survey\n"
+        ",,s2,,survey\n"
+        "13900139000,,,dup,\n"
+        "not-a-number,,,,\n"
+        ",,,,\n"
+        "+8613800138000,,,,nope\n"
+        "13800138000,138,,,\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(config), "dnc", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: 8 rows, 3 added, 1 already present, 4 rejected" in result.stdout
+    assert result.stderr.splitlines() == [
+        f"{path}:6: number: character 'n' is not allowed (digits, spaces and + - ( ) . only)",
+        f"{path}:7: number: give exactly one of number, prefix or contact",
+        f"{path}:8: campaign: no campaign named 'nope'",
+        f"{path}:9: number/prefix: give exactly one of number, prefix or contact",
+    ]
+    got = states(engine)
+    assert got[("renewals", "+8613900139000")] == ("dnc", False)
+    assert got[("survey", "+8675587654321")] == ("dnc", False)
+    assert got[("renewals", "+8675512345678")] == ("dialable", False)
+    with Session(engine) as session:
+        sources = set(session.scalars(select(DncEntry.source)))
+    assert sources == {"import:dnc.csv"}
+
+
+@pytest.mark.usefixtures("seeded")
+def test_list_formats(config: Path) -> None:
+    run(config, "dnc", "add", "+8613800138000", "--reason", "complaint")
+    run(config, "dnc", "add", "0755*", "--campaign", "survey")
+    table = run(config, "dnc", "list").output.splitlines()
+    assert table[0].split() == ["KIND", "VALUE", "CAMPAIGN", "REASON", "SOURCE", "CREATED_AT"]
+    assert len(table) == 3
+    rows = list(csv.DictReader(io.StringIO(run(config, "dnc", "list", "--format", "csv").output)))
+    assert [(r["kind"], r["value"], r["campaign"]) for r in rows] == [
+        ("number", "+8613800138000", ""),
+        ("prefix", "+86755*", "survey"),
+    ]
+    doc = json.loads(
+        run(config, "dnc", "list", "--campaign", "renewals", "--format", "json").output
+    )
+    assert [d["value"] for d in doc] == ["+8613800138000"]
+    assert doc[0]["reason"] == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("+86755*", "+86755*"),
+        ("0755*", "+86755*"),
+        ("0086 755*", "+86755*"),
+        ("138*", "+86138*"),
+        ("+86 (755) 12*", "+8675512*"),
+    ],
+)
+def test_prefix_forms(raw: str, expected: str) -> None:
+    assert prefix_target(raw, "CN").value == expected
+    assert parse_target(raw, "CN").kind == "prefix"
+
+
+@pytest.mark.parametrize("raw", ["*", "+8*", "75a*", "+1234567890123456*"])
+def test_bad_prefixes(raw: str) -> None:
+    with pytest.raises(DncInputError):
+        prefix_target(raw, "CN")
