@@ -56,7 +56,6 @@ def _register() -> None:
         dnc_cmd,
         import_cmd,
         report_cmd,
-        run_cmd,
     )
 
     for module in (
@@ -67,7 +66,6 @@ def _register() -> None:
         import_cmd,
         report_cmd,
         attempts_cmd,
-        run_cmd,
     ):
         module.register(cli)
 
