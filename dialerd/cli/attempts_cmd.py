@@ -1,0 +1,51 @@
+"""``dialerd attempts``: the dial log of a campaign, one row per dial, streamed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.cli.report_cmd import DAY, open_output
+from dialerd.reporting import attempts as export
+
+
+@click.command("attempts")
+@click.argument("campaign")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
+)
+@click.option("--since", type=DAY, help="First day (YYYY-MM-DD, campaign time zone).")
+@click.option("--until", type=DAY, help="Last day (YYYY-MM-DD, campaign time zone), inclusive.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of standard output.")  # fmt: skip
+@click.option("--show-numbers", is_flag=True, help="Show phone numbers unmasked.")
+@pass_cli
+def attempts(
+    ctx: CliContext,
+    campaign: str,
+    fmt: str,
+    since: datetime | None,
+    until: datetime | None,
+    output: Path | None,
+    show_numbers: bool,
+) -> None:
+    """Export CAMPAIGN's dials with their times, outcome and raw PBX signals."""
+    click.get_current_context().call_on_close(ctx.engine.dispose)
+    rows = export.iter_attempts(
+        ctx.engine,
+        campaign,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        show_numbers=show_numbers,
+    )
+    with open_output(output) as out:
+        count = (export.write_csv if fmt == "csv" else export.write_json)(rows, out)
+    if output is not None:
+        click.echo(f"{count} dials written to {output}", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(attempts)

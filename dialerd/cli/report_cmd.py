@@ -1,0 +1,85 @@
+"""``dialerd report``: a campaign's figures as a table, CSV, JSON or a self-contained HTML page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO
+
+import click
+
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.reporting import render_csv, render_html, render_table
+from dialerd.reporting.queries import load_report
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+@contextmanager
+def open_output(path: Path | None) -> Iterator[IO[str]]:
+    """The file at ``path`` (UTF-8, newline as written), else standard output."""
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8", newline="") as out:
+        yield out
+
+
+@click.command("report")
+@click.argument("campaign")
+@click.option("--since", type=DAY, help="First UTC day (YYYY-MM-DD) of daily rows and outcomes.")
+@click.option("--until", type=DAY, help="Last UTC day (YYYY-MM-DD), inclusive.")
+@click.option("--daily", is_flag=True, help="Add one row per day (table); CSV of the days.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "html"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write here instead of standard output (html needs it).")  # fmt: skip
+@click.option("--show-numbers", is_flag=True, help="Show phone numbers unmasked.")
+@click.option("--show-names", is_flag=True, help="Show contact names unmasked.")
+@pass_cli
+def report(
+    ctx: CliContext,
+    campaign: str,
+    since: datetime | None,
+    until: datetime | None,
+    daily: bool,
+    fmt: str,
+    output: Path | None,
+    show_numbers: bool,
+    show_names: bool,
+) -> None:
+    """Report CAMPAIGN's figures (docs/database.md defines each one)."""
+    if fmt == "html" and output is None:
+        raise click.UsageError("--format html writes a file: give --output FILE")
+    click.get_current_context().call_on_close(ctx.engine.dispose)
+    data = load_report(
+        ctx.engine,
+        campaign,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        show_numbers=show_numbers,
+        show_names=show_names,
+    )
+    with open_output(output) as out:
+        if fmt == "table":
+            out.write(render_table.render(data, daily))
+        elif fmt == "csv":
+            render_csv.report_csv(data, out, daily)
+        elif fmt == "json":
+            render_csv.report_json(data, out)
+        else:
+            out.write(render_html.render(data))
+    if output is not None:
+        click.echo(f"report written to {output}", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report)

@@ -1,0 +1,121 @@
+"""The report's content: figure names and labels (en/zh), kinds, and value formatting.
+
+Every figure comes from ``v_campaign_figures`` (docs/database.md gives each formula),
+except ``completed_per_hour``, computed here from ``v_campaign_hourly``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+Kind = Literal["count", "rate", "ratio", "seconds"]
+
+
+@dataclass(frozen=True, slots=True)
+class FigureSpec:
+    key: str
+    label_en: str
+    label_zh: str
+    kind: Kind
+
+
+FIGURES: tuple[FigureSpec, ...] = (
+    FigureSpec("account_size", "Account size", "名单总量", "count"),
+    FigureSpec("rejected_at_import", "Rejected at import", "导入剔除", "count"),
+    FigureSpec("undialable_accounts", "Undialable contacts", "无法拨通名单", "count"),
+    FigureSpec("useless_data", "Useless data", "无效数据", "count"),
+    FigureSpec("corruption_rate", "Corruption rate", "数据损坏率", "rate"),
+    FigureSpec("valid_accounts", "Valid contacts", "有效名单", "count"),
+    FigureSpec("accounts_called", "Accounts called", "已拨打名单", "count"),
+    FigureSpec("calls_made", "Calls made", "呼出次数", "count"),
+    FigureSpec(
+        "our_fault_dials", "Failed on our side (not counted)", "系统原因失败(不计)", "count"
+    ),
+    FigureSpec("average_calling_attempt", "Average calling attempt", "平均拨打次数", "ratio"),
+    FigureSpec("reachable_accounts", "Reachable accounts", "接通名单", "count"),
+    FigureSpec("unreachable_accounts", "Unreachable accounts", "未接通名单", "count"),
+    FigureSpec("exhausted_accounts", "Rounds used up, not reached", "轮次用尽未接通", "count"),
+    FigureSpec("not_called_accounts", "Not called yet", "尚未拨打", "count"),
+    FigureSpec("reachable_rate", "Reachable rate", "接通率", "rate"),
+    FigureSpec("completed_accounts", "Completed accounts", "完成名单", "count"),
+    FigureSpec("completed_rate", "Completed rate", "完成率", "rate"),
+    FigureSpec("successful_accounts", "Successful accounts", "成功名单", "count"),
+    FigureSpec("hit_rate", "Hit rate", "成功率", "rate"),
+    FigureSpec("answered_calls", "Answered calls", "应答次数", "count"),
+    FigureSpec("answer_rate", "Answer rate", "应答率", "rate"),
+    FigureSpec("avg_ring_s", "Average ring time", "平均振铃时长", "seconds"),
+    FigureSpec("avg_talk_s", "Average talk time", "平均通话时长", "seconds"),
+    FigureSpec("completed_per_hour", "Completed per dialling hour", "每小时完成数", "ratio"),
+)
+
+DAILY_COLUMNS: tuple[str, ...] = (
+    "day",
+    "calls_made",
+    "accounts_called",
+    "answered_calls",
+    "answer_rate",
+    "reached_calls",
+    "new_reached_accounts",
+    "our_fault_dials",
+    "ring_seconds",
+    "talk_seconds",
+)
+
+LATENESS_COLUMNS: tuple[str, ...] = ("dials", "avg_s", "p50_s", "p95_s", "max_s")
+
+
+@dataclass
+class Report:
+    """Everything one ``dialerd report`` shows, as plain values (JSON-ready)."""
+
+    campaign: str
+    timezone: str
+    generated_at: datetime
+    since: str | None
+    until: str | None
+    figures: dict[str, Any]
+    daily: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    funnel: list[dict[str, Any]] = field(default_factory=list)
+    lateness: dict[str, Any] = field(default_factory=dict)
+    dials_by_local_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    undialable: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "campaign": self.campaign,
+            "timezone": self.timezone,
+            "generated_at": self.generated_at.isoformat(),
+            "since": self.since,
+            "until": self.until,
+            "figures": self.figures,
+            "daily": self.daily,
+            "outcomes": self.outcomes,
+            "round_funnel": self.funnel,
+            "dispatch_lateness": self.lateness,
+            "dials_by_local_hour": self.dials_by_local_hour,
+            "undialable_sample": self.undialable,
+        }
+
+
+def plain(value: Any) -> Any:
+    """Database values as JSON-ready Python: Decimal → int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def format_value(kind: Kind, value: Any) -> str:
+    """A figure for people: ``12.5 %``, ``1.67``, ``13.9 s``; ``-`` when there is none."""
+    if value is None:
+        return "-"
+    if kind == "count":
+        return f"{int(value):,}"
+    if kind == "rate":
+        return f"{float(value) * 100:.1f} %"
+    if kind == "seconds":
+        return f"{float(value):.1f} s"
+    return f"{float(value):.2f}"

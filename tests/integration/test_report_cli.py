@@ -1,0 +1,135 @@
+"""``dialerd report`` on the hand-counted history (tests/integration/reportdata.py)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import Engine
+
+from dialerd.cli import cli
+from dialerd.reporting.render_csv import escape_cell, write_rows
+from dialerd.reporting.render_table import width
+from tests.integration import reportdata
+
+
+@pytest.fixture
+def run(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    reportdata.load(engine)
+    monkeypatch.setenv("DIALERD_DATABASE__URL", engine.url.render_as_string(hide_password=False))
+    return CliRunner()
+
+
+def _ok(runner: CliRunner, *args: str) -> Result:
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_json_report(run: CliRunner) -> None:
+    data = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)
+    f = data["figures"]
+    assert (f["account_size"], f["useless_data"], f["calls_made"]) == (8, 6, 10)
+    assert f["reachable_rate"] == pytest.approx(3 / 7)
+    # 2 completed over the 8 UTC hours that had a dial (11-02 01..05, 11-03 01, 03, 05)
+    assert f["completed_per_hour"] == pytest.approx(2 / 8)
+    assert [d["day"] for d in data["daily"]] == ["2026-11-02", "2026-11-03"]
+    assert data["outcomes"][0]["outcome"] == "no_answer"  # 3 dials, the most frequent
+    assert [r["round"] for r in data["round_funnel"]] == [1, 2]
+    assert data["dispatch_lateness"]["max_s"] == pytest.approx(60, abs=1e-3)
+    # Asia/Shanghai is UTC+8: the 01:xx UTC dials (K1, K2 x2, K2 r2) fall in the 09:00 hour
+    assert data["dials_by_local_hour"][9] == 4
+    assert sum(data["dials_by_local_hour"]) == 10
+    (k5,) = data["undialable_sample"]
+    assert k5["external_id"] == "K5"
+    assert k5["name"] == "N*****"  # "Name 5", masked
+    assert k5["numbers"] == "+86138****8006 dead"
+
+
+def test_since_until_narrow_days_and_outcomes(run: CliRunner) -> None:
+    out = _ok(run, "report", "c1", "--format", "json", "--since", "2026-11-03").stdout
+    data = json.loads(out)
+    assert [d["day"] for d in data["daily"]] == ["2026-11-03"]
+    shares = {o["outcome"]: (o["dials"], o["share"]) for o in data["outcomes"]}
+    # 11-03: completed, interrupted, powered_off, no_answer: one each
+    one_each = ("completed", "interrupted", "powered_off", "no_answer")
+    assert shares == dict.fromkeys(one_each, (1, 0.25))
+    assert data["figures"]["calls_made"] == 10  # figures stay totals to date
+
+
+def test_names_and_numbers_shown_on_request(run: CliRunner) -> None:
+    args = ("report", "c1", "--format", "json", "--show-numbers", "--show-names")
+    (k5,) = json.loads(_ok(run, *args).stdout)["undialable_sample"]
+    assert (k5["name"], k5["numbers"]) == ("Name 5", "+8613800138006 dead")
+
+
+def test_table_is_aligned_with_chinese_labels(run: CliRunner) -> None:
+    out = _ok(run, "report", "c1", "--daily").stdout
+    lines = out.splitlines()
+    figures = [ln for ln in lines if ln.startswith(("Account size", "Corruption rate"))]
+    assert figures == [
+        "Account size                      名单总量                  8",
+        "Corruption rate                   数据损坏率           46.2 %",
+    ]
+    assert "空号" in out and "2026-11-03" in out and "+86138****8006 dead" in out
+    head = next(ln for ln in lines if ln.startswith("code"))
+    vacant = next(ln for ln in lines if ln.startswith("vacant "))
+    assert width(head) == width(vacant)  # CJK labels counted two columns wide
+
+
+def test_csv_figures_and_daily(run: CliRunner) -> None:
+    rows = list(csv.reader(io.StringIO(_ok(run, "report", "c1", "--format", "csv").stdout)))
+    assert rows[0] == ["figure", "label_en", "label_zh", "value"]
+    assert ["useless_data", "Useless data", "无效数据", "6"] in rows
+    daily = _ok(run, "report", "c1", "--format", "csv", "--daily").stdout.splitlines()
+    assert daily[0].startswith("day,calls_made,accounts_called")
+    assert daily[1].startswith("2026-11-02,7,6,2,")
+
+
+def test_html_needs_an_output_file(run: CliRunner, tmp_path: Path) -> None:
+    result = run.invoke(cli, ["report", "c1", "--format", "html"])
+    assert result.exit_code == 2 and "--output" in result.output
+    target = tmp_path / "r.html"
+    _ok(run, "report", "c1", "--format", "html", "--output", str(target))
+    page = target.read_text(encoding="utf-8")
+    assert page.count("<svg") == 4 and "http://" not in page.replace(
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )
+
+
+def test_unknown_campaign_is_one_line_and_exit_1(run: CliRunner) -> None:
+    result = run.invoke(cli, ["report", "nope"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "dialerd: no campaign named 'nope'"
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1+2", "'+1+2"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        (-5, -5),  # numbers stay numbers
+        (None, None),
+    ],
+)
+def test_escape_cell(cell: object, expected: object) -> None:
+    assert escape_cell(cell) == expected
+
+
+def test_csv_writer_escapes_every_text_cell() -> None:
+    out = io.StringIO()
+    write_rows(out, ["=a", "b"], [["=1+1", 3], ["ok", None]])
+    assert list(csv.reader(io.StringIO(out.getvalue()))) == [
+        ["'=a", "b"],
+        ["'=1+1", "3"],
+        ["ok", ""],
+    ]
