@@ -92,13 +92,16 @@ def iter_attempts(
         if end is not None:
             query = query.where(a.c.claimed_at < end)
         result = conn.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(query)
-        for row in result:
-            out = dict(row._mapping)
-            for name in _TIMES:
-                if out[name] is not None:
-                    out[name] = out[name].astimezone(tz).isoformat()
-            out["number"] = maybe_mask_number(out["number"], show_numbers)
-            yield out
+        try:
+            for row in result:
+                out = dict(row._mapping)
+                for name in _TIMES:
+                    if out[name] is not None:
+                        out[name] = out[name].astimezone(tz).isoformat()
+                out["number"] = maybe_mask_number(out["number"], show_numbers)
+                yield out
+        finally:
+            result.close()  # the server-side cursor, also when the consumer stops early
 
 
 def _csv_value(value: Any) -> Any:
