@@ -44,6 +44,7 @@ def import_(
     as_json: bool,
 ) -> None:
     """Import contacts from FILE.csv into CAMPAIGN (rows already loaded are skipped)."""
+    click.get_current_context().call_on_close(ctx.engine.dispose)
     with ctx.sessions() as session:
         found = session.execute(
             select(Campaign.id, Campaign.config, Campaign.timezone).where(Campaign.name == campaign)

@@ -15,8 +15,10 @@ Rules (docs/contacts.md):
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -28,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from dialerd.db.models import CampaignEvent, ContactImport
 from dialerd.domain.phones import Rejection
+from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
 from dialerd.importer.known import Known, load_known
@@ -97,10 +100,11 @@ def import_contacts(
         path, region=region, default_timezone=default_timezone, encoding=encoding, on_read=progress
     ) as reader:
         summary.encoding = reader.encoding
+        out = rejects_path or default_rejects_path(path)
+        _check_writable(out)
         known = load_known(engine, campaign_id)
         summary.import_id = _start_import(engine, campaign_id, path, reader.encoding, now)
         loader = BulkLoader(engine, campaign_id=campaign_id, import_id=summary.import_id, now=now)
-        out = rejects_path or default_rejects_path(path)
         try:
             with RejectsWriter(out, reader.header) as rejects:
                 _Pass(reader, known, rejects, summary, now).run(loader)
@@ -225,6 +229,16 @@ def _tally(summary: ImportSummary, counts: dict[str, int]) -> None:
         for reason, count in sorted(counts.items())
         if reason not in DUPLICATE_REASONS and reason != DNC_REASON
     }
+
+
+def _check_writable(path: Path) -> None:
+    """Fail before loading anything when the rejects file could not be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not os.access(path if path.exists() else path.parent, os.W_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+    except OSError as exc:
+        raise DialerdError(f"cannot write the rejects file {path}: {exc.strerror}") from None
 
 
 def _sha256(path: Path) -> str:
