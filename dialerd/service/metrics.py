@@ -32,6 +32,7 @@ class Metrics(Protocol):
     def pbx_up(self, up: bool) -> None: ...
     def reconnected(self) -> None: ...
     def import_rejects(self, reason: str, n: int) -> None: ...
+    def serve(self, host: str, port: int) -> int: ...
     def close(self) -> None: ...
 
 
@@ -61,6 +62,9 @@ class NullMetrics:
 
     def import_rejects(self, reason: str, n: int) -> None:
         pass
+
+    def serve(self, host: str, port: int) -> int:
+        return 0
 
     def close(self) -> None:
         pass
@@ -138,9 +142,5 @@ class PrometheusMetrics:
 
 
 def make_metrics(settings: MetricsSettings) -> Metrics:
-    """``PrometheusMetrics`` serving on host:port when enabled, else ``NullMetrics``."""
-    if not settings.enabled:
-        return NullMetrics()
-    metrics = PrometheusMetrics()
-    metrics.serve(settings.host, settings.port)
-    return metrics
+    """``PrometheusMetrics`` when enabled, else ``NullMetrics``; call ``serve`` to listen."""
+    return PrometheusMetrics() if settings.enabled else NullMetrics()

@@ -73,6 +73,7 @@ def test_two_instances_do_not_share_a_registry() -> None:
 def test_disabled_metrics_are_a_silent_no_op() -> None:
     metrics = make_metrics(MetricsSettings(enabled=False))
     assert isinstance(metrics, NullMetrics)
+    assert metrics.serve("127.0.0.1", 0) == 0
     metrics.dial_started("x")
     metrics.outcome("x", "busy")
     metrics.lateness(1.0)
@@ -80,12 +81,13 @@ def test_disabled_metrics_are_a_silent_no_op() -> None:
 
 
 def test_enabled_metrics_listen_on_the_configured_address() -> None:
-    metrics = make_metrics(MetricsSettings(enabled=True, host="127.0.0.1", port=0))
+    settings = MetricsSettings(enabled=True, host="127.0.0.1", port=0)
+    metrics = make_metrics(settings)
     try:
         assert isinstance(metrics, PrometheusMetrics)
         metrics.reconnected()
-        port = metrics.port
-        assert port is not None
+        port = metrics.serve(settings.host, settings.port)
+        assert port == metrics.port
         assert _scrape(port)[("dialerd_pbx_reconnects_total", ())] == 1
     finally:
         metrics.close()
