@@ -85,16 +85,27 @@ def _region(value: str) -> str:
 
 
 def _holiday_country(value: str) -> str:
+    """``"CN"``, or a country with a subdivision: ``"US-NY"``."""
     supported = holidays.list_supported_countries()
-    upper = value.upper()
-    if upper not in supported:
+    country, _, subdivision = value.partition("-")
+    country = country.upper()
+    if country not in supported:
         raise _error(
             "holiday_country",
             '"{value}" is not a country the holidays package knows{hint}',
             value=value,
-            hint=hint(upper, supported),
+            hint=hint(country, supported),
         )
-    return upper
+    if subdivision and subdivision.upper() not in supported[country]:
+        raise _error(
+            "holiday_country",
+            '"{value}": {country} has no subdivision "{sub}" in the holidays package{hint}',
+            value=value,
+            country=country,
+            sub=subdivision,
+            hint=hint(subdivision.upper(), supported[country]),
+        )
+    return f"{country}-{subdivision.upper()}" if subdivision else country
 
 
 def parse_days(value: str) -> frozenset[int]:

@@ -1,0 +1,143 @@
+"""``dialerd campaign``: check campaign files and load them into the database.
+
+Other verbs (list, status, pause, resume, stop) attach to the same ``campaign`` group.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from dialerd.campaignfile import registry
+from dialerd.campaignfile.errors import Problem
+from dialerd.campaignfile.loader import LoadedCampaign
+from dialerd.cli.context import CliContext, pass_cli
+from dialerd.db.migrate import require_current
+from dialerd.importer.reader import check_file as check_contacts
+from dialerd.importer.service import import_contacts
+
+_FILES = click.Path(exists=False, path_type=Path)
+
+
+@click.group("campaign")
+def campaign() -> None:
+    """Campaigns: validate files, load them, and control them."""
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; a folder stands for its ``*.toml`` files."""
+    out: list[Path] = []
+    for path in paths:
+        out.extend(sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    return out
+
+
+def _report(problems: Iterable[object]) -> tuple[int, int]:
+    """Print each problem; return (errors, warnings)."""
+    errors = warnings = 0
+    for problem in problems:
+        click.echo(str(problem))
+        if isinstance(problem, Problem) and problem.severity == "warning":
+            warnings += 1
+        else:
+            errors += 1
+    return errors, warnings
+
+
+def _check(files: Sequence[Path]) -> tuple[list[LoadedCampaign], int, int]:
+    loaded, file_problems = registry.load_files(_expand(files))
+    errors, warnings = _report(p for fp in file_problems for p in fp.problems)
+    return loaded, errors, warnings
+
+
+@campaign.command("validate")
+@click.argument("files", nargs=-1, required=True, type=_FILES)
+def validate(files: tuple[Path, ...]) -> None:
+    """Check campaign FILES (or folders of them) and their contact lists; write nothing.
+
+    Prints every problem as ``path:line: field: message``; exits 1 on any error.
+    """
+    loaded, errors, warnings = _check(files)
+    rows = 0
+    for item in loaded:
+        for contacts in item.contact_paths:
+            rows += _report(check_contacts(contacts, region=item.model.region))[0]
+    click.echo(
+        f"campaign files: {len(loaded)} valid, {errors} error(s), {warnings} warning(s); "
+        f"contact lists: {rows} problem(s)",
+        err=True,
+    )
+    if errors or rows:
+        raise SystemExit(1)
+
+
+@campaign.command("load")
+@click.argument("files", nargs=-1, required=True, type=_FILES)
+@click.option(
+    "--skip-contacts", is_flag=True, help="Register the campaigns only; import no contact list."
+)
+@pass_cli
+def load(ctx: CliContext, files: tuple[Path, ...], skip_contacts: bool) -> None:
+    """Register or update the campaigns in FILES, then import their contact lists.
+
+    Nothing is written when any file has an error. A campaign keeps its state
+    (active, paused...) across reloads; contacts already loaded are skipped.
+    """
+    loaded, errors, _ = _check(files)
+    if errors:
+        click.echo(f"{errors} error(s): nothing loaded", err=True)
+        raise SystemExit(1)
+    try:
+        _load(ctx, loaded, skip_contacts)
+    finally:
+        ctx.engine.dispose()  # pooled connections closed now, not at garbage collection
+
+
+def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool) -> None:
+    require_current(ctx.engine)
+    now, actor = datetime.now(UTC), _actor()
+    for item in loaded:
+        with ctx.sessions.begin() as session:
+            row, kind = registry.register(session, item, now=now, actor=actor)
+            campaign_id = row.id
+        click.echo(f"{item.name}: {kind.removeprefix('campaign_')} ({item.path})")
+        if skip_contacts:
+            continue
+        for contacts in item.contact_paths:
+            summary = import_contacts(
+                ctx.engine,
+                campaign_id=campaign_id,
+                path=contacts,
+                region=item.model.region,
+                default_timezone=item.model.timezone,
+                now=now,
+                actor=actor,
+            )
+            rejected = sum(summary.rejected.values())
+            click.echo(
+                f"  {contacts}: {summary.loaded} contact(s), {summary.numbers} number(s) loaded, "
+                f"{summary.already_loaded} already loaded, {rejected} rejected, "
+                f"{summary.duplicates} duplicate(s), {summary.dnc_suppressed} do-not-call"
+                + (f" (rejects: {summary.rejects_file})" if summary.rejects_file else "")
+            )
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def register(group: click.Group) -> None:
+    """Add ``campaign``; when a ``campaign`` group is already there, add to it."""
+    existing = group.commands.get("campaign")
+    if isinstance(existing, click.Group) and existing is not campaign:
+        for command in (validate, load):
+            existing.add_command(command)
+        return
+    group.add_command(campaign)

@@ -1,0 +1,200 @@
+"""Campaign files from disk into the ``campaigns`` table, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from dialerd.campaignfile.errors import CampaignFileError
+from dialerd.campaignfile.loader import check_file, load_file
+from dialerd.campaignfile.registry import load_directory, register
+from dialerd.cli import cli
+from dialerd.db.models import Campaign, CampaignEvent, Contact
+from tests.conftest import REPO
+
+EXAMPLES = REPO / "campaigns"
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A copy of the example campaigns and their contact lists."""
+    target = tmp_path / "campaigns"
+    shutil.copytree(EXAMPLES, target)
+    return target
+
+
+def test_examples_load_cleanly() -> None:
+    loaded, problems = load_directory(EXAMPLES)
+    assert problems == []
+    assert sorted(c.name for c in loaded) == [
+        "new-policy-callback",
+        "satisfaction-survey",
+        "spot-check",
+    ]
+    rounds = {c.name: c.model.dialing.max_rounds for c in loaded}
+    assert rounds == {"new-policy-callback": 4, "satisfaction-survey": 3, "spot-check": 4}
+    for campaign in loaded:
+        assert campaign.model.dialing.min_spacing == timedelta(hours=6)
+        assert all(p.is_file() for p in campaign.contact_paths)
+        assert len(campaign.sha256) == 64
+
+
+def test_missing_file() -> None:
+    loaded, problems = check_file(Path("nowhere/x.toml"))
+    assert loaded is None
+    assert [str(p) for p in problems] == [
+        "nowhere/x.toml:1: file: cannot read: No such file or directory"
+    ]
+    with pytest.raises(CampaignFileError, match=r"nowhere/x\.toml:1: file: cannot read"):
+        load_file(Path("nowhere/x.toml"))
+
+
+def test_missing_contact_list_names_its_line(folder: Path) -> None:
+    (folder / "spot-check.csv").unlink()
+    loaded, problems = check_file(folder / "spot-check.toml")
+    assert loaded is None
+    assert [(p.line, p.field) for p in problems] == [(6, "contacts[0]")]
+    assert "no such file" in problems[0].message
+
+
+def test_a_bad_file_never_stops_the_others(folder: Path) -> None:
+    (folder / "a-broken.toml").write_text('name = "x\n', encoding="utf-8")
+    (folder / "b-gbk.toml").write_bytes('name = "新契约"\n'.encode("gbk"))
+    loaded, problems = load_directory(folder)
+    assert len(loaded) == 3
+    assert [(Path(fp.path).name, fp.problems[0].field) for fp in problems] == [
+        ("a-broken.toml", "toml"),
+        ("b-gbk.toml", "file"),
+    ]
+
+
+def test_duplicate_name_is_an_error_of_the_later_file(folder: Path) -> None:
+    text = (folder / "spot-check.toml").read_text(encoding="utf-8")
+    (folder / "z-copy.toml").write_text(text, encoding="utf-8")
+    loaded, problems = load_directory(folder)
+    assert [c.path.name for c in loaded] == [
+        "new-policy-callback.toml",
+        "satisfaction-survey.toml",
+        "spot-check.toml",
+    ]
+    (only,) = problems
+    assert [str(p) for p in only.problems] == [
+        f'{folder / "z-copy.toml"}:4: name: campaign "spot-check" is already defined in '
+        f"{folder / 'spot-check.toml'}"
+    ]
+
+
+def _events(session: Session, campaign_id: int) -> list[str]:
+    rows = session.scalars(
+        select(CampaignEvent)
+        .where(CampaignEvent.campaign_id == campaign_id)
+        .order_by(CampaignEvent.id)
+    )
+    return [e.kind for e in rows]
+
+
+def test_register_inserts_then_keeps_then_updates(engine: Engine, folder: Path) -> None:
+    path = folder / "new-policy-callback.toml"
+    with Session(engine) as session, session.begin():
+        row, kind = register(session, load_file(path), now=NOW, actor="test")
+        assert kind == "campaign_loaded"
+        assert (row.max_rounds, row.min_spacing_s, row.timezone) == (4, 21_600, "Asia/Shanghai")
+        assert row.config["dialing"]["min_spacing"] == "6h"
+        assert row.state == "active"
+        row.state = "paused"  # as an operator would
+    with Session(engine) as session, session.begin():
+        _, kind = register(session, load_file(path), now=NOW, actor="test")
+        assert kind == "campaign_unchanged"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("max_rounds = 4", "max_rounds = 5"),
+        encoding="utf-8",
+    )
+    later = NOW + timedelta(hours=1)
+    with Session(engine) as session, session.begin():
+        row, kind = register(session, load_file(path), now=later, actor="test")
+        assert kind == "campaign_updated"
+        assert row.max_rounds == 5
+        assert row.state == "paused", "a reload never changes what operators set"
+        assert row.created_at == NOW and row.updated_at == later
+    with Session(engine) as session:
+        stored = session.scalars(select(Campaign)).one()
+        assert _events(session, stored.id) == [
+            "campaign_loaded",
+            "campaign_unchanged",
+            "campaign_updated",
+        ]
+        last = session.scalars(select(CampaignEvent).order_by(CampaignEvent.id.desc())).first()
+        assert last is not None and last.details is not None
+        assert last.details["changed"] == ["dialing"]
+        assert last.details["sha256"] == stored.config_sha256
+
+
+def _settings(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "dialerd.toml"
+    path.write_text(f"[database]\nurl = {url!r}\n", encoding="utf-8")
+    return path
+
+
+def test_cli_validate_reports_every_problem(folder: Path) -> None:
+    (folder / "z-bad.toml").write_text(
+        (folder / "spot-check.toml")
+        .read_text(encoding="utf-8")
+        .replace('"spot-check"', '"z-bad"')
+        .replace('ring_timeout = "30s"', 'ring_timeout = "30"'),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["campaign", "validate", str(folder)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert f"{folder / 'z-bad.toml'}:15: dialing.ring_timeout: " in "\n".join(lines)
+    assert any(
+        line.endswith("new-policy-callback.csv:18: external_id: duplicate external id")
+        for line in lines
+    )
+    assert "campaign files: 3 valid, 1 error(s)" in result.stderr
+
+
+def test_cli_validate_clean_file_exits_0(folder: Path) -> None:
+    (folder / "spot-check.csv").write_text(
+        "external_id,name,phone1\nSC-1,Wang,13800138000\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(cli, ["campaign", "validate", str(folder / "spot-check.toml")])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+
+
+def test_cli_load_registers_and_imports(engine: Engine, folder: Path, tmp_path: Path) -> None:
+    config = _settings(tmp_path, engine.url.render_as_string(hide_password=False))
+    args = ["--config", str(config), "campaign", "load", str(folder)]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    assert "new-policy-callback: loaded" in first.stdout
+    assert "spot-check.csv: 18 contact(s), 42 number(s) loaded" in first.stdout
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert "spot-check: unchanged" in again.stdout
+    assert "0 contact(s)" in again.stdout and "18 already loaded" in again.stdout
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 3
+        # 20 rows per list; 2 or 3 per list refused (deliberately bad rows)
+        assert session.scalar(select(func.count()).select_from(Contact)) == 18 + 17 + 18
+
+
+def test_cli_load_writes_nothing_when_a_file_is_bad(
+    engine: Engine, folder: Path, tmp_path: Path
+) -> None:
+    (folder / "z-bad.toml").write_text('name = "z"\n', encoding="utf-8")
+    config = _settings(tmp_path, engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(cli, ["--config", str(config), "campaign", "load", str(folder)])
+    assert result.exit_code == 1
+    assert 'z-bad.toml:1: timezone: required key "timezone" is missing' in result.stdout
+    assert "nothing loaded" in result.stderr
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 0
