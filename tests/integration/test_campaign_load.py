@@ -44,6 +44,11 @@ def test_examples_load_cleanly() -> None:
         assert campaign.model.dialing.min_spacing == timedelta(hours=6)
         assert all(p.is_file() for p in campaign.contact_paths)
         assert len(campaign.sha256) == 64
+        assert campaign.policy.max_rounds == rounds[campaign.name]
+        assert campaign.calendar.holiday_country == "CN"
+        cmcc = campaign.caller_ids.choose("+8613800138000", "China Mobile")
+        assert cmcc[0] == "13910001000" and "@cmcc" in cmcc[1]
+        assert campaign.caller_ids.choose("+8613000000000", None)[0] == "4006589888"
 
 
 def test_missing_file() -> None:
