@@ -10,17 +10,18 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from dialerd.campaignfile.carriers import all_carrier_names, region_carrier_names
 from dialerd.campaignfile.durations import format_duration
 from dialerd.campaignfile.errors import CampaignFileError, Problem, has_errors
+from dialerd.campaignfile.fields import hint
 from dialerd.campaignfile.locate import KeyLines
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.campaignfile.problems import toml_problem, validation_problems
 
 if TYPE_CHECKING:
     from dialerd.domain.calendar import CallingCalendar
-    from dialerd.domain.policy import DialPolicy
-
     from dialerd.domain.callerid import CallerIdRules
+    from dialerd.domain.policy import DialPolicy
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,13 @@ def parse_text(text: str, path: str) -> tuple[CampaignFile | None, list[Problem]
         model = CampaignFile.model_validate(raw)
     except ValidationError as exc:
         return None, validation_problems(exc, CampaignFile, keys, path)
-    return model, _warnings(model, keys, path)
+    problems = _cross_checks(model, keys, path)
+    return (None if has_errors(problems) else model), problems
 
 
-def _warnings(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
-    found = []
+def _cross_checks(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
+    """What a single field cannot tell: dead carrier rules, `after` below min_spacing..."""
+    found = _carrier_problems(model, keys, path)
     spacing = model.dialing.min_spacing
     for code, rule in model.outcomes.items():
         if rule.after is not None and rule.after < spacing:
@@ -110,6 +113,21 @@ def _warnings(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
                 severity="warning",
             )
         )
+    return found
+
+
+def _carrier_problems(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
+    """A carrier name no number can ever have makes its rule dead: an error, with a hint."""
+    found = []
+    for index, rule in enumerate(model.caller_id_rules):
+        if rule.carrier is None or rule.carrier.strip().casefold() in all_carrier_names():
+            continue
+        near = hint(rule.carrier, region_carrier_names(model.region))
+        loc = ("caller_id_rules", index, "carrier")
+        message = (
+            f'no {model.region} number has carrier "{rule.carrier}"{near}: the rule never matches'
+        )
+        found.append(Problem(path, keys.line_of(loc), f"caller_id_rules[{index}].carrier", message))
     return found
 
 

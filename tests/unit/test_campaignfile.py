@@ -249,3 +249,13 @@ def test_no_edit_of_a_valid_file_raises(data: st.DataObject) -> None:
 def test_arbitrary_text_never_raises(text: str) -> None:
     model, problems = parse_text(text, PATH)
     assert model is None and problems
+
+
+def test_a_carrier_no_number_has_is_an_error_with_a_hint() -> None:
+    (problem,) = errors_of(edit('"China Mobile"', '"China Mobil"'))
+    assert problem == (
+        f'{PATH}:27: caller_id_rules[0].carrier: no CN number has carrier "China Mobil" '
+        '(did you mean "China Mobile"?): the rule never matches'
+    )
+    model, _ = check(edit('"China Mobile"', '"china mobile"'))
+    assert model is not None
