@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialerd.cli.campaign_cmd import campaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
 from dialerd.db.models import Instance
@@ -123,9 +124,10 @@ def campaign_status(ctx: CliContext, name: str) -> None:
     echo(f"later      {d.scheduled_later} (next due {format_time(d.next_due)})")
     echo(f"in flight  {s.in_flight}")
     echo(f"last dial  {format_time(s.last_activity)}")
-    windows = d.config.get("windows")
-    if windows:
-        echo(f"windows    {json.dumps(windows, ensure_ascii=False, default=str)}")
+    hours = overview.calling_hours(d.config, now=now)
+    if hours is not None:
+        opens = "open now" if hours.open_now else f"closed, opens {format_time(hours.next_open)}"
+        echo(f"windows    {', '.join(hours.windows)} ({d.timezone}); {opens}")
     echo(f"rounds     (at most {d.max_rounds})")
     for step in d.rounds:
         results = " ".join(f"{k}={v}" for k, v in sorted(step.results.items()))
@@ -243,10 +245,7 @@ def _print_status(
 
 
 def register(group: click.Group) -> None:
-    campaign = group.commands.get("campaign")
-    if not isinstance(campaign, click.Group):
-        campaign = click.Group("campaign", help="Campaigns: load, list, control.")
-        group.add_command(campaign)
     for command in (list_campaigns, campaign_status, pause, resume, stop):
         campaign.add_command(command)
+    group.add_command(campaign)  # the same object campaign_cmd registers: harmless twice
     group.add_command(status)

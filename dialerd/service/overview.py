@@ -9,9 +9,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from dialerd.campaignfile.convert import to_calendar
+from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
 from dialerd.errors import CampaignNotFound
 
@@ -173,3 +176,24 @@ def _rounds(session: Session, campaign_id: int) -> list[RoundStep]:
         RoundStep(number=k, started=started[k], ended=ended[k], results=results[k])
         for k in sorted(started)
     ]
+
+
+@dataclass(frozen=True)
+class CallingHours:
+    """The campaign's weekly windows as written, and whether they are open at ``now``."""
+
+    windows: list[str]
+    open_now: bool
+    next_open: datetime | None
+
+
+def calling_hours(config: dict[str, object], *, now: datetime) -> CallingHours | None:
+    """From the stored campaign file; None when it no longer validates (older format)."""
+    try:
+        model = CampaignFile.model_validate(config)
+    except ValidationError:
+        return None
+    calendar = to_calendar(model)
+    windows = [f"{w.days} {w.start}-{w.end}" for w in model.windows]
+    is_open = calendar.is_open(now)
+    return CallingHours(windows, is_open, None if is_open else calendar.next_open(now))

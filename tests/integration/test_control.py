@@ -11,12 +11,14 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, Campaign, CampaignEvent, Contact, PhoneNumber, Round
 from dialerd.service import heartbeat
 from dialerd.service.control import actor
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+EXAMPLE = load_file(Path(__file__).resolve().parents[2] / "campaigns" / "spot-check.toml")
 
 
 @pytest.fixture
@@ -34,7 +36,7 @@ def run(config: Path, *args: str) -> Result:
 def add_campaign(session: Session, name: str, state: str = "active") -> Campaign:
     campaign = Campaign(
         name=name,
-        config={"windows": [{"days": "mon-fri", "start": "09:00", "end": "17:00"}]},
+        config=EXAMPLE.model.model_dump(mode="json"),
         config_sha256="0" * 64,
         timezone="Asia/Shanghai",
         max_rounds=4,
@@ -141,7 +143,8 @@ def test_campaign_status(config: Path) -> None:
     assert "in flight  1" in out
     assert "round 1: started 2, ended 1  completed=1" in out
     assert "busy" in out and "completed" in out
-    assert "09:00" in out
+    assert "windows    mon-fri 09:00-17:00 (Asia/Shanghai); " in out
+    assert ("open now" in out) != ("closed, opens" in out)
 
 
 @pytest.mark.usefixtures("seeded")
