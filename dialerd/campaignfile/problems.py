@@ -68,8 +68,8 @@ def _message(err: ErrorDetails, loc: Loc, model: type[BaseModel]) -> str:
     kind = err["type"]
     if kind == "extra_forbidden" and loc:
         key = str(loc[-1])
-        allowed = _fields_at(model, loc[:-1])
-        return f'unknown key "{key}"{hint(key, allowed)}'
+        near = hint(key, _fields_at(model, loc[:-1])) or _home_of(model, key)
+        return f'unknown key "{key}"{near}'
     if kind == "missing" and loc:
         return f'required key "{loc[-1]}" is missing'
     message = err["msg"].removeprefix("Value error, ")
@@ -78,6 +78,14 @@ def _message(err: ErrorDetails, loc: Loc, model: type[BaseModel]) -> str:
         shown = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
         message = f"{message} (got {shown.lower() if isinstance(value, bool) else shown})"
     return message
+
+
+def _home_of(model: type[BaseModel], key: str) -> str:
+    """``' (it belongs in [dialing])'`` when a table of the file takes ``key``."""
+    for name in model.model_fields:
+        if key in _fields_at(model, (name,)):
+            return f" (it belongs in [{name}])"
+    return ""
 
 
 def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:

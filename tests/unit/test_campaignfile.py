@@ -126,6 +126,11 @@ def test_unknown_keys_are_errors_with_a_hint(old: str, new: str, expected: str) 
         assert 'did you mean "priority"?' in problem
 
 
+def test_key_in_the_wrong_table_names_its_table() -> None:
+    (problem,) = errors_of(edit('region = "CN"', 'region = "CN"\nmax_rounds = 4'))
+    assert problem == f'{PATH}:5: max_rounds: unknown key "max_rounds" (it belongs in [dialing])'
+
+
 def test_bad_and_bare_durations() -> None:
     assert errors_of(edit('"30s"', '"30"')) == [
         f'{PATH}:13: dialing.ring_timeout: "30" is not a duration like "30s", "6h" or "1h30m"'
