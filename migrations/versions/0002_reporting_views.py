@@ -26,27 +26,27 @@ depends_on: str | Sequence[str] | None = None
 
 # code, label_en, label_zh, group_code, bucket (the default treatment's bucket)
 OUTCOME_LABELS = [
-    ("no_answer", "No answer", "无人接听", "dial_again", "retryable"),
-    ("not_present", "Not present", "本人不在", "dial_again", "retryable"),
-    ("early_hangup", "Early hangup", "提前挂机", "dial_again", "retryable"),
-    ("rejected", "Rejected", "拒绝接听", "dial_again", "retryable"),
-    ("busy", "Busy", "忙音/占线", "dial_again", "retryable"),
-    ("inconvenient", "Inconvenient", "不方便接听", "dial_again", "retryable"),
-    ("powered_off", "Powered off", "关机", "dial_again", "retryable"),
-    ("answering_machine", "Answering machine", "录音电话", "number_problem", "terminal_number"),
-    ("suspended", "Suspended (number kept)", "停机保号", "number_problem", "terminal_number"),
-    ("incoming_barred", "Incoming calls barred", "号码暂停使用", "number_problem", "terminal_number"),
-    ("arrears", "Suspended for arrears", "欠费停机", "line_problem", "retryable"),
-    ("line_fault", "Line fault", "线路故障", "line_problem", "retryable"),
-    ("out_of_service_area", "Out of service area", "不在服务区", "line_problem", "retryable"),
-    ("vacant", "Vacant number", "空号", "dead_number", "terminal_number"),
-    ("answered", "Answered", "已接听", "reached", "terminal_contact"),
-    ("completed", "Completed", "已完成", "reached", "terminal_contact"),
-    ("callback_requested", "Callback requested", "预约回拨", "reached", "retryable"),
-    ("refused", "Refused", "明确拒绝", "reached", "retryable"),
-    ("dnc_requested", "Do not call requested", "要求勿扰", "reached", "terminal_contact"),
-    ("internal_failure", "Internal failure", "系统故障", "our_fault", "not_counted"),
-    ("interrupted", "Interrupted", "呼叫中断", "our_fault", "not_counted"),
+    ("no_answer", "no answer", "无人接听", "dial_again", "retryable"),
+    ("not_present", "not present", "本人不在", "dial_again", "retryable"),
+    ("early_hangup", "early hangup", "提前挂机", "dial_again", "retryable"),
+    ("rejected", "rejected", "拒绝接听", "dial_again", "retryable"),
+    ("busy", "busy", "忙音/占线", "dial_again", "retryable"),
+    ("inconvenient", "inconvenient", "不方便接听", "dial_again", "retryable"),
+    ("powered_off", "powered off", "关机", "dial_again", "retryable"),
+    ("answering_machine", "answering machine", "录音电话", "number_problem", "terminal_number"),
+    ("suspended", "suspended (number kept)", "停机保号", "number_problem", "terminal_number"),
+    ("incoming_barred", "incoming calls barred", "号码暂停使用", "number_problem", "terminal_number"),
+    ("arrears", "suspended for arrears", "欠费停机", "line_problem", "retryable"),
+    ("line_fault", "line fault", "线路故障", "line_problem", "retryable"),
+    ("out_of_service_area", "out of service area", "不在服务区", "line_problem", "retryable"),
+    ("vacant", "vacant number", "空号", "dead_number", "terminal_number"),
+    ("answered", "answered", "已接通", "reached", "terminal_contact"),
+    ("completed", "completed", "已完成", "reached", "terminal_contact"),
+    ("callback_requested", "callback requested", "预约回拨", "reached", "retryable"),
+    ("refused", "refused", "明确拒绝", "reached", "retryable"),
+    ("dnc_requested", "do not call requested", "要求勿扰", "reached", "terminal_contact"),
+    ("internal_failure", "internal failure", "系统故障", "our_fault", "not_counted"),
+    ("interrupted", "interrupted", "中断", "our_fault", "not_counted"),
 ]
 
 VIEWS = (
@@ -97,7 +97,9 @@ def _sql(dialect: str) -> dict[str, str]:
 COUNTED = "(a.started_at IS NOT NULL AND COALESCE(l.group_code, '') <> 'our_fault')"
 OUR_FAULT = "(l.group_code = 'our_fault')"
 REACHED = "(l.group_code = 'reached')"
-SUCCESS = "(a.outcome = 'completed' AND a.disposition = 'success')"
+# A hit: the answered-call flow itself reported the purpose completed (disposition
+# "completed"), as opposed to a contact completed only because someone answered.
+SUCCESS = "(a.outcome = 'completed' AND LOWER(a.disposition) = 'completed')"
 ATTEMPTS_L = "attempts a LEFT JOIN outcome_labels l ON l.code = a.outcome"
 
 

@@ -5,9 +5,9 @@ Campaign ``c1`` (Asia/Shanghai), eight contacts, one number each except K2 (two)
 =====  =========================================================  ==============
 id     dials (UTC), outcome                                       state at end
 =====  =========================================================  ==============
-K1     r1 11-02 01:00 completed, disposition "success" (a hit)    completed (r1)
+K1     r1 11-02 01:00 completed (flow disposition "completed": a hit)  completed (r1)
 K2     r1 11-02 01:10 no_answer, 01:11 busy (2nd number);         completed (r2)
-       r2 11-03 01:00 completed, disposition "completed"
+       r2 11-03 01:00 answered, no disposition (completed, no hit)
 K3     r1 11-02 02:00 refused                                     active
 K4     r1 11-02 03:00 no_answer; r2 11-03 03:00 interrupted,      active
        r2 try 2 11-03 03:10 powered_off
@@ -128,12 +128,12 @@ def _attempt(values: tuple[Any, ...], camp: int = 1) -> dict[str, Any]:
 ATTEMPTS = [
     # id contact phone round pos try outcome planned started answered ended disposition
     (1, 1, 1, 1, 1, 1, "completed", "11-02 00:59:58", "11-02 01:00:00", "11-02 01:00:10",
-     "11-02 01:02:10", "success"),
+     "11-02 01:02:10", "completed"),
     (2, 2, 2, 1, 1, 1, "no_answer", "11-02 01:10:00", "11-02 01:10:00", None,
      "11-02 01:10:30", None),
     (3, 2, 3, 1, 2, 1, "busy", "11-02 01:10:59", "11-02 01:11:00", None, "11-02 01:11:05", None),
-    (4, 2, 2, 2, 1, 1, "completed", "11-03 00:59:50", "11-03 01:00:00", "11-03 01:00:20",
-     "11-03 01:05:20", "completed"),
+    (4, 2, 2, 2, 1, 1, "answered", "11-03 00:59:50", "11-03 01:00:00", "11-03 01:00:20",
+     "11-03 01:05:20", None),
     (5, 3, 4, 1, 1, 1, "refused", "11-02 02:00:00", "11-02 02:00:00", "11-02 02:00:05",
      "11-02 02:00:35", "refused"),
     (6, 4, 5, 1, 1, 1, "no_answer", "11-02 02:59:30", "11-02 03:00:00", None,

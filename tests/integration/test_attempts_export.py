@@ -51,7 +51,7 @@ def test_json_rows(run: CliRunner) -> None:
     assert (first["hangup_cause"], first["dial_status"], first["disposition"]) == (
         16,
         "ANSWER",
-        "success",
+        "completed",
     )
     assert set(first) == set(export.COLUMNS)
     failed = rows[-1]

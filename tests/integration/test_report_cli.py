@@ -55,8 +55,8 @@ def test_since_until_narrow_days_and_outcomes(run: CliRunner) -> None:
     data = json.loads(out)
     assert [d["day"] for d in data["daily"]] == ["2026-11-03"]
     shares = {o["outcome"]: (o["dials"], o["share"]) for o in data["outcomes"]}
-    # 11-03: completed, interrupted, powered_off, no_answer: one each
-    one_each = ("completed", "interrupted", "powered_off", "no_answer")
+    # 11-03: answered, interrupted, powered_off, no_answer: one each
+    one_each = ("answered", "interrupted", "powered_off", "no_answer")
     assert shares == dict.fromkeys(one_each, (1, 0.25))
     assert data["figures"]["calls_made"] == 10  # figures stay totals to date
 
