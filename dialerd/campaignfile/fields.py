@@ -163,8 +163,8 @@ def _channel_template(value: str) -> str:
     if unknown:
         raise _error(
             "channel",
-            "unknown placeholder {{{name}}}{hint}; known: {known}",
-            name=unknown[0],
+            "unknown placeholder {name}{hint}; known: {known}",
+            name=f"{{{unknown[0]}}}",
             hint=hint(unknown[0], PLACEHOLDERS),
             known=", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,19 +39,19 @@ class LoadedCampaign:
     def name(self) -> str:
         return self.model.name
 
-    @property
+    @cached_property
     def policy(self) -> DialPolicy:
         from dialerd.campaignfile.convert import to_policy
 
         return to_policy(self.model)
 
-    @property
+    @cached_property
     def calendar(self) -> CallingCalendar:
         from dialerd.campaignfile.convert import to_calendar
 
         return to_calendar(self.model)
 
-    @property
+    @cached_property
     def caller_ids(self) -> CallerIdRules:
         from dialerd.campaignfile.convert import to_caller_id_rules
 

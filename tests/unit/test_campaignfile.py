@@ -162,7 +162,7 @@ def test_every_problem_is_reported_at_once() -> None:
         ('"4006589888"', '"4006589888\\r\\nAction: Hangup"', 18, "dialing.caller_id", "digits"),
         ("@carrier", "@car rier", 16, "dialing.channel", "Tech/resource"),
         ("{number}@carrier", "@carrier", 16, "dialing.channel", "needs a number placeholder"),
-        ("{number}@carrier", "{nmber}@carrier", 16, "dialing.channel", 'mean "number"'),
+        ("{number}@carrier", "{nmber}@carrier", 16, "dialing.channel", "placeholder {nmber} ("),
         ('exten = "s"', 'exten = "s", application = "AGI"', 17, "dialing.answered", "either"),
         ('context = "dialerd-answered", ', "", 17, "dialing.answered", "go together"),
         (
