@@ -17,8 +17,8 @@ from dialerd.campaignfile.errors import Problem
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
-from dialerd.importer.reader import check_file as check_contacts
-from dialerd.importer.service import import_contacts
+from dialerd.importer import check_file as check_contacts
+from dialerd.importer import import_contacts
 
 _FILES = click.Path(exists=False, path_type=Path)
 
