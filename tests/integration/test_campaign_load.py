@@ -166,13 +166,16 @@ def test_cli_validate_reports_every_problem(folder: Path) -> None:
     assert "campaign files: 3 valid, 1 error(s)" in result.stderr
 
 
-def test_cli_validate_clean_file_exits_0(folder: Path) -> None:
+def test_cli_validate_clean_file_exits_0(folder: Path, tmp_path: Path) -> None:
     (folder / "spot-check.csv").write_text(
         "external_id,name,phone1\nSC-1,Wang,13800138000\n", encoding="utf-8"
     )
-    result = CliRunner().invoke(cli, ["campaign", "validate", str(folder / "spot-check.toml")])
+    config = _settings(tmp_path, "sqlite:///" + str(tmp_path / "never-created.db"))
+    args = ["--config", str(config), "campaign", "validate", str(folder / "spot-check.toml")]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
+    assert not (tmp_path / "never-created.db").exists(), "validate writes nothing"
 
 
 def test_cli_load_registers_and_imports(engine: Engine, folder: Path, tmp_path: Path) -> None:
