@@ -50,22 +50,28 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 def _register() -> None:
     from dialerd.cli import (
         attempts_cmd,
+        campaign_cmd,
         config_cmd,
         control_cmd,
         db_cmd,
         dnc_cmd,
         import_cmd,
         report_cmd,
+        run_cmd,
+        simulate_cmd,
     )
 
     for module in (
         config_cmd,
         db_cmd,
+        campaign_cmd,
         control_cmd,
         dnc_cmd,
         import_cmd,
         report_cmd,
         attempts_cmd,
+        run_cmd,
+        simulate_cmd,
     ):
         module.register(cli)
 

@@ -185,7 +185,11 @@ class PhoneNumber(Base):
 
 
 class Round(Base):
-    """One pass over a contact's dialable numbers; ``result`` is chosen by precedence."""
+    """One pass over a contact's dialable numbers; ``result`` is chosen by precedence.
+
+    ``round`` numbers every round of the contact, appointment rounds included (they
+    do not count toward ``max_rounds``: ``contacts.rounds_started`` leaves them out).
+    """
 
     __tablename__ = "rounds"
     __table_args__ = (UniqueConstraint("contact_id", "round"),)
@@ -194,6 +198,9 @@ class Round(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     round: Mapped[int] = mapped_column(SmallInteger)
+    is_appointment: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     result: Mapped[str | None] = mapped_column(String(32))

@@ -275,6 +275,7 @@ def upgrade() -> None:
             "contact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column("round", sa.SmallInteger(), nullable=False),
+        sa.Column("is_appointment", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("result", sa.String(length=32), nullable=True),

@@ -1,0 +1,1 @@
+"""The daemon's work: claim due dials, originate them, record results, reap the lost."""

@@ -1,0 +1,150 @@
+"""Campaign files → database rows and contact imports → the engine's runtimes.
+
+Used at start-up and on SIGHUP. A file that fails validation is refused with its
+problems while its previous version (if any) keeps running; a removed file stops
+its campaign's dialling; a changed contact list appends (importing is idempotent).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from dialerd.campaignfile.loader import LoadedCampaign
+from dialerd.campaignfile.registry import FileProblems, load_directory, register
+from dialerd.db.models import Campaign, ContactImport
+from dialerd.domain.ports import AnsweredTarget
+from dialerd.engine.runtime import CampaignRuntime
+from dialerd.importer import import_contacts
+from dialerd.logconfig import get_logger
+
+log = get_logger("dialerd.campaigns")
+
+
+def runtime_from(loaded: LoadedCampaign, campaign_id: int) -> CampaignRuntime:
+    d = loaded.model.dialing
+    return CampaignRuntime(
+        id=campaign_id,
+        name=loaded.name,
+        policy=loaded.policy,
+        calendar=loaded.calendar,
+        caller_ids=loaded.caller_ids,
+        answered=AnsweredTarget(
+            context=d.answered.context,
+            exten=d.answered.exten,
+            priority=d.answered.priority,
+            application=d.answered.application,
+            data=d.answered.data,
+        ),
+        record=d.record,
+        max_concurrent=d.max_concurrent,
+        calls_per_second=d.calls_per_second,
+        priority=d.priority,
+        weight=d.weight,
+        dial_prefix=d.dial_prefix,
+    )
+
+
+@dataclass
+class CampaignSet:
+    """The campaigns a daemon runs, by database id, plus the files it refused."""
+
+    runtimes: dict[int, CampaignRuntime] = field(default_factory=dict)
+    files: dict[str, LoadedCampaign] = field(default_factory=dict)  # by file path
+    ids: dict[str, int] = field(default_factory=dict)  # file path -> campaign id
+    problems: list[FileProblems] = field(default_factory=list)
+
+
+def _file_sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _already_imported(session: Session, campaign_id: int, path: Path, sha: str) -> bool:
+    return (
+        session.scalars(
+            select(ContactImport.id).where(
+                ContactImport.campaign_id == campaign_id,
+                ContactImport.sha256 == sha,
+                ContactImport.finished_at.is_not(None),
+            )
+        ).first()
+        is not None
+    )
+
+
+def import_lists(
+    engine: Engine, loaded: LoadedCampaign, campaign_id: int, *, now: datetime, actor: str
+) -> None:
+    """Import each contact list of the campaign that was not imported in this exact form."""
+    for path in loaded.contact_paths:
+        if not path.is_file():
+            log.error("contact_list_missing", campaign=loaded.name, path=str(path))
+            continue
+        sha = _file_sha(path)
+        with Session(engine) as session:
+            if _already_imported(session, campaign_id, path, sha):
+                continue
+        summary = import_contacts(
+            engine,
+            campaign_id=campaign_id,
+            path=path,
+            region=loaded.model.region,
+            default_timezone=loaded.model.timezone,
+            now=now,
+            actor=actor,
+        )
+        log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
+
+
+def load_campaigns(
+    engine: Engine,
+    directory: Path,
+    *,
+    now: datetime,
+    actor: str,
+    previous: CampaignSet | None = None,
+) -> CampaignSet:
+    """Read every campaign file; register, import and build runtimes for the valid ones."""
+    loaded, problems = load_directory(directory)
+    result = CampaignSet(problems=problems)
+    for file_problems in problems:
+        for p in file_problems.problems:
+            log.error(
+                "campaign_file_invalid", path=p.path, line=p.line, field=p.field, message=p.message
+            )
+        if previous is not None and file_problems.path in previous.files:
+            keep = file_problems.path  # its previous version keeps running
+            result.files[keep] = previous.files[keep]
+            result.ids[keep] = previous.ids[keep]
+            result.runtimes[previous.ids[keep]] = previous.runtimes[previous.ids[keep]]
+            log.warning("campaign_kept_previous_version", path=keep)
+    for campaign in loaded:
+        with Session(engine) as session:
+            row, kind = register(session, campaign, now=now, actor=actor)
+            session.commit()
+            campaign_id = row.id
+        if kind != "campaign_unchanged":
+            log.info(kind, campaign=campaign.name, path=str(campaign.path))
+        import_lists(engine, campaign, campaign_id, now=now, actor=actor)
+        key = str(campaign.path)
+        result.files[key] = campaign
+        result.ids[key] = campaign_id
+        result.runtimes[campaign_id] = runtime_from(campaign, campaign_id)
+    if previous is not None:
+        for gone in previous.ids.keys() - result.ids.keys():
+            log.warning("campaign_file_removed", path=gone, campaign_id=previous.ids[gone])
+    return result
+
+
+def campaign_states(engine: Engine) -> dict[int, str]:
+    with engine.connect() as conn:
+        return {int(i): str(s) for i, s in conn.execute(select(Campaign.id, Campaign.state))}

@@ -1,0 +1,287 @@
+"""The dispatcher tick: decide how many dials each campaign may start, claim, originate.
+
+Runs on one thread (APScheduler's ``max_instances=1``). Every dial's attempt row is
+committed before its Originate is sent; DNC and the calling window are checked
+for each row immediately before the dial.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, select, update
+
+from dialerd.db.models import Attempt, Campaign, PhoneNumber
+from dialerd.domain.outcomes import Outcome
+from dialerd.domain.phones import render_channel
+from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
+from dialerd.domain.sharing import Demand, share
+from dialerd.engine import claims, limits
+from dialerd.engine.dnc import DncCheck
+from dialerd.engine.results import record_outcome
+from dialerd.engine.runtime import CampaignRuntime
+from dialerd.engine.schedule import flag_contact, reschedule_contact
+from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
+from dialerd.logconfig import get_logger
+
+log = get_logger("dialerd.dispatcher")
+_pn = PhoneNumber.__table__
+_at = Attempt.__table__
+PRIORITY_REFRESH_S = 60.0
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for metrics, status lines and tests."""
+
+    claimed: int = 0
+    sent: int = 0
+    pushed_to_window: int = 0
+    dnc_blocked: int = 0
+    failed: int = 0
+    lateness_s: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _RateWindow:
+    """Sliding one-second window of this daemon's originates (the per-PBX rate)."""
+
+    per_second: float
+    sent: deque[float] = field(default_factory=deque)
+
+    def budget(self, now: float) -> int:
+        while self.sent and now - self.sent[0] >= 1.0:
+            self.sent.popleft()
+        return max(0, int(self.per_second) - len(self.sent))
+
+    def spend(self, now: float, n: int) -> None:
+        self.sent.extend([now] * n)
+
+
+class Dispatcher:
+    """Claims due dials from the database and hands them to the PBX."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        telephony: Telephony,
+        clock: Clock,
+        *,
+        instance_id: str,
+        max_channels: int,
+        calls_per_second: float,
+        batch: int = 500,
+        on_dial: Callable[[CampaignRuntime, int], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._pbx = telephony
+        self._clock = clock
+        self._instance = instance_id
+        self._max_channels = max_channels
+        self._batch = batch
+        self._rate = _RateWindow(calls_per_second)
+        self._runtimes: dict[int, CampaignRuntime] = {}
+        self._priorities: dict[int, tuple[float, list[int]]] = {}
+        self._lock = threading.Lock()
+        self._on_dial = on_dial
+        self._monotonic = monotonic
+        self._dnc = DncCheck()
+        self.paused = threading.Event()
+
+    def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
+        """Swap the campaign rules (reload); progress lives in the database."""
+        with self._lock:
+            self._runtimes = dict(runtimes)
+            self._priorities.clear()
+
+    def campaigns(self) -> dict[int, CampaignRuntime]:
+        with self._lock:
+            return dict(self._runtimes)
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        if self.paused.is_set() or not self._pbx.is_up():
+            return report
+        now = self._clock.now()
+        runtimes = self.campaigns()
+        with self._engine.connect() as conn:
+            states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
+            own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
+            everyone = limits.in_flight_by_campaign(conn)
+            conn.rollback()
+        capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
+        demands = [
+            Demand(
+                rt.id,
+                rt.priority,
+                rt.weight,
+                min(self._batch, rt.max_concurrent - everyone.get(rt.id, 0)),
+            )
+            for rt in runtimes.values()
+            if states.get(rt.id) == "active" and rt.calendar.next_open(now) is not None
+        ]
+        for campaign_id, n in share(max(capacity, 0), demands).items():
+            if n > 0:
+                self._dispatch_campaign(runtimes[campaign_id], n, now, report)
+        return report
+
+    def _dispatch_campaign(
+        self, rt: CampaignRuntime, n: int, now: datetime, report: TickReport
+    ) -> None:
+        with self._engine.begin() as conn:
+            if not limits.lock_campaign(conn, rt.id):
+                return
+            n = min(n, rt.max_concurrent - limits.in_flight_by_campaign(conn).get(rt.id, 0))
+            if rt.calls_per_second < 1_000_000:
+                recent = limits.dials_since(conn, rt.id, now - limits.ONE_SECOND)
+                n = min(n, int(rt.calls_per_second) - recent)
+            if n <= 0:
+                return
+            rows = claims.select_due(
+                conn,
+                campaign_id=rt.id,
+                now=now,
+                limit=n,
+                priorities=self._priority_levels(conn, rt.id),
+            )
+            todo = self._screen(conn, rt, rows, now, report)
+            ids = claims.write_claims(
+                conn, todo, campaign_id=rt.id, instance_id=self._instance, now=now
+            )
+        report.claimed += len(ids)
+        self._originate(rt, [c for c in todo if c.key in ids], ids, now, report)
+
+    def _priority_levels(self, conn: Connection, campaign_id: int) -> list[int]:
+        cached = self._priorities.get(campaign_id)
+        if cached is None or self._monotonic() - cached[0] > PRIORITY_REFRESH_S:
+            cached = (self._monotonic(), claims.priority_levels(conn, campaign_id))
+            self._priorities[campaign_id] = cached
+        return cached[1] or [0]
+
+    def _screen(
+        self,
+        conn: Connection,
+        rt: CampaignRuntime,
+        rows: list[claims.DueRow],
+        now: datetime,
+        report: TickReport,
+    ) -> list[claims.Claim]:
+        """Window and DNC checks right before the dial; builds the claims that pass."""
+        blocked = self._dnc.blocked(conn, rt.id, rows)
+        todo = []
+        for row in rows:
+            if row.number_id in blocked:
+                report.dnc_blocked += 1
+                conn.execute(
+                    update(_pn)
+                    .where(_pn.c.id == row.number_id)
+                    .values(state="dnc", next_dial_at=None)
+                )
+                reschedule_contact(conn, row.contact_id, runtime=rt, now=now)
+                log.info(
+                    "dial_blocked_dnc",
+                    campaign=rt.name,
+                    contact_id=row.contact_id,
+                    number=row.e164,
+                    rule=blocked[row.number_id],
+                )
+                continue
+            duration = rt.policy.ring_timeout
+            if not rt.calendar.is_open(now, tz=row.contact_tz, duration=duration):
+                report.pushed_to_window += 1
+                later = rt.calendar.next_open(now, tz=row.contact_tz, duration=duration)
+                conn.execute(
+                    update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=later)
+                )
+                continue
+            todo.append(self._claim(rt, row))
+        return todo
+
+    @staticmethod
+    def _claim(rt: CampaignRuntime, row: claims.DueRow) -> claims.Claim:
+        key = claims.attempt_key(rt.id, row)
+        caller_id, template = rt.caller_ids.choose(row.e164, row.carrier)
+        try:
+            channel = render_channel(template, row.e164, rt.dial_prefix)
+        except UnsafeDialInput as exc:
+            return claims.Claim(row=row, key=key, caller_id=caller_id, channel="", refused=exc)
+        return claims.Claim(row=row, key=key, caller_id=caller_id, channel=channel)
+
+    def _originate(
+        self,
+        rt: CampaignRuntime,
+        todo: list[claims.Claim],
+        ids: Mapping[str, int],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        sent: list[int] = []
+        failed: list[tuple[claims.Claim, Exception]] = []
+        for claim in todo:
+            if claim.refused is not None:
+                failed.append((claim, claim.refused))
+                continue
+            request = DialRequest(
+                attempt_id=ids[claim.key],
+                key=claim.key,
+                campaign=rt.name,
+                number=claim.row.e164,
+                channel=claim.channel,
+                caller_id=claim.caller_id,
+                ring_timeout_s=rt.policy.ring_timeout.total_seconds(),
+                answered=rt.answered,
+                record=rt.record,
+            )
+            try:
+                self._pbx.originate(request)
+            except (TelephonyUnavailable, UnsafeDialInput) as exc:
+                failed.append((claim, exc))
+                continue
+            sent.append(request.attempt_id)
+            report.lateness_s.append(max(0.0, (now - claim.row.due_at).total_seconds()))
+            log.debug(
+                "call_originated",
+                campaign=rt.name,
+                contact_id=claim.row.contact_id,
+                attempt_id=request.attempt_id,
+                number=claim.row.e164,
+            )
+        self._rate.spend(self._monotonic(), len(sent))
+        report.sent += len(sent)
+        with self._engine.begin() as conn:
+            claims.mark_dialing(conn, sent, now=self._clock.now())
+            for claim, error in failed:
+                self._record_failure(conn, rt, ids[claim.key], error)
+        report.failed += len(failed)
+        if self._on_dial is not None and sent:
+            self._on_dial(rt, len(sent))
+
+    def _record_failure(
+        self, conn: Connection, rt: CampaignRuntime, attempt_id: int, error: Exception
+    ) -> None:
+        """Our fault: not counted against the contact; unsafe input also flags the contact."""
+        attempt = conn.execute(select(_at).where(_at.c.id == attempt_id)).one()
+        now = self._clock.now()
+        record_outcome(
+            conn,
+            attempt,
+            Outcome.internal_failure,
+            signals=PbxSignals(error=str(error), ended_at=now),
+            runtime=rt,
+            now=now,
+        )
+        log.warning(
+            "call_not_sent",
+            campaign=rt.name,
+            contact_id=attempt.contact_id,
+            attempt_id=attempt_id,
+            error=str(error),
+        )
+        if isinstance(error, UnsafeDialInput):
+            flag_contact(conn, attempt.contact_id, reason=str(error), now=now)

@@ -1,0 +1,48 @@
+"""Per-campaign limits read from the database, so they hold across several daemons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, func, select, text
+
+from dialerd.db.models import Attempt
+
+_at = Attempt.__table__
+_OPEN = text("attempts.status IN ('claimed', 'dialing')")
+
+
+def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:
+    """Dials in flight per campaign (all daemons, or one), from the open-attempts index."""
+    q = select(_at.c.campaign_id, func.count()).where(_OPEN).group_by(_at.c.campaign_id)
+    if instance_id is not None:
+        q = q.where(_at.c.instance_id == instance_id)
+    return {int(cid): int(n) for cid, n in conn.execute(q).all()}
+
+
+def dials_since(conn: Connection, campaign_id: int, since: datetime) -> int:
+    """Dials claimed for a campaign since ``since`` (the calls-per-second window)."""
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(_at)
+            .where(_at.c.campaign_id == campaign_id, _at.c.claimed_at > since)
+        ).scalar_one()
+    )
+
+
+def lock_campaign(conn: Connection, campaign_id: int) -> bool:
+    """Serialise claiming for one campaign across daemons for this transaction.
+
+    PostgreSQL: a transaction-level advisory lock, so counting in-flight dials and
+    claiming are one atomic step; False means another daemon is claiming right now.
+    SQLite: ``BEGIN IMMEDIATE`` already serialises every writer.
+    """
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.execute(select(func.pg_try_advisory_xact_lock(0x6469616C, campaign_id))).scalar_one()
+    )
+
+
+ONE_SECOND = timedelta(seconds=1)

@@ -1,0 +1,61 @@
+"""Put a contact back in the queue (or close it) when no dial result drives it.
+
+Used when a dial is refused before it leaves (a DNC hit) and by reconciliation.
+The domain's ``plan_next`` chooses the number, the time and the contact's state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, update
+
+from dialerd.db.models import Contact, PhoneNumber
+from dialerd.domain.policy import plan_next
+from dialerd.engine.results import queue_next
+from dialerd.engine.runtime import CampaignRuntime
+from dialerd.engine.views import load_contact
+
+_pn = PhoneNumber.__table__
+_ct = Contact.__table__
+
+
+def reschedule_contact(
+    conn: Connection, contact_id: int, *, runtime: CampaignRuntime, now: datetime
+) -> datetime | None:
+    """Queue the contact's next dial; returns its time, or None when nothing is due."""
+    loaded = load_contact(conn, contact_id, now=now, policy=runtime.policy)
+    if loaded is None:
+        return None
+    step = plan_next(
+        loaded.view, now=now, policy=runtime.policy, calendar=runtime.calendar, tz=loaded.timezone
+    )
+    conn.execute(
+        update(_ct)
+        .where(_ct.c.id == contact_id)
+        .values(
+            state=step.contact_state,
+            closed_reason=step.closed_reason,
+            appointment_at=step.appointment_at,
+            updated_at=now,
+        )
+    )
+    queue_next(
+        conn,
+        loaded,
+        position=step.position,
+        at=step.at,
+        new_round=step.new_round,
+        is_appointment=step.is_appointment,
+    )
+    return step.at if step.position is not None else None
+
+
+def flag_contact(conn: Connection, contact_id: int, *, reason: str, now: datetime) -> None:
+    """Take a contact out of dialling for a person to look at (e.g. unsafe input)."""
+    conn.execute(update(_pn).where(_pn.c.contact_id == contact_id).values(next_dial_at=None))
+    conn.execute(
+        update(_ct)
+        .where(_ct.c.id == contact_id)
+        .values(state="paused", flagged=reason[:500], updated_at=now)
+    )

@@ -1,0 +1,146 @@
+"""An in-process PBX on a virtual clock, for `dialerd simulate` and engine tests.
+
+It answers each Originate with the signals a real Asterisk 22 gives for the
+scripted behaviour (the same Reason, causes, DialStatus and AMD values as the
+recorded transcripts), after a plausible delay; nothing happens until the
+caller moves the clock and asks for the results that are due.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from dialerd.domain import wire
+from dialerd.domain.ports import DialRequest, DialResult, PbxSignals, ResultSink
+from dialerd.engine.clock import VirtualClock
+from dialerd.pbx.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class _Script:
+    """Signals and timing of one behaviour (seconds: ringing, then talk when answered)."""
+
+    signals: PbxSignals
+    ring_s: float
+    talk_s: float | None = None  # None: not answered
+
+
+def _failed(
+    reason: int, cause: int, callee: int, dial: str | None, ring_s: float, rang: bool = False
+) -> _Script:
+    return _Script(
+        PbxSignals(
+            originate_response="Failure",
+            reason=reason,
+            hangup_cause=cause,
+            callee_cause=callee,
+            dial_status=dial,
+            rang=rang,
+        ),
+        ring_s,
+    )
+
+
+def _answered(amd: str, talk_s: float, disposition: str | None = None) -> _Script:
+    return _Script(
+        PbxSignals(
+            originate_response="Success",
+            reason=4,
+            hangup_cause=16,
+            callee_cause=16,
+            dial_status="ANSWER",
+            rang=True,
+            amd_status=amd,
+            disposition=disposition,
+        ),
+        ring_s=6,
+        talk_s=talk_s,
+    )
+
+
+SCRIPTS: dict[str, _Script] = {
+    "answered": _answered("HUMAN", 45),
+    "busy": _failed(5, 0, 17, "BUSY", 3),
+    "no_answer": _failed(3, 19, 19, None, -1, rang=True),  # -1: the ring timeout ends it
+    "vacant": _failed(0, 1, 1, "NOANSWER", 2),
+    "rejected": _failed(0, 21, 21, "NOANSWER", 8, rang=True),
+    "congestion": _failed(8, 0, 34, "CONGESTION", 1),
+    "powered_off": _failed(0, 20, 20, "CHANUNAVAIL", 3),
+    "early_hangup": _answered("HANGUP", 1),
+    "answering_machine": _answered("MACHINE", 20),
+    "no_user_responding": _failed(0, 18, 18, "NOANSWER", 10),
+    "completed": _answered("HUMAN", 120, "completed"),
+    "refused": _answered("HUMAN", 30, "refused"),
+    "not_present": _answered("HUMAN", 20, "not_present"),
+    "inconvenient": _answered("HUMAN", 15, "inconvenient"),
+    "callback": _answered("HUMAN", 15, "callback_requested"),
+    "dnc_requested": _answered("HUMAN", 10, "dnc_requested"),
+}
+CALLBACK_AFTER = timedelta(days=1)
+
+
+class VirtualPbx:
+    """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results."""
+
+    def __init__(self, clock: VirtualClock, scenario: Scenario | None = None) -> None:
+        self._clock = clock
+        self._scenario = scenario or Scenario()
+        self._sink: ResultSink = lambda _r: None
+        self._pending: list[tuple[datetime, int, DialResult]] = []
+        self._order = itertools.count()
+        self.originated: list[DialRequest] = []
+
+    def start(self, sink: ResultSink) -> None:
+        self._sink = sink
+
+    def is_up(self) -> bool:
+        return True
+
+    def originate(self, request: DialRequest) -> None:
+        wire.check_number(request.number)
+        wire.check_caller_id(request.caller_id)
+        wire.check_channel(request.channel)
+        self.originated.append(request)
+        now = self._clock.now()
+        behaviour = self._scenario.behaviour(request.number)
+        script = SCRIPTS[behaviour]
+        ring = (
+            request.ring_timeout_s
+            if script.ring_s < 0
+            else min(script.ring_s, request.ring_timeout_s)
+        )
+        answered_at = ended_at = now + timedelta(seconds=ring)
+        signals = script.signals
+        if script.talk_s is not None and script.ring_s < request.ring_timeout_s:
+            ended_at = answered_at + timedelta(seconds=script.talk_s)
+            signals = replace(signals, answered_at=answered_at)
+        elif script.talk_s is not None:  # rang out before the callee would have answered
+            signals = SCRIPTS["no_answer"].signals
+        if signals.disposition == "callback_requested":
+            signals = replace(signals, callback_at=now + CALLBACK_AFTER)
+        signals = replace(signals, ended_at=ended_at, raw={"behaviour": behaviour})
+        result = DialResult(key=request.key, attempt_id=request.attempt_id, signals=signals)
+        heapq.heappush(self._pending, (ended_at, next(self._order), result))
+
+    def live_keys(self) -> set[str]:
+        return {r.key for _, _, r in self._pending}
+
+    def in_flight(self) -> int:
+        return len(self._pending)
+
+    def next_event_at(self) -> datetime | None:
+        return self._pending[0][0] if self._pending else None
+
+    def deliver_until(self, now: datetime) -> int:
+        count = 0
+        while self._pending and self._pending[0][0] <= now:
+            _, _, result = heapq.heappop(self._pending)
+            self._sink(result)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        self._pending.clear()

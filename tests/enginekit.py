@@ -1,0 +1,128 @@
+"""Helpers for engine tests: a campaign file and contact list on disk, loaded into a database."""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from dialerd.campaignfile.loader import load_file
+from dialerd.campaignfile.registry import register
+from dialerd.engine.campaigns import import_lists, runtime_from
+from dialerd.engine.clock import VirtualClock
+from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.runtime import CampaignRuntime
+from dialerd.engine.writer import ResultWriter
+from dialerd.pbx.scenario import Scenario
+from dialerd.pbx.virtual import VirtualPbx
+
+# Monday 2026-11-23 10:00 in Shanghai
+MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+def write_campaign(
+    folder: Path,
+    rows: list[str],
+    *,
+    name: str = "test-campaign",
+    dialing: str = "",
+    max_concurrent: int = 20,
+    calls_per_second: int = 50,
+    extra: str = "",
+    windows: str = '[[windows]]\ndays = "daily"\nstart = "00:00"\nend = "24:00"\n',
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.csv").write_text(
+        "external_id,name,phone1,phone2,phone3,phone4\n" + "\n".join(rows) + "\n",
+        encoding="utf-8",
+    )
+    body = (
+        textwrap.dedent(f"""\
+        name = "{name}"
+        contacts = ["{name}.csv"]
+        region = "CN"
+        timezone = "Asia/Shanghai"
+        [dialing]
+        max_rounds = 4
+        min_spacing = "6h"
+        ring_timeout = "30s"
+        max_concurrent = {max_concurrent}
+        calls_per_second = {calls_per_second}
+        channel = "PJSIP/{{number}}@carrier"
+        caller_id = "4006589888"
+        answered = {{ context = "dialerd-answered", exten = "s" }}
+        """)
+        + dialing
+        + "\n"
+        + windows
+        + extra
+    )
+    path = folder / f"{name}.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+@dataclass
+class Rig:
+    """One campaign loaded into a database, a virtual PBX and the real engine parts."""
+
+    engine: Engine
+    clock: VirtualClock
+    runtime: CampaignRuntime
+    pbx: VirtualPbx
+    writer: ResultWriter
+    dispatcher: Dispatcher
+
+    def step(self) -> int:
+        """Deliver due results, write them, run one tick; returns dials sent."""
+        self.pbx.deliver_until(self.clock.now())
+        while self.writer.drain():
+            pass
+        return self.dispatcher.tick().sent
+
+    def settle(self) -> None:
+        """Let every call in flight end and its result be written."""
+        nxt = self.pbx.next_event_at()
+        while nxt is not None:
+            self.clock.advance_to(nxt)
+            self.pbx.deliver_until(nxt)
+            nxt = self.pbx.next_event_at()
+        while self.writer.drain():
+            pass
+
+
+def make_rig(
+    engine: Engine,
+    campaign_file: Path,
+    *,
+    start: datetime = MONDAY_10,
+    scenario: Scenario | None = None,
+    instance_id: str = "test-1",
+    max_channels: int = 100,
+) -> Rig:
+    loaded = load_file(campaign_file)
+    clock = VirtualClock(start)
+    with Session(engine) as session:
+        row, _ = register(session, loaded, now=clock.now(), actor="test")
+        session.commit()
+        campaign_id = row.id
+    import_lists(engine, loaded, campaign_id, now=clock.now(), actor="test")
+    runtime = runtime_from(loaded, campaign_id)
+    pbx = VirtualPbx(clock, scenario or Scenario())
+    writer = ResultWriter(engine, clock, {campaign_id: runtime}.get)
+    pbx.start(writer.submit)
+    dispatcher = Dispatcher(
+        engine,
+        pbx,
+        clock,
+        instance_id=instance_id,
+        max_channels=max_channels,
+        calls_per_second=1000,
+        monotonic=lambda: clock.now().timestamp(),
+    )
+    dispatcher.set_campaigns({campaign_id: runtime})
+    return Rig(engine, clock, runtime, pbx, writer, dispatcher)
