@@ -1,0 +1,55 @@
+"""``python -m dialerd.pbx.simulator --port 5038``: run the AMI simulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from dialerd.pbx.simulator.scenario import Scenario
+from dialerd.pbx.simulator.server import DEFAULT_SECRET, AmiSimulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dialerd.pbx.simulator",
+        description="AMI server that answers like the recorded Asterisk 22 "
+        "(outcome by the number's last digit, see the fixtures README).",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5038)
+    parser.add_argument("--username", default="dialerd")
+    parser.add_argument("--secret", default=DEFAULT_SECRET)
+    parser.add_argument(
+        "--time-scale", type=float, default=1.0, help="1 = recorded timing, 0 = as fast as possible"
+    )
+    parser.add_argument("--seed", type=int, default=None)
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    sim = AmiSimulator(
+        host=args.host,
+        port=args.port,
+        username=args.username,
+        secret=args.secret,
+        scenario=Scenario(seed=args.seed),
+        time_scale=args.time_scale,
+    )
+    host, port = await sim.start()
+    sys.stderr.write(f"AMI simulator listening on {host}:{port}\n")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await sim.aclose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(args))
+
+
+if __name__ == "__main__":
+    main()
