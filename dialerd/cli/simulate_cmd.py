@@ -13,6 +13,7 @@ from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, Round
+from dialerd.logconfig import configure_logging
 from dialerd.pbx.scenario import Scenario
 
 
@@ -46,6 +47,7 @@ def simulate(
     from dialerd.reporting.queries import load_report
     from dialerd.reporting.render_table import render
 
+    configure_logging(ctx.settings.log.model_copy(update={"level": "warning"}))
     loaded, problems = check_file(campaign_file)
     for p in problems:
         click.echo(f"{p.path}:{p.line}: {p.field}: {p.message}", err=True)

@@ -187,12 +187,7 @@ def write_claims(
             ),
             [{"b_id": c.row.number_id, "b_attempt": ids[c.key]} for c in taken],
         )
-        _open_rounds(
-            conn,
-            [c for c in taken if c.row.round > c.row.rounds_started],
-            campaign_id=campaign_id,
-            now=now,
-        )
+        _open_rounds(conn, taken, campaign_id=campaign_id, now=now)
     duplicates = [c for c in claims if c.key not in ids]
     if duplicates:
         _quarantine(conn, duplicates, campaign_id=campaign_id, instance_id=instance_id, now=now)

@@ -120,6 +120,7 @@ def record_outcome(
         calendar=runtime.calendar,
         tz=loaded.timezone,
         callback_at=signals.callback_at,
+        dialed_at=attempt.started_at or attempt.claimed_at,
     )
     conn.execute(
         update(_at)
@@ -159,7 +160,6 @@ def record_outcome(
         decision,
         runtime=runtime,
         now=now,
-        current_round=attempt.round,
         current_try=attempt.try_no,
         current_position=attempt.position,
         number=attempt.number,
@@ -174,12 +174,15 @@ def apply_decision(
     *,
     runtime: CampaignRuntime,
     now: datetime,
-    current_round: int,
     current_try: int = 1,
     current_position: int | None = None,
     number: str | None = None,
 ) -> None:
-    """Write the contact's new state, the round's end and the next queued dial."""
+    """Write the contact's new state, the round's end and the next queued dial.
+
+    The round a queued dial opens is recorded when that dial is claimed (its real
+    start); here only its sequence number is chosen (``queue_next``).
+    """
     conn.execute(
         update(_ct)
         .where(_ct.c.id == loaded.id)
@@ -187,6 +190,7 @@ def apply_decision(
             state=decision.contact_state,
             closed_reason=decision.closed_reason,
             refusals=decision.refusals,
+            appointment_at=decision.appointment_at,
             updated_at=now,
             **({"result": decision.round_result.value} if decision.round_result else {}),
         )
@@ -194,27 +198,18 @@ def apply_decision(
     if decision.round_result is not None:
         conn.execute(
             update(_rd)
-            .where(_rd.c.contact_id == loaded.id, _rd.c.round == current_round)
+            .where(_rd.c.contact_id == loaded.id, _rd.c.round == loaded.current_round)
             .values(ended_at=now, result=decision.round_result.value)
         )
-    conn.execute(
-        update(_pn)
-        .where(_pn.c.contact_id == loaded.id, _pn.c.next_dial_at.is_not(None))
-        .values(next_dial_at=None)
+    queue_next(
+        conn,
+        loaded,
+        position=decision.next_position,
+        at=decision.next_at,
+        new_round=decision.new_round,
+        is_appointment=decision.next_is_appointment,
+        try_no=_next_try(decision, current_try, current_position),
     )
-    if decision.next_position is not None and decision.next_at is not None:
-        our_fault = info(decision.outcome).group is Group.our_fault
-        same_dial = our_fault and decision.next_position == current_position
-        conn.execute(
-            update(_pn)
-            .where(_pn.c.id == loaded.number_ids[decision.next_position])
-            .values(
-                next_dial_at=decision.next_at,
-                next_round=loaded.rounds_started + 1 if decision.new_round else current_round,
-                next_try=current_try + 1 if same_dial and not decision.new_round else 1,
-                next_is_appointment=decision.next_is_appointment,
-            )
-        )
     if decision.add_dnc and number is not None:
         conn.execute(
             insert(DncEntry.__table__).values(
