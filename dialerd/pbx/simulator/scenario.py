@@ -3,7 +3,8 @@
 By default the fixtures' dialplan: an exact-number variant if one matches,
 else the last digit 0-9 (answered human, busy, no answer, vacant, rejected,
 congestion, powered off, early hangup, answering machine, no user responding).
-Rules map numbers (a glob string such as ``"+86138*"``, or a compiled regex)
+Rules map numbers (a glob string such as ``"+86138*"``, a compiled regex or a
+``"re:..."`` string)
 to one outcome or to outcome probabilities; the first matching rule wins, and
 probabilities summing below 1 leave the rest to the default rule::
 
@@ -11,7 +12,8 @@ probabilities summing below 1 leave the rest to the default rule::
 
 Outcomes are dialerd outcome codes (``answered``, ``busy``, ``no_answer``,
 ``vacant``, ``rejected``, ``line_fault``, ``powered_off``, ``early_hangup``,
-``answering_machine``, ``no_user_responding``) or a recording's name.
+``answering_machine``, ``no_user_responding``; ``congestion`` = ``line_fault``)
+or a recording's name.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ OUTCOME_TEMPLATES: Mapping[str, str] = {
     "no_user_responding": "no-user-responding",
 }
 DIGIT_OUTCOMES = tuple(OUTCOME_TEMPLATES)  # index = last digit of the number
+ALIASES: Mapping[str, str] = {"congestion": "congestion"}  # the virtual PBX's vocabulary
 EXACT_NUMBERS: Mapping[str, str] = {
     "13900000000": "x-answered-after-ringing",
     "13900000001": "x-cause17-no-busy-indication",
@@ -59,7 +62,7 @@ Rule = tuple[Pattern, str | Mapping[str, float]]
 
 def template_name(outcome: str) -> str:
     """The recording that plays ``outcome`` (an outcome code or a recording name)."""
-    name = OUTCOME_TEMPLATES.get(outcome, outcome)
+    name = OUTCOME_TEMPLATES.get(outcome) or ALIASES.get(outcome, outcome)
     if name not in KNOWN_TEMPLATES:
         raise ValueError(f"unknown simulated outcome {outcome!r}")
     return name
@@ -67,6 +70,8 @@ def template_name(outcome: str) -> str:
 
 def _matches(pattern: Pattern, number: str) -> bool:
     candidates = (number, "+" + number) if not number.startswith("+") else (number, number[1:])
+    if isinstance(pattern, str) and pattern.startswith("re:"):
+        pattern = re.compile(pattern[3:])
     if isinstance(pattern, re.Pattern):
         return any(pattern.fullmatch(c) for c in candidates)
     return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
