@@ -352,6 +352,16 @@ def test_received_bytes_are_recorded_exactly(sim: AmiSimulator) -> None:
     assert sim.sessions[0].received == client.sent and sim.sessions[0].logged_in
 
 
+def test_records_stay_bounded(sim: AmiSimulator) -> None:
+    sim.max_records, sim.max_received_bytes = 4, 100
+    client = Client(_address(sim))
+    for i in range(7):
+        _originate(client, f"k{i}", "13800000003")
+    client.until(lambda m: m.get("Uniqueid") == "k6" and m.name == "Hangup")
+    assert [r.action_id for r in sim.originates] == ["k4", "k5", "k6"]
+    assert len(sim.sessions[0].received) == 100 and client.sent.endswith(sim.received)
+
+
 def test_timeout_ends_an_unanswered_call_early() -> None:
     sim = AmiSimulator(secret=SECRET, time_scale=1.0)
     address = sim.start_in_thread()

@@ -150,7 +150,8 @@ class ActionHandler:
         ]
         is_async = h.get("async", "").lower() in TRUE_VALUES
         template = self._choose(h, channel, timeout_ms / 1000)
-        sim.originates.append(
+        sim.remember(
+            sim.originates,
             OriginateRecord(
                 action_id=aid,
                 channel=channel,
@@ -162,7 +163,7 @@ class ActionHandler:
                 is_async=is_async,
                 template=template.name,
                 headers=list(msg.headers),
-            )
+            ),
         )
         if is_async:
             session.send(response("Success", aid, ("Message", "Originate successfully queued")))

@@ -3,14 +3,18 @@
 Usable inside a running loop (``await sim.start()`` / ``await sim.aclose()``) or
 from synchronous code (``sim.start_in_thread()`` / ``sim.stop()``). It records
 every byte each client sent (``sessions[i].received``, ``received``) and every
-Originate it accepted (``originates``). Calls outlive the client connection,
-as in Asterisk; events are written only to sessions connected at the time.
+Originate it accepted (``originates``); a long-running simulator keeps only the
+latest ``max_records`` entries of each list and ``max_received_bytes`` per
+session. Calls outlive the client connection, as in Asterisk; events are written
+only to sessions connected at the time. ``time_scale`` scales the recordings'
+timing and the Originate ``Timeout`` alike (0: everything at once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +30,7 @@ from dialerd.pbx.simulator.scenario import Scenario
 __all__ = ["AmiSimulator", "OriginateRecord", "SessionRecord"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 DEFAULT_SECRET = "dialerd-secret"
 
 
@@ -36,7 +41,7 @@ class Session(asyncio.Protocol):
         self.sim = sim
         self.parser = AmiParser(expect_banner=False)
         self.transport: asyncio.Transport | None = None
-        self.record = SessionRecord(len(sim.sessions) + 1, "")
+        self.record = SessionRecord(next(sim.session_ids), "")
         self.closing = False
         self.held = False
         self._held_out: list[bytes] = []
@@ -46,12 +51,15 @@ class Session(asyncio.Protocol):
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
         self.record.peer = str(transport.get_extra_info("peername"))
-        self.sim.sessions.append(self.record)
+        self.sim.remember(self.sim.sessions, self.record)
         self.sim.live_sessions.add(self)
         transport.write(f"Asterisk Call Manager/{self.sim.ami_version}\r\n".encode())
 
     def data_received(self, data: bytes) -> None:
-        self.record.received += data
+        received = self.record.received
+        received += data
+        if len(received) > self.sim.max_received_bytes:
+            del received[: len(received) - self.sim.max_received_bytes]
         if self.sim.faults.hung or self.closing:
             return
         for msg in self.parser.feed(data):
@@ -96,6 +104,8 @@ class AmiSimulator:
     """Protocol-level AMI server replaying recorded Asterisk behaviour per call."""
 
     loop: asyncio.AbstractEventLoop  # set by start()
+    max_records = 100_000
+    max_received_bytes = 64 * 1024 * 1024
 
     def __init__(
         self,
@@ -119,6 +129,7 @@ class AmiSimulator:
         self.sessions: list[SessionRecord] = []
         self.originates: list[OriginateRecord] = []
         self.live_sessions: set[Session] = set()
+        self.session_ids = itertools.count(1)
         self.calls: dict[str, Call] = {}  # by the ;1 Uniqueid
         self.actions = ActionHandler(self)
         self._server: asyncio.Server | None = None
@@ -203,6 +214,12 @@ class AmiSimulator:
         for session in self.live_sessions:
             if session.record.logged_in and session.record.events_on and not session.closing:
                 session.send(data)
+
+    def remember(self, records: list[R], record: R) -> None:
+        """Append to a record list, forgetting the oldest half when it is full."""
+        records.append(record)
+        if len(records) > self.max_records:
+            del records[: len(records) // 2]
 
     def call_ended(self, call: Call) -> None:
         self.calls.pop(call.values["uid1"], None)
