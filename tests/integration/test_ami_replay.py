@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialerd.domain.ports import DialResult, PbxSignals
-from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, Correlator
 from dialerd.pbx.ami.protocol import AmiParser
 from tests.conftest import FIXTURES_AMI
 
@@ -168,14 +168,14 @@ def _pieces(name: str, rng: random.Random, junk_rate: float) -> list[tuple[float
     return pieces
 
 
-def replay(name: str, seed: int = 0, junk_rate: float = 0.3) -> Replay:
+def replay(name: str, seed: int = 0, junk_rate: float = 0.3, filtered: bool = False) -> Replay:
     originates = _originates(name)
     results: dict[str, DialResult] = {}
     correlator = Correlator(lambda r: results.__setitem__(r.key, r), settle_s=1.0)
     asyncs = {action_id: is_async for action_id, _, is_async in originates}
     for action_id, tag, _ in originates:
         correlator.expect(action_id, 1, 5.0, T0, attempt_tag=tag)
-    parser = AmiParser()
+    parser = AmiParser(only_events=CORRELATED_EVENTS if filtered else None)
     garbage = unknown = 0
     messages = []
     now = T0
@@ -231,6 +231,13 @@ def test_single_call_transcript_gives_documented_signals(name: str, seed: int) -
     assert signals.ended_at is not None and signals.ended_at >= T0
     if signals.answered_at is not None:
         assert signals.talk_seconds is not None and signals.talk_seconds > 0
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))
+def test_parser_event_filter_keeps_what_correlation_needs(name: str) -> None:
+    run = replay(name, seed=5, junk_rate=0.0, filtered=True)
+    assert _fields(run.results[f"{name}-orig-2"].signals) == EXPECTED_SIGNALS[name]
+    assert not any(m[1] in ("Newexten", "LocalBridge") for m in run.messages)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))

@@ -132,3 +132,15 @@ def test_format_action_refuses_framing_breakers(name: str, headers: list[tuple[s
     with pytest.raises(UnsafeDialInput) as exc:
         format_action(name, headers)
     assert "PJSIP" not in str(exc.value)
+
+
+def test_only_events_filter_drops_other_events_cheaply() -> None:
+    parser = AmiParser(only_events={"Hangup"})
+    msgs = parser.feed(SESSION + b"Event: Newexten\nX: 1\n\njunk\r\nEvent: Newexten\r\n\r\n")
+    assert _kinds(msgs) == [
+        ("banner", "Asterisk Call Manager/11.0.0"),
+        ("response", "Success"),
+        ("event", "Hangup"),
+        ("event", "Newexten"),  # behind a garbage line: parsed, not filtered
+    ]
+    assert parser.skipped == 2

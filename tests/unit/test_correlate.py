@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialerd.domain.ports import DialResult
-from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, Correlator
 from dialerd.pbx.ami.protocol import AmiMessage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -214,3 +214,7 @@ def test_responses_and_unknown_events_are_ignored(
     corr.feed(response("other", "Failure", "0"), T0)
     corr.tick(at(60))
     assert results == [] and len(corr.pending()) == 1
+
+
+def test_correlated_events_are_the_ones_handled(corr: Correlator) -> None:
+    assert set(corr._handlers) == CORRELATED_EVENTS

@@ -22,13 +22,17 @@ from dialerd.domain.ports import DialResult
 from dialerd.pbx.ami.dialstate import Chan, Dial, PendingDial, build_signals
 from dialerd.pbx.ami.protocol import AmiMessage
 
-__all__ = ["ATTEMPT_VARIABLE", "Correlator", "PendingDial"]
+__all__ = ["ATTEMPT_VARIABLE", "CORRELATED_EVENTS", "Correlator", "PendingDial"]
 
 ATTEMPT_VARIABLE = "DIALERD_ATTEMPT"
 SPOOL_FAILED_CHANNEL = "OutgoingSpoolFailed"
 KEPT_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS", ATTEMPT_VARIABLE})
 DEFAULT_SETTLE_S = 1.0
 DEFAULT_MAX_ORPHANS = 10_000
+# The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter.
+CORRELATED_EVENTS = frozenset(
+    {"Newchannel", "VarSet", "Newstate", "DialState", "DialEnd", "Hangup", "OriginateResponse"}
+)
 
 Message = Mapping[str, str] | AmiMessage
 

@@ -10,7 +10,7 @@ garbage: lines without ``": "`` are recorded on the message (or make a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Literal
 
 from dialerd.errors import UnsafeDialInput
@@ -122,15 +122,22 @@ def _parse_block(text: str) -> AmiMessage:
 class AmiParser:
     """Incremental AMI parser: ``feed`` bytes as they arrive, get complete messages.
 
-    Not thread-safe: one parser per connection, fed by one reader.
+    With ``only_events``, events named otherwise are counted in ``skipped`` and
+    dropped before they are decoded (a cheap client-side event filter); responses,
+    garbage and the listed events are returned. Not thread-safe: one parser per
+    connection, fed by one reader.
     """
 
-    __slots__ = ("_buf", "_expect_banner", "banner")
+    __slots__ = ("_buf", "_expect_banner", "_only", "banner", "skipped")
 
-    def __init__(self, expect_banner: bool = True) -> None:
+    def __init__(
+        self, expect_banner: bool = True, only_events: Collection[str] | None = None
+    ) -> None:
         self._buf = b""
         self._expect_banner = expect_banner
+        self._only = frozenset(n.encode() for n in only_events) if only_events is not None else None
         self.banner: str | None = None
+        self.skipped = 0
 
     def feed(self, data: bytes) -> list[AmiMessage]:
         """Add received bytes; return every message completed by them."""
@@ -156,9 +163,17 @@ class AmiParser:
             sep = b"\r\n\r\n"
         blocks = buf.split(sep)
         rest = blocks.pop()
+        only = self._only
         for block in blocks:
-            if block:
-                out.append(_parse_block(block.decode("utf-8", "replace")))
+            if not block:
+                continue
+            if only is not None and block.startswith(b"Event: "):
+                end = block.find(b"\n")
+                name = (block[7:end] if end > 0 else block[7:]).rstrip(b"\r")
+                if name not in only:
+                    self.skipped += 1
+                    continue
+            out.append(_parse_block(block.decode("utf-8", "replace")))
         if len(rest) > MAX_BUFFER_BYTES:
             out.append(AmiMessage("garbage", "", [], ["<oversized message dropped>"]))
             rest = b""
