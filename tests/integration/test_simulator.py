@@ -70,6 +70,8 @@ class Client:
                 data = self.sock.recv(65536)
             except TimeoutError:
                 continue
+            except ConnectionResetError:  # an aborted connection may reset rather than close
+                data = b""
             self.eof = not data
             self.messages += self.parser.feed(data)
 
@@ -293,6 +295,26 @@ def test_dropped_connection_keeps_the_call_and_loses_outage_events() -> None:
         hangup = again.until(lambda m: m.name == "Hangup" and m["Uniqueid"] == "k8")
         assert hangup["Cause"] == "16"
         assert not any(m.name == "Newchannel" for m in again.messages)  # sent during the outage
+    finally:
+        sim.stop()
+
+
+def test_event_delay_and_drop_connections_on_demand() -> None:
+    sim = AmiSimulator(secret=SECRET, time_scale=0, faults=Faults(event_delay_s=0.3))
+    address = sim.start_in_thread()
+    try:
+        client = Client(address)
+        started = time.monotonic()
+        _originate(client, "k1", "13800000001")
+        client.until(lambda m: m.get("ActionID") == "k1")
+        acked = time.monotonic()
+        client.until(lambda m: m.name == "Newchannel")
+        assert acked - started < 0.25 <= time.monotonic() - started
+        other = Client(address)
+        sim.drop_connections()
+        for each in (client, other):
+            with pytest.raises(AssertionError, match="eof=True"):
+                each.until(lambda m: False)
     finally:
         sim.stop()
 

@@ -43,7 +43,7 @@ def _caller_id(text: str | None) -> tuple[str, str]:
 
 
 class ActionHandler:
-    """Answers one session's actions; calls are started on the simulator."""
+    """Answers every session's actions; Originates start calls on the simulator."""
 
     def __init__(self, sim: AmiSimulator) -> None:
         self.sim = sim
