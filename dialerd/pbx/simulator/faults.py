@@ -33,7 +33,7 @@ class Faults:
     interleave: bool = False
     junk_rate: float = 0.0
     seed: int | None = None
-    _rng: random.Random = field(init=False, repr=False)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)

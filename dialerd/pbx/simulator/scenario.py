@@ -84,7 +84,7 @@ class Scenario:
     rules: Sequence[Rule] = ()
     seed: int | None = None
     contexts: frozenset[str] | None = None  # dialplan contexts that exist; None: all but no-such-*
-    _rng: random.Random = field(init=False, repr=False)
+    _rng: random.Random = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)

@@ -7,7 +7,8 @@ Originate it accepted (``originates``); a long-running simulator keeps only the
 latest ``max_records`` entries of each list and ``max_received_bytes`` per
 session. Calls outlive the client connection, as in Asterisk; events are written
 only to sessions connected at the time. ``time_scale`` scales the recordings'
-timing and the Originate ``Timeout`` alike (0: everything at once).
+timing and the Originate ``Timeout`` alike (0: everything at once). Every
+channel technology is played as the recorded Local channel pair (``;1``/``;2``).
 """
 
 from __future__ import annotations
