@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
@@ -47,9 +48,11 @@ _TYPE_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class NormalizedNumber:
-    """A valid number: ``e164`` (``+8613800138000``), its type, carrier and region."""
+class NormalizedNumber(NamedTuple):
+    """A valid number: ``e164`` (``+8613800138000``), its type, carrier and region.
+
+    A named tuple rather than a dataclass: it is built once per imported number.
+    """
 
     e164: str
     number_type: str

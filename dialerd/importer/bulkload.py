@@ -108,8 +108,14 @@ class BulkLoader:
     def _rows(
         self, batch: Sequence[NewContact], ids: Sequence[int], sqlite: bool
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-        at = sqlite_time if sqlite else _same
-        cid, iid, now = self._campaign_id, self._import_id, at(self._now)
+        cid, iid, now_at = self._campaign_id, self._import_id, self._now
+        now = sqlite_time(now_at) if sqlite else now_at
+
+        def at(moment: datetime | None) -> Any:
+            if moment is None or not sqlite:
+                return moment
+            return now if moment is now_at else sqlite_time(moment)
+
         contacts: list[tuple[Any, ...]] = []
         numbers: list[tuple[Any, ...]] = []
         for contact_id, c in zip(ids, batch, strict=True):
@@ -187,10 +193,6 @@ class BulkLoader:
             conn.rollback()
             raise
         conn.commit()
-
-
-def _same(moment: datetime | None) -> datetime | None:
-    return moment
 
 
 def _insert_sql(table: str, columns: Sequence[str]) -> str:

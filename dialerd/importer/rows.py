@@ -24,6 +24,7 @@ KNOWN_FIELDS = frozenset(
     | {f"phone{i}" for i in range(1, MAX_PHONES + 1)}
     | {f"phone{i}_third_party" for i in range(1, MAX_PHONES + 1)}
 )
+OPTIONAL_FIELDS = ("name", "timezone", "priority", *TIME_FIELDS)
 _YES = frozenset({"yes", "y", "1", "true", "是"})
 _NO = frozenset({"", "no", "n", "0", "false", "否"})
 
@@ -36,6 +37,7 @@ class Columns:
     index: dict[str, int]
     phones: tuple[tuple[int, int, int | None], ...]  # (position, column, third_party column)
     data: tuple[tuple[str, int], ...]
+    optional: tuple[tuple[str, int], ...]  # the OPTIONAL_FIELDS present, with their columns
 
     @classmethod
     def from_header(cls, header: list[str]) -> tuple[Columns, list[str]]:
@@ -61,7 +63,8 @@ class Columns:
         )
         if not phones:
             problems.append("missing phone column: need at least one of phone1..phone4")
-        return cls(names, index, phones, tuple(data)), problems
+        optional = tuple((f, index[f]) for f in OPTIONAL_FIELDS if f in index)
+        return cls(names, index, phones, tuple(data), optional), problems
 
     def get(self, values: list[str], field: str) -> str:
         i = self.index.get(field)
@@ -129,10 +132,11 @@ def _parse(
         raise _Invalid("external_id", "is empty", "missing_external_id")
     if len(external_id) > MAX_EXTERNAL_ID:
         raise _Invalid("external_id", f"longer than {MAX_EXTERNAL_ID} characters")
-    timezone = columns.get(values, "timezone") or None
+    got = {field: text for field, i in columns.optional if (text := values[i].strip())}
+    timezone = got.get("timezone")
     zone = _zone(timezone) if timezone else default_tz
-    times = [_moment(f, columns.get(values, f), zone) for f in TIME_FIELDS]
-    priority_text = columns.get(values, "priority")
+    times = [_moment(f, got[f], zone) if f in got else None for f in TIME_FIELDS]
+    priority_text = got.get("priority")
     try:
         priority = int(priority_text) if priority_text else 0
     except ValueError:
@@ -151,7 +155,7 @@ def _parse(
         line=line,
         values=values,
         external_id=external_id,
-        name=columns.get(values, "name") or None,
+        name=got.get("name"),
         timezone=timezone,
         deadline=times[0],
         not_before=times[1],

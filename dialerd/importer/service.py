@@ -232,11 +232,12 @@ def _tally(summary: ImportSummary, counts: dict[str, int]) -> None:
 
 
 def _check_writable(path: Path) -> None:
-    """Fail before loading anything when the rejects file could not be written."""
+    """Fail before loading anything when the rejects file could not be written; drop an old one."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not os.access(path if path.exists() else path.parent, os.W_OK):
+        if not os.access(path.parent, os.W_OK):
             raise PermissionError(errno.EACCES, "permission denied")
+        path.unlink(missing_ok=True)  # the previous import's rejects
     except OSError as exc:
         raise DialerdError(f"cannot write the rejects file {path}: {exc.strerror}") from None
 
