@@ -249,3 +249,19 @@ def test_cli_import_json_and_errors(engine: Engine, tmp_path: Path) -> None:
     code, out, err = _cli(engine, "import", "renewals", str(bad))
     assert code == 1 and "Traceback" not in err + out
     assert err.strip() == f"{bad}:1: header: missing required column external_id"
+
+
+def test_progress_counts_bytes_and_a_clean_reimport_drops_old_rejects(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_id = _campaign(engine)
+    path = tmp_path / "list.csv"
+    path.write_text("external_id,phone1\nC1,13800138000\nC2,12345\n", encoding="utf-8")
+    seen: list[int] = []
+    summary = _import(engine, campaign_id, path, progress=seen.append)
+    assert sum(seen) == path.stat().st_size
+    assert summary.rejects_file is not None and Path(summary.rejects_file).exists()
+    path.write_text("external_id,phone1\nC1,13800138000\nC2,13900139000\n", encoding="utf-8")
+    again = _import(engine, campaign_id, path)
+    assert (again.loaded, again.already_loaded, again.rejects_file) == (1, 1, None)
+    assert not (tmp_path / "list.rejects.csv").exists()
