@@ -16,7 +16,6 @@ Rules (docs/contacts.md):
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -26,15 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from dialerd.db.models import CampaignEvent, ContactImport
 from dialerd.domain.phones import Rejection
 from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
 from dialerd.importer.known import Known, load_known
 from dialerd.importer.reader import ContactReader
+from dialerd.importer.record import finish_import, start_import
 from dialerd.importer.rejects import RejectsWriter, default_rejects_path
 from dialerd.importer.rows import ContactRow, RowError
 
@@ -103,7 +101,7 @@ def import_contacts(
         out = rejects_path or default_rejects_path(path)
         _check_writable(out)
         known = load_known(engine, campaign_id)
-        summary.import_id = _start_import(engine, campaign_id, path, reader.encoding, now)
+        summary.import_id = start_import(engine, campaign_id, path, reader.encoding, now)
         loader = BulkLoader(engine, campaign_id=campaign_id, import_id=summary.import_id, now=now)
         try:
             with RejectsWriter(out, reader.header) as rejects:
@@ -113,7 +111,7 @@ def import_contacts(
             _tally(summary, dict(rejects.counts))
         finally:
             loader.close()
-    _finish_import(engine, campaign_id, summary, now, actor)
+    finish_import(engine, campaign_id, summary, now, actor)
     return summary
 
 
@@ -240,54 +238,3 @@ def _check_writable(path: Path) -> None:
         path.unlink(missing_ok=True)  # the previous import's rejects
     except OSError as exc:
         raise DialerdError(f"cannot write the rejects file {path}: {exc.strerror}") from None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _start_import(
-    engine: Engine, campaign_id: int, path: Path, encoding: str, now: datetime
-) -> int:
-    with Session(engine) as session, session.begin():
-        run = ContactImport(
-            campaign_id=campaign_id,
-            path=str(path),
-            sha256=_sha256(path),
-            encoding=encoding,
-            started_at=now,
-            rejected={},
-        )
-        session.add(run)
-        session.flush()
-        return run.id
-
-
-def _finish_import(
-    engine: Engine, campaign_id: int, summary: ImportSummary, now: datetime, actor: str
-) -> None:
-    with Session(engine) as session, session.begin():
-        run = session.get_one(ContactImport, summary.import_id)
-        run.finished_at = now
-        run.rows = summary.rows
-        run.loaded = summary.loaded
-        run.numbers = summary.numbers
-        run.already_loaded = summary.already_loaded
-        run.rejected = summary.rejected
-        run.duplicates = summary.duplicates
-        run.dnc_suppressed = summary.dnc_suppressed
-        run.rejects_file = summary.rejects_file
-        details = {**summary.as_dict(), "path": run.path, "sha256": run.sha256}
-        session.add(
-            CampaignEvent(
-                campaign_id=campaign_id,
-                at=now,
-                kind="contacts_imported",
-                actor=actor,
-                details=details,
-            )
-        )
