@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, text, update
+from sqlalchemy import Connection, select, text, update
 
 from dialerd.db.models import Attempt, Instance
 from dialerd.domain.outcomes import Outcome
@@ -36,7 +36,7 @@ def alive_instances(conn: Connection, *, now: datetime, heartbeat_s: float) -> s
     return set(rows)
 
 
-def orphaned(conn: Connection, *, keep: set[str]) -> list[Row[Any]]:
+def orphaned(conn: Connection, *, keep: set[str]) -> list[Any]:
     """Open attempts of daemons not in ``keep`` (the live ones)."""
     rows = conn.execute(select(_at).where(_OPEN)).all()
     return [r for r in rows if r.instance_id not in keep]

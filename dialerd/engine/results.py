@@ -1,35 +1,97 @@
-"""Record a dial's result and what follows from it, in the caller's transaction.
+"""Record dial results and what follows from them, a batch at a time, in the caller's transaction.
 
-The domain decides (classify, then policy.decide); this module only reads the rows
-the decision needs and writes its consequences: the attempt, the number, the
-contact, the round, the next queued dial, and a DNC entry when the callee asked.
+The domain decides (``classify``, then ``policy.decide``); this module reads the
+rows the decisions need (four queries for a whole batch) and writes their
+consequences with one executemany per table: the attempt, the number, the contact,
+the round's end, the next queued dial, and a DNC entry when the callee asked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 
 from dialerd.db.models import Attempt, Contact, DncEntry, PhoneNumber, Round
 from dialerd.domain.classify import classify
 from dialerd.domain.outcomes import Group, Outcome, info
-from dialerd.domain.policy import Decision, decide
+from dialerd.domain.policy import Decision, DialPolicy, decide
 from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.views import LoadedContact, load_contact
+from dialerd.engine.views import LoadedContact, load_contacts
 
-_pn = PhoneNumber.__table__
-_ct = Contact.__table__
-_at = Attempt.__table__
-_rd = Round.__table__
-
+_pn = cast(Table, PhoneNumber.__table__)
+_ct = cast(Table, Contact.__table__)
+_at = cast(Table, Attempt.__table__)
+_rd = cast(Table, Round.__table__)
+_dnc = cast(Table, DncEntry.__table__)
 
 # A PbxSignals.error starting with this means the PBX's word was lost, not a failure.
 INTERRUPTED_PREFIX = "interrupted"
+RuntimeFor = Callable[[int], CampaignRuntime | None]
+
+_CLOSE_ATTEMPT = (
+    update(_at)
+    .where(_at.c.id == bindparam("b_id"))
+    .values(
+        status="done",
+        outcome=bindparam("b_outcome"),
+        bucket=bindparam("b_bucket"),
+        treatment=bindparam("b_treatment"),
+        next_dial_at=bindparam("b_next"),
+        answered_at=bindparam("b_answered"),
+        ended_at=bindparam("b_ended"),
+        reason=bindparam("b_reason"),
+        hangup_cause=bindparam("b_cause"),
+        callee_cause=bindparam("b_callee"),
+        dial_status=bindparam("b_dial"),
+        amd_status=bindparam("b_amd"),
+        amd_cause=bindparam("b_amd_cause"),
+        disposition=bindparam("b_disposition"),
+        signals=bindparam("b_signals"),
+        error=bindparam("b_error"),
+    )
+)
+_SETTLE_NUMBER = (
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        last_outcome=bindparam("b_outcome"),
+        in_flight_attempt_id=None,
+        claimed_by=None,
+    )
+)
+_CONTACT_STATE = (
+    update(_ct)
+    .where(_ct.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        closed_reason=bindparam("b_reason"),
+        refusals=bindparam("b_refusals"),
+        appointment_at=bindparam("b_appointment"),
+        result=func.coalesce(bindparam("b_result"), _ct.c.result),
+        updated_at=bindparam("b_now"),
+    )
+)
+_END_ROUND = (
+    update(_rd)
+    .where(_rd.c.contact_id == bindparam("b_contact"), _rd.c.round == bindparam("b_round"))
+    .values(ended_at=bindparam("b_now"), result=bindparam("b_result"))
+)
+_QUEUE = (
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        next_dial_at=bindparam("b_at"),
+        next_round=bindparam("b_round"),
+        next_try=bindparam("b_try"),
+        next_is_appointment=bindparam("b_appointment"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -43,7 +105,18 @@ class Recorded:
     decision: Decision
 
 
-def _signals_json(signals: PbxSignals) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Pending:
+    """One attempt to close: its row, the outcome and the signals behind it."""
+
+    attempt: Any  # a row of attempts
+    outcome: Outcome
+    signals: PbxSignals
+    known: bool = True
+    rule: str = ""
+
+
+def _signals_json(signals: PbxSignals, rule: str, known: bool) -> dict[str, Any]:
     data = {k: v for k, v in asdict(signals).items() if k != "raw" and v is not None}
     for k, v in data.items():
         if isinstance(v, datetime):
@@ -52,48 +125,34 @@ def _signals_json(signals: PbxSignals) -> dict[str, Any]:
         str(k): v if isinstance(v, str | int | float | bool | None) else str(v)
         for k, v in signals.raw.items()
     }
-    return data
+    return {**data, "rule": rule, "known": known}
 
 
-def record_result(
-    conn: Connection,
-    result: DialResult,
-    *,
-    runtime_for: Callable[[int], CampaignRuntime | None],
-    now: datetime,
-) -> Recorded | None:
-    """Write one result; None when the attempt is unknown or already has its result."""
-    q = select(_at).where(_at.c.key == result.key)
+def record_results(
+    conn: Connection, results: Sequence[DialResult], *, runtime_for: RuntimeFor, now: datetime
+) -> list[Recorded]:
+    """Classify and write PBX results; unknown keys and attempts already closed are skipped."""
+    if not results:
+        return []
+    q = select(_at).where(_at.c.key.in_([r.key for r in results]), _at.c.status != "done")
     if conn.dialect.name == "postgresql":
         q = q.with_for_update()
-    attempt = conn.execute(q).first()
-    if attempt is None or attempt.status == "done":
-        return None
-    runtime = runtime_for(attempt.campaign_id)
-    if runtime is None:
-        return None
-    signals = result.signals
-    if signals.error is not None and signals.error.startswith(INTERRUPTED_PREFIX):
-        return record_outcome(
-            conn,
-            attempt,
-            Outcome.interrupted,
-            signals=signals,
-            runtime=runtime,
-            now=now,
-            rule="link lost, no final event",
-        )
-    classification = classify(signals, early_hangup_s=runtime.policy.early_hangup_s)
-    return record_outcome(
-        conn,
-        attempt,
-        classification.outcome,
-        signals=signals,
-        runtime=runtime,
-        now=now,
-        known=classification.known,
-        rule=classification.rule,
-    )
+    open_attempts = {a.key: a for a in conn.execute(q)}
+    pending = []
+    for result in results:
+        attempt = open_attempts.pop(result.key, None)  # a result twice in a batch: once
+        runtime = runtime_for(attempt.campaign_id) if attempt is not None else None
+        if attempt is None or runtime is None:
+            continue
+        signals = result.signals
+        if signals.error is not None and signals.error.startswith(INTERRUPTED_PREFIX):
+            pending.append(
+                Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
+            )
+            continue
+        c = classify(signals, early_hangup_s=runtime.policy.early_hangup_s)
+        pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule))
+    return record_outcomes(conn, pending, runtime_for=runtime_for, now=now)
 
 
 def record_outcome(
@@ -104,123 +163,208 @@ def record_outcome(
     signals: PbxSignals,
     runtime: CampaignRuntime,
     now: datetime,
-    known: bool = True,
     rule: str = "",
 ) -> Recorded | None:
-    """Close ``attempt`` (a row of attempts) with ``outcome`` and apply the policy."""
-    loaded = load_contact(conn, attempt.contact_id, now=now, policy=runtime.policy)
-    if loaded is None:
-        return None
-    decision = decide(
-        loaded.view,
-        attempt.position,
-        outcome,
-        now=now,
-        policy=runtime.policy,
-        calendar=runtime.calendar,
-        tz=loaded.timezone,
-        callback_at=signals.callback_at,
-        dialed_at=attempt.started_at or attempt.claimed_at,
-    )
-    conn.execute(
-        update(_at)
-        .where(_at.c.id == attempt.id)
-        .values(
-            status="done",
-            outcome=outcome.value,
-            bucket=decision.bucket.value,
-            treatment=decision.treatment.kind.value,
-            next_dial_at=decision.next_at,
-            answered_at=signals.answered_at,
-            ended_at=signals.ended_at or now,
-            reason=signals.reason,
-            hangup_cause=signals.hangup_cause,
-            callee_cause=signals.callee_cause,
-            dial_status=signals.dial_status,
-            amd_status=signals.amd_status,
-            amd_cause=signals.amd_cause,
-            disposition=signals.disposition,
-            signals={**_signals_json(signals), "rule": rule, "known": known},
-            error=signals.error,
-        )
-    )
-    conn.execute(
-        update(_pn)
-        .where(_pn.c.id == attempt.phone_number_id)
-        .values(
-            state=decision.number_state,
-            last_outcome=outcome.value,
-            in_flight_attempt_id=None,
-            claimed_by=None,
-        )
-    )
-    apply_decision(
+    """Close one attempt with ``outcome`` (failures before the dial, interrupted dials)."""
+    done = record_outcomes(
         conn,
-        loaded,
-        decision,
-        runtime=runtime,
+        [Pending(attempt, outcome, signals, True, rule)],
+        runtime_for=lambda _c: runtime,
         now=now,
-        current_try=attempt.try_no,
-        current_position=attempt.position,
-        number=attempt.number,
     )
-    return Recorded(attempt.id, attempt.contact_id, runtime.name, outcome, known, rule, decision)
+    return done[0] if done else None
 
 
-def apply_decision(
-    conn: Connection,
-    loaded: LoadedContact,
-    decision: Decision,
-    *,
-    runtime: CampaignRuntime,
-    now: datetime,
-    current_try: int = 1,
-    current_position: int | None = None,
-    number: str | None = None,
-) -> None:
-    """Write the contact's new state, the round's end and the next queued dial.
+def record_outcomes(
+    conn: Connection, pending: Sequence[Pending], *, runtime_for: RuntimeFor, now: datetime
+) -> list[Recorded]:
+    """Decide and write; a contact appears once per pass, so its decisions see each other."""
+    recorded: list[Recorded] = []
+    todo = list(pending)
+    while todo:
+        seen: set[int] = set()
+        this, later = [], []
+        for p in todo:
+            (later if p.attempt.contact_id in seen else this).append(p)
+            seen.add(p.attempt.contact_id)
+        recorded += _record_pass(conn, this, runtime_for, now)
+        todo = later
+    return recorded
 
-    The round a queued dial opens is recorded when that dial is claimed (its real
-    start); here only its sequence number is chosen (``queue_next``).
-    """
-    conn.execute(
-        update(_ct)
-        .where(_ct.c.id == loaded.id)
-        .values(
-            state=decision.contact_state,
-            closed_reason=decision.closed_reason,
-            refusals=decision.refusals,
-            appointment_at=decision.appointment_at,
-            updated_at=now,
-            **({"result": decision.round_result.value} if decision.round_result else {}),
+
+def _policy_for(runtime_for: RuntimeFor) -> Callable[[int], DialPolicy]:
+    def policy(campaign_id: int) -> DialPolicy:
+        runtime = runtime_for(campaign_id)
+        return runtime.policy if runtime is not None else DialPolicy()
+
+    return policy
+
+
+def _record_pass(
+    conn: Connection, pending: Sequence[Pending], runtime_for: RuntimeFor, now: datetime
+) -> list[Recorded]:
+    contacts = load_contacts(
+        conn, [p.attempt.contact_id for p in pending], now=now, policy_for=_policy_for(runtime_for)
+    )
+    writes = _Writes()
+    recorded = []
+    for p in pending:
+        loaded, runtime = contacts.get(p.attempt.contact_id), runtime_for(p.attempt.campaign_id)
+        if loaded is None or runtime is None:
+            continue
+        a = p.attempt
+        decision = decide(
+            loaded.view,
+            a.position,
+            p.outcome,
+            now=now,
+            policy=runtime.policy,
+            calendar=runtime.calendar,
+            tz=loaded.timezone,
+            callback_at=p.signals.callback_at,
+            dialed_at=a.started_at or a.claimed_at,
         )
-    )
-    if decision.round_result is not None:
-        conn.execute(
-            update(_rd)
-            .where(_rd.c.contact_id == loaded.id, _rd.c.round == loaded.current_round)
-            .values(ended_at=now, result=decision.round_result.value)
+        writes.add(p, loaded, decision, runtime, now)
+        recorded.append(
+            Recorded(a.id, a.contact_id, runtime.name, p.outcome, p.known, p.rule, decision)
         )
-    queue_next(
-        conn,
-        loaded,
-        position=decision.next_position,
-        at=decision.next_at,
-        new_round=decision.new_round,
-        is_appointment=decision.next_is_appointment,
-        try_no=_next_try(decision, current_try, current_position),
-    )
-    if decision.add_dnc and number is not None:
-        conn.execute(
-            insert(DncEntry.__table__).values(
-                campaign_id=None,
-                kind="number",
-                value=number,
-                reason="requested by the callee",
-                source=f"call:{runtime.name}",
-                created_at=now,
+    writes.flush(conn)
+    return recorded
+
+
+class _Writes:
+    """The rows a pass changes, gathered so each table gets one executemany."""
+
+    def __init__(self) -> None:
+        self.attempts: list[dict[str, Any]] = []
+        self.numbers: list[dict[str, Any]] = []
+        self.contacts: list[dict[str, Any]] = []
+        self.rounds: list[dict[str, Any]] = []
+        self.unqueue: list[int] = []
+        self.queue: list[dict[str, Any]] = []
+        self.dnc: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        p: Pending,
+        loaded: LoadedContact,
+        d: Decision,
+        runtime: CampaignRuntime,
+        now: datetime,
+    ) -> None:
+        a, s = p.attempt, p.signals
+        self.attempts.append(
+            {
+                "b_id": a.id,
+                "b_outcome": p.outcome.value,
+                "b_bucket": d.bucket.value,
+                "b_treatment": d.treatment.kind.value,
+                "b_next": d.next_at,
+                "b_answered": s.answered_at,
+                "b_ended": s.ended_at or now,
+                "b_reason": s.reason,
+                "b_cause": s.hangup_cause,
+                "b_callee": s.callee_cause,
+                "b_dial": s.dial_status,
+                "b_amd": s.amd_status,
+                "b_amd_cause": s.amd_cause,
+                "b_disposition": s.disposition,
+                "b_signals": _signals_json(s, p.rule, p.known),
+                "b_error": s.error,
+            }
+        )
+        self.numbers.append(
+            {"b_id": a.phone_number_id, "b_state": d.number_state, "b_outcome": p.outcome.value}
+        )
+        self.add_contact(loaded, d, now)
+        if d.add_dnc:
+            self.dnc.append(
+                {
+                    "campaign_id": None,
+                    "kind": "number",
+                    "value": a.number,
+                    "reason": "requested by the callee",
+                    "source": f"call:{runtime.name}",
+                    "created_at": now,
+                }
             )
+        self.add_queue(
+            loaded,
+            position=d.next_position,
+            at=d.next_at,
+            new_round=d.new_round,
+            is_appointment=d.next_is_appointment,
+            try_no=_next_try(d, a.try_no, a.position),
         )
+
+    def add_contact(self, loaded: LoadedContact, d: Decision, now: datetime) -> None:
+        result = d.round_result.value if d.round_result else None
+        self.contacts.append(
+            {
+                "b_id": loaded.id,
+                "b_state": d.contact_state,
+                "b_reason": d.closed_reason,
+                "b_refusals": d.refusals,
+                "b_appointment": d.appointment_at,
+                "b_result": result,
+                "b_now": now,
+            }
+        )
+        if result is not None:
+            self.rounds.append(
+                {
+                    "b_contact": loaded.id,
+                    "b_round": loaded.current_round,
+                    "b_now": now,
+                    "b_result": result,
+                }
+            )
+
+    def add_queue(
+        self,
+        loaded: LoadedContact,
+        *,
+        position: int | None,
+        at: datetime | None,
+        new_round: bool,
+        is_appointment: bool,
+        try_no: int = 1,
+    ) -> None:
+        """Make ``position`` the contact's one queued dial (or queue nothing)."""
+        self.unqueue.append(loaded.id)
+        if position is None or at is None:
+            return
+        current = loaded.current_round
+        self.queue.append(
+            {
+                "b_id": loaded.number_ids[position],
+                "b_at": at,
+                "b_round": current + 1 if new_round else max(current, 1),
+                "b_try": try_no,
+                "b_appointment": is_appointment,
+            }
+        )
+
+    def flush(self, conn: Connection) -> None:
+        for stmt, rows in (
+            (_CLOSE_ATTEMPT, self.attempts),
+            (_SETTLE_NUMBER, self.numbers),
+            (_CONTACT_STATE, self.contacts),
+            (_END_ROUND, self.rounds),
+        ):
+            if rows:
+                conn.execute(stmt, rows)
+        if self.unqueue:
+            conn.execute(
+                update(_pn)
+                .where(_pn.c.contact_id.in_(self.unqueue))
+                .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
+                .values(next_dial_at=None, next_is_appointment=False)
+            )
+        if self.queue:
+            conn.execute(_QUEUE, self.queue)
+        if self.dnc:
+            conn.execute(insert(_dnc), self.dnc)
 
 
 def _next_try(decision: Decision, current_try: int, current_position: int | None) -> int:
@@ -230,32 +374,29 @@ def _next_try(decision: Decision, current_try: int, current_position: int | None
     return current_try + 1 if same_dial and not decision.new_round else 1
 
 
-def queue_next(
+def write_step(
     conn: Connection,
     loaded: LoadedContact,
     *,
+    state: str,
+    closed_reason: str | None,
+    appointment_at: datetime | None,
     position: int | None,
     at: datetime | None,
     new_round: bool,
     is_appointment: bool,
-    try_no: int = 1,
+    now: datetime,
 ) -> None:
-    """Make ``position`` the contact's one queued dial (or queue nothing)."""
+    """Write a plan made without a dial result (see engine.schedule)."""
     conn.execute(
-        update(_pn)
-        .where(_pn.c.contact_id == loaded.id)
-        .where((_pn.c.next_dial_at.is_not(None)) | _pn.c.next_is_appointment)
-        .values(next_dial_at=None, next_is_appointment=False)
-    )
-    if position is None or at is None:
-        return
-    conn.execute(
-        update(_pn)
-        .where(_pn.c.id == loaded.number_ids[position])
+        update(_ct)
+        .where(_ct.c.id == loaded.id)
         .values(
-            next_dial_at=at,
-            next_round=loaded.current_round + 1 if new_round else max(loaded.current_round, 1),
-            next_try=try_no,
-            next_is_appointment=is_appointment,
+            state=state, closed_reason=closed_reason, appointment_at=appointment_at, updated_at=now
         )
     )
+    writes = _Writes()
+    writes.add_queue(
+        loaded, position=position, at=at, new_round=new_round, is_appointment=is_appointment
+    )
+    writes.flush(conn)

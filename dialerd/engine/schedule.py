@@ -12,7 +12,7 @@ from sqlalchemy import Connection, update
 
 from dialerd.db.models import Contact, PhoneNumber
 from dialerd.domain.policy import plan_next
-from dialerd.engine.results import queue_next
+from dialerd.engine.results import write_step
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contact
 
@@ -30,23 +30,17 @@ def reschedule_contact(
     step = plan_next(
         loaded.view, now=now, policy=runtime.policy, calendar=runtime.calendar, tz=loaded.timezone
     )
-    conn.execute(
-        update(_ct)
-        .where(_ct.c.id == contact_id)
-        .values(
-            state=step.contact_state,
-            closed_reason=step.closed_reason,
-            appointment_at=step.appointment_at,
-            updated_at=now,
-        )
-    )
-    queue_next(
+    write_step(
         conn,
         loaded,
+        state=step.contact_state,
+        closed_reason=step.closed_reason,
+        appointment_at=step.appointment_at,
         position=step.position,
         at=step.at,
         new_round=step.new_round,
         is_appointment=step.is_appointment,
+        now=now,
     )
     return step.at if step.position is not None else None
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dialerd.domain.ports import Clock, DialResult
-from dialerd.engine.results import Recorded, record_result
+from dialerd.engine.results import Recorded, record_results
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
@@ -56,15 +56,15 @@ class ResultWriter:
                 batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
-        recorded: list[Recorded] = []
         with self._engine.begin() as conn:
-            now = self._clock.now()
+            recorded = record_results(
+                conn, batch, runtime_for=self._runtime_for, now=self._clock.now()
+            )
+        if len(recorded) < len(batch):
+            done = {r.attempt_id for r in recorded}
             for result in batch:
-                rec = record_result(conn, result, runtime_for=self._runtime_for, now=now)
-                if rec is None:
+                if result.attempt_id not in done:
                     log.info("call_result_ignored", key=result.key, attempt_id=result.attempt_id)
-                else:
-                    recorded.append(rec)
         for rec in recorded:
             log.info(
                 "call_result",
