@@ -115,14 +115,17 @@ def load_campaigns(
 ) -> CampaignSet:
     """Read every campaign file; register, import and build runtimes for the valid ones."""
     loaded, problems = load_directory(directory)
-    result = CampaignSet(problems=problems)
+    valid = {str(c.path) for c in loaded}
+    result = CampaignSet(problems=[p for p in problems if p.path not in valid])
     for file_problems in problems:
+        event = "campaign_file_warning" if file_problems.path in valid else "campaign_file_invalid"
         for p in file_problems.problems:
-            log.error(
-                "campaign_file_invalid", path=p.path, line=p.line, field=p.field, message=p.message
+            (log.warning if file_problems.path in valid else log.error)(
+                event, path=p.path, line=p.line, field=p.field, message=p.message
             )
-        if previous is not None and file_problems.path in previous.files:
-            keep = file_problems.path  # its previous version keeps running
+    for refused in result.problems:
+        if previous is not None and refused.path in previous.files:
+            keep = refused.path  # its previous version keeps running
             result.files[keep] = previous.files[keep]
             result.ids[keep] = previous.ids[keep]
             result.runtimes[previous.ids[keep]] = previous.runtimes[previous.ids[keep]]
