@@ -2,9 +2,10 @@
 
 Adding an entry also takes the matching dialable numbers out of the queue at once
 (``state = 'dnc'``, ``next_dial_at`` cleared); the dispatcher checks the table again
-right before each dial. A contact whose queued number was taken out gets its next
-dial from the engine (it reschedules active contacts with nothing queued).
-Removing an entry gives back the numbers no other entry still blocks.
+right before each dial. A contact whose queued number was taken out moves on to
+its next number by the engine's rules (or pauses when none is left). Removing an
+entry gives back the numbers no other entry still blocks, and queues contacts
+left with nothing to dial.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, normalize
 from dialerd.service.control import find_campaign, record_event
+from dialerd.service.requeue import requeue, resume, stranded
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
@@ -104,21 +106,44 @@ def _numbers_matching(
     return where
 
 
+@dataclass(frozen=True)
+class Marked:
+    numbers: int  # numbers taken out of the queue
+    contacts: frozenset[int]  # contacts whose queued number was one of them
+
+
 def mark_numbers(
     session: Session, campaign_id: int | None, kind: str, values: Sequence[str]
-) -> int:
-    """Take the dialable numbers these entries match out of the queue; returns how many."""
-    marked = 0
+) -> Marked:
+    """Take the dialable numbers these entries match out of the queue."""
+    numbers, contacts = 0, set[int]()
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
-        result = session.execute(
-            update(PhoneNumber)
-            .where(PhoneNumber.state == "dialable", *_numbers_matching(campaign_id, kind, chunk))
-            .values(state="dnc", next_dial_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        marked += result.rowcount  # type: ignore[attr-defined]
-    return marked
+        rows = session.execute(
+            select(PhoneNumber.id, PhoneNumber.contact_id, PhoneNumber.next_dial_at).where(
+                PhoneNumber.state == "dialable", *_numbers_matching(campaign_id, kind, chunk)
+            )
+        ).all()
+        ids = [r.id for r in rows]
+        contacts.update(r.contact_id for r in rows if r.next_dial_at is not None)
+        for first in range(0, len(ids), CHUNK):
+            session.execute(
+                update(PhoneNumber)
+                .where(PhoneNumber.id.in_(ids[first : first + CHUNK]))
+                .values(state="dnc", next_dial_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        numbers += len(ids)
+    return Marked(numbers, frozenset(contacts))
+
+
+def take_out(
+    session: Session, campaign_id: int | None, kind: str, values: Sequence[str], *, now: datetime
+) -> int:
+    """``mark_numbers``, then move each contact that lost its queued number to its next one."""
+    marked = mark_numbers(session, campaign_id, kind, values)
+    requeue(session, marked.contacts, now=now)
+    return marked.numbers
 
 
 def exists(session: Session, target: Target, campaign_id: int | None) -> bool:
@@ -147,7 +172,7 @@ def add(
     """Add one entry (no duplicate when it is already there) and mark its numbers."""
     campaign_id = find_campaign(session, campaign).id if campaign else None
     if exists(session, target, campaign_id):
-        return Change(0, mark_numbers(session, campaign_id, target.kind, [target.value]))
+        return Change(0, take_out(session, campaign_id, target.kind, [target.value], now=now))
     session.add(
         DncEntry(
             campaign_id=campaign_id,
@@ -158,7 +183,7 @@ def add(
             created_at=now,
         )
     )
-    numbers = mark_numbers(session, campaign_id, target.kind, [target.value])
+    numbers = take_out(session, campaign_id, target.kind, [target.value], now=now)
     details = {"kind": target.kind, "value": target.value, "reason": reason, "numbers": numbers}
     record_event(
         session, campaign_id=campaign_id, kind="dnc_added", who=who, now=now, details=details
@@ -178,7 +203,7 @@ def remove(
     ).rowcount  # type: ignore[attr-defined]
     if not gone:
         return Change(0, 0)
-    restored = _restore_numbers(session, campaign_id, target)
+    restored = _restore_numbers(session, campaign_id, target, now=now)
     details = {"kind": target.kind, "value": target.value, "numbers": restored}
     record_event(
         session, campaign_id=campaign_id, kind="dnc_removed", who=who, now=now, details=details
@@ -186,9 +211,17 @@ def remove(
     return Change(gone, restored)
 
 
-def _restore_numbers(session: Session, campaign_id: int | None, target: Target) -> int:
+def _restore_numbers(
+    session: Session, campaign_id: int | None, target: Target, *, now: datetime
+) -> int:
     rows = session.execute(
-        select(PhoneNumber.id, PhoneNumber.campaign_id, PhoneNumber.e164, Contact.external_id)
+        select(
+            PhoneNumber.id,
+            PhoneNumber.campaign_id,
+            PhoneNumber.e164,
+            Contact.external_id,
+            Contact.id.label("contact_id"),
+        )
         .join(Contact, Contact.id == PhoneNumber.contact_id)
         .where(
             PhoneNumber.state == "dnc",
@@ -196,31 +229,24 @@ def _restore_numbers(session: Session, campaign_id: int | None, target: Target) 
         )
     ).all()
     matchers: dict[int, DncMatcher] = {}
-    free = []
-    for number_id, cid, e164, external_id in rows:
+    free: list[int] = []
+    contacts: set[int] = set()
+    for number_id, cid, e164, external_id, contact_id in rows:
         if cid not in matchers:
             matchers[cid] = DncMatcher(_rules(session, cid))
         if matchers[cid].blocks(e164, external_id) is None:
             free.append(number_id)
+            contacts.add(contact_id)
+    paused = stranded(session, contacts)
     for start in range(0, len(free), CHUNK):
-        ids = free[start : start + CHUNK]
         session.execute(
             update(PhoneNumber)
-            .where(PhoneNumber.id.in_(ids))
+            .where(PhoneNumber.id.in_(free[start : start + CHUNK]))
             .values(state="dialable")
             .execution_options(synchronize_session=False)
         )
-        # a contact the engine paused for lack of dialable numbers may dial again
-        session.execute(
-            update(Contact)
-            .where(
-                Contact.id.in_(select(PhoneNumber.contact_id).where(PhoneNumber.id.in_(ids))),
-                Contact.state == "paused",
-                Contact.closed_reason == "dnc",
-            )
-            .values(state="active", closed_reason=None)
-            .execution_options(synchronize_session=False)
-        )
+    resume(session, paused, now=now)
+    requeue(session, contacts, now=now)
     return len(free)
 
 

@@ -116,7 +116,7 @@ def import_file(
     for campaign_id, kind, value in fresh:
         groups.setdefault((campaign_id, kind), []).append(value)
     for (campaign_id, kind), values in groups.items():
-        summary.numbers += dnc.mark_numbers(session, campaign_id, kind, values)
+        summary.numbers += dnc.take_out(session, campaign_id, kind, values, now=now)
     record_event(
         session,
         campaign_id=None,

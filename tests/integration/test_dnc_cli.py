@@ -13,11 +13,13 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Campaign, CampaignEvent, Contact, DncEntry, PhoneNumber
 from dialerd.service.dnc import DncInputError, parse_target, prefix_target
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+EXAMPLE = load_file(Path(__file__).resolve().parents[2] / "campaigns" / "spot-check.toml")
 DUE = NOW - timedelta(minutes=1)
 
 
@@ -36,7 +38,7 @@ def run(config: Path, *args: str) -> Result:
 def _campaign(session: Session, name: str) -> Campaign:
     campaign = Campaign(
         name=name,
-        config={},
+        config=EXAMPLE.model.model_dump(mode="json"),
         config_sha256="0" * 64,
         timezone="Asia/Shanghai",
         max_rounds=4,
@@ -88,6 +90,17 @@ def states(engine: Engine) -> dict[tuple[str, str], tuple[str, bool]]:
     return {(c, e): (s, due is not None) for c, e, s, due in rows}
 
 
+def contact_states(engine: Engine) -> dict[tuple[str, str], tuple[str, str | None]]:
+    """(campaign, external id) → (state, closed_reason)."""
+    with Session(engine) as session:
+        rows = session.execute(
+            select(Campaign.name, Contact.external_id, Contact.state, Contact.closed_reason).join(
+                Campaign, Campaign.id == Contact.campaign_id
+            )
+        ).all()
+    return {(c, e): (s, r) for c, e, s, r in rows}
+
+
 @pytest.mark.usefixtures("seeded")
 def test_add_a_number_in_national_form_takes_it_out_of_every_campaign(
     config: Path, engine: Engine
@@ -99,6 +112,11 @@ def test_add_a_number_in_national_form_takes_it_out_of_every_campaign(
     assert got[("renewals", "+8613800138000")] == ("dnc", False)
     assert got[("survey", "+8613800138000")] == ("dnc", False)
     assert got[("renewals", "+8613900139000")] == ("dialable", True)
+    # the contact goes on with its next number; one with no other number pauses
+    assert got[("renewals", "+8675512345678")] == ("dialable", True)
+    people = contact_states(engine)
+    assert people[("renewals", "c1")] == ("active", None)
+    assert people[("survey", "c1")][0] == "paused"
     again = run(config, "dnc", "add", "+8613800138000", "--reason", "complaint")
     assert "already present" in again.output
     with Session(engine) as session:
@@ -122,6 +140,17 @@ def test_prefix_and_contact_entries_scoped_to_one_campaign(config: Path, engine:
     assert got[("renewals", "+8675512345678")] == ("dnc", False)
     assert got[("renewals", "+8613800138000")] == ("dnc", False)
     assert got[("survey", "+8613800138000")] == ("dialable", True)
+    assert contact_states(engine)[("renewals", "c1")][0] == "paused"
+
+
+@pytest.mark.usefixtures("seeded")
+def test_remove_requeues_a_contact_paused_for_lack_of_numbers(config: Path, engine: Engine) -> None:
+    run(config, "dnc", "add", "+8613800138000", "--campaign", "survey")
+    assert contact_states(engine)[("survey", "c1")][0] == "paused"
+    result = run(config, "dnc", "remove", "+8613800138000", "--campaign", "survey")
+    assert result.exit_code == 0, result.output
+    assert states(engine)[("survey", "+8613800138000")] == ("dialable", True)
+    assert contact_states(engine)[("survey", "c1")] == ("active", None)
 
 
 @pytest.mark.usefixtures("seeded")

@@ -1,0 +1,108 @@
+"""Give contacts their next dial after an operator change, by the engine's own rules.
+
+When a DNC entry takes a contact's queued number out, the contact's other numbers
+must go on (or the contact pause when none is left); when an entry is removed, a
+contact left with nothing queued must dial again. Both go through the engine's
+``reschedule_contact`` with the campaign's rules as last loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from dialerd.campaignfile.loader import LoadedCampaign
+from dialerd.campaignfile.models import CampaignFile
+from dialerd.db.models import Campaign, Contact, PhoneNumber
+from dialerd.engine.campaigns import runtime_from
+from dialerd.engine.runtime import CampaignRuntime
+from dialerd.engine.schedule import reschedule_contact
+
+CHUNK = 500
+
+
+def runtime_for(campaign: Campaign) -> CampaignRuntime | None:
+    """The campaign's rules from its stored file; None when it no longer validates."""
+    try:
+        model = CampaignFile.model_validate(campaign.config)
+    except ValidationError:
+        return None
+    loaded = LoadedCampaign(
+        model=model,
+        path=Path(campaign.source_path or campaign.name),
+        sha256=campaign.config_sha256,
+        contact_paths=(),
+    )
+    return runtime_from(loaded, campaign.id)
+
+
+def requeue(session: Session, contact_ids: Iterable[int], *, now: datetime) -> int:
+    """Queue the next dial of each active contact with nothing queued or in flight.
+
+    Returns how many contacts got a dial queued.
+    """
+    ids = sorted(set(contact_ids))
+    runtimes: dict[int, CampaignRuntime | None] = {}
+    queued = 0
+    conn = session.connection()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        busy = select(PhoneNumber.contact_id).where(
+            PhoneNumber.contact_id.in_(chunk),
+            or_(
+                PhoneNumber.next_dial_at.is_not(None), PhoneNumber.in_flight_attempt_id.is_not(None)
+            ),
+        )
+        idle = session.execute(
+            select(Contact.id, Contact.campaign_id).where(
+                Contact.id.in_(chunk), Contact.state == "active", Contact.id.not_in(busy)
+            )
+        ).all()
+        for contact_id, campaign_id in idle:
+            if campaign_id not in runtimes:
+                runtimes[campaign_id] = runtime_for(session.get_one(Campaign, campaign_id))
+            runtime = runtimes[campaign_id]
+            if runtime is None:
+                continue
+            if reschedule_contact(conn, contact_id, runtime=runtime, now=now) is not None:
+                queued += 1
+    return queued
+
+
+def stranded(session: Session, contact_ids: Iterable[int]) -> set[int]:
+    """Contacts paused because no dialable number was left (not flagged, none dialable)."""
+    ids = sorted(set(contact_ids))
+    found: set[int] = set()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        dialable = select(PhoneNumber.contact_id).where(
+            PhoneNumber.contact_id.in_(chunk), PhoneNumber.state == "dialable"
+        )
+        found.update(
+            session.scalars(
+                select(Contact.id).where(
+                    Contact.id.in_(chunk),
+                    Contact.state == "paused",
+                    Contact.flagged.is_(None),
+                    Contact.id.not_in(dialable),
+                )
+            )
+        )
+    return found
+
+
+def resume(session: Session, contact_ids: Iterable[int], *, now: datetime) -> None:
+    """Make these contacts active again (``requeue`` then gives them their next dial)."""
+    ids = sorted(set(contact_ids))
+    for start in range(0, len(ids), CHUNK):
+        session.execute(
+            update(Contact)
+            .where(Contact.id.in_(ids[start : start + CHUNK]))
+            .values(state="active", closed_reason=None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
