@@ -26,7 +26,12 @@ class CliContext:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database.url)
+        """The database, closed when the command ends (no connection outlives it)."""
+        engine = make_engine(self.settings.database.url)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.find_root().call_on_close(engine.dispose)
+        return engine
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
