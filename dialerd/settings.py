@@ -34,40 +34,45 @@ def default_instance_id() -> str:
 
 
 class DatabaseSettings(BaseModel):
-    url: str = Field(default_factory=default_database_url, description="SQLAlchemy URL")
+    url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL; default: SQLite in $STATE_DIRECTORY, else ./var/dialerd.db",
+    )
 
 
 class AmiSettings(BaseModel):
-    host: str = "127.0.0.1"
+    host: str = Field("127.0.0.1", description="Asterisk's AMI address")
     port: int = Field(5038, ge=1, le=65535)
-    username: str = "dialerd"
-    secret: SecretStr = SecretStr("")
-    connect_timeout_s: float = Field(5.0, gt=0)
+    username: str = Field("dialerd", description="manager.conf user")
+    secret: SecretStr = Field(SecretStr(""), description="manager.conf secret (never logged)")
+    connect_timeout_s: float = Field(5.0, gt=0, description="TCP connect deadline")
     action_timeout_s: float = Field(5.0, gt=0, description="deadline for any AMI action reply")
     ping_interval_s: float = Field(5.0, gt=0, description="keep-alive Ping period")
-    reconnect_min_s: float = Field(1.0, gt=0)
-    reconnect_max_s: float = Field(60.0, gt=0)
+    reconnect_min_s: float = Field(1.0, gt=0, description="first reconnect delay (doubles)")
+    reconnect_max_s: float = Field(60.0, gt=0, description="longest reconnect delay")
     settle_grace_s: float = Field(
         30.0, ge=0, description="after ring timeout, how long an unanswered dial may stay open"
     )
 
 
 class AgiSettings(BaseModel):
-    enabled: bool = True
+    enabled: bool = Field(True, description="serve FastAGI for the answered leg")
     host: str = "127.0.0.1"
-    port: int = Field(4573, ge=0, le=65535)
+    port: int = Field(4573, ge=0, le=65535, description="FastAGI port (0 picks a free one)")
 
 
 class SimulatorSettings(BaseModel):
     """The built-in AMI simulator `dialerd run` starts when ``pbx.kind = "simulator"``."""
 
-    host: str = "127.0.0.1"
+    host: str = Field("127.0.0.1", description="where the built-in AMI simulator listens")
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
     time_scale: float = Field(1.0, gt=0, description="1.0 = real call durations")
 
 
 class PbxSettings(BaseModel):
-    kind: Literal["ami", "simulator"] = "simulator"
+    kind: Literal["ami", "simulator"] = Field(
+        "simulator", description="ami: a real Asterisk; simulator: the built-in AMI simulator"
+    )
     max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
     calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")
 
@@ -75,19 +80,21 @@ class PbxSettings(BaseModel):
 class SchedulerSettings(BaseModel):
     tick_s: float = Field(0.2, gt=0, description="dispatcher period")
     batch: int = Field(500, ge=1, description="most rows claimed per tick")
-    reap_interval_s: float = Field(15.0, gt=0)
-    heartbeat_s: float = Field(5.0, gt=0)
+    reap_interval_s: float = Field(15.0, gt=0, description="period of the orphaned-dial check")
+    heartbeat_s: float = Field(5.0, gt=0, description="instance heartbeat period")
     drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")
 
 
 class LogSettings(BaseModel):
-    format: Literal["auto", "json", "console"] = "auto"
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="auto: JSON lines unless stderr is a terminal"
+    )
     level: Literal["debug", "info", "warning", "error"] = "info"
-    mask_numbers: bool = True
+    mask_numbers: bool = Field(True, description="mask phone numbers in logs")
 
 
 class MetricsSettings(BaseModel):
-    enabled: bool = False
+    enabled: bool = Field(False, description="serve Prometheus metrics")
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)
 
@@ -104,8 +111,10 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    instance_id: str = Field(default_factory=default_instance_id)
-    campaigns_dir: Path = Path("campaigns")
+    instance_id: str = Field(
+        default_factory=default_instance_id, description="this daemon's name; default host-pid"
+    )
+    campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")
     database: DatabaseSettings = DatabaseSettings()
     pbx: PbxSettings = PbxSettings()
