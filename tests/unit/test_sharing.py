@@ -23,8 +23,9 @@ def test_nothing_to_share() -> None:
 
 
 demands = st.lists(
-    st.builds(Demand, st.integers(1, 10**6), st.integers(-2, 2), st.integers(0, 5),
-              st.integers(0, 50)),
+    st.builds(
+        Demand, st.integers(1, 10**6), st.integers(-2, 2), st.integers(0, 5), st.integers(0, 50)
+    ),
     max_size=6,
     unique_by=lambda d: d.campaign_id,
 )
