@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine, insert, update
 
-from dialerd.db.models import Campaign, CampaignEvent
+from dialerd.db import tables
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
@@ -28,16 +28,16 @@ class CalendarEvents:
             return  # e.g. a holiday: the window does not open today
         with self._engine.begin() as conn:
             conn.execute(
-                insert(CampaignEvent.__table__).values(
+                insert(tables.campaign_events).values(
                     campaign_id=runtime.id, at=now, kind=edge, actor=self._instance, details={}
                 )
             )
             if edge == "campaign_ended":
                 conn.execute(
-                    update(Campaign.__table__)
+                    update(tables.campaigns)
                     .where(
-                        Campaign.__table__.c.id == runtime.id,
-                        Campaign.__table__.c.state.in_(("active", "paused")),
+                        tables.campaigns.c.id == runtime.id,
+                        tables.campaigns.c.state.in_(("active", "paused")),
                     )
                     .values(state="finished", updated_at=now)
                 )

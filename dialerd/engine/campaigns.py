@@ -15,8 +15,9 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.campaignfile.errors import FileProblems
 from dialerd.campaignfile.loader import LoadedCampaign
-from dialerd.campaignfile.registry import FileProblems, load_directory, register
+from dialerd.campaignfile.registry import load_directory, register
 from dialerd.db.models import Campaign, ContactImport
 from dialerd.domain.ports import AnsweredTarget
 from dialerd.engine.runtime import CampaignRuntime

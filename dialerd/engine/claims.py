@@ -16,12 +16,12 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dialerd.db.models import Attempt, CampaignEvent, Contact, PhoneNumber, Round
+from dialerd.db import tables
 
-_pn = PhoneNumber.__table__
-_ct = Contact.__table__
-_at = Attempt.__table__
-_rd = Round.__table__
+_pn = tables.phone_numbers
+_ct = tables.contacts
+_at = tables.attempts
+_rd = tables.rounds
 
 _QUEUED = text("phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL")
 
@@ -88,9 +88,11 @@ def select_due(
     """Due rows in dialling order: earliest deadline first, then priority, then due time."""
     lock = conn.dialect.name == "postgresql"
     base = _due_query(campaign_id, now, lock)
-    result = conn.execute(
-        base.where(_pn.c.deadline.is_not(None)).order_by(_pn.c.deadline).limit(limit)
-    ).all()
+    result = list(
+        conn.execute(
+            base.where(_pn.c.deadline.is_not(None)).order_by(_pn.c.deadline).limit(limit)
+        ).all()
+    )
     for level in priorities:
         remaining = limit - len(result)
         if remaining <= 0:
@@ -263,7 +265,7 @@ def _quarantine(
             )
         )
         conn.execute(
-            insert(CampaignEvent.__table__).values(
+            insert(tables.campaign_events).values(
                 campaign_id=campaign_id,
                 at=now,
                 kind="duplicate_key_refused",

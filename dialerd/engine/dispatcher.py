@@ -16,7 +16,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
-from dialerd.db.models import Attempt, Campaign, PhoneNumber
+from dialerd.db import tables
+from dialerd.db.models import Campaign
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
@@ -30,8 +31,8 @@ from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.dispatcher")
-_pn = PhoneNumber.__table__
-_at = Attempt.__table__
+_pn = tables.phone_numbers
+_at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
 
 

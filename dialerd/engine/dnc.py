@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, or_, select
 
-from dialerd.db.models import DncEntry
+from dialerd.db import tables
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.engine.claims import DueRow
 
-_dnc = DncEntry.__table__
+_dnc = tables.dnc_entries
 
 
 class DncCheck:

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select, text
 
-from dialerd.db.models import Attempt
+from dialerd.db import tables
 
-_at = Attempt.__table__
+_at = tables.attempts
 _OPEN = text("attempts.status IN ('claimed', 'dialing')")
 
 

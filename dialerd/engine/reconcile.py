@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, text, update
 
-from dialerd.db.models import Attempt, Instance
+from dialerd.db import tables
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import PbxSignals
 from dialerd.engine.results import record_outcome
@@ -21,8 +21,8 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.reconcile")
-_at = Attempt.__table__
-_in = Instance.__table__
+_at = tables.attempts
+_in = tables.instances
 _OPEN = text("attempts.status IN ('claimed', 'dialing')")
 # Without a word from the PBX, a call older than this is given up on.
 GIVE_UP_AFTER = timedelta(hours=4)

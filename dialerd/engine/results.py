@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
-from dialerd.db.models import Attempt, Contact, DncEntry, PhoneNumber, Round
+from dialerd.db import tables
 from dialerd.domain.classify import classify
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.policy import Decision, DialPolicy, decide
@@ -23,11 +23,11 @@ from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import LoadedContact, load_contacts
 
-_pn = cast(Table, PhoneNumber.__table__)
-_ct = cast(Table, Contact.__table__)
-_at = cast(Table, Attempt.__table__)
-_rd = cast(Table, Round.__table__)
-_dnc = cast(Table, DncEntry.__table__)
+_pn = tables.phone_numbers
+_ct = tables.contacts
+_at = tables.attempts
+_rd = tables.rounds
+_dnc = tables.dnc_entries
 
 # A PbxSignals.error starting with this means the PBX's word was lost, not a failure.
 INTERRUPTED_PREFIX = "interrupted"
@@ -183,7 +183,8 @@ def record_outcomes(
     todo = list(pending)
     while todo:
         seen: set[int] = set()
-        this, later = [], []
+        this: list[Pending] = []
+        later: list[Pending] = []
         for p in todo:
             (later if p.attempt.contact_id in seen else this).append(p)
             seen.add(p.attempt.contact_id)

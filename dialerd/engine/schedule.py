@@ -10,14 +10,14 @@ from datetime import datetime
 
 from sqlalchemy import Connection, update
 
-from dialerd.db.models import Contact, PhoneNumber
+from dialerd.db import tables
 from dialerd.domain.policy import plan_next
 from dialerd.engine.results import write_step
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contact
 
-_pn = PhoneNumber.__table__
-_ct = Contact.__table__
+_pn = tables.phone_numbers
+_ct = tables.contacts
 
 
 def reschedule_contact(

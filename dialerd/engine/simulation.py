@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.campaignfile.registry import register
-from dialerd.db.models import PhoneNumber
+from dialerd.db import tables
 from dialerd.engine.campaigns import import_lists, runtime_from
 from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
@@ -25,7 +25,7 @@ from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
 
-_pn = PhoneNumber.__table__
+_pn = tables.phone_numbers
 _QUEUED = text("phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL")
 STEP = timedelta(seconds=1)
 INSTANCE = "simulate"
@@ -52,9 +52,10 @@ def start_of(loaded: LoadedCampaign) -> datetime:
 
 def _next_due(engine: Engine, campaign_id: int) -> datetime | None:
     with engine.connect() as conn:
-        return conn.execute(
+        due: datetime | None = conn.execute(
             select(func.min(_pn.c.next_dial_at)).where(_pn.c.campaign_id == campaign_id, _QUEUED)
         ).scalar_one()
+    return due
 
 
 def simulate(

@@ -10,13 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from dialerd.db.models import Attempt, Contact, PhoneNumber
+from dialerd.db import tables
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.policy import ContactView, DialPolicy, NumberView
 
-_pn = PhoneNumber.__table__
-_ct = Contact.__table__
-_at = Attempt.__table__
+_pn = tables.phone_numbers
+_ct = tables.contacts
+_at = tables.attempts
 
 _CONTACTS = select(
     _ct.c.id,
