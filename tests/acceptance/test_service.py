@@ -1,0 +1,334 @@
+"""`dialerd run` as systemd runs it: notify protocol, SIGTERM drain, SIGHUP reload, kill -9.
+
+The daemon is a subprocess driving the AMI simulator (in this process, so calls
+outlive the daemon as they do in Asterisk) through a real AMI connection, with a
+temporary SQLite database and a datagram socket standing in for systemd's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from dialerd.db.engine import make_engine
+from dialerd.db.migrate import upgrade
+from dialerd.db.models import Attempt, CampaignEvent, Instance
+from dialerd.pbx.simulator import AmiSimulator, Scenario
+
+pytestmark = pytest.mark.slow
+
+SECRET = "acceptance-secret"
+WATCHDOG_USEC = 2_000_000  # the daemon must ping at least every second
+START_S = 20.0  # READY=1 may take this long (schema check, campaign import, AMI login)
+
+CAMPAIGN = """\
+name = "{name}"
+description = "{description}"
+contacts = ["{name}.csv"]
+timezone = "Asia/Shanghai"
+holidays = {{ closed = [] }}
+
+[dialing]
+max_rounds = 2
+min_spacing = "1h"
+ring_timeout = "30s"
+max_concurrent = {max_concurrent}
+calls_per_second = 50
+channel = "PJSIP/{{number}}@carrier"
+caller_id = "4006589888"
+answered = {{ application = "AGI", data = "agi://127.0.0.1:4573/answered" }}
+
+[[windows]]
+days = "daily"
+start = "00:00"
+end = "24:00"
+"""
+
+
+class NotifyListener:
+    """systemd's side of NOTIFY_SOCKET: every datagram, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[str] = []
+        self._cond = threading.Condition()
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            with self._cond:
+                self.messages.append(data.decode())
+                self._cond.notify_all()
+
+    def wait_for(self, message: str, *, after: int = 0, timeout: float = START_S) -> int:
+        """Index of the first ``message`` (a whole datagram or its first line) past ``after``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for i in range(after, len(self.messages)):
+                    if message in (self.messages[i], self.messages[i].split("\n")[0]):
+                        return i
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no {message!r} within {timeout}s: {self.messages}")
+                self._cond.wait(left)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+
+
+@dataclass
+class Site:
+    """One installation: settings, campaigns folder, database, simulator, notify socket."""
+
+    root: Path
+    sim: AmiSimulator
+    notify: NotifyListener
+    engine: Engine
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def config(self) -> Path:
+        return self.root / "dialerd.toml"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "daemon.log"
+
+    def write_campaign(self, name: str, contacts: int, *, description: str = "v1") -> Path:
+        folder = self.root / "campaigns"
+        rows = "".join(f"{name}-{i},+861390001{i:04d}\n" for i in range(contacts))
+        (folder / f"{name}.csv").write_text("external_id,phone1\n" + rows)
+        path = folder / f"{name}.toml"
+        path.write_text(CAMPAIGN.format(name=name, description=description, max_concurrent=5))
+        return path
+
+    def start(self) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
+        env.update(
+            NOTIFY_SOCKET=str(self.notify.path),
+            WATCHDOG_USEC=str(WATCHDOG_USEC),
+            DIALERD_AMI__SECRET=SECRET,
+        )
+        with self.log.open("ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "dialerd", "--config", str(self.config), "run"],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+            )
+        self.procs.append(proc)
+        return proc
+
+    def events(self) -> list[dict[str, object]]:
+        out = []
+        for line in self.log.read_text().splitlines():
+            if line.startswith("{"):
+                out.append(json.loads(line))
+        return out
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
+        return subprocess.run(
+            [sys.executable, "-m", "dialerd", "--config", str(self.config), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def attempts(self) -> dict[str, int]:
+        """Attempt rows by status (plus ``interrupted`` for that outcome)."""
+        with Session(self.engine) as s:
+            rows = dict(
+                s.execute(select(Attempt.status, func.count()).group_by(Attempt.status)).all()
+            )
+            rows["interrupted"] = s.scalar(
+                select(func.count()).where(Attempt.outcome == "interrupted")
+            )
+        return rows
+
+    def wait_until(self, what: str, check: object, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if check():  # type: ignore[operator]
+                return
+            time.sleep(0.1)
+        raise AssertionError(
+            f"timed out waiting for {what}; attempts {self.attempts()}; "
+            f"log:\n{self.log.read_text()[-3000:]}"
+        )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    sim = AmiSimulator(
+        username="dialerd",
+        secret=SECRET,
+        scenario=Scenario(rules=[("*", "answering_machine")]),
+        time_scale=0.5,  # a call lasts about 6 s
+    )
+    host, port = sim.start_in_thread()
+    (tmp_path / "campaigns").mkdir()
+    db_url = f"sqlite:///{tmp_path / 'dialerd.db'}"
+    (tmp_path / "dialerd.toml").write_text(
+        f"""\
+instance_id = "acceptance-1"
+campaigns_dir = "{tmp_path / "campaigns"}"
+[database]
+url = "{db_url}"
+[pbx]
+kind = "ami"
+[ami]
+host = "{host}"
+port = {port}
+username = "dialerd"
+[agi]
+enabled = false
+[scheduler]
+tick_s = 0.1
+heartbeat_s = 1
+reap_interval_s = 1
+drain_timeout_s = 20
+[log]
+format = "json"
+"""
+    )
+    engine = make_engine(db_url)
+    upgrade(engine)
+    notify = NotifyListener(tmp_path / "notify.sock")
+    site = Site(tmp_path, sim, notify, engine)
+    try:
+        yield site
+    finally:
+        for proc in site.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=10)
+        notify.close()
+        sim.stop()
+        engine.dispose()
+
+
+def test_notify_protocol_status_and_sigterm_drain(site: Site) -> None:
+    site.write_campaign("alpha", 4)
+    proc = site.start()
+    ready = site.notify.wait_for("READY=1")
+    first = site.notify.wait_for("WATCHDOG=1", after=ready)
+    second = site.notify.wait_for("WATCHDOG=1", after=first, timeout=WATCHDOG_USEC / 1e6)
+    assert any(m.startswith("STATUS=") for m in site.notify.messages[:second])
+
+    site.wait_until("four calls in flight", lambda: site.sim.live_call_count() == 4)
+    status = site.cli("status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "acceptance-1  alive" in status.stdout
+
+    originated = len(site.sim.originates)
+    proc.send_signal(signal.SIGTERM)
+    stopping = site.notify.wait_for("STOPPING=1", after=second, timeout=5)
+    assert proc.wait(timeout=30) == 0
+    # the calls in flight were waited for and recorded, and nothing new was dialled
+    assert len(site.sim.originates) == originated == 4
+    assert site.attempts() == {"done": 4, "interrupted": 0}
+    assert "READY=1" not in site.notify.messages[stopping:]
+    names = [e["event"] for e in site.events()]
+    assert names.index("drain_started") < names.index("daemon_stopped")
+    with Session(site.engine) as s:
+        assert s.scalars(select(Instance.stopped_at)).one() is not None
+    after = site.cli("status")
+    assert after.returncode == 3
+    assert "acceptance-1  stopped" in after.stdout
+
+
+def test_sighup_applies_the_valid_change_and_keeps_the_broken_file_previous_version(
+    site: Site,
+) -> None:
+    site.write_campaign("alpha", 0)
+    beta = site.write_campaign("beta", 0)
+    proc = site.start()
+    ready = site.notify.wait_for("READY=1")
+
+    site.write_campaign("alpha", 0, description="v2")
+    beta.write_text(beta.read_text().replace("max_rounds = 2", "max_rounds = "))
+    proc.send_signal(signal.SIGHUP)
+    reloading = site.notify.wait_for("RELOADING=1", after=ready, timeout=10)
+    message = site.notify.messages[reloading].split("\n")
+    assert message[1].startswith("MONOTONIC_USEC=")
+    site.notify.wait_for("READY=1", after=reloading, timeout=10)
+    assert proc.poll() is None
+
+    with Session(site.engine) as s:
+        kinds = s.execute(
+            select(CampaignEvent.kind, CampaignEvent.details).order_by(CampaignEvent.id)
+        ).all()
+    updated = [d for k, d in kinds if k == "campaign_updated"]
+    assert len(updated) == 1 and updated[0] is not None
+    assert "description" in updated[0]["changed"]
+    events = site.events()
+    assert any(e["event"] == "campaign_file_invalid" and e["path"] == str(beta) for e in events)
+    done = [e for e in events if e["event"] == "reload_done"]
+    assert done, "no reload_done"
+    assert done[-1]["campaigns"] == 2  # beta kept its previous version
+    assert done[-1]["refused"] == [str(beta)]
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the AMI adapter has no adopt(): calls still up at start-up are counted as "
+    "adopted but their results are never recorded",
+)
+def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
+    site.write_campaign("alpha", 3)
+    first = site.start()
+    ready = site.notify.wait_for("READY=1")
+    site.wait_until("three calls in flight", lambda: site.sim.live_call_count() == 3)
+    first.kill()
+    assert first.wait(timeout=10) == -signal.SIGKILL
+    keys_before = [o.action_id for o in site.sim.originates]
+    assert site.sim.live_call_count() == 3  # the PBX still has them
+
+    second = site.start()
+    site.notify.wait_for("READY=1", after=ready + 1)
+    site.wait_until(
+        "the calls dialled before the crash recorded",
+        lambda: site.attempts().get("done", 0) >= 3,
+        timeout=20,
+    )
+    # every attempt key went out once; what the PBX still had was adopted, not redialled
+    keys = [o.action_id for o in site.sim.originates]
+    assert len(keys) == len(set(keys))
+    assert keys[: len(keys_before)] == keys_before
+    assert site.attempts()["interrupted"] == 0
+
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(timeout=30) == 0
