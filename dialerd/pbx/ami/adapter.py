@@ -17,9 +17,11 @@ as ``interrupted``). Dials that survived keep being tracked.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 import threading
-from collections import OrderedDict
+import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +39,7 @@ from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
 
 log = get_logger(__name__)
+_stdlog = logging.getLogger(__name__)
 
 LOST = "lost"
 TICK_S = 0.1  # housekeeping period of the supervisor (correlator settle, lost expiry)
@@ -115,7 +118,9 @@ class AmiTelephony:
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
+        self._arrivals: deque[tuple[str, _Flight]] = deque()
         self._answers: OrderedDict[int, AnsweredInfo] = OrderedDict()
+        self._answers_lock = threading.Lock()
         self._client: AmiClient | None = None
         self._generation = 0
         self._up = threading.Event()
@@ -142,30 +147,31 @@ class AmiTelephony:
         if client is None or not self.is_up():
             raise TelephonyUnavailable(f"AMI link to {self.peer} is down")
         key = request.key
-        with self._lock:
-            if key in self._flights:
-                log.warning("ami_duplicate_originate", key=key, attempt_id=request.attempt_id)
-                return
-            now = self._clock.now()
-            self._correlator.expect(key, request.attempt_id, request.ring_timeout_s, now)
-            self._flights[key] = _Flight(
-                request.attempt_id, now, request.ring_timeout_s, self._generation
-            )
-        try:
-            client.send_nowait("Originate", headers, key, lambda reply: self._on_ack(key, reply))
-        except AmiLinkDown as exc:
-            with self._lock:
-                self._correlator.expire(key, self._clock.now())
-                self._flights.pop(key, None)
-                self._outbox.clear()
-            raise TelephonyUnavailable(str(exc)) from exc
-        log.debug(
-            "call_originated",
-            campaign=request.campaign,
-            attempt_id=request.attempt_id,
-            key=key,
-            number=request.number,
+        if key in self._flights:
+            log.warning("ami_duplicate_originate", key=key, attempt_id=request.attempt_id)
+            return
+        flight = _Flight(
+            request.attempt_id, self._clock.now(), request.ring_timeout_s, self._generation
         )
+        self._flights[key] = flight
+        # Queued before the Originate is written, so the event thread registers it
+        # before it handles any event of this dial (lock-free: deque.append is atomic).
+        self._arrivals.append((key, flight))
+        try:
+            client.send_nowait(
+                "Originate", headers, key, lambda reply: self._on_ack(client, key, reply)
+            )
+        except AmiLinkDown as exc:
+            self._flights.pop(key, None)
+            raise TelephonyUnavailable(str(exc)) from exc
+        if _stdlog.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "call_originated",
+                campaign=request.campaign,
+                attempt_id=request.attempt_id,
+                key=key,
+                number=request.number,
+            )
 
     def live_keys(self) -> set[str] | None:
         client = self._client
@@ -188,21 +194,31 @@ class AmiTelephony:
     # -- FastAGI hand-off ------------------------------------------------------------
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
         """What the FastAGI side learnt on the answered leg; merged into the dial's result."""
-        with self._lock:
+        with self._answers_lock:
             held = self._answers.pop(attempt_id, None)
             self._answers[attempt_id] = held.merged(info) if held else info
             while len(self._answers) > MAX_HELD_ANSWERS:
                 self._answers.popitem(last=False)
 
     def in_flight(self) -> int:
-        with self._lock:
-            return len(self._flights)
+        return len(self._flights)
 
-    # -- results -------------------------------------------------------------------------
+    # -- the event thread: correlation and results ----------------------------------------
+    def _register_arrivals(self) -> None:
+        """Under the lock: register the dials originated since the last batch."""
+        arrivals, correlator = self._arrivals, self._correlator
+        while arrivals:
+            key, flight = arrivals.popleft()
+            if self._flights.get(key) is not flight:
+                continue  # the write failed and the engine was told so
+            correlator.expire(key, flight.started_at)  # a stale entry of a failed send
+            correlator.expect(key, flight.attempt_id, flight.ring_timeout_s, flight.started_at)
+
     def _collect_result(self, result: DialResult) -> None:
         """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
         self._flights.pop(result.key, None)
-        info = self._answers.pop(result.attempt_id, None)
+        with self._answers_lock:
+            info = self._answers.pop(result.attempt_id, None)
         if info is not None:
             result = dataclasses.replace(result, signals=info.apply(result.signals))
         self._outbox.append(result)
@@ -215,18 +231,27 @@ class AmiTelephony:
         for result in results:
             self._sink(result)
 
-    def _on_event(self, _name: str, headers: Mapping[str, Any]) -> None:
+    def _on_events(self, events: list[dict[str, Any]]) -> None:
+        now = self._clock.now()
+        feed = self._correlator.feed
         with self._lock:
-            self._correlator.feed(headers, self._clock.now())
+            self._register_arrivals()
+            for headers in events:
+                feed(headers, now)
         if self._outbox:
             self._flush()
 
-    def _on_ack(self, key: str, reply: ManagerMsg) -> None:
+    def _on_ack(self, client: AmiClient, key: str, reply: ManagerMsg) -> None:
+        """Reader thread: a refused Originate is the dial's final word."""
         if reply.get_header("Response") == "Success":
             return
         message = reply.get_header("Message")
         log.warning("ami_originate_refused", key=key, message=message)
+        client.call_soon(lambda: self._refused(key, str(message)))
+
+    def _refused(self, key: str, message: str) -> None:
         with self._lock:
+            self._register_arrivals()
             self._correlator.sync_response(key, "Error", message, self._clock.now())
         self._flush()
 
@@ -246,7 +271,7 @@ class AmiTelephony:
     def _supervise(self) -> None:
         failures = 0
         while not self._stop.is_set():
-            client = AmiClient(self._settings, self._on_event)
+            client = AmiClient(self._settings, self._on_events)
             try:
                 client.connect()
             except AmiLoginRejected as exc:
@@ -267,8 +292,7 @@ class AmiTelephony:
 
     def _run_connected(self, client: AmiClient) -> None:
         self._client = client
-        with self._lock:
-            self._generation += 1
+        self._generation += 1
         log.info("ami_connected", peer=self.peer)
         try:
             self._reconcile(client)
@@ -287,36 +311,34 @@ class AmiTelephony:
     def _reconcile(self, client: AmiClient) -> None:
         """After (re)connect: dials of earlier connections with no live channel become lost."""
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
-        with self._lock:
-            for key, flight in self._flights.items():
-                if flight.generation < self._generation and key not in live:
-                    grace = flight.ring_timeout_s + self._settings.settle_grace_s
-                    flight.lost_at = flight.started_at + timedelta(seconds=grace)
+        generation = self._generation
+        for key, flight in list(self._flights.items()):
+            if flight.generation < generation and key not in live and flight.lost_at is None:
+                grace = flight.ring_timeout_s + self._settings.settle_grace_s
+                flight.lost_at = flight.started_at + timedelta(seconds=grace)
         log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
 
     def _watch(self, client: AmiClient) -> None:
-        interval = self._settings.ping_interval_s
-        next_ping = 0.0
-        elapsed = 0.0
+        next_ping = time.monotonic()
         while not self._stop.wait(TICK_S):
             if not client.connected():
                 raise AmiLinkDown(f"AMI connection to {self.peer} closed")
-            self._housekeeping()
-            elapsed += TICK_S
-            if elapsed >= next_ping:
+            client.call_soon(self._housekeeping)
+            if time.monotonic() >= next_ping:
                 client.ping()
-                next_ping = elapsed + interval
+                next_ping = time.monotonic() + self._settings.ping_interval_s
 
     def _housekeeping(self) -> None:
+        """Event thread: emit settled dials and expire lost ones."""
         now = self._clock.now()
         with self._lock:
+            self._register_arrivals()
             self._correlator.tick(now)
-            lost = [
-                k for k, f in self._flights.items() if f.lost_at is not None and now >= f.lost_at
-            ]
-            for key in lost:
+            for key, flight in list(self._flights.items()):
+                if flight.lost_at is None or now < flight.lost_at:
+                    continue
                 result = self._correlator.expire(key, now)
-                flight = self._flights.pop(key)
+                self._flights.pop(key, None)
                 if result is None:
                     result = DialResult(key, flight.attempt_id, PbxSignals(ended_at=now))
                 signals = result.signals

@@ -16,6 +16,7 @@ import itertools
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from asterisk.manager import Event, ManagerException, ManagerMsg
 from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
 from dialerd.pbx.ami.protocol import format_action
-from dialerd.pbx.ami.pyst2_fixes import DialerdManager
+from dialerd.pbx.ami.pyst2_fixes import Call, DialerdManager, EventBatch
 from dialerd.settings import AmiSettings
 
 log = get_logger(__name__)
@@ -39,7 +40,6 @@ WANTED_EVENTS = frozenset(
         "Newchannel",
         "VarSet",
         "Newstate",
-        "DialBegin",
         "DialState",
         "DialEnd",
         "Hangup",
@@ -51,7 +51,10 @@ WANTED_EVENTS = frozenset(
     }
 )
 
-EventHandler = Callable[[str, Mapping[str, Any]], None]
+#: VarSet events dialerd reads (the attempt tag joins channels; AMD and AGI verdicts).
+WANTED_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS"})
+
+EventHandler = Callable[[list[dict[str, Any]]], None]
 Headers = Sequence[tuple[str, str]]
 
 
@@ -69,13 +72,19 @@ class AmiClient:
     def __init__(
         self,
         settings: AmiSettings,
-        on_event: EventHandler,
+        on_events: EventHandler,
         wanted_events: Collection[str] | None = WANTED_EVENTS,
+        wanted_variables: Collection[str] | None = WANTED_VARIABLES,
     ) -> None:
         self._settings = settings
-        self._on_event = on_event
-        self._manager = DialerdManager(wanted_events)
+        self._on_events = on_events
+        self._manager = DialerdManager(wanted_events, wanted_variables)
         self._send_lock = threading.Lock()
+        self._wqueue: deque[bytes] = deque()
+        self._wready = threading.Event()
+        self._wake_pending = False
+        self._closing = False
+        self._writer = threading.Thread(target=self._write_loop, name="ami-writer", daemon=True)
         self._ids = itertools.count(1)
         self._prefix = f"dialerd-{uuid.uuid4().hex[:8]}-"
         self.peer = f"{settings.host}:{settings.port}"
@@ -91,6 +100,7 @@ class AmiClient:
             raise AmiLinkDown(f"cannot connect to AMI at {self.peer}: {exc}") from exc
         self._manager.register_event("*", self._dispatch)
         self._login()
+        self._writer.start()
 
     def _login(self) -> None:
         """pyst2's ``send_action`` (FIFO is safe: nothing else is in flight) with a deadline."""
@@ -123,6 +133,8 @@ class AmiClient:
     def close(self) -> None:
         """Best-effort Logoff, then cut and release the connection; never blocks long."""
         manager = self._manager
+        self._closing = True
+        self._wready.set()
         if manager.connected() and self._send_lock.acquire(timeout=0.2):
             try:
                 manager.send_raw(format_action("Logoff", [("ActionID", self._next_id())]))
@@ -140,7 +152,7 @@ class AmiClient:
     def send_nowait(
         self, action: str, headers: Headers, action_id: str, on_reply: Callable[[ManagerMsg], None]
     ) -> None:
-        """Write one action now; ``on_reply`` gets its response on the reader thread."""
+        """Queue one action for the writer; ``on_reply`` gets its response on the reader thread."""
         payload = format_action(action, [("ActionID", action_id), *headers])
         manager = self._manager
         manager.expect(action_id, on_reply)
@@ -178,11 +190,11 @@ class AmiClient:
                 errors.append(str(message.get_header("Message", "refused")))
                 done.set()
 
-        def on_event(message: ManagerMsg) -> bool:
-            if message.get_header("Event") == complete_event:
+        def on_event(headers: dict[str, Any]) -> bool:
+            if headers.get("Event") == complete_event:
                 done.set()
                 return True
-            rows.append(message.headers)
+            rows.append(headers)
             return False
 
         self._manager.expect_list(action_id, on_event)
@@ -201,15 +213,41 @@ class AmiClient:
         return f"{self._prefix}{next(self._ids)}"
 
     def _write(self, payload: bytes) -> None:
+        """Queue bytes for the writer thread: a burst of actions goes out in one ``sendall``.
+
+        Lock-free on the caller's side (``deque.append`` is atomic); the writer is
+        woken once per burst, not once per action.
+        """
+        if self._closing or not self._manager.connected():
+            raise AmiLinkDown(f"AMI link to {self.peer} is down")
+        self._wqueue.append(payload)
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wready.set()
+
+    def _write_loop(self) -> None:
+        """Writer thread: drain the queue under the send lock; a failed write cuts the link."""
+        queue = self._wqueue
+        while not self._closing:
+            self._wready.wait()
+            self._wready.clear()
+            self._wake_pending = False  # appends from now on wake us again
+            while queue and not self._closing:
+                batch = [queue.popleft() for _ in range(len(queue))]
+                if not self._send(b"".join(batch)):
+                    return
+
+    def _send(self, payload: bytes) -> bool:
         if not self._send_lock.acquire(timeout=self._settings.action_timeout_s):
             self._manager.abort()
-            raise AmiLinkDown(f"AMI send to {self.peer} blocked past the deadline")
+            return False
         try:
             self._manager.send_raw(payload)
-        except ManagerException as exc:
-            raise AmiLinkDown(f"AMI link to {self.peer} lost: {exc}") from exc
+        except ManagerException:
+            return False  # send_raw cut the connection; the supervisor notices
         finally:
             self._send_lock.release()
+        return True
 
     def _await(
         self, done: threading.Event, action: str, action_id: str, timeout: float | None
@@ -225,10 +263,19 @@ class AmiClient:
                 self._manager.abort()
                 raise AmiLinkDown(f"AMI {action} unanswered by {self.peer} within {limit:g} s")
 
-    def _dispatch(self, event: Event, _manager: object) -> bool:
-        """The one ``'*'`` callback: hand the event over; never raises (pyst2 would stop)."""
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the event thread, after the events read so far."""
+        self._manager.call_soon(fn)
+
+    def _dispatch(self, item: object, _manager: object) -> bool:
+        """The one ``'*'`` callback: hand events over; never raises (pyst2 would stop)."""
         try:
-            self._on_event(str(event.name), event.headers)
+            if isinstance(item, EventBatch):
+                self._on_events(item.events)
+            elif isinstance(item, Call):
+                item.fn()
+            elif isinstance(item, Event):  # pyst2's own event objects, should any come
+                self._on_events([item.headers])
         except Exception:
-            log.exception("ami_event_handler_failed", ami_event=str(event.name))
+            log.exception("ami_event_handler_failed")
         return False

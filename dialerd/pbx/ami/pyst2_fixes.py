@@ -8,10 +8,14 @@ subclass replaces the parts that break a dialer (see docs/asterisk.md):
   buffered socket file; the greeting is awaited with a deadline.
 * the reader (``message_loop``): pyst2 reads one byte per ``recv`` and hands raw
   lines to a second thread. Here one thread reads 64 KiB chunks, splits messages on
-  the blank line, drops events nobody listens to before parsing them, parses the
-  rest with :class:`FixedManagerMsg`, routes responses whose ActionID a caller
-  registered (``expect``) to that caller, and queues everything else exactly like
-  pyst2 (events to ``event_dispatch``, other responses to ``send_action``'s FIFO).
+  the blank line, drops events nobody listens to before parsing them (and VarSet
+  events of other variables), and routes responses whose ActionID a caller
+  registered (``expect``) to that caller; other responses go to ``send_action``'s
+  FIFO as in pyst2. The events of one chunk travel to pyst2's ``event_dispatch``
+  thread as one :class:`EventBatch` (one queue hand-off per chunk, not per event),
+  which calls the ``'*'`` callbacks with it.
+* ``call_soon(fn)`` runs ``fn`` on the event-dispatch thread, in order with the
+  events: the adapter keeps all correlation on that one thread, without locks.
 * :class:`FixedManagerMsg` fixes ``ManagerMsg.parse``: ``ChanVariable`` headers
   crashed it (``dict.has_key``) and wedged the reader for good.
 * ``close`` never logs off through the racy pyst2 path, never blocks, and may be
@@ -30,15 +34,15 @@ import warnings
 from collections.abc import Callable, Collection
 from typing import Any
 
-from asterisk.manager import Event, Manager, ManagerMsg, ManagerSocketException
+from asterisk.manager import Manager, ManagerMsg, ManagerSocketException
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"asterisk\.manager")
 
-READ_CHUNK = 1 << 16
+READ_CHUNK = 1 << 18  # large reads: each GIL turn of the reader takes what is there
 _MSG_END = b"\r\n\r\n"
 
 ResponseHandler = Callable[[ManagerMsg], None]
-EventListHandler = Callable[[ManagerMsg], bool]
+EventListHandler = Callable[[dict[str, Any]], bool]
 
 
 class FixedManagerMsg(ManagerMsg):  # type: ignore[misc]
@@ -49,52 +53,99 @@ class FixedManagerMsg(ManagerMsg):  # type: ignore[misc]
     """
 
     def parse(self, response: list[str]) -> None:
-        headers: dict[str, Any] = self.headers
-        data: list[str] = []
-        for n, line in enumerate(response):
+        self.headers, self.data = parse_headers("\r\n".join(x.rstrip("\r\n") for x in response))
+
+
+def parse_headers(text: str) -> tuple[dict[str, Any], str]:
+    """A message's lines to a dict (last duplicate wins, as in pyst2) and trailing data."""
+    if "ChanVariable" not in text:  # fast path: every line is exactly one "Key: value"
+        parts = text.replace("\r\n", ": ").split(": ")
+        if len(parts) == 2 * (text.count("\r\n") + 1):
+            it = iter(parts)
+            return dict(zip(it, it, strict=True)), ""
+    headers: dict[str, Any] = {}
+    lines = text.split("\r\n")
+    for n, line in enumerate(lines):
+        key, sep, value = line.partition(": ")
+        if not sep:
             key, sep, value = line.partition(":")
-            if not sep or not line.endswith("\r\n"):
-                data.extend(response[n:])
-                break
-            key = key.strip()
-            value = value.strip()
-            if "ChanVariable" in key:
-                group = "DestChanVariable" if key.startswith("Dest") else "ChanVariable"
-                name, _, var_value = value.partition("=")
-                headers.setdefault(group, {})[name.strip()] = var_value.strip()
-            else:
-                headers[key] = value
-        self.data = "".join(data)
+            if not sep:
+                return headers, "\r\n".join(lines[n:])
+        if "ChanVariable" in key:
+            group = "DestChanVariable" if key.startswith("Dest") else "ChanVariable"
+            name, _, var_value = value.partition("=")
+            headers.setdefault(group, {})[name.strip()] = var_value.strip()
+        else:
+            headers[key.strip()] = value.strip()
+    return headers, ""
 
 
-def _message_lines(text: str) -> list[str]:
-    """One message's lines, each with its CRLF, as pyst2's parser expects them."""
-    return [line + "\r\n" for line in text.split("\r\n")]
+class EventBatch:
+    """The events of one read, handed to pyst2's dispatch thread in one queue item."""
+
+    name = "*batch"
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.events = events
 
 
-def _event_name(chunk: bytes) -> bytes | None:
-    if not chunk.startswith(b"Event:"):
-        return None
-    end = chunk.find(b"\r\n")
-    return chunk[6 : end if end >= 0 else len(chunk)].strip()
+class Call:
+    """A function to run on the dispatch thread, in order with the events."""
+
+    name = "*call"
+
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+
+
+def _message(msg: str) -> ManagerMsg:
+    """A pyst2 ``ManagerMsg`` without its line-by-line constructor (one per Originate ack)."""
+    message = FixedManagerMsg.__new__(FixedManagerMsg)
+    message.response = msg
+    message.headers, message.data = parse_headers(msg)
+    if "Event" not in message.headers and "Response" not in message.headers:
+        message.headers["Response"] = "Generated Header"  # as pyst2 marks an unknown message
+    return message
+
+
+def _strip_junk(msg: str) -> str:
+    """Drop blank or header-less lines in front of a message (a confused peer's junk)."""
+    lines = msg.split("\r\n")
+    for n, line in enumerate(lines):
+        if ": " in line:
+            return "\r\n".join(lines[n:])
+    return ""
 
 
 class DialerdManager(Manager):  # type: ignore[misc]
     """pyst2 ``Manager`` with a buffered reader, ActionID routing and a safe close.
 
-    ``wanted_events``: event names to keep (None keeps all); ``expect(action_id,
-    handler)`` routes that action's response (and, for list actions, its events
-    until the handler returns True) to ``handler`` on the reader thread.
+    ``wanted_events``: event names to keep (None keeps all); ``wanted_variables``:
+    the VarSet events to keep (None keeps all). ``expect(action_id, handler)``
+    routes that action's response to ``handler`` on the reader thread,
+    ``expect_list`` the events of a list action until the handler returns True.
     """
 
-    def __init__(self, wanted_events: Collection[str] | None = None) -> None:
+    def __init__(
+        self,
+        wanted_events: Collection[str] | None = None,
+        wanted_variables: Collection[str] | None = None,
+    ) -> None:
         super().__init__()
         self._raw: socket.socket | None = None
-        self._wanted = None if wanted_events is None else {e.encode() for e in wanted_events}
+        self._wanted = None if wanted_events is None else frozenset(wanted_events)
+        self._keep = (
+            ("",) if self._wanted is None else tuple(f"Event: {e}\r\n" for e in self._wanted)
+        )
+        self._varsets = (
+            None
+            if wanted_variables is None
+            else tuple(f"\r\nVariable: {v}\r\n" for v in wanted_variables)
+        )
         self._routes: dict[str, ResponseHandler] = {}
         self._lists: dict[str, EventListHandler] = {}
-        self._routes_lock = threading.Lock()
         self._closed = False
+        self.inline_dispatch = True
         self.bytes_received = 0
 
     # -- connection -------------------------------------------------------
@@ -135,19 +186,17 @@ class DialerdManager(Manager):  # type: ignore[misc]
             self.abort()
             raise ManagerSocketException(exc.errno, str(exc)) from exc
 
+    # Route tables: single dict operations, atomic under the GIL; no lock on the hot path.
     def expect(self, action_id: str, handler: ResponseHandler) -> None:
-        with self._routes_lock:
-            self._routes[action_id] = handler
+        self._routes[action_id] = handler
 
     def expect_list(self, action_id: str, handler: EventListHandler) -> None:
         """Route the events of a list action (e.g. CoreShowChannels) until handler is done."""
-        with self._routes_lock:
-            self._lists[action_id] = handler
+        self._lists[action_id] = handler
 
     def forget(self, action_id: str) -> None:
-        with self._routes_lock:
-            self._routes.pop(action_id, None)
-            self._lists.pop(action_id, None)
+        self._routes.pop(action_id, None)
+        self._lists.pop(action_id, None)
 
     # -- reader thread (replaces pyst2's message_loop + _receive_data) -----
     def message_loop(self) -> None:
@@ -180,46 +229,97 @@ class DialerdManager(Manager):  # type: ignore[misc]
                 self._greeting(buf[:end].decode("utf-8", "replace"))
                 buf = buf[end + 2 :]
                 greeted = True
-            if _MSG_END not in buf:
+            end = buf.rfind(_MSG_END)
+            if end < 0:
                 continue
-            parts = buf.split(_MSG_END)
-            buf = parts.pop()
-            for part in parts:
-                self._route(part)
+            # Cut at a message end (ASCII), so no UTF-8 sequence is split; decode once per read.
+            text, buf = buf[:end].decode("utf-8", "replace"), buf[end + 4 :]
+            batch = self._split(text)
+            if batch:
+                self._deliver(EventBatch(batch))
+
+    def _split(self, text: str) -> list[dict[str, Any]]:
+        """The wanted events of a run of messages, in order; responses and odd ones are routed.
+
+        Written as whole-list passes (C-level prefix tests) because most of what
+        Asterisk sends is unwanted and this runs for every byte of the session.
+        """
+        keep, lists, varsets = self._keep, self._lists, self._varsets
+        msgs = text.split("\r\n\r\n")
+        batch: list[dict[str, Any]] = []
+        for msg in [m for m in msgs if not m.startswith("Event: ")]:
+            self._route(msg, batch)  # responses, junk in front of a message
+        if lists:
+            for msg in [m for m in msgs if m.startswith("Event: ") and not m.startswith(keep)]:
+                if "ActionID: " in msg:
+                    self._route(msg, batch)  # a list action's events
+        kept = [m for m in msgs if m.startswith(keep)]
+        if varsets is not None:
+            kept = [
+                m
+                for m in kept
+                if not m.startswith("Event: VarSet\r\n") or any(v in m for v in varsets)
+            ]
+        for msg in kept:
+            parts = msg.replace("\r\n", ": ").split(": ")
+            if len(parts) == 2 * (msg.count("\r\n") + 1) and "ChanVariable" not in msg:
+                it = iter(parts)
+                batch.append(dict(zip(it, it, strict=True)))
+            else:
+                batch.append(parse_headers(msg)[0])
+        if lists:
+            batch = [headers for headers in batch if not self._list_event(headers)]
+        return batch
+
+    def _list_event(self, headers: dict[str, Any]) -> bool:
+        action_id = headers.get("ActionID")
+        handler = self._lists.get(action_id) if isinstance(action_id, str) else None
+        if handler is None or not isinstance(action_id, str):
+            return False
+        if handler(headers):
+            self.forget(action_id)
+        return True
+
+    def _deliver(self, batch: EventBatch) -> None:
+        """Hand a batch to the ``'*'`` callbacks: on this thread, or via pyst2's dispatch thread."""
+        if self.inline_dispatch:
+            for callback in self._event_callbacks.get("*", ()):
+                callback(batch, self)
+        else:
+            self._event_queue.put(batch)
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the dispatch thread after the events read so far."""
+        self._event_queue.put(Call(fn))
 
     def _greeting(self, line: str) -> None:
         self.title, _, self.version = (x.strip() for x in line.partition("/"))
         self._response_queue.put(FixedManagerMsg(["Response: Generated Header\r\n", line + "\r\n"]))
 
-    def _route(self, part: bytes) -> None:
-        part = part.lstrip(b"\r\n")
-        if not part:
-            return
-        name = _event_name(part)
-        if name is not None and self._wanted is not None and name not in self._wanted:
-            if not self._lists or b"ActionID:" not in part:
+    def _route(self, msg: str, batch: list[dict[str, Any]]) -> None:
+        """The slow path: junk in front, unknown events with an ActionID, responses."""
+        if not msg.startswith(("Event: ", "Response: ")):
+            msg = _strip_junk(msg)
+            if not msg:
                 return
-        message = FixedManagerMsg(_message_lines(part.decode("utf-8", "replace")))
+        if msg.startswith("Event: "):
+            name = msg[7 : msg.find("\r\n") if "\r\n" in msg else len(msg)].strip()
+            if self._wanted is not None and name not in self._wanted and not self._lists:
+                return
+            headers, _ = parse_headers(msg)
+            if not self._list_event(headers) and (self._wanted is None or name in self._wanted):
+                batch.append(headers)
+            return
+        message = _message(msg)
         headers = message.headers
-        action_id = headers.get("ActionID")
-        if name is not None:
-            if action_id is not None and action_id in self._lists:
-                self._list_event(action_id, message)
-                return
-            self._event_queue.put(Event(message))
-            return
         if "Response" not in headers or headers["Response"] == "Generated Header":
             return  # garbage: neither an event nor a response
-        handler = self._routes.pop(action_id, None) if action_id is not None else None
-        if handler is not None:
-            handler(message)
+        action_id = headers.get("ActionID")
+        route = self._routes.pop(action_id, None) if action_id is not None else None
+        if route is not None:
+            route(message)
         else:
             self._response_queue.put(message)
-
-    def _list_event(self, action_id: str, message: ManagerMsg) -> None:
-        handler = self._lists.get(action_id)
-        if handler is not None and handler(message):
-            self.forget(action_id)
 
     # -- shutdown ---------------------------------------------------------
     def abort(self) -> None:
