@@ -7,6 +7,7 @@ temporary SQLite database and a datagram socket standing in for systemd's.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,7 @@ class Site:
         path.write_text(CAMPAIGN.format(name=name, description=description, max_concurrent=5))
         return path
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
         env.update(
             NOTIFY_SOCKET=str(self.notify.path),
@@ -142,6 +143,7 @@ class Site:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.root,
+                preexec_fn=preexec,
             )
         self.procs.append(proc)
         return proc
@@ -332,3 +334,37 @@ def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
 
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
+
+
+PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1  # linux/prctl.h, Linux >= 6.3
+
+
+def _deny_write_execute() -> None:
+    """In the child: the kernel rule behind systemd's MemoryDenyWriteExecute=yes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_MDWE)")
+
+
+def _mdwe_supported() -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-c", "pass"], preexec_fn=_deny_write_execute, check=False
+    )
+    return probe.returncode == 0
+
+
+def test_runs_with_write_execute_memory_denied(site: Site) -> None:
+    """dialerd.service sets MemoryDenyWriteExecute=yes: the whole daemon must live with it."""
+    try:
+        supported = _mdwe_supported()
+    except subprocess.SubprocessError:
+        supported = False
+    if not supported:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    site.write_campaign("alpha", 2)
+    proc = site.start(preexec=_deny_write_execute)
+    site.notify.wait_for("READY=1")
+    site.wait_until("both calls recorded", lambda: site.attempts().get("done", 0) == 2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    assert not [e for e in site.events() if e["level"] in ("error", "critical")]
