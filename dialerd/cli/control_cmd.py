@@ -207,8 +207,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
     else:
         _print_status(daemons, alive, campaigns, now)
     if not any(alive):
-        ctx_exit = click.get_current_context()
-        ctx_exit.exit(EXIT_NO_DAEMON)
+        click.get_current_context().exit(EXIT_NO_DAEMON)
 
 
 def _print_status(
