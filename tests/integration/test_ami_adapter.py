@@ -14,6 +14,7 @@ from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.pbx.fastagi import AnsweredInfo
+from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
 from tests.integration.transcript_ami import TranscriptAmi
 
@@ -228,3 +229,100 @@ def test_the_answered_leg_disposition_reaches_the_result(rig: Rig) -> None:
     rig.server.play(request.key)
     signals = rig.result().signals
     assert (signals.disposition, signals.callback_at) == ("callback_requested", callback)
+
+
+# -- against dialerd's AMI simulator ----------------------------------------------------------
+SIM_SECRET = "sim-secret"
+
+
+class SimRig:
+    def __init__(self, time_scale: float = 0.0, faults: Faults | None = None) -> None:
+        self.sim = AmiSimulator(
+            secret=SIM_SECRET, time_scale=time_scale, faults=faults, login_fail_delay_s=0.05
+        )
+        _, port = self.sim.start_in_thread()
+        self.results: queue.Queue[DialResult] = queue.Queue()
+        self.statuses: list[str] = []
+        self.adapter = AmiTelephony(
+            _settings(port, SIM_SECRET), on_status=self.statuses.append, settle_s=0.1
+        )
+        self.adapter.start(self.results.put)
+
+    def close(self) -> None:
+        self.adapter.close()
+        self.sim.stop()
+
+
+@pytest.fixture
+def sim_rig(request: pytest.FixtureRequest) -> Iterator[SimRig]:
+    made = SimRig(*getattr(request, "param", ()))
+    yield made
+    made.close()
+
+
+def test_simulator_every_outcome(sim_rig: SimRig) -> None:
+    _until(sim_rig.adapter.is_up)
+    for n, digit in enumerate(EXPECTED):
+        sim_rig.adapter.originate(_request(n, f"1380000000{digit}"))
+    got = {}
+    for _ in EXPECTED:
+        result = sim_rig.results.get(timeout=3)
+        s = result.signals
+        got[result.key] = (
+            s.originate_response,
+            s.reason,
+            s.hangup_cause,
+            s.callee_cause,
+            s.dial_status,
+            s.rang,
+            s.amd_status,
+            s.answered_at is not None,
+        )
+    for n, (digit, expected) in enumerate(EXPECTED.items()):
+        assert got[f"7-{n}-0-1-1"] == expected, digit
+
+
+def test_simulator_never_receives_an_injected_number(sim_rig: SimRig) -> None:
+    _until(sim_rig.adapter.is_up)
+    evil = _replace(_request(1, "13800000001"), number="13800000001\r\nAction: Command")
+    with pytest.raises(UnsafeDialInput, match=r"^number:"):
+        sim_rig.adapter.originate(evil)
+    sim_rig.adapter.originate(_request(2, "13800000001"))
+    sim_rig.results.get(timeout=3)
+    assert b"Command" not in sim_rig.sim.received
+    assert [o.channel_id for o in sim_rig.sim.originates] == ["7-2-0-1-1"]
+
+
+@pytest.mark.parametrize("sim_rig", [(0.2, Faults(drop_after_originates=2))], indirect=True)
+def test_simulator_dropped_link_keeps_the_live_call_and_loses_the_ended_one(
+    sim_rig: SimRig,
+) -> None:
+    _until(sim_rig.adapter.is_up)
+    live, gone = _request(1, "13800000000", 0.5), _request(2, "13800000001", 0.5)
+    sim_rig.adapter.originate(live)
+    sim_rig.adapter.originate(gone)
+    _until(lambda: len(sim_rig.sim.sessions) >= 2 and sim_rig.adapter.is_up())
+    results = {r.key: r for r in (sim_rig.results.get(timeout=5) for _ in range(2))}
+    assert results[gone.key].signals.error == "lost"
+    assert results[live.key].signals.error is None
+    assert results[live.key].signals.hangup_cause == 16
+    assert len(sim_rig.sim.originates) == 2  # nothing was sent twice
+
+
+@pytest.mark.parametrize("sim_rig", [(0.0, Faults(reject_login=True))], indirect=True)
+def test_simulator_rejected_login_backs_off_and_recovers(sim_rig: SimRig) -> None:
+    _until(lambda: len(sim_rig.sim.sessions) >= 3)
+    assert not sim_rig.adapter.is_up()
+    assert sim_rig.statuses[0].startswith("AMI login rejected by 127.0.0.1:")
+    sim_rig.sim.faults.reject_login = False
+    _until(sim_rig.adapter.is_up)
+
+
+def test_simulator_hung_server_is_left_within_seconds(sim_rig: SimRig) -> None:
+    _until(sim_rig.adapter.is_up)
+    sim_rig.sim.faults.hung = True
+    started = time.monotonic()
+    _until(lambda: not sim_rig.adapter.is_up(), timeout=3.0)
+    assert time.monotonic() - started < 1.5  # ping interval 0.2 s + deadline 0.3 s
+    sim_rig.sim.faults.hung = False
+    _until(sim_rig.adapter.is_up, timeout=3.0)

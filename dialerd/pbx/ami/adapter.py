@@ -22,7 +22,7 @@ import random
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +35,7 @@ from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
 from dialerd.pbx.ami.client import AmiClient, AmiLinkDown, AmiLoginRejected
 from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
 from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
 
@@ -58,46 +59,7 @@ class _Flight:
     ring_timeout_s: float
     generation: int
     lost_at: datetime | None = None
-
-
-def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
-    """The Originate headers for a checked request (ActionID is added by the client)."""
-    headers = [("Channel", req.channel), ("ChannelId", req.key), ("OtherChannelId", f"{req.key}-2")]
-    target = req.answered
-    if target.application is not None:
-        headers.append(("Application", target.application))
-        if target.data is not None:
-            headers.append(("Data", target.data))
-    else:
-        assert target.context is not None and target.exten is not None
-        headers += [("Context", target.context), ("Exten", target.exten)]
-        headers.append(("Priority", target.priority))
-    headers.append(("Timeout", str(round(req.ring_timeout_s * 1000))))
-    if req.caller_id:
-        headers.append(("CallerID", req.caller_id))
-    variables = {
-        "DIALERD_ATTEMPT": str(req.attempt_id),
-        "DIALERD_KEY": req.key,
-        "DIALERD_RECORD": "1" if req.record else "0",
-        **req.variables,
-    }
-    headers += [("Variable", f"{name}={value}") for name, value in variables.items()]
-    headers.append(("Async", "true"))
-    return headers
-
-
-def keys_of_channels(rows: list[Mapping[str, Any]]) -> set[str]:
-    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY."""
-    keys: set[str] = set()
-    for row in rows:
-        for field in ("Uniqueid", "Linkedid"):
-            value = row.get(field)
-            if isinstance(value, str) and value:
-                keys.add(value[:-2] if value.endswith("-2") else value)
-        chanvars = row.get("ChanVariable")
-        if isinstance(chanvars, dict) and chanvars.get("DIALERD_KEY"):
-            keys.add(chanvars["DIALERD_KEY"])
-    return keys
+    survived: bool = False  # had a live channel when the link came back
 
 
 class AmiTelephony:
@@ -313,7 +275,11 @@ class AmiTelephony:
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
         generation = self._generation
         for key, flight in list(self._flights.items()):
-            if flight.generation < generation and key not in live and flight.lost_at is None:
+            if flight.generation >= generation or flight.lost_at is not None:
+                continue
+            if key in live:
+                flight.survived = True
+            else:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
         log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
@@ -326,7 +292,21 @@ class AmiTelephony:
             client.call_soon(self._housekeeping)
             if time.monotonic() >= next_ping:
                 client.ping()
+                self._sweep_survivors(client)
                 next_ping = time.monotonic() + self._settings.ping_interval_s
+
+    def _sweep_survivors(self, client: AmiClient) -> None:
+        """Dials that outlived an outage may have lost their last events: look them up.
+
+        The channel list is read after every event sent before it, so a survivor
+        that is still pending and no longer listed will get no more events.
+        """
+        if not any(f.survived for f in list(self._flights.values())):
+            return
+        live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
+        gone = [k for k, f in list(self._flights.items()) if f.survived and k not in live]
+        if gone:
+            client.call_soon(lambda: self._finish(gone, keep_if_hung_up=True))
 
     def _housekeeping(self) -> None:
         """Event thread: emit settled dials and expire lost ones."""
@@ -334,16 +314,33 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             self._correlator.tick(now)
-            for key, flight in list(self._flights.items()):
-                if flight.lost_at is None or now < flight.lost_at:
-                    continue
-                result = self._correlator.expire(key, now)
-                self._flights.pop(key, None)
-                if result is None:
-                    result = DialResult(key, flight.attempt_id, PbxSignals(ended_at=now))
+        lost = [k for k, f in list(self._flights.items()) if f.lost_at and now >= f.lost_at]
+        if lost:
+            self._finish(lost, keep_if_hung_up=False)
+        self._flush()
+
+    def _finish(self, keys: list[str], keep_if_hung_up: bool) -> None:
+        """Event thread: deliver what was collected for dials whose events will not come.
+
+        ``error = "lost"`` unless ``keep_if_hung_up`` and the originated channel's
+        Hangup was seen (a survivor whose OriginateResponse or other Hangup fell
+        into the outage: its signals still tell what happened).
+        """
+        now = self._clock.now()
+        with self._lock:
+            for key in keys:
+                flight = self._flights.pop(key, None)
+                if flight is None:
+                    continue  # its result came after all
+                result = self._correlator.expire(key, now) or DialResult(
+                    key, flight.attempt_id, PbxSignals(ended_at=now)
+                )
                 signals = result.signals
-                if signals.error is None:
+                if signals.error is None and not (keep_if_hung_up and signals.hangup_cause):
                     signals = dataclasses.replace(signals, error=LOST)
-                log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
-                self._collect_result(dataclasses.replace(result, signals=signals))
+                    log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
+                raw = {**signals.raw, "events_lost": True}
+                self._collect_result(
+                    dataclasses.replace(result, signals=dataclasses.replace(signals, raw=raw))
+                )
         self._flush()

@@ -1,0 +1,48 @@
+"""What AmiTelephony puts on the wire for a dial, and how it reads live channels back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dialerd.domain.ports import DialRequest
+
+
+def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
+    """The Originate headers for a checked request (ActionID is added by the client)."""
+    headers = [("Channel", req.channel), ("ChannelId", req.key), ("OtherChannelId", f"{req.key}-2")]
+    target = req.answered
+    if target.application is not None:
+        headers.append(("Application", target.application))
+        if target.data is not None:
+            headers.append(("Data", target.data))
+    else:
+        assert target.context is not None and target.exten is not None
+        headers += [("Context", target.context), ("Exten", target.exten)]
+        headers.append(("Priority", target.priority))
+    headers.append(("Timeout", str(round(req.ring_timeout_s * 1000))))
+    if req.caller_id:
+        headers.append(("CallerID", req.caller_id))
+    variables = {
+        "DIALERD_ATTEMPT": str(req.attempt_id),
+        "DIALERD_KEY": req.key,
+        "DIALERD_RECORD": "1" if req.record else "0",
+        **req.variables,
+    }
+    headers += [("Variable", f"{name}={value}") for name, value in variables.items()]
+    headers.append(("Async", "true"))
+    return headers
+
+
+def keys_of_channels(rows: list[Mapping[str, Any]]) -> set[str]:
+    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY."""
+    keys: set[str] = set()
+    for row in rows:
+        for field in ("Uniqueid", "Linkedid"):
+            value = row.get(field)
+            if isinstance(value, str) and value:
+                keys.add(value[:-2] if value.endswith("-2") else value)
+        chanvars = row.get("ChanVariable")
+        if isinstance(chanvars, dict) and chanvars.get("DIALERD_KEY"):
+            keys.add(chanvars["DIALERD_KEY"])
+    return keys
