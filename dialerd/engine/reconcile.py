@@ -7,7 +7,7 @@ against the contact, and due again only after the minimum spacing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, text, update
 from dialerd.db import tables
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import PbxSignals
-from dialerd.engine.results import record_outcome
+from dialerd.engine.results import Pending, record_outcomes
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
@@ -60,7 +60,8 @@ def settle_orphans(
     PBX's channel list unknown (link down), only orphans older than GIVE_UP_AFTER
     are interrupted; the rest wait for the next pass.
     """
-    adopted = interrupted = 0
+    adopted = 0
+    lost = []
     keep = alive - {instance_id} if startup else alive | {instance_id}
     for attempt in orphaned(conn, keep=keep):
         key, started = attempt.key, attempt.started_at or attempt.claimed_at
@@ -69,29 +70,9 @@ def settle_orphans(
             if adopt is not None:
                 adopt(key, attempt.id)
             adopted += 1
-            continue
-        if live_keys is None and now - started < GIVE_UP_AFTER:
-            continue
-        runtime = runtime_for(attempt.campaign_id)
-        if runtime is None:
-            continue
-        record_outcome(
-            conn,
-            attempt,
-            Outcome.interrupted,
-            runtime=runtime,
-            now=now,
-            signals=PbxSignals(error="interrupted: its daemon stopped", ended_at=now),
-            rule="orphaned attempt",
-        )
-        interrupted += 1
-        log.info(
-            "call_interrupted",
-            campaign=runtime.name,
-            attempt_id=attempt.id,
-            contact_id=attempt.contact_id,
-            previous_instance=attempt.instance_id,
-        )
+        elif live_keys is not None or now - started >= GIVE_UP_AFTER:
+            lost.append(attempt)
+    interrupted = _interrupt(conn, lost, runtime_for, now, "its daemon stopped")
     return adopted, interrupted
 
 
@@ -105,19 +86,30 @@ def interrupt_own(
 ) -> int:
     """On shutdown past the drain bound: record this daemon's open dials as interrupted."""
     rows = conn.execute(select(_at).where(_OPEN, _at.c.instance_id == instance_id)).all()
-    count = 0
-    for attempt in rows:
-        runtime = runtime_for(attempt.campaign_id)
-        if runtime is None:
-            continue
-        record_outcome(
-            conn,
-            attempt,
-            Outcome.interrupted,
-            runtime=runtime,
-            now=now,
-            signals=PbxSignals(error=f"interrupted: {reason}", ended_at=now),
-            rule=reason,
+    return _interrupt(conn, rows, runtime_for, now, reason)
+
+
+def _interrupt(
+    conn: Connection,
+    attempts: Sequence[Any],
+    runtime_for: Callable[[int], CampaignRuntime | None],
+    now: datetime,
+    reason: str,
+) -> int:
+    """Record dials with no word from the PBX as ``interrupted``: not counted, spaced."""
+    signals = PbxSignals(error=f"interrupted: {reason}", ended_at=now)
+    done = record_outcomes(
+        conn,
+        [Pending(a, Outcome.interrupted, signals, rule=reason) for a in attempts],
+        runtime_for=runtime_for,
+        now=now,
+    )
+    for rec in done:
+        log.info(
+            "call_interrupted",
+            campaign=rec.campaign,
+            attempt_id=rec.attempt_id,
+            contact_id=rec.contact_id,
+            reason=reason,
         )
-        count += 1
-    return count
+    return len(done)

@@ -18,26 +18,7 @@ from pathlib import Path
 
 from dialerd.errors import ConfigError
 
-# What the callee (or the network) does; the dialplan fixtures' vocabulary.
-BEHAVIOURS = (
-    "answered",
-    "busy",
-    "no_answer",
-    "vacant",
-    "rejected",
-    "congestion",
-    "powered_off",
-    "early_hangup",
-    "answering_machine",
-    "no_user_responding",
-    # answered, then the answered-call flow sets a disposition
-    "completed",
-    "refused",
-    "not_present",
-    "inconvenient",
-    "callback",
-    "dnc_requested",
-)
+# What the callee (or the network) does, in the test dialplan's last-digit order ...
 LAST_DIGIT = (
     "answered",
     "busy",
@@ -49,6 +30,16 @@ LAST_DIGIT = (
     "early_hangup",
     "answering_machine",
     "no_user_responding",
+)
+# ... and answered calls whose call flow then sets a disposition.
+BEHAVIOURS = (
+    *LAST_DIGIT,
+    "completed",
+    "refused",
+    "not_present",
+    "inconvenient",
+    "callback",
+    "dnc_requested",
 )
 
 
