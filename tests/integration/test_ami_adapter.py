@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
+from dialerd.engine.results import INTERRUPTED_PREFIX
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
-from dialerd.pbx.ami.adapter import AmiTelephony
+from dialerd.pbx.ami.adapter import LOST, AmiTelephony
 from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
@@ -167,7 +168,8 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
     assert rig.adapter.live_keys() == {survivor.key}
 
     gone = rig.result(timeout=3.0)  # started + 0.5 s ring + 0.2 s grace
-    assert (gone.key, gone.attempt_id, gone.signals.error) == (lost.key, 102, "lost")
+    assert (gone.key, gone.attempt_id, gone.signals.error) == (lost.key, 102, LOST)
+    assert LOST.startswith(INTERRUPTED_PREFIX)  # the engine records it as interrupted
     rig.server.play(survivor.key)  # the rest of the answered call, on the new connection
     kept = rig.result()
     assert kept.key == survivor.key and kept.signals.error is None
@@ -303,7 +305,7 @@ def test_simulator_dropped_link_keeps_the_live_call_and_loses_the_ended_one(
     sim_rig.adapter.originate(gone)
     _until(lambda: len(sim_rig.sim.sessions) >= 2 and sim_rig.adapter.is_up())
     results = {r.key: r for r in (sim_rig.results.get(timeout=5) for _ in range(2))}
-    assert results[gone.key].signals.error == "lost"
+    assert results[gone.key].signals.error == LOST
     assert results[live.key].signals.error is None
     assert results[live.key].signals.hangup_cause == 16
     assert len(sim_rig.sim.originates) == 2  # nothing was sent twice

@@ -42,7 +42,8 @@ from dialerd.settings import AmiSettings
 log = get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
 
-LOST = "lost"
+# The engine records a dial whose error starts with "interrupted" as `interrupted` (not counted).
+LOST = "interrupted: AMI link lost with the dial's events"
 TICK_S = 0.1  # housekeeping period of the supervisor (correlator settle, lost expiry)
 MAX_HELD_ANSWERS = 10_000
 
