@@ -328,3 +328,19 @@ def test_simulator_hung_server_is_left_within_seconds(sim_rig: SimRig) -> None:
     assert time.monotonic() - started < 1.5  # ping interval 0.2 s + deadline 0.3 s
     sim_rig.sim.faults.hung = False
     _until(sim_rig.adapter.is_up, timeout=3.0)
+
+
+def test_an_adopted_dial_is_followed_to_its_end(rig: Rig) -> None:
+    rig.server.autoplay = False
+    rig.start()
+    request = _request(4, "13800000001")
+    rig.adapter.originate(request)  # stands in for a dial an earlier run started
+    _until(lambda: request.key in rig.server.backlog)
+    rig.adapter.adopt("9-9-0-1-1", 999)  # and a second one, from a previous daemon
+    rig.adapter.adopt(request.key, 104)  # already tracked: no change
+    rig.server.live = {"9-9-0-1-1"}
+    rig.server.play(request.key)
+    assert rig.result().key == request.key
+    rig.server.live = set()  # the adopted call ended while its events went elsewhere
+    adopted = rig.result(timeout=3.0)
+    assert (adopted.key, adopted.attempt_id, adopted.signals.error) == ("9-9-0-1-1", 999, LOST)

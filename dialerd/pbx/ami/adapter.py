@@ -136,6 +136,19 @@ class AmiTelephony:
                 number=request.number,
             )
 
+    def adopt(self, key: str, attempt_id: int) -> None:
+        """Track a dial an earlier run started whose channels are still up (engine reconcile).
+
+        It is treated as a survivor of an outage: followed until its channels are
+        gone, then delivered with whatever its remaining events told.
+        """
+        if key in self._flights:
+            return
+        flight = _Flight(attempt_id, self._clock.now(), self._settings.settle_grace_s, 0)
+        flight.survived = True
+        self._flights[key] = flight
+        self._arrivals.append((key, flight))
+
     def live_keys(self) -> set[str] | None:
         client = self._client
         if client is None or not client.connected():
