@@ -58,6 +58,19 @@ EventHandler = Callable[[list[dict[str, Any]]], None]
 Headers = Sequence[tuple[str, str]]
 
 
+def encode_action(action: str, headers: Headers) -> bytes:
+    """``format_action`` with a one-pass check: the hot path for pipelined Originates.
+
+    The text must hold exactly one CR and one LF per line and no NUL; anything
+    else (a CR or LF inside a value) goes to ``format_action``, which names it.
+    """
+    text = "".join([f"Action: {action}\r\n", *(f"{k}: {v}\r\n" for k, v in headers), "\r\n"])
+    lines = len(headers) + 2
+    if text.count("\r") != lines or text.count("\n") != lines or "\0" in text:
+        return format_action(action, headers)  # raises UnsafeDialInput naming the header
+    return text.encode("utf-8")
+
+
 class AmiLinkDown(TelephonyUnavailable):
     """The AMI link is down or did not answer in time."""
 
@@ -153,7 +166,7 @@ class AmiClient:
         self, action: str, headers: Headers, action_id: str, on_reply: Callable[[ManagerMsg], None]
     ) -> None:
         """Queue one action for the writer; ``on_reply`` gets its response on the reader thread."""
-        payload = format_action(action, [("ActionID", action_id), *headers])
+        payload = encode_action(action, [("ActionID", action_id), *headers])
         manager = self._manager
         manager.expect(action_id, on_reply)
         try:
