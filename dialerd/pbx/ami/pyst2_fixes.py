@@ -7,15 +7,14 @@ subclass replaces the parts that break a dialer (see docs/asterisk.md):
 * ``connect``: ``socket.create_connection`` with a timeout (pyst2 has none) and a
   buffered socket file; the greeting is awaited with a deadline.
 * the reader (``message_loop``): pyst2 reads one byte per ``recv`` and hands raw
-  lines to a second thread. Here one thread reads 64 KiB chunks, splits messages on
-  the blank line, drops events nobody listens to before parsing them (and VarSet
-  events of other variables), and routes responses whose ActionID a caller
-  registered (``expect``) to that caller; other responses go to ``send_action``'s
-  FIFO as in pyst2. The events of one chunk travel to pyst2's ``event_dispatch``
-  thread as one :class:`EventBatch` (one queue hand-off per chunk, not per event),
-  which calls the ``'*'`` callbacks with it.
-* ``call_soon(fn)`` runs ``fn`` on the event-dispatch thread, in order with the
-  events: the adapter keeps all correlation on that one thread, without locks.
+  lines to a second thread. Here one thread reads up to 256 KiB at a time,
+  decodes once per read, drops the events nobody listens to (and VarSet events
+  of other variables) with one prefix test each, parses the rest, and routes
+  responses by ActionID to whoever registered it (``expect``); other responses go
+  to ``send_action``'s FIFO as in pyst2. Each read's events go to the ``'*'``
+  callbacks as one :class:`EventBatch`, on the reader thread
+  (``inline_dispatch``, the default) or through pyst2's ``event_dispatch`` thread.
+* ``call_soon(fn)`` runs ``fn`` on pyst2's event-dispatch thread.
 * :class:`FixedManagerMsg` fixes ``ManagerMsg.parse``: ``ChanVariable`` headers
   crashed it (``dict.has_key``) and wedged the reader for good.
 * ``close`` never logs off through the racy pyst2 path, never blocks, and may be
