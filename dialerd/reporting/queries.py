@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
 
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting.figures import DAILY_COLUMNS, LATENESS_COLUMNS, Report, plain
 from dialerd.reporting.masking import maybe_mask_name, maybe_mask_number
 
 UNDIALABLE_SAMPLE = 20  # contacts listed for data cleaning
+REPORT_CONNECTIONS = 3  # views read at once on PostgreSQL
+# Per report connection: big aggregates stay in memory, no JIT compile for one-off
+# queries, and no parallel workers on top of the report's own concurrency.
+PG_SESSION = (
+    "SET work_mem = '256MB'",
+    "SET jit = off",
+    "SET max_parallel_workers_per_gather = 0",
+)
 
 
 def campaign_row(conn: Connection, name: str) -> tuple[int, str]:
@@ -46,37 +55,45 @@ def load_report(
     *,
     since: date | None = None,
     until: date | None = None,
+    daily: bool = True,
     now: datetime | None = None,
     show_numbers: bool = False,
     show_names: bool = False,
 ) -> Report:
-    """Figures are totals to date; daily rows, outcomes and hours follow ``since``/``until``."""
+    """Figures are totals to date; daily rows, outcomes and hours follow ``since``/``until``.
+
+    The views are read concurrently on PostgreSQL (one connection each), one after
+    the other on SQLite (one writer lock: concurrent readers would only queue).
+    """
     with engine.connect() as conn:
         cid, tz = campaign_row(conn, name)
-        (figures,) = _dicts(conn, "SELECT * FROM v_campaign_figures WHERE campaign_id = :c", c=cid)
-        where, params = _day_filter(since, until)
-        daily = _dicts(
-            conn,
-            f"SELECT * FROM v_campaign_daily WHERE campaign_id = :c{where} ORDER BY day",
-            c=cid,
-            **params,
-        )
-        outcomes = _outcomes(conn, cid, since, until)
-        funnel = _dicts(
-            conn, "SELECT * FROM v_round_funnel WHERE campaign_id = :c ORDER BY round", c=cid
-        )
-        lateness = _dicts(conn, "SELECT * FROM v_dispatch_lateness WHERE campaign_id = :c", c=cid)
-        hourly = _dicts(
-            conn,
+    where, params = _day_filter(since, until)
+    jobs: dict[str, tuple[str, dict[str, Any]]] = {
+        "figures": ("SELECT * FROM v_campaign_figures WHERE campaign_id = :c", {}),
+        "funnel": ("SELECT * FROM v_round_funnel WHERE campaign_id = :c ORDER BY round", {}),
+        "lateness": ("SELECT * FROM v_dispatch_lateness WHERE campaign_id = :c", {}),
+        "hourly": (
             "SELECT hour_utc, calls_made FROM v_campaign_hourly WHERE campaign_id = :c",
-            c=cid,
+            {},
+        ),
+        "outcomes": _outcomes_sql(since, until),
+        "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
+    }
+    if daily:
+        jobs["daily"] = (
+            f"SELECT * FROM v_campaign_daily WHERE campaign_id = :c{where} ORDER BY day",
+            params,
         )
-        undialable = _undialable(conn, cid, show_numbers, show_names)
-    hourly = [h for h in hourly if _in_range(h["hour_utc"][:10], since, until)]
+    rows = _run_all(engine, cid, jobs)
+    (figures,) = rows["figures"]
+    hourly = rows["hourly"]
     dialling_hours = sum(1 for h in hourly if h["calls_made"])
     figures["completed_per_hour"] = (
         figures["completed_accounts"] / dialling_hours if dialling_hours else None
     )
+    hourly = [h for h in hourly if _in_range(h["hour_utc"][:10], since, until)]
+    lateness = rows["lateness"]
+    numbers = _numbers(engine, [u["id"] for u in rows["undialable"]])
     return Report(
         campaign=name,
         timezone=tz,
@@ -84,13 +101,34 @@ def load_report(
         since=since.isoformat() if since else None,
         until=until.isoformat() if until else None,
         figures=figures,
-        daily=[{k: d[k] for k in DAILY_COLUMNS} for d in daily],
-        outcomes=outcomes,
-        funnel=[{k: v for k, v in f.items() if k != "campaign_id"} for f in funnel],
+        daily=[{k: d[k] for k in DAILY_COLUMNS} for d in rows.get("daily", [])],
+        outcomes=_with_shares(rows["outcomes"]),
+        funnel=[{k: v for k, v in f.items() if k != "campaign_id"} for f in rows["funnel"]],
         lateness={k: lateness[0][k] for k in LATENESS_COLUMNS} if lateness else {},
         dials_by_local_hour=_local_hours(hourly, ZoneInfo(tz)),
-        undialable=undialable,
+        undialable=[
+            _masked(u, numbers.get(u["id"], []), show_numbers, show_names)
+            for u in rows["undialable"]
+        ],
     )
+
+
+def _run_all(
+    engine: Engine, cid: int, jobs: dict[str, tuple[str, dict[str, Any]]]
+) -> dict[str, list[dict[str, Any]]]:
+    def run(job: tuple[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        sql, params = job
+        with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                for setting in PG_SESSION:
+                    conn.exec_driver_sql(setting)
+            return _dicts(conn, sql, c=cid, **params)
+
+    if engine.dialect.name == "sqlite":
+        return {name: run(job) for name, job in jobs.items()}
+    with ThreadPoolExecutor(max_workers=REPORT_CONNECTIONS) as pool:
+        futures = {name: pool.submit(run, job) for name, job in jobs.items()}
+        return {name: f.result() for name, f in futures.items()}
 
 
 def _in_range(day: str, since: date | None, until: date | None) -> bool:
@@ -99,30 +137,26 @@ def _in_range(day: str, since: date | None, until: date | None) -> bool:
     )
 
 
-def _outcomes(
-    conn: Connection, cid: int, since: date | None, until: date | None
-) -> list[dict[str, Any]]:
+def _outcomes_sql(since: date | None, until: date | None) -> tuple[str, dict[str, Any]]:
     columns = "outcome, label_en, label_zh, group_code, bucket"
     if since is None and until is None:
-        rows = _dicts(
-            conn,
-            f"SELECT {columns}, dials, share FROM v_outcomes WHERE campaign_id = :c "
+        return (
+            f"SELECT {columns}, dials FROM v_outcomes WHERE campaign_id = :c "
             "ORDER BY dials DESC, outcome",
-            c=cid,
+            {},
         )
-        return rows
     where, params = _day_filter(since, until)
-    rows = _dicts(
-        conn,
+    return (
         f"SELECT {columns}, SUM(dials) AS dials FROM v_outcomes_daily "
         f"WHERE campaign_id = :c{where} GROUP BY {columns} ORDER BY SUM(dials) DESC, outcome",
-        c=cid,
-        **params,
+        params,
     )
+
+
+def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each outcome's share of the dials listed (the same as v_outcomes.share to date)."""
     total = sum(r["dials"] for r in rows)
-    for r in rows:
-        r["share"] = r["dials"] / total if total else None
-    return rows
+    return [{**r, "share": r["dials"] / total if total else None} for r in rows]
 
 
 def _local_hours(hourly: list[dict[str, Any]], tz: ZoneInfo) -> list[int]:
@@ -134,36 +168,48 @@ def _local_hours(hourly: list[dict[str, Any]], tz: ZoneInfo) -> list[int]:
     return hours
 
 
-def _undialable(
-    conn: Connection, cid: int, show_numbers: bool, show_names: bool
-) -> list[dict[str, Any]]:
-    rows = _dicts(
-        conn,
-        "SELECT c.id, c.external_id, c.name, c.closed_reason FROM v_contact_status s "
-        "JOIN contacts c ON c.id = s.contact_id "
-        "WHERE s.campaign_id = :c AND s.category = 'undialable' ORDER BY c.id LIMIT :n",
-        c=cid,
-        n=UNDIALABLE_SAMPLE,
-    )
-    out = []
-    for r in rows:
-        numbers = conn.execute(
-            text(
-                "SELECT e164, state, last_outcome FROM phone_numbers "
-                "WHERE contact_id = :i ORDER BY position"
-            ),
-            {"i": r["id"]},
-        ).all()
-        out.append(
-            {
-                "external_id": r["external_id"],
-                "name": maybe_mask_name(r["name"], show_names),
-                "closed_reason": r["closed_reason"],
-                "numbers": "; ".join(
-                    f"{maybe_mask_number(n[0], show_numbers)} {n[1]}"
-                    + (f" ({n[2]})" if n[2] else "")
-                    for n in numbers
-                ),
-            }
-        )
-    return out
+# Contacts never reached whose numbers are all dead or DNC (v_contact_status's
+# "undialable"), first ones only, with their numbers for data cleaning.
+UNDIALABLE_SQL = """
+SELECT c.id, c.external_id, c.name, c.closed_reason
+FROM contacts c
+WHERE c.campaign_id = :c AND c.state <> 'completed'
+  AND NOT EXISTS (SELECT 1 FROM phone_numbers p
+    WHERE p.contact_id = c.id AND p.state IN ('dialable', 'exhausted'))
+  AND NOT EXISTS (SELECT 1 FROM attempts a
+    WHERE a.contact_id = c.id AND a.started_at IS NOT NULL
+      AND a.outcome IN (SELECT code FROM outcome_labels WHERE group_code = 'reached'))
+ORDER BY c.id
+LIMIT :n
+"""
+
+
+def _numbers(engine: Engine, contact_ids: list[int]) -> dict[int, list[tuple[str, str, str]]]:
+    found: dict[int, list[tuple[str, str, str]]] = {}
+    if not contact_ids:
+        return found
+    query = text(
+        "SELECT contact_id, e164, state, last_outcome FROM phone_numbers "
+        "WHERE contact_id IN :ids ORDER BY contact_id, position"
+    ).bindparams(bindparam("ids", expanding=True))
+    with engine.connect() as conn:
+        for cid, e164, state, last in conn.execute(query, {"ids": contact_ids}):
+            found.setdefault(int(cid), []).append((e164, state, last))
+    return found
+
+
+def _masked(
+    row: dict[str, Any],
+    numbers: list[tuple[str, str, str]],
+    show_numbers: bool,
+    show_names: bool,
+) -> dict[str, Any]:
+    return {
+        "external_id": row["external_id"],
+        "name": maybe_mask_name(row["name"], show_names),
+        "closed_reason": row["closed_reason"],
+        "numbers": "; ".join(
+            f"{maybe_mask_number(e164, show_numbers)} {state}" + (f" ({last})" if last else "")
+            for e164, state, last in numbers
+        ),
+    }

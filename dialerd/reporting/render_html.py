@@ -55,7 +55,7 @@ def _charts(report: Report) -> str:
     ]
     rounds = [f"R{f['round']}" for f in report.funnel]
     funnel = [
-        [float(f["accounts_called"]) for f in report.funnel],
+        [float(f["contacts_entered"]) for f in report.funnel],
         [float(f["first_reached_accounts"]) for f in report.funnel],
         [float(f["finished_accounts"]) for f in report.funnel],
     ]
@@ -66,7 +66,7 @@ def _charts(report: Report) -> str:
         days.append(d["day"])
         reached.append(cumulative / valid if valid else 0.0)
     hourly = [[float(v) for v in report.dials_by_local_hour]]
-    names = ("called", "first reached", "finished")
+    names = ("entered", "first reached", "finished")
     figures = [
         (
             f"Dials per hour ({report.timezone})  每小时呼出",

@@ -78,11 +78,11 @@ def render(report: Report, daily: bool) -> str:
         )
     )
     parts += ["", "Round funnel  轮次漏斗"]
-    cols = ("round", "accounts_called", "first_reached_accounts", "completed_accounts",
+    cols = ("round", "contacts_entered", "first_reached_accounts", "completed_accounts",
             "closed_accounts", "finished_accounts")  # fmt: skip
     parts.append(
         table(
-            ("round", "called", "first reached", "completed", "closed", "finished"),
+            ("round", "entered", "first reached", "completed", "closed", "finished"),
             [[format_value("count", f[c]) for c in cols] for f in report.funnel],
             (True,) * 6,
         )

@@ -65,28 +65,43 @@ def _sql(dialect: str) -> dict[str, str]:
     """The dialect-specific expressions every view body is written with."""
     if dialect == "postgresql":
         return {
-            "day_started": "to_char(a.started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-            "day_dial": "to_char(COALESCE(a.started_at, a.claimed_at) AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD')",
-            "hour_dial": "to_char(COALESCE(a.started_at, a.claimed_at) AT TIME ZONE 'UTC', "
-            "'YYYY-MM-DD HH24:00')",
-            "day_first_reached": "to_char(s.first_reached_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-            "ring_s": "CAST(EXTRACT(EPOCH FROM (COALESCE(a.answered_at, a.ended_at) - a.started_at))"
-            " AS DOUBLE PRECISION)",
-            "talk_s": "CAST(EXTRACT(EPOCH FROM (a.ended_at - a.answered_at)) AS DOUBLE PRECISION)",
-            "late_s": "CAST(EXTRACT(EPOCH FROM (a.started_at - a.planned_at)) AS DOUBLE PRECISION)",
+            # group by the truncated time (cheap), format once per group
+            "day_dial_key": "date_trunc('day', COALESCE(a.started_at, a.claimed_at) "
+            "AT TIME ZONE 'UTC')",
+            "day_dial": "to_char(date_trunc('day', COALESCE(a.started_at, a.claimed_at) "
+            "AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+            "hour_dial_key": "date_trunc('hour', COALESCE(a.started_at, a.claimed_at) "
+            "AT TIME ZONE 'UTC')",
+            "hour_dial": "to_char(date_trunc('hour', COALESCE(a.started_at, a.claimed_at) "
+            "AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:00')",
+            "day_first_reached_key": "date_trunc('day', f.first_reached_at AT TIME ZONE 'UTC')",
+            "day_first_reached": "to_char(date_trunc('day', f.first_reached_at "
+            "AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
+            # date_part gives double precision (EXTRACT gives slower numeric since PG 14)
+            "ring_s": "date_part('epoch', COALESCE(a.answered_at, a.ended_at) - a.started_at)",
+            "talk_s": "date_part('epoch', a.ended_at - a.answered_at)",
+            # lateness in whole hundredths of a second, rounded down
+            "centis": "CAST(FLOOR(date_part('epoch', a.started_at - a.planned_at) * 100) "
+            "AS BIGINT)",
             "rejected_sum": "(SELECT COALESCE(SUM(CAST(j.value AS BIGINT)), 0) "
             "FROM jsonb_each_text(i.rejected) AS j)",
         }
     return {
-        "day_started": "date(a.started_at)",
+        "day_dial_key": "date(COALESCE(a.started_at, a.claimed_at))",
         "day_dial": "date(COALESCE(a.started_at, a.claimed_at))",
+        "hour_dial_key": "strftime('%Y-%m-%d %H:00', COALESCE(a.started_at, a.claimed_at))",
         "hour_dial": "strftime('%Y-%m-%d %H:00', COALESCE(a.started_at, a.claimed_at))",
-        "day_first_reached": "date(s.first_reached_at)",
+        "day_first_reached_key": "date(f.first_reached_at)",
+        "day_first_reached": "date(f.first_reached_at)",
         "ring_s": "((julianday(COALESCE(a.answered_at, a.ended_at)) - julianday(a.started_at))"
         " * 86400.0)",
         "talk_s": "((julianday(a.ended_at) - julianday(a.answered_at)) * 86400.0)",
-        "late_s": "((julianday(a.started_at) - julianday(a.planned_at)) * 86400.0)",
+        # CAST truncates toward zero; step down for negative non-whole values (floor).
+        # ROUND first: julianday differences carry ~50 µs of floating-point noise.
+        "centis": "(CAST(ROUND((julianday(a.started_at) - julianday(a.planned_at)) * 8640000.0, 2)"
+        " AS INTEGER) - (ROUND((julianday(a.started_at) - julianday(a.planned_at)) * 8640000.0, 2)"
+        " < CAST(ROUND((julianday(a.started_at) - julianday(a.planned_at)) * 8640000.0, 2)"
+        " AS INTEGER)))",
         "rejected_sum": "(SELECT COALESCE(SUM(CAST(j.value AS INTEGER)), 0) "
         "FROM json_each(i.rejected) AS j)",
     }
@@ -94,13 +109,20 @@ def _sql(dialect: str) -> dict[str, str]:
 
 # A dial that counts against the contact: it reached the PBX and did not fail for
 # our own reasons (outcome group our_fault); a dial still in flight counts.
-COUNTED = "(a.started_at IS NOT NULL AND COALESCE(l.group_code, '') <> 'our_fault')"
-OUR_FAULT = "(l.group_code = 'our_fault')"
-REACHED = "(l.group_code = 'reached')"
+def _codes(group: str) -> str:
+    """The codes of an outcome group as an SQL list (frozen here, like the labels)."""
+    return ", ".join(f"'{code}'" for code, _, _, g, _ in OUTCOME_LABELS if g == group)
+
+
+# Groups are spelled as code lists rather than a join with outcome_labels: the views
+# scan millions of attempts, and a later migration that adds a code rewrites both.
+OUR_FAULT = f"(a.outcome IN ({_codes('our_fault')}))"
+COUNTED = f"(a.started_at IS NOT NULL AND (a.outcome IS NULL OR NOT {OUR_FAULT}))"
+REACHED = f"(a.outcome IN ({_codes('reached')}))"
 # A hit: the answered-call flow itself reported the purpose completed (disposition
 # "completed"), as opposed to a contact completed only because someone answered.
 SUCCESS = "(a.outcome = 'completed' AND LOWER(a.disposition) = 'completed')"
-ATTEMPTS_L = "attempts a LEFT JOIN outcome_labels l ON l.code = a.outcome"
+ATTEMPTS_L = "attempts a"
 
 
 def _ratio(num: str, den: str) -> str:
@@ -112,40 +134,56 @@ def _views(x: dict[str, str]) -> dict[str, str]:
     talk = f"CASE WHEN {COUNTED} AND a.answered_at IS NOT NULL THEN {x['talk_s']} END"
     return {
         "v_contact_status": f"""
-SELECT c.id AS contact_id, c.campaign_id, c.external_id, c.state, c.closed_reason,
-  c.rounds_started,
-  COALESCE(d.dials, 0) AS dials,
-  COALESCE(d.our_fault_dials, 0) AS our_fault_dials,
-  d.first_dial_at, d.first_reached_at, d.first_reached_round,
-  CASE WHEN c.state = 'completed' OR d.first_reached_at IS NOT NULL THEN 1 ELSE 0 END
+SELECT u.contact_id, u.campaign_id,
+  MAX(u.external_id) AS external_id, MAX(u.state) AS state,
+  MAX(u.closed_reason) AS closed_reason, MAX(u.rounds_started) AS rounds_started,
+  SUM(u.dial) AS dials,
+  SUM(u.our_fault) AS our_fault_dials,
+  MIN(u.dial_at) AS first_dial_at,
+  MIN(u.reached_at) AS first_reached_at,
+  MIN(u.reached_round) AS first_reached_round,
+  MAX(u.dial_round) AS last_dialled_round,
+  SUM(u.answered) AS answered_calls,
+  SUM(u.ring_dial) AS ring_dials, COALESCE(SUM(u.ring_s), 0) AS ring_seconds,
+  SUM(u.talk_dial) AS talk_dials, COALESCE(SUM(u.talk_s), 0) AS talk_seconds,
+  CASE WHEN MAX(u.state) = 'completed' OR MIN(u.reached_at) IS NOT NULL THEN 1 ELSE 0 END
     AS reached,
-  CASE WHEN COALESCE(d.successes, 0) > 0 THEN 1 ELSE 0 END AS successful,
+  CASE WHEN SUM(u.success) > 0 THEN 1 ELSE 0 END AS successful,
   CASE
-    WHEN c.state = 'completed' OR d.first_reached_at IS NOT NULL THEN 'reached'
-    WHEN COALESCE(n.usable, 0) = 0 THEN 'undialable'
-    WHEN COALESCE(d.dials, 0) = 0 THEN 'not_called'
-    WHEN c.state IN ('active', 'paused') AND COALESCE(n.dialable, 0) > 0 THEN 'unreachable'
+    WHEN MAX(u.state) = 'completed' OR MIN(u.reached_at) IS NOT NULL THEN 'reached'
+    WHEN SUM(u.usable) = 0 THEN 'undialable'
+    WHEN SUM(u.dial) = 0 THEN 'not_called'
+    WHEN MAX(u.state) IN ('active', 'paused') AND SUM(u.dialable) > 0 THEN 'unreachable'
     ELSE 'exhausted'
   END AS category
-FROM contacts c
-LEFT JOIN (
-  SELECT a.campaign_id, a.contact_id,
-    SUM(CASE WHEN {COUNTED} THEN 1 ELSE 0 END) AS dials,
-    SUM(CASE WHEN {OUR_FAULT} THEN 1 ELSE 0 END) AS our_fault_dials,
-    MIN(CASE WHEN {COUNTED} THEN a.started_at END) AS first_dial_at,
-    MIN(CASE WHEN {REACHED} THEN a.started_at END) AS first_reached_at,
-    MIN(CASE WHEN {REACHED} THEN a.round END) AS first_reached_round,
-    SUM(CASE WHEN {SUCCESS} THEN 1 ELSE 0 END) AS successes
+FROM (
+  SELECT c.campaign_id, c.id AS contact_id, c.external_id, c.state, c.closed_reason,
+    c.rounds_started, 0 AS dial, 0 AS our_fault, NULL AS dial_at, NULL AS reached_at,
+    NULL AS reached_round, NULL AS dial_round, 0 AS answered, 0 AS ring_dial, NULL AS ring_s,
+    0 AS talk_dial, NULL AS talk_s, 0 AS success, 0 AS usable, 0 AS dialable
+  FROM contacts c
+  UNION ALL
+  SELECT a.campaign_id, a.contact_id, NULL, NULL, NULL, NULL,
+    CASE WHEN {COUNTED} THEN 1 ELSE 0 END,
+    CASE WHEN {OUR_FAULT} THEN 1 ELSE 0 END,
+    CASE WHEN {COUNTED} THEN a.started_at END,
+    CASE WHEN {COUNTED} AND {REACHED} THEN a.started_at END,
+    CASE WHEN {COUNTED} AND {REACHED} THEN a.round END,
+    CASE WHEN a.started_at IS NOT NULL THEN a.round END,
+    CASE WHEN {COUNTED} AND a.answered_at IS NOT NULL THEN 1 ELSE 0 END,
+    CASE WHEN {ring} IS NOT NULL THEN 1 ELSE 0 END, {ring},
+    CASE WHEN {talk} IS NOT NULL THEN 1 ELSE 0 END, {talk},
+    CASE WHEN {SUCCESS} THEN 1 ELSE 0 END, 0, 0
   FROM {ATTEMPTS_L}
-  GROUP BY a.campaign_id, a.contact_id
-) d ON d.campaign_id = c.campaign_id AND d.contact_id = c.id
-LEFT JOIN (
-  SELECT p.campaign_id, p.contact_id,
-    SUM(CASE WHEN p.state IN ('dialable', 'exhausted') THEN 1 ELSE 0 END) AS usable,
-    SUM(CASE WHEN p.state = 'dialable' THEN 1 ELSE 0 END) AS dialable
+  UNION ALL
+  SELECT p.campaign_id, p.contact_id, NULL, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, NULL,
+    0, 0, NULL, 0, NULL, 0,
+    CASE WHEN p.state IN ('dialable', 'exhausted') THEN 1 ELSE 0 END,
+    CASE WHEN p.state = 'dialable' THEN 1 ELSE 0 END
   FROM phone_numbers p
-  GROUP BY p.campaign_id, p.contact_id
-) n ON n.campaign_id = c.campaign_id AND n.contact_id = c.id
+) u
+GROUP BY u.campaign_id, u.contact_id
+HAVING MAX(u.state) IS NOT NULL
 """,
         "v_campaign_figures": f"""
 SELECT b.*,
@@ -175,8 +213,7 @@ FROM (
     COALESCE(s.completed_accounts, 0) AS completed_accounts,
     COALESCE(s.successful_accounts, 0) AS successful_accounts,
     COALESCE(d.answered_calls, 0) AS answered_calls,
-    d.avg_ring_s, d.avg_talk_s,
-    COALESCE(d.talk_seconds, 0) AS talk_seconds
+    d.avg_ring_s, d.avg_talk_s
   FROM campaigns cp
   LEFT JOIN (
     SELECT s.campaign_id, COUNT(*) AS account_size,
@@ -188,17 +225,47 @@ FROM (
       SUM(CASE WHEN s.category = 'unreachable' THEN 1 ELSE 0 END) AS unreachable_accounts,
       SUM(CASE WHEN s.category = 'exhausted' THEN 1 ELSE 0 END) AS exhausted_accounts,
       SUM(CASE WHEN s.category = 'not_called' THEN 1 ELSE 0 END) AS not_called_accounts,
-      SUM(CASE WHEN s.state = 'completed' THEN 1 ELSE 0 END) AS completed_accounts,
+      SUM(s.completed) AS completed_accounts,
       SUM(s.successful) AS successful_accounts
-    FROM v_contact_status s
+    FROM (
+      -- v_contact_status's categories, narrowed to what the totals need: one pass, and
+      -- small codes folded with MAX (state 1 closed, 3 completed, 5 active/paused;
+      -- reach 1 reached, 2 a hit; number 1 exhausted, 2 dialable)
+      SELECT k.campaign_id, k.dials,
+        CASE WHEN k.st = 3 THEN 1 ELSE 0 END AS completed,
+        CASE WHEN k.reach = 2 THEN 1 ELSE 0 END AS successful,
+        CASE WHEN k.st = 3 OR k.reach > 0 THEN 1 ELSE 0 END AS reached,
+        CASE
+          WHEN k.st = 3 OR k.reach > 0 THEN 'reached'
+          WHEN k.num = 0 THEN 'undialable'
+          WHEN k.dials = 0 THEN 'not_called'
+          WHEN k.st = 5 AND k.num = 2 THEN 'unreachable'
+          ELSE 'exhausted'
+        END AS category
+      FROM (
+        SELECT u.campaign_id, u.contact_id, MAX(u.st) AS st, SUM(u.dial) AS dials,
+          MAX(u.reach) AS reach, MAX(u.num) AS num
+        FROM (
+          SELECT c.campaign_id, c.id AS contact_id,
+            CASE WHEN c.state = 'completed' THEN 3
+              WHEN c.state IN ('active', 'paused') THEN 5 ELSE 1 END AS st,
+            0 AS dial, 0 AS reach, 0 AS num
+          FROM contacts c
+          UNION ALL
+          SELECT a.campaign_id, a.contact_id, 0, CASE WHEN {COUNTED} THEN 1 ELSE 0 END,
+            CASE WHEN {SUCCESS} THEN 2 WHEN {COUNTED} AND {REACHED} THEN 1 ELSE 0 END, 0
+          FROM attempts a
+          UNION ALL
+          SELECT p.campaign_id, p.contact_id, 0, 0, 0,
+            CASE WHEN p.state = 'dialable' THEN 2 WHEN p.state = 'exhausted' THEN 1 ELSE 0 END
+          FROM phone_numbers p
+        ) u
+        GROUP BY u.campaign_id, u.contact_id
+      ) k
+      WHERE k.st > 0
+    ) s
     GROUP BY s.campaign_id
   ) s ON s.campaign_id = cp.id
-  LEFT JOIN (
-    SELECT i.campaign_id,
-      SUM({x["rejected_sum"]} + i.duplicates + i.dnc_suppressed) AS rejected_at_import
-    FROM imports i
-    GROUP BY i.campaign_id
-  ) i ON i.campaign_id = cp.id
   LEFT JOIN (
     SELECT a.campaign_id,
       SUM(CASE WHEN {COUNTED} THEN 1 ELSE 0 END) AS calls_made,
@@ -206,11 +273,16 @@ FROM (
       SUM(CASE WHEN {COUNTED} AND a.answered_at IS NOT NULL THEN 1 ELSE 0 END)
         AS answered_calls,
       AVG({ring}) AS avg_ring_s,
-      AVG({talk}) AS avg_talk_s,
-      SUM({talk}) AS talk_seconds
+      AVG({talk}) AS avg_talk_s
     FROM {ATTEMPTS_L}
     GROUP BY a.campaign_id
   ) d ON d.campaign_id = cp.id
+  LEFT JOIN (
+    SELECT i.campaign_id,
+      SUM({x["rejected_sum"]} + i.duplicates + i.dnc_suppressed) AS rejected_at_import
+    FROM imports i
+    GROUP BY i.campaign_id
+  ) i ON i.campaign_id = cp.id
 ) b
 """,
         "v_campaign_daily": f"""
@@ -229,14 +301,18 @@ FROM (
     COALESCE(SUM({ring}), 0) AS ring_seconds,
     COALESCE(SUM({talk}), 0) AS talk_seconds
   FROM {ATTEMPTS_L}
-  WHERE a.started_at IS NOT NULL OR l.group_code = 'our_fault'
-  GROUP BY a.campaign_id, {x["day_dial"]}
+  WHERE a.started_at IS NOT NULL OR {OUR_FAULT}
+  GROUP BY a.campaign_id, {x["day_dial_key"]}
 ) d
 LEFT JOIN (
-  SELECT s.campaign_id, {x["day_first_reached"]} AS day, COUNT(*) AS new_reached_accounts
-  FROM v_contact_status s
-  WHERE s.first_reached_at IS NOT NULL
-  GROUP BY s.campaign_id, {x["day_first_reached"]}
+  SELECT f.campaign_id, {x["day_first_reached"]} AS day, COUNT(*) AS new_reached_accounts
+  FROM (
+    SELECT a.campaign_id, a.contact_id, MIN(a.started_at) AS first_reached_at
+    FROM {ATTEMPTS_L}
+    WHERE {COUNTED} AND {REACHED}
+    GROUP BY a.campaign_id, a.contact_id
+  ) f
+  GROUP BY f.campaign_id, {x["day_first_reached_key"]}
 ) r ON r.campaign_id = d.campaign_id AND r.day = d.day
 """,
         "v_campaign_hourly": f"""
@@ -246,8 +322,8 @@ SELECT a.campaign_id, {x["hour_dial"]} AS hour_utc,
   SUM(CASE WHEN {COUNTED} AND {REACHED} THEN 1 ELSE 0 END) AS reached_calls,
   SUM(CASE WHEN {OUR_FAULT} THEN 1 ELSE 0 END) AS our_fault_dials
 FROM {ATTEMPTS_L}
-WHERE a.started_at IS NOT NULL OR l.group_code = 'our_fault'
-GROUP BY a.campaign_id, {x["hour_dial"]}
+WHERE a.started_at IS NOT NULL OR {OUR_FAULT}
+GROUP BY a.campaign_id, {x["hour_dial_key"]}
 """,
         "v_outcomes": f"""
 SELECT o.campaign_id, o.outcome, l.label_en, l.label_zh, l.group_code, l.bucket, o.dials,
@@ -266,53 +342,63 @@ FROM (
   SELECT a.campaign_id, {x["day_dial"]} AS day, a.outcome, COUNT(*) AS dials
   FROM attempts a
   WHERE a.outcome IS NOT NULL
-  GROUP BY a.campaign_id, {x["day_dial"]}, a.outcome
+  GROUP BY a.campaign_id, {x["day_dial_key"]}, a.outcome
 ) o
 LEFT JOIN outcome_labels l ON l.code = o.outcome
 """,
-        "v_round_funnel": """
-SELECT r.campaign_id, r.round, r.accounts_called,
-  COALESCE(q.first_reached_accounts, 0) AS first_reached_accounts,
-  COALESCE(f.completed_accounts, 0) AS completed_accounts,
-  COALESCE(f.closed_accounts, 0) AS closed_accounts,
-  COALESCE(f.completed_accounts, 0) + COALESCE(f.closed_accounts, 0) AS finished_accounts
-FROM (
-  SELECT a.campaign_id, a.round, COUNT(DISTINCT a.contact_id) AS accounts_called
-  FROM attempts a
-  WHERE a.started_at IS NOT NULL
-  GROUP BY a.campaign_id, a.round
-) r
+        "v_round_funnel": f"""
+WITH RECURSIVE r (campaign_id, round, max_rounds) AS (
+  SELECT cp.id, 1, cp.max_rounds FROM campaigns cp
+  UNION ALL
+  SELECT r.campaign_id, r.round + 1, r.max_rounds FROM r WHERE r.round < r.max_rounds
+)
+SELECT r.campaign_id, r.round,
+  COALESCE(SUM(CASE WHEN g.rounds_started >= r.round THEN g.n END), 0) AS contacts_entered,
+  COALESCE(MAX(q.first_reached_accounts), 0) AS first_reached_accounts,
+  COALESCE(SUM(CASE WHEN g.rounds_started = r.round AND g.state = 'completed' THEN g.n END), 0)
+    AS completed_accounts,
+  COALESCE(SUM(CASE WHEN g.rounds_started = r.round AND g.state = 'closed' THEN g.n END), 0)
+    AS closed_accounts,
+  COALESCE(SUM(CASE WHEN g.rounds_started = r.round AND g.state IN ('completed', 'closed')
+    THEN g.n END), 0) AS finished_accounts
+FROM r
 LEFT JOIN (
-  SELECT c.campaign_id, c.rounds_started AS round,
-    SUM(CASE WHEN c.state = 'completed' THEN 1 ELSE 0 END) AS completed_accounts,
-    SUM(CASE WHEN c.state = 'closed' THEN 1 ELSE 0 END) AS closed_accounts
+  SELECT c.campaign_id, c.rounds_started, c.state, COUNT(*) AS n
   FROM contacts c
-  WHERE c.state IN ('completed', 'closed')
-  GROUP BY c.campaign_id, c.rounds_started
-) f ON f.campaign_id = r.campaign_id AND f.round = r.round
+  GROUP BY c.campaign_id, c.rounds_started, c.state
+) g ON g.campaign_id = r.campaign_id
 LEFT JOIN (
-  SELECT s.campaign_id, s.first_reached_round AS round, COUNT(*) AS first_reached_accounts
-  FROM v_contact_status s
-  WHERE s.first_reached_round IS NOT NULL
-  GROUP BY s.campaign_id, s.first_reached_round
+  SELECT t.campaign_id, t.round, COUNT(*) AS first_reached_accounts
+  FROM (
+    SELECT a.campaign_id, a.contact_id, MIN(a.round) AS round
+    FROM attempts a
+    WHERE {COUNTED} AND {REACHED}
+    GROUP BY a.campaign_id, a.contact_id
+  ) t
+  GROUP BY t.campaign_id, t.round
 ) q ON q.campaign_id = r.campaign_id AND q.round = r.round
+GROUP BY r.campaign_id, r.round
 """,
         "v_dispatch_lateness": f"""
-SELECT r.campaign_id, COUNT(*) AS dials, AVG(r.late_s) AS avg_s,
-  MIN(CASE WHEN r.rn >= 0.5 * r.n THEN r.late_s END) AS p50_s,
-  MIN(CASE WHEN r.rn >= 0.95 * r.n THEN r.late_s END) AS p95_s,
-  MAX(r.late_s) AS max_s
+SELECT h.campaign_id, MAX(h.total) AS dials,
+  CAST(MAX(h.sum_cs) AS DOUBLE PRECISION) / 100 / MAX(h.total) AS avg_s,
+  CAST(MIN(CASE WHEN h.cum >= 0.5 * h.total THEN h.cs END) AS DOUBLE PRECISION) / 100 AS p50_s,
+  CAST(MIN(CASE WHEN h.cum >= 0.95 * h.total THEN h.cs END) AS DOUBLE PRECISION) / 100
+    AS p95_s,
+  CAST(MAX(h.cs) AS DOUBLE PRECISION) / 100 AS max_s
 FROM (
-  SELECT t.campaign_id, t.late_s,
-    ROW_NUMBER() OVER (PARTITION BY t.campaign_id ORDER BY t.late_s) AS rn,
-    COUNT(*) OVER (PARTITION BY t.campaign_id) AS n
+  SELECT b.campaign_id, b.cs,
+    SUM(b.n) OVER (PARTITION BY b.campaign_id ORDER BY b.cs ROWS UNBOUNDED PRECEDING) AS cum,
+    SUM(b.n) OVER (PARTITION BY b.campaign_id) AS total,
+    SUM(b.n * b.cs) OVER (PARTITION BY b.campaign_id) AS sum_cs
   FROM (
-    SELECT a.campaign_id, {x["late_s"]} AS late_s
+    SELECT a.campaign_id, {x["centis"]} AS cs, COUNT(*) AS n
     FROM attempts a
     WHERE a.started_at IS NOT NULL
-  ) t
-) r
-GROUP BY r.campaign_id
+    GROUP BY a.campaign_id, {x["centis"]}
+  ) b
+) h
+GROUP BY h.campaign_id
 """,
     }
 

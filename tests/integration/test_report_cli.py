@@ -39,7 +39,7 @@ def test_json_report(run: CliRunner) -> None:
     assert f["completed_per_hour"] == pytest.approx(2 / 8)
     assert [d["day"] for d in data["daily"]] == ["2026-11-02", "2026-11-03"]
     assert data["outcomes"][0]["outcome"] == "no_answer"  # 3 dials, the most frequent
-    assert [r["round"] for r in data["round_funnel"]] == [1, 2]
+    assert [r["contacts_entered"] for r in data["round_funnel"]] == [7, 3, 0, 0]
     assert data["dispatch_lateness"]["max_s"] == pytest.approx(60, abs=1e-3)
     # Asia/Shanghai is UTC+8: the 01:xx UTC dials (K1, K2 x2, K2 r2) fall in the 09:00 hour
     assert data["dials_by_local_hour"][9] == 4

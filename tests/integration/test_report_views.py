@@ -54,7 +54,6 @@ def test_campaign_figures(loaded: Engine) -> None:
     assert f["avg_ring_s"] == pytest.approx(13.9, abs=1e-3)
     # talk: K1 120 s, K2 300 s, K3 30 s
     assert f["avg_talk_s"] == pytest.approx(150, abs=1e-3)
-    assert f["talk_seconds"] == pytest.approx(450, abs=1e-3)
 
 
 def test_contact_categories_partition_the_campaign(loaded: Engine) -> None:
@@ -130,18 +129,21 @@ def test_outcomes(loaded: Engine) -> None:
 
 def test_round_funnel(loaded: Engine) -> None:
     rows = _rows(loaded, "SELECT * FROM v_round_funnel WHERE campaign_id = 1 ORDER BY round")
-    cols = "round accounts_called first_reached_accounts completed_accounts closed_accounts"
+    cols = "round contacts_entered first_reached_accounts completed_accounts closed_accounts"
     cols += " finished_accounts"
     got = [tuple(r[c] for c in cols.split()) for r in rows]
     assert got == [
-        (1, 6, 2, 1, 1, 2),  # K1..K5, K7 dialled; K1 K3 reached; K1 completed; K5 closed
-        (2, 3, 1, 1, 1, 2),  # K2 K4 K7 dialled; K2 reached and completed; K7 closed
+        # entered: rounds_started >= round (K6 never started one; K8's dial failed on our side)
+        (1, 7, 2, 1, 1, 2),  # K1..K5 K7 K8 entered; K1 K3 reached; K1 completed; K5 closed
+        (2, 3, 1, 1, 1, 2),  # K2 K4 K7 entered; K2 reached and completed; K7 closed
+        (3, 0, 0, 0, 0, 0),  # rounds up to the campaign's max_rounds (4) all have a row
+        (4, 0, 0, 0, 0, 0),
     ]
 
 
 def test_dispatch_lateness(loaded: Engine) -> None:
     (r,) = _rows(loaded, "SELECT * FROM v_dispatch_lateness WHERE campaign_id = 1")
-    # started - planned over the 11 started dials: 2,0,1,10,0,30,0,60,0,60,0
+    # started - planned over the 11 started dials: 2,0,1,10,0,30,0,60,0,60,0 (to 10 ms)
     assert r["dials"] == 11
     assert r["avg_s"] == pytest.approx(163 / 11, abs=1e-3)
     assert r["p50_s"] == pytest.approx(1, abs=1e-3)  # nearest rank 6 of 11
