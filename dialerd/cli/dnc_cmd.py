@@ -16,6 +16,7 @@ from dialerd.errors import DialerdError
 from dialerd.service import dnc
 from dialerd.service.control import actor
 from dialerd.service.dnc_import import import_file
+from dialerd.service.requeue import requeue_all
 
 _region = click.option(
     "--region",
@@ -76,8 +77,12 @@ def add(
             who=actor(),
             now=datetime.now(UTC),
         )
+    moved = requeue_all(sessions, change.contacts, now=datetime.now(UTC))
     what = "added" if change.entries else "already present"
-    click.echo(f"{entry}: {what}; {change.numbers} number(s) taken out of the queue")
+    click.echo(
+        f"{entry}: {what}; {change.numbers} number(s) taken out of the queue, "
+        f"{moved} contact(s) moved on to another number"
+    )
 
 
 @dnc_group.command("remove")
@@ -99,7 +104,11 @@ def remove(
             f"{entry}: not on the do-not-call list"
             + (f" of campaign {campaign!r}" if campaign else " (for every campaign)")
         )
-    click.echo(f"{entry}: removed; {change.numbers} number(s) dialable again")
+    queued = requeue_all(sessions, change.contacts, now=datetime.now(UTC))
+    click.echo(
+        f"{entry}: removed; {change.numbers} number(s) dialable again, "
+        f"{queued} contact(s) queued again"
+    )
 
 
 @dnc_group.command("import")
@@ -114,11 +123,13 @@ def import_(ctx: CliContext, path: Path, region: str) -> None:
     sessions = open_db(ctx)
     with sessions.begin() as session:
         summary = import_file(session, path, region=region, who=actor(), now=datetime.now(UTC))
+    moved = requeue_all(sessions, summary.contacts, now=datetime.now(UTC))
     for line in summary.rejects:
         click.echo(line, err=True)
     click.echo(
         f"{path}: {summary.rows} rows, {summary.added} added, {summary.already} already present, "
-        f"{len(summary.rejects)} rejected; {summary.numbers} number(s) taken out of the queue"
+        f"{len(summary.rejects)} rejected; {summary.numbers} number(s) taken out of the queue, "
+        f"{moved} contact(s) moved on to another number"
     )
 
 

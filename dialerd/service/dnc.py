@@ -2,10 +2,10 @@
 
 Adding an entry also takes the matching dialable numbers out of the queue at once
 (``state = 'dnc'``, ``next_dial_at`` cleared); the dispatcher checks the table again
-right before each dial. A contact whose queued number was taken out moves on to
-its next number by the engine's rules (or pauses when none is left). Removing an
-entry gives back the numbers no other entry still blocks, and queues contacts
-left with nothing to dial.
+right before each dial. Removing an entry gives back the numbers no other entry
+still blocks. Either way ``Change.contacts`` are the contacts left with nothing
+queued: ``requeue.requeue_all`` gives them their next dial in short transactions
+afterwards (a long one would hold SQLite's single write lock against the daemons).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, normalize
 from dialerd.service.control import find_campaign, record_event
-from dialerd.service.requeue import requeue, resume, stranded
+from dialerd.service.requeue import resume, stranded
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
@@ -137,15 +137,6 @@ def mark_numbers(
     return Marked(numbers, frozenset(contacts))
 
 
-def take_out(
-    session: Session, campaign_id: int | None, kind: str, values: Sequence[str], *, now: datetime
-) -> int:
-    """``mark_numbers``, then move each contact that lost its queued number to its next one."""
-    marked = mark_numbers(session, campaign_id, kind, values)
-    requeue(session, marked.contacts, now=now)
-    return marked.numbers
-
-
 def exists(session: Session, target: Target, campaign_id: int | None) -> bool:
     query = select(DncEntry.id).where(
         DncEntry.kind == target.kind, DncEntry.value == target.value, _scope(campaign_id)
@@ -157,6 +148,7 @@ def exists(session: Session, target: Target, campaign_id: int | None) -> bool:
 class Change:
     entries: int  # entries added or removed
     numbers: int  # numbers taken out of (or given back to) the queue
+    contacts: frozenset[int] = frozenset()  # to requeue afterwards: see requeue.requeue_all
 
 
 def add(
@@ -172,7 +164,8 @@ def add(
     """Add one entry (no duplicate when it is already there) and mark its numbers."""
     campaign_id = find_campaign(session, campaign).id if campaign else None
     if exists(session, target, campaign_id):
-        return Change(0, take_out(session, campaign_id, target.kind, [target.value], now=now))
+        marked = mark_numbers(session, campaign_id, target.kind, [target.value])
+        return Change(0, marked.numbers, marked.contacts)
     session.add(
         DncEntry(
             campaign_id=campaign_id,
@@ -183,12 +176,17 @@ def add(
             created_at=now,
         )
     )
-    numbers = take_out(session, campaign_id, target.kind, [target.value], now=now)
-    details = {"kind": target.kind, "value": target.value, "reason": reason, "numbers": numbers}
+    marked = mark_numbers(session, campaign_id, target.kind, [target.value])
+    details = {
+        "kind": target.kind,
+        "value": target.value,
+        "reason": reason,
+        "numbers": marked.numbers,
+    }
     record_event(
         session, campaign_id=campaign_id, kind="dnc_added", who=who, now=now, details=details
     )
-    return Change(1, numbers)
+    return Change(1, marked.numbers, marked.contacts)
 
 
 def remove(
@@ -203,17 +201,17 @@ def remove(
     ).rowcount  # type: ignore[attr-defined]
     if not gone:
         return Change(0, 0)
-    restored = _restore_numbers(session, campaign_id, target, now=now)
+    restored, contacts = _restore_numbers(session, campaign_id, target, now=now)
     details = {"kind": target.kind, "value": target.value, "numbers": restored}
     record_event(
         session, campaign_id=campaign_id, kind="dnc_removed", who=who, now=now, details=details
     )
-    return Change(gone, restored)
+    return Change(gone, restored, contacts)
 
 
 def _restore_numbers(
     session: Session, campaign_id: int | None, target: Target, *, now: datetime
-) -> int:
+) -> tuple[int, frozenset[int]]:
     rows = session.execute(
         select(
             PhoneNumber.id,
@@ -246,8 +244,7 @@ def _restore_numbers(
             .execution_options(synchronize_session=False)
         )
     resume(session, paused, now=now)
-    requeue(session, contacts, now=now)
-    return len(free)
+    return len(free), frozenset(contacts)
 
 
 def _rules(session: Session, campaign_id: int) -> Iterable[DncRule]:

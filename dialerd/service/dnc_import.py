@@ -30,6 +30,7 @@ class ImportSummary:
     added: int = 0
     already: int = 0
     numbers: int = 0
+    contacts: frozenset[int] = frozenset()  # to requeue afterwards (requeue.requeue_all)
     rejects: list[str] = field(default_factory=list)
 
 
@@ -116,7 +117,9 @@ def import_file(
     for campaign_id, kind, value in fresh:
         groups.setdefault((campaign_id, kind), []).append(value)
     for (campaign_id, kind), values in groups.items():
-        summary.numbers += dnc.take_out(session, campaign_id, kind, values, now=now)
+        marked = dnc.mark_numbers(session, campaign_id, kind, values)
+        summary.numbers += marked.numbers
+        summary.contacts |= marked.contacts
     record_event(
         session,
         campaign_id=None,

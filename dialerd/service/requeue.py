@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.campaignfile.models import CampaignFile
@@ -24,6 +24,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.schedule import reschedule_contact
 
 CHUNK = 500
+BATCH = 200  # contacts per transaction in requeue_all: each holds the write lock briefly
 
 
 def runtime_for(campaign: Campaign) -> CampaignRuntime | None:
@@ -71,6 +72,18 @@ def requeue(session: Session, contact_ids: Iterable[int], *, now: datetime) -> i
                 continue
             if reschedule_contact(conn, contact_id, runtime=runtime, now=now) is not None:
                 queued += 1
+    return queued
+
+
+def requeue_all(
+    sessions: sessionmaker[Session], contact_ids: Iterable[int], *, now: datetime
+) -> int:
+    """``requeue`` in short transactions of ``BATCH`` contacts; returns how many were queued."""
+    ids = sorted(set(contact_ids))
+    queued = 0
+    for start in range(0, len(ids), BATCH):
+        with sessions.begin() as session:
+            queued += requeue(session, ids[start : start + BATCH], now=now)
     return queued
 
 

@@ -107,7 +107,10 @@ def test_add_a_number_in_national_form_takes_it_out_of_every_campaign(
 ) -> None:
     result = run(config, "dnc", "add", "138 0013 8000", "--reason", "complaint")
     assert result.exit_code == 0, result.output
-    assert "number +8613800138000: added; 2 number(s)" in result.output
+    assert (
+        "number +8613800138000: added; 2 number(s) taken out of the queue, 1 contact(s) moved"
+        in (result.output)
+    )
     got = states(engine)
     assert got[("renewals", "+8613800138000")] == ("dnc", False)
     assert got[("survey", "+8613800138000")] == ("dnc", False)
@@ -149,6 +152,7 @@ def test_remove_requeues_a_contact_paused_for_lack_of_numbers(config: Path, engi
     assert contact_states(engine)[("survey", "c1")][0] == "paused"
     result = run(config, "dnc", "remove", "+8613800138000", "--campaign", "survey")
     assert result.exit_code == 0, result.output
+    assert "1 number(s) dialable again, 1 contact(s) queued again" in result.output
     assert states(engine)[("survey", "+8613800138000")] == ("dialable", True)
     assert contact_states(engine)[("survey", "c1")] == ("active", None)
 
