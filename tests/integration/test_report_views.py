@@ -185,3 +185,23 @@ def test_outcome_labels_match_the_domain(engine: Engine) -> None:
         for code, info in outcomes.OUTCOMES.items()
     }
     assert table == domain
+
+
+def test_figures_agree_with_contact_status(loaded: Engine) -> None:
+    """v_campaign_figures folds the categories in its own pass: the counts must match."""
+    counts = {
+        r["category"]: r["n"]
+        for r in _rows(
+            loaded,
+            "SELECT category, COUNT(*) AS n FROM v_contact_status WHERE campaign_id = 1 "
+            "GROUP BY category",
+        )
+    }
+    (f,) = _rows(loaded, "SELECT * FROM v_campaign_figures WHERE campaign_id = 1")
+    assert counts == {
+        "reached": f["reachable_accounts"],
+        "undialable": f["undialable_accounts"],
+        "not_called": f["not_called_accounts"],
+        "unreachable": f["unreachable_accounts"],
+        "exhausted": f["exhausted_accounts"],
+    }
