@@ -1,26 +1,16 @@
-"""AmiTelephony: the Telephony port on Asterisk AMI (pyst2 underneath), kept alive by a supervisor.
+"""AmiTelephony: the Telephony port on Asterisk AMI (pyst2 underneath).
 
-The supervisor thread connects, logs in, sweeps ``CoreShowChannels`` and then
-watches the link: a socket error or EOF is seen at once, an unanswered Ping
-within ``ping_interval_s + action_timeout_s``. It reconnects with exponential
-backoff and jitter (``reconnect_min_s`` .. ``reconnect_max_s``); a rejected login
-is logged (``ami_login_rejected``), reported through ``on_status`` and retried the
-same way. Dials are never re-sent.
-
-Lost dials: after a reconnect, a dial started on an earlier connection whose
-key is not among the live channels (Uniqueid/Linkedid) is *lost* unless its
-result still arrives: at ``started_at + ring_timeout_s + settle_grace_s`` it is
-expired and delivered with ``PbxSignals.error = "lost"`` (the engine records it
-as ``interrupted``). Dials that survived keep being tracked.
+The link is kept by :class:`~dialerd.pbx.ami.link.LinkSupervisor`; this module
+keeps the dials: validation, the pipelined Originate, correlation of events into
+results, the FastAGI hand-off, and what happens to dials caught by an outage
+(docs/asterisk.md, "Dials caught by an outage"). Dials are never re-sent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +23,9 @@ from dialerd.domain.ports import Clock, DialRequest, DialResult, PbxSignals, Res
 from dialerd.domain.wire import check_dial_request
 from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
-from dialerd.pbx.ami.client import AmiClient, AmiLinkDown, AmiLoginRejected
+from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
+from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
 from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
@@ -44,7 +35,6 @@ _stdlog = logging.getLogger(__name__)
 
 # The engine records a dial whose error starts with "interrupted" as `interrupted` (not counted).
 LOST = "interrupted: AMI link lost with the dial's events"
-TICK_S = 0.1  # housekeeping period of the supervisor (correlator settle, lost expiry)
 MAX_HELD_ANSWERS = 10_000
 
 
@@ -76,7 +66,6 @@ class AmiTelephony:
     ) -> None:
         self._settings = settings
         self._clock: Clock = clock or _UtcClock()
-        self._on_status = on_status or (lambda _status: None)
         self._lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
@@ -84,29 +73,34 @@ class AmiTelephony:
         self._arrivals: deque[tuple[str, _Flight]] = deque()
         self._answers: OrderedDict[int, AnsweredInfo] = OrderedDict()
         self._answers_lock = threading.Lock()
-        self._client: AmiClient | None = None
-        self._generation = 0
-        self._up = threading.Event()
-        self._stop = threading.Event()
         self._sink: ResultSink = lambda _result: None
-        self._thread: threading.Thread | None = None
-        self.peer = f"{settings.host}:{settings.port}"
-        self.status = "AMI not started"
+        self._link = LinkSupervisor(
+            settings,
+            lambda: AmiClient(settings, self._on_events),
+            on_connected=self._reconcile,
+            on_tick=self._tick,
+            on_ping=self._sweep_survivors,
+            on_status=on_status or (lambda _status: None),
+        )
+        self.peer = self._link.peer
+
+    @property
+    def status(self) -> str:
+        """The link's state in words (for sd_notify STATUS)."""
+        return self._link.status
 
     # -- Telephony ----------------------------------------------------------------
     def start(self, sink: ResultSink) -> None:
         self._sink = sink
-        self._thread = threading.Thread(target=self._supervise, name="ami-supervisor", daemon=True)
-        self._thread.start()
+        self._link.start()
 
     def is_up(self) -> bool:
-        client = self._client
-        return self._up.is_set() and client is not None and client.connected()
+        return self._link.is_up()
 
     def originate(self, request: DialRequest) -> None:
         check_dial_request(request)
         headers = originate_headers(request)
-        client = self._client
+        client = self._link.client
         if client is None or not self.is_up():
             raise TelephonyUnavailable(f"AMI link to {self.peer} is down")
         key = request.key
@@ -114,7 +108,7 @@ class AmiTelephony:
             log.warning("ami_duplicate_originate", key=key, attempt_id=request.attempt_id)
             return
         flight = _Flight(
-            request.attempt_id, self._clock.now(), request.ring_timeout_s, self._generation
+            request.attempt_id, self._clock.now(), request.ring_timeout_s, self._link.generation
         )
         self._flights[key] = flight
         # Queued before the Originate is written, so the event thread registers it
@@ -150,7 +144,7 @@ class AmiTelephony:
         self._arrivals.append((key, flight))
 
     def live_keys(self) -> set[str] | None:
-        client = self._client
+        client = self._link.client
         if client is None or not client.connected():
             return None
         try:
@@ -160,12 +154,7 @@ class AmiTelephony:
         return keys_of_channels(rows)
 
     def close(self) -> None:
-        self._stop.set()
-        client = self._client
-        if client is not None:
-            client.close()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(self._settings.action_timeout_s + 2.0)
+        self._link.stop()
 
     # -- FastAGI hand-off ------------------------------------------------------------
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
@@ -231,63 +220,11 @@ class AmiTelephony:
             self._correlator.sync_response(key, "Error", message, self._clock.now())
         self._flush()
 
-    # -- supervision -------------------------------------------------------------------
-    def _set_status(self, status: str) -> None:
-        self.status = status
-        try:
-            self._on_status(status)
-        except Exception:
-            log.exception("ami_status_callback_failed")
-
-    def _backoff(self, failures: int) -> float:
-        s = self._settings
-        ceiling = min(s.reconnect_max_s, s.reconnect_min_s * 2 ** min(failures, 30))
-        return random.uniform(max(s.reconnect_min_s, ceiling / 2), ceiling)
-
-    def _supervise(self) -> None:
-        failures = 0
-        while not self._stop.is_set():
-            client = AmiClient(self._settings, self._on_events)
-            try:
-                client.connect()
-            except AmiLoginRejected as exc:
-                log.error("ami_login_rejected", peer=self.peer)
-                self._set_status(str(exc))
-            except AmiLinkDown as exc:
-                log.warning("ami_connect_failed", peer=self.peer, error=str(exc))
-                self._set_status(f"AMI unreachable at {self.peer}")
-            else:
-                failures = 0
-                self._run_connected(client)
-            if not self._stop.is_set():
-                delay = self._backoff(failures)
-                failures += 1
-                log.info("ami_reconnect_scheduled", peer=self.peer, delay_s=round(delay, 2))
-                self._stop.wait(delay)
-        self._set_status("AMI closed")
-
-    def _run_connected(self, client: AmiClient) -> None:
-        self._client = client
-        self._generation += 1
-        log.info("ami_connected", peer=self.peer)
-        try:
-            self._reconcile(client)
-            self._up.set()
-            self._set_status(f"AMI connected to {self.peer}")
-            self._watch(client)
-        except AmiLinkDown as exc:
-            if not self._stop.is_set():
-                log.warning("ami_link_lost", peer=self.peer, error=str(exc))
-                self._set_status(f"AMI link to {self.peer} lost; reconnecting")
-        finally:
-            self._up.clear()
-            self._client = None
-            client.close()
-
+    # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
         """After (re)connect: dials of earlier connections with no live channel become lost."""
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
-        generation = self._generation
+        generation = self._link.generation
         for key, flight in list(self._flights.items()):
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
@@ -298,16 +235,8 @@ class AmiTelephony:
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
         log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
 
-    def _watch(self, client: AmiClient) -> None:
-        next_ping = time.monotonic()
-        while not self._stop.wait(TICK_S):
-            if not client.connected():
-                raise AmiLinkDown(f"AMI connection to {self.peer} closed")
-            client.call_soon(self._housekeeping)
-            if time.monotonic() >= next_ping:
-                client.ping()
-                self._sweep_survivors(client)
-                next_ping = time.monotonic() + self._settings.ping_interval_s
+    def _tick(self, client: AmiClient) -> None:
+        client.call_soon(self._housekeeping)
 
     def _sweep_survivors(self, client: AmiClient) -> None:
         """Dials that outlived an outage may have lost their last events: look them up.
