@@ -18,13 +18,13 @@ def _frame(chart_id: str, title: str, body: str, height: int = H) -> str:
     )
 
 
-def _axis(top: float, height: int) -> str:
+def _axis(top: float, height: int, suffix: str = "") -> str:
     base = height - PAD_B
     return (
         f'<line x1="{PAD_L}" y1="{base}" x2="{W - 8}" y2="{base}" stroke="#444"/>'
         f'<text x="{PAD_L - 6}" y="{base}" text-anchor="end" font-size="11">0</text>'
         f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end" font-size="11">'
-        f"{escape(_num(top))}</text>"
+        f"{escape(_num(top))}{escape(suffix)}</text>"
     )
 
 
@@ -92,7 +92,7 @@ def line(chart_id: str, title: str, labels: Sequence[str], values: Sequence[floa
     plot_h = H - PAD_B - PAD_T
     step = (W - PAD_L - 24) / max(1, len(values) - 1)
     pts = [(PAD_L + 8 + i * step, H - PAD_B - plot_h * v / top) for i, v in enumerate(values)]
-    out = [_axis(100 if as_percent else top, H)]
+    out = [_axis(100, H, " %") if as_percent else _axis(top, H)]
     if pts:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         out.append(f'<polyline class="line" points="{path}" fill="none" stroke="{PALETTE[0]}" '
