@@ -344,3 +344,17 @@ def test_an_adopted_dial_is_followed_to_its_end(rig: Rig) -> None:
     rig.server.live = set()  # the adopted call ended while its events went elsewhere
     adopted = rig.result(timeout=3.0)
     assert (adopted.key, adopted.attempt_id, adopted.signals.error) == ("9-9-0-1-1", 999, LOST)
+
+
+def test_a_secret_with_a_line_break_is_never_sent(rig: Rig) -> None:
+    settings = _settings(rig.server.port, "s3cret\r\nAction: Command")
+    statuses: list[str] = []
+    adapter = AmiTelephony(settings, on_status=statuses.append)
+    adapter.start(lambda _r: None)
+    try:
+        _until(lambda: bool(statuses))
+        assert statuses[0].startswith("AMI settings refused:")
+        assert not adapter.is_up()
+        assert rig.server.logins == 0 and b"Command" not in rig.server.received
+    finally:
+        adapter.close()

@@ -106,25 +106,25 @@ class AmiClient:
     def connect(self) -> None:
         """TCP connect, greeting, Login with our event mask; raises AmiLinkDown/AmiLoginRejected."""
         s = self._settings
-        try:
-            self._manager.connect(s.host, s.port, timeout=s.connect_timeout_s)
-        except ManagerException as exc:
-            self._manager.close()
-            raise AmiLinkDown(f"cannot connect to AMI at {self.peer}: {exc}") from exc
-        self._manager.register_event("*", self._dispatch)
-        self._login()
-        self._writer.start()
-
-    def _login(self) -> None:
-        """pyst2's ``send_action`` (FIFO is safe: nothing else is in flight) with a deadline."""
-        s = self._settings
         fields = [
             ("ActionID", self._next_id()),
             ("Username", s.username),
             ("Secret", s.secret.get_secret_value()),
             ("Events", EVENT_CLASSES),
         ]
-        format_action("Login", fields)  # refuses CR/LF in the username or secret
+        format_action("Login", fields)  # refuses CR/LF in the username or secret, unsent
+        try:
+            self._manager.connect(s.host, s.port, timeout=s.connect_timeout_s)
+        except ManagerException as exc:
+            self._manager.close()
+            raise AmiLinkDown(f"cannot connect to AMI at {self.peer}: {exc}") from exc
+        self._manager.register_event("*", self._dispatch)
+        self._login(fields)
+        self._writer.start()
+
+    def _login(self, fields: list[tuple[str, str]]) -> None:
+        """pyst2's ``send_action`` (FIFO is safe: nothing else is in flight) with a deadline."""
+        s = self._settings
         # Asterisk answers a wrong secret after 1 s; allow for it on top of the deadline.
         watchdog = threading.Timer(s.action_timeout_s + 1.0, self._manager.abort)
         watchdog.daemon = True

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from dialerd.errors import DialerdError
 from dialerd.logconfig import get_logger
 from dialerd.pbx.ami.client import AmiClient, AmiLinkDown, AmiLoginRejected
 from dialerd.settings import AmiSettings
@@ -94,6 +95,9 @@ class LinkSupervisor:
             except AmiLinkDown as exc:
                 log.warning("ami_connect_failed", peer=self.peer, error=str(exc))
                 self._set_status(f"AMI unreachable at {self.peer}")
+            except DialerdError as exc:  # e.g. a secret holding a line break
+                log.error("ami_connect_refused", peer=self.peer, error=str(exc))
+                self._set_status(f"AMI settings refused: {exc}")
             else:
                 failures = 0
                 self._connected(client)
