@@ -358,3 +358,17 @@ def test_a_secret_with_a_line_break_is_never_sent(rig: Rig) -> None:
         assert rig.server.logins == 0 and b"Command" not in rig.server.received
     finally:
         adapter.close()
+
+
+@pytest.mark.parametrize(
+    "sim_rig", [(0.0, Faults(junk_rate=0.5, interleave=True, seed=7))], indirect=True
+)
+def test_simulator_junk_and_interleaving_change_nothing(sim_rig: SimRig) -> None:
+    _until(sim_rig.adapter.is_up)
+    for n, digit in enumerate(EXPECTED):
+        sim_rig.adapter.originate(_request(n, f"1380000000{digit}"))
+    got = {r.key: r.signals for r in (sim_rig.results.get(timeout=3) for _ in EXPECTED)}
+    for n, (digit, expected) in enumerate(EXPECTED.items()):
+        s = got[f"7-{n}-0-1-1"]
+        seen = (s.originate_response, s.reason, s.hangup_cause, s.callee_cause, s.dial_status)
+        assert seen == expected[:5], digit
