@@ -54,7 +54,11 @@ class _Flight:
 
 
 class AmiTelephony:
-    """Telephony over AMI. Thread-safe; results go to the sink from the adapter's threads."""
+    """Telephony over AMI. Thread-safe; results go to the sink from the adapter's threads.
+
+    ``_flights`` is written without a lock (single dict operations are atomic);
+    readers iterate over ``_flights.copy()``, one C-level call, never the live dict.
+    """
 
     def __init__(
         self,
@@ -225,7 +229,7 @@ class AmiTelephony:
         """After (re)connect: dials of earlier connections with no live channel become lost."""
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
         generation = self._link.generation
-        for key, flight in list(self._flights.items()):
+        for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
             if key in live:
@@ -244,10 +248,10 @@ class AmiTelephony:
         The channel list is read after every event sent before it, so a survivor
         that is still pending and no longer listed will get no more events.
         """
-        if not any(f.survived for f in list(self._flights.values())):
+        if not any(f.survived for f in self._flights.copy().values()):
             return
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
-        gone = [k for k, f in list(self._flights.items()) if f.survived and k not in live]
+        gone = [k for k, f in self._flights.copy().items() if f.survived and k not in live]
         if gone:
             client.call_soon(lambda: self._finish(gone, keep_if_hung_up=True))
 
@@ -257,7 +261,7 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             self._correlator.tick(now)
-        lost = [k for k, f in list(self._flights.items()) if f.lost_at and now >= f.lost_at]
+        lost = [k for k, f in self._flights.copy().items() if f.lost_at and now >= f.lost_at]
         if lost:
             self._finish(lost, keep_if_hung_up=False)
         self._flush()
