@@ -6,8 +6,9 @@ at most half full: 16-32 MB per million keys.
 
 Numbers are keyed exactly by the int of their E.164 digits. External ids are keyed
 by their 64-bit string hash (:func:`text_key`): two different ids share a key with
-probability about n²/2⁶⁵ (3·10⁻⁸ for a million ids); such a row would be reported
-as a duplicate in the rejects file, never silently lost.
+probability about n²/2⁶⁵ (3·10⁻⁸ for a million ids). A hit against the campaign's
+ids is confirmed in the database; a collision inside one file shows up as a
+duplicate in the rejects file, never as a silent loss.
 """
 
 from __future__ import annotations

@@ -265,3 +265,20 @@ def test_progress_counts_bytes_and_a_clean_reimport_drops_old_rejects(
     again = _import(engine, campaign_id, path)
     assert (again.loaded, again.already_loaded, again.rejects_file) == (1, 1, None)
     assert not (tmp_path / "list.rejects.csv").exists()
+
+
+def test_already_loaded_is_confirmed_by_the_database_not_by_the_key_alone(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = _campaign(engine)
+    path = tmp_path / "list.csv"
+    path.write_text("external_id,phone1\nC1,13800138000\n", encoding="utf-8")
+    assert _import(engine, campaign_id, path).loaded == 1
+    # every id now has the same key: C2's key "is" in the campaign, the database says no
+    monkeypatch.setattr("dialerd.importer.service.text_key", lambda _text: 7)
+    monkeypatch.setattr("dialerd.importer.known.text_key", lambda _text: 7)
+    path.write_text("external_id,phone1\nC1,13800138000\nC2,13900139000\n", encoding="utf-8")
+    summary = _import(engine, campaign_id, path)
+    assert (summary.loaded, summary.already_loaded, summary.duplicates) == (1, 1, 0)
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(Contact.external_id))) == ["C1", "C2"]
