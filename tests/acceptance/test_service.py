@@ -304,11 +304,6 @@ def test_sighup_applies_the_valid_change_and_keeps_the_broken_file_previous_vers
     assert proc.wait(timeout=30) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the AMI adapter has no adopt(): calls still up at start-up are counted as "
-    "adopted but their results are never recorded",
-)
 def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
     site.write_campaign("alpha", 3)
     first = site.start()
