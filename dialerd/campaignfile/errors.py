@@ -4,26 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from dialerd.errors import DialerdError
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One finding, printed as ``path:line: field: message``."""
-
-    path: str
-    line: int
-    field: str
-    message: str
-    severity: Severity = "error"
-
-    def __str__(self) -> str:
-        note = "warning: " if self.severity == "warning" else ""
-        return f"{self.path}:{self.line}: {self.field}: {note}{self.message}"
+from dialerd.problems import Problem, Severity
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +31,6 @@ class CampaignFileError(DialerdError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems) or None)
+
+
+__all__ = ["CampaignFileError", "FileProblems", "Problem", "Severity", "has_errors"]

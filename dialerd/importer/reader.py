@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -23,19 +22,7 @@ from dialerd.errors import DialerdError
 from dialerd.importer.encoding import canonical_encoding, detect_encoding, open_text
 from dialerd.importer.keyset import KeySet, text_key
 from dialerd.importer.rows import Columns, ContactRow, RowError, parse_row
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem in a contact file, printed as ``path:line: field: message``."""
-
-    path: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+from dialerd.problems import Problem
 
 
 class ContactFileError(DialerdError):
