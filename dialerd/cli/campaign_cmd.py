@@ -17,8 +17,8 @@ from dialerd.campaignfile.errors import Problem
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
+from dialerd.engine.campaigns import import_lists
 from dialerd.importer import check_file as check_contacts
-from dialerd.importer import import_contacts
 
 _FILES = click.Path(exists=False, path_type=Path)
 
@@ -107,16 +107,10 @@ def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool
         click.echo(f"{item.name}: {kind.removeprefix('campaign_')} ({item.path})")
         if skip_contacts:
             continue
-        for contacts in item.contact_paths:
-            summary = import_contacts(
-                ctx.engine,
-                campaign_id=campaign_id,
-                path=contacts,
-                region=item.model.region,
-                default_timezone=item.model.timezone,
-                now=now,
-                actor=actor,
-            )
+        for contacts, summary in import_lists(ctx.engine, item, campaign_id, now=now, actor=actor):
+            if summary is None:
+                click.echo(f"  {contacts}: unchanged since its last import")
+                continue
             rejected = sum(summary.rejected.values())
             click.echo(
                 f"  {contacts}: {summary.loaded} contact(s), {summary.numbers} number(s) loaded, "

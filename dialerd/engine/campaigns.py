@@ -21,7 +21,7 @@ from dialerd.campaignfile.registry import load_directory, register
 from dialerd.db.models import Campaign, ContactImport
 from dialerd.domain.ports import AnsweredTarget
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.importer import import_contacts
+from dialerd.importer import ImportSummary, import_contacts
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.campaigns")
@@ -84,8 +84,10 @@ def _already_imported(session: Session, campaign_id: int, path: Path, sha: str) 
 
 def import_lists(
     engine: Engine, loaded: LoadedCampaign, campaign_id: int, *, now: datetime, actor: str
-) -> None:
-    """Import each contact list of the campaign that was not imported in this exact form."""
+) -> list[tuple[Path, ImportSummary | None]]:
+    """Import the campaign's contact lists; a list already imported in this exact form is
+    skipped (None), so a reload reads only what changed. Returns each list's summary."""
+    done: list[tuple[Path, ImportSummary | None]] = []
     for path in loaded.contact_paths:
         if not path.is_file():
             log.error("contact_list_missing", campaign=loaded.name, path=str(path))
@@ -93,6 +95,7 @@ def import_lists(
         sha = _file_sha(path)
         with Session(engine) as session:
             if _already_imported(session, campaign_id, path, sha):
+                done.append((path, None))
                 continue
         summary = import_contacts(
             engine,
@@ -104,6 +107,8 @@ def import_lists(
             actor=actor,
         )
         log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
+        done.append((path, summary))
+    return done
 
 
 def load_campaigns(
