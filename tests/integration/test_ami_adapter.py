@@ -97,7 +97,8 @@ EXPECTED = {  # digit: response, reason, ;1 cause, ;2 cause, DialStatus, rang, A
 def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     rig.start()
     for n, digit in enumerate(EXPECTED):
-        rig.adapter.originate(_request(n, f"1380000000{digit}"))
+        request = _request(n, f"1380000000{digit}")
+        rig.adapter.originate(_replace(request, variables={"DIALERD_KEY": "forged", "LANG": "zh"}))
     got = {}
     for _ in EXPECTED:
         result = rig.result()
@@ -122,6 +123,7 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
+    assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
     assert b"Events: call,user,dialplan\r\n" in rig.server.received
     assert rig.adapter.in_flight() == 0
 
@@ -140,7 +142,7 @@ def test_an_injected_number_never_reaches_the_socket(rig: Rig) -> None:
     assert rig.server.originates == []
 
 
-def _replace(req: DialRequest, **changes: str) -> DialRequest:
+def _replace(req: DialRequest, **changes: object) -> DialRequest:
     return replace(req, **changes)  # type: ignore[arg-type]
 
 

@@ -23,11 +23,11 @@ def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
     headers.append(("Timeout", str(round(req.ring_timeout_s * 1000))))
     if req.caller_id:
         headers.append(("CallerID", req.caller_id))
-    variables = {
+    variables = {  # dialerd's own come last: a campaign variable cannot replace them
+        **req.variables,
         "DIALERD_ATTEMPT": str(req.attempt_id),
         "DIALERD_KEY": req.key,
         "DIALERD_RECORD": "1" if req.record else "0",
-        **req.variables,
     }
     headers += [("Variable", f"{name}={value}") for name, value in variables.items()]
     headers.append(("Async", "true"))
