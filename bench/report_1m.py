@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -149,14 +148,15 @@ def load(engine: Engine, contacts: int) -> int:
 
 
 def _timed(args: list[str], env: dict[str, str], out: str = os.devnull) -> tuple[float, int]:
-    """Wall time of one `dialerd` run and its peak RSS (KiB)."""
+    """Wall time of one `dialerd` run and that process's peak RSS (KiB)."""
     started = time.perf_counter()
     with open(out, "w") as sink:
-        proc = subprocess.run(
-            [str(REPO / ".venv/bin/dialerd"), *args], env=env, stdout=sink, check=True
-        )
-    del proc
-    return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        proc = subprocess.Popen([str(REPO / ".venv/bin/dialerd"), *args], env=env, stdout=sink)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"dialerd {' '.join(args)} failed ({proc.returncode})")
+    return time.perf_counter() - started, usage.ru_maxrss
 
 
 def main() -> None:
@@ -180,10 +180,16 @@ def main() -> None:
             args = ["report", "bench", "--format", fmt, "--daily"]
             if fmt == "html":
                 args += ["--output", "/tmp/dialerd-bench-report.html"]
-            results[f"report --format {fmt}"] = [round(_timed(args, env)[0], 2) for _ in range(3)]
+            runs = [_timed(args, env) for _ in range(3)]
+            results[f"report --daily --format {fmt}: s"] = [round(t, 2) for t, _ in runs]
+            peak = max(r for _, r in runs) // 1024
+            results[f"report --daily --format {fmt}: peak RSS MiB"] = peak
+        runs = [_timed(["report", "bench"], env) for _ in range(3)]
+        results["report (table, no --daily): s"] = [round(t, 2) for t, _ in runs]
         secs, rss = _timed(["attempts", "bench", "--format", "csv"], env)
-        results["attempts --format csv (all dials)"] = round(secs, 2)
-        results["peak RSS of any run, MiB"] = round(rss / 1024)
+        results["attempts --format csv: s"] = round(secs, 1)
+        results["attempts --format csv: rows/s"] = round(dials / secs)
+        results["attempts --format csv: peak RSS MiB"] = rss // 1024
         print(json.dumps(results, indent=2))
         engine.dispose()
     finally:
