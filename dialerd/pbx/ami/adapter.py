@@ -269,7 +269,7 @@ class AmiTelephony:
     def _finish(self, keys: list[str], keep_if_hung_up: bool) -> None:
         """Event thread: deliver what was collected for dials whose events will not come.
 
-        ``error = "lost"`` unless ``keep_if_hung_up`` and the originated channel's
+        ``error = LOST`` unless ``keep_if_hung_up`` and the originated channel's
         Hangup was seen (a survivor whose OriginateResponse or other Hangup fell
         into the outage: its signals still tell what happened).
         """
@@ -283,7 +283,8 @@ class AmiTelephony:
                     key, flight.attempt_id, PbxSignals(ended_at=now)
                 )
                 signals = result.signals
-                if signals.error is None and not (keep_if_hung_up and signals.hangup_cause):
+                hung_up = signals.hangup_cause is not None
+                if signals.error is None and not (keep_if_hung_up and hung_up):
                     signals = dataclasses.replace(signals, error=LOST)
                     log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
                 raw = {**signals.raw, "events_lost": True}
