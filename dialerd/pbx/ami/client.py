@@ -4,10 +4,11 @@ One :class:`AmiClient` is one TCP connection (pyst2 cannot reconnect an object;
 the adapter builds a new client per connection). Every action goes through one
 lock and carries our own ActionID; replies are matched by ActionID on the reader
 thread (:class:`~dialerd.pbx.ami.pyst2_fixes.DialerdManager`), never FIFO.
-Originates are pipelined: ``send_nowait`` writes and returns, the reply is
-handed to a callback. Synchronous actions wait with ``action_timeout_s``; a
-missed deadline cuts the socket (``shutdown(SHUT_RDWR)``), which releases every
-waiter, and the link counts as dead.
+Originates are pipelined: ``send_nowait`` queues the bytes for a writer thread
+(one ``sendall`` per burst) and returns; the reply is handed to a callback.
+Synchronous actions wait with ``action_timeout_s``; a missed deadline cuts the
+socket (``shutdown(SHUT_RDWR)``), which releases every waiter, and the link
+counts as dead.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dialerd.settings import AmiSettings
 log = get_logger(__name__)
 
 #: Login event classes: call (OriginateResponse, Hangup, Dial*, Newstate...), user
-#: (UserEvent), dialplan (VarSet: DIALERD_ATTEMPT, AMDSTATUS).
+#: (UserEvent), dialplan (VarSet: AMDSTATUS, AMDCAUSE).
 EVENT_CLASSES = "call,user,dialplan"
 #: Events dialerd reads; the reader drops every other one before parsing it.
 WANTED_EVENTS = frozenset(
@@ -51,7 +52,8 @@ WANTED_EVENTS = frozenset(
     }
 )
 
-#: VarSet events dialerd reads (the attempt tag joins channels; AMD and AGI verdicts).
+#: VarSet events dialerd reads: AMD and AGI verdicts. Channels are joined to their
+#: dial by ChannelId/OtherChannelId (= key, key-2), so DIALERD_ATTEMPT is not needed.
 WANTED_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS"})
 
 EventHandler = Callable[[list[dict[str, Any]]], None]
