@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import re
 import socket
 import threading
@@ -34,6 +35,7 @@ import time
 import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
@@ -121,7 +123,13 @@ def _serve_simulator(ready: Any, stop: Any) -> None:
     sim.stop()
 
 
-def _start_server(kind: str) -> tuple[int, Callable[[], None]]:
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_server(kind: str) -> tuple[int, Callable[[], None], int]:
     ctx = mp.get_context("spawn")
     ready, stop = ctx.Queue(), ctx.Event()
     target = _serve_simulator if kind == "simulator" else _serve_replay
@@ -135,7 +143,7 @@ def _start_server(kind: str) -> tuple[int, Callable[[], None]]:
         if proc.is_alive():
             proc.terminate()
 
-    return port, shutdown
+    return port, shutdown, proc.pid or 0
 
 
 # -- clients ---------------------------------------------------------------------------------
@@ -349,16 +357,26 @@ def main() -> None:
         ("adapter", run_adapter, args.calls),
     )
     rates: dict[str, list[float]] = {name: [] for name, _, _ in clients}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in clients}
     for round_no in range(args.rounds):  # interleaved, so that machine load hits all alike
         for name, run, calls in clients:
             if name == "pyst2" and round_no > 0:
                 continue  # two orders of magnitude slower; once is enough
-            port, shutdown = _start_server(kind)
+            port, shutdown, pid = _start_server(kind)
             try:
+                client0, server0 = time.process_time(), _cpu_s(pid)
                 rates[name].append(run(port, calls))
+                per_k = 1000 / calls  # CPU seconds per 1,000 calls: this process, the server
+                cpu[name].append(
+                    ((time.process_time() - client0) * per_k, (_cpu_s(pid) - server0) * per_k)
+                )
             finally:
                 shutdown()
         print(f"round {round_no + 1}: " + ", ".join(f"{n} {r[-1]:.0f}" for n, r in rates.items()))
+    for name, samples in cpu.items():
+        client_s = sorted(c for c, _ in samples)[len(samples) // 2]
+        server_s = sorted(s for _, s in samples)[len(samples) // 2]
+        print(f"{name:8s} CPU per 1,000 calls: client {client_s:.3f} s, server {server_s:.3f} s")
     best = {name: max(values) for name, values in rates.items()}
     for name, rate in best.items():
         print(f"{name:8s} {rate:9.0f} originates/s (best)")
