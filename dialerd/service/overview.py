@@ -67,6 +67,40 @@ def _by_campaign(session: Session, query: Select[int, int]) -> dict[int, int]:
     return dict(session.execute(query).all())
 
 
+def due_now(session: Session, *, now: datetime) -> dict[int, int]:
+    """Numbers due at ``now`` and not yet claimed, by campaign id (the due index only)."""
+    return _by_campaign(
+        session,
+        select(PhoneNumber.campaign_id, func.count())
+        .where(
+            PhoneNumber.state == "dialable",
+            PhoneNumber.next_dial_at.is_not(None),
+            PhoneNumber.next_dial_at <= now,
+        )
+        .group_by(PhoneNumber.campaign_id),
+    )
+
+
+def open_attempts(session: Session) -> dict[int, int]:
+    """Dials claimed or in progress, by campaign id, across every daemon."""
+    return _by_campaign(
+        session,
+        select(Attempt.campaign_id, func.count())
+        .where(Attempt.status.in_(OPEN_ATTEMPT))
+        .group_by(Attempt.campaign_id),
+    )
+
+
+def queue_gauges(session: Session, *, now: datetime) -> dict[str, tuple[int, int]]:
+    """Campaign name → (numbers due now, dials in flight): cheap enough for every heartbeat.
+
+    For the ``dialerd_queue_depth`` and ``dialerd_calls_in_flight`` metrics.
+    """
+    due, in_flight = due_now(session, now=now), open_attempts(session)
+    names = session.execute(select(Campaign.id, Campaign.name)).all()
+    return {name: (due.get(cid, 0), in_flight.get(cid, 0)) for cid, name in names}
+
+
 def summaries(session: Session, *, now: datetime, name: str | None = None) -> list[CampaignSummary]:
     """Every campaign (or the one named), by name."""
     query = select(Campaign).order_by(Campaign.name)
@@ -84,18 +118,8 @@ def summaries(session: Session, *, now: datetime, name: str | None = None) -> li
         )
     ):
         contacts[cid][state] = n
-    due = _by_campaign(
-        session,
-        select(PhoneNumber.campaign_id, func.count())
-        .where(PhoneNumber.state == "dialable", PhoneNumber.next_dial_at <= now)
-        .group_by(PhoneNumber.campaign_id),
-    )
-    in_flight = _by_campaign(
-        session,
-        select(Attempt.campaign_id, func.count())
-        .where(Attempt.status.in_(OPEN_ATTEMPT))
-        .group_by(Attempt.campaign_id),
-    )
+    due = due_now(session, now=now)
+    in_flight = open_attempts(session)
     last = dict(
         session.execute(
             select(Attempt.campaign_id, func.max(Attempt.claimed_at)).group_by(Attempt.campaign_id)

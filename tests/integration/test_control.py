@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, Campaign, CampaignEvent, Contact, PhoneNumber, Round
-from dialerd.service import heartbeat
+from dialerd.service import heartbeat, overview
 from dialerd.service.control import actor
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -234,3 +234,10 @@ def test_commands_refuse_an_unmigrated_database(db_url: str, tmp_path: Path) -> 
     result = run(path, "campaign", "list")
     assert result.exit_code == 1
     assert "dialerd db upgrade" in result.output
+
+
+@pytest.mark.usefixtures("seeded")
+def test_queue_gauges_for_the_metrics(engine: Engine) -> None:
+    with Session(engine) as session:
+        gauges = overview.queue_gauges(session, now=NOW)
+    assert gauges == {"renewals": (1, 1), "survey": (0, 0)}
