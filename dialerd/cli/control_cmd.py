@@ -195,6 +195,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
                     "pbx_kind": d.pbx_kind,
                     "pbx_up": d.pbx_up,
                     "in_flight": d.in_flight,
+                    "status": d.status or {},
                 }
                 for d, ok in zip(daemons, alive, strict=True)
             ],
@@ -225,13 +226,13 @@ def _print_status(
                 _ago(d.heartbeat_at, now),
                 f"{d.pbx_kind} {'up' if d.pbx_up else 'down'}",
                 d.in_flight,
+                (d.status or {}).get("dial_rate", "-") if ok else "-",
                 d.version,
             )
             for d, ok in zip(daemons, alive, strict=True)
         ]
-        click.echo(
-            render_table(("INSTANCE", "STATE", "HEARTBEAT", "PBX", "IN FLIGHT", "VERSION"), rows)
-        )
+        headers = ("INSTANCE", "STATE", "HEARTBEAT", "PBX", "IN FLIGHT", "DIALS/S", "VERSION")
+        click.echo(render_table(headers, rows))
     click.echo("")
     click.echo(f"campaigns: {len(campaigns)}")
     if campaigns:

@@ -194,7 +194,7 @@ def test_status_exit_code_follows_the_heartbeats(config: Path, engine: Engine) -
     with Session(engine) as session, session.begin():
         heartbeat.register_instance(session, instance_id="a-1", pbx_kind="ami", now=now)
         heartbeat.register_instance(session, instance_id="b-2", pbx_kind="ami", now=now)
-        heartbeat.beat(session, "a-1", now=now, pbx_up=True, in_flight=4, status={"campaigns": 1})
+        heartbeat.beat(session, "a-1", now=now, pbx_up=True, in_flight=4, status={"dial_rate": 2.5})
         # b-2 missed three heartbeats: it counts as gone
         heartbeat.beat(
             session, "b-2", now=now - timedelta(seconds=16), pbx_up=True, in_flight=0, status={}
@@ -203,6 +203,7 @@ def test_status_exit_code_follows_the_heartbeats(config: Path, engine: Engine) -
     assert result.exit_code == 0, result.output
     assert "daemons: 1 alive" in result.output
     assert "ami up" in result.output
+    assert "2.5" in result.output
     doc = json.loads(run(config, "status", "--json").output)
     assert {d["id"]: d["alive"] for d in doc["daemons"]} == {"a-1": True, "b-2": False}
     assert doc["daemons"][0]["in_flight"] == 4
