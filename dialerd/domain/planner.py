@@ -17,6 +17,7 @@ from dialerd.domain.outcomes import Group, info
 from dialerd.domain.views import (
     MAX_ROUNDS,
     NO_NUMBERS,
+    ONLY_DNC_LEFT,
     ContactState,
     ContactView,
     NumberState,
@@ -92,7 +93,7 @@ class Planner:
                 return self.appointment(booked, c.appointment_at, new=False)
         if not dialable:
             if any(n.state == NumberState.dnc for n in c.numbers):
-                return self.idle(ContactState.paused)
+                return self.idle(ContactState.paused, ONLY_DNC_LEFT)
             return self.idle(ContactState.closed, NO_NUMBERS)
         if c.round_started_at is not None or c.round_results or c.rounds_started:
             # a round is open: go on with it

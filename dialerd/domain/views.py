@@ -17,6 +17,7 @@ from dialerd.domain.treatments import Treatment
 # closed_reason values besides a closing outcome's own code (e.g. "dnc_requested").
 MAX_ROUNDS = "max_rounds"
 NO_NUMBERS = "no_numbers"
+ONLY_DNC_LEFT = "dnc"  # paused, not closed: its numbers may be dialled again (domain.md §3)
 MAX_REFUSALS = "max_refusals"
 
 

@@ -26,7 +26,7 @@ from dialerd.engine import claims, limits
 from dialerd.engine.dnc import DncCheck
 from dialerd.engine.results import record_outcome
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.schedule import flag_contact, reschedule_contact
+from dialerd.engine.schedule import flag_contact, reschedule_contacts
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.logconfig import get_logger
 
@@ -175,23 +175,12 @@ class Dispatcher:
     ) -> list[claims.Claim]:
         """Window and DNC checks right before the dial; builds the claims that pass."""
         blocked = self._dnc.blocked(conn, rt.id, rows)
+        if blocked:
+            self._take_out(conn, rt, [r for r in rows if r.number_id in blocked], blocked, now)
+            report.dnc_blocked += len(blocked)
         todo = []
         for row in rows:
             if row.number_id in blocked:
-                report.dnc_blocked += 1
-                conn.execute(
-                    update(_pn)
-                    .where(_pn.c.id == row.number_id)
-                    .values(state="dnc", next_dial_at=None)
-                )
-                reschedule_contact(conn, row.contact_id, runtime=rt, now=now)
-                log.info(
-                    "dial_blocked_dnc",
-                    campaign=rt.name,
-                    contact_id=row.contact_id,
-                    number=row.e164,
-                    rule=blocked[row.number_id],
-                )
                 continue
             duration = rt.policy.ring_timeout
             if not rt.calendar.is_open(now, tz=row.contact_tz, duration=duration):
@@ -203,6 +192,30 @@ class Dispatcher:
                 continue
             todo.append(self._claim(rt, row))
         return todo
+
+    @staticmethod
+    def _take_out(
+        conn: Connection,
+        rt: CampaignRuntime,
+        rows: list[claims.DueRow],
+        rules: Mapping[int, str],
+        now: datetime,
+    ) -> None:
+        """Numbers a DNC entry forbids leave the queue; their contacts move on."""
+        conn.execute(
+            update(_pn)
+            .where(_pn.c.id.in_([r.number_id for r in rows]))
+            .values(state="dnc", next_dial_at=None)
+        )
+        reschedule_contacts(conn, [r.contact_id for r in rows], runtime=rt, now=now)
+        for row in rows:
+            log.info(
+                "dial_blocked_dnc",
+                campaign=rt.name,
+                contact_id=row.contact_id,
+                number=row.e164,
+                rule=rules[row.number_id],
+            )
 
     @staticmethod
     def _claim(rt: CampaignRuntime, row: claims.DueRow) -> claims.Claim:

@@ -3,8 +3,8 @@
 When a DNC entry takes a contact's queued number out, the contact's other numbers
 must go on (or the contact pause when none is left); when an entry is removed, a
 contact left with nothing queued must dial again. Both follow the engine's
-``reschedule_contact`` (``plan_next`` then ``write_step``) with the campaign's rules
-as last loaded, reading the contacts in batches.
+``reschedule_contacts`` with the campaign's rules as last loaded, reading the
+contacts in batches.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Campaign, Contact, PhoneNumber
-from dialerd.domain.policy import plan_next
+from dialerd.domain.views import ONLY_DNC_LEFT
 from dialerd.engine.campaigns import runtime_from
-from dialerd.engine.results import write_step
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.views import load_contacts
+from dialerd.engine.schedule import reschedule_contacts
 
 CHUNK = 500
 BATCH = 200  # contacts per transaction in requeue_all: each holds the write lock briefly
@@ -73,33 +72,7 @@ def requeue(session: Session, contact_ids: Iterable[int], *, now: datetime) -> i
             runtime = runtimes[campaign_id]
             if runtime is not None:
                 members = [contact for contact, cid in idle if cid == campaign_id]
-                queued += _plan_and_write(conn, members, runtime, now)
-    return queued
-
-
-def _plan_and_write(
-    conn: Connection, contact_ids: list[int], runtime: CampaignRuntime, now: datetime
-) -> int:
-    """The engine's ``reschedule_contact``, with the contacts read in one batch."""
-    policy = runtime.policy
-    queued = 0
-    for loaded in load_contacts(conn, contact_ids, now=now, policy_for=lambda _c: policy).values():
-        step = plan_next(
-            loaded.view, now=now, policy=policy, calendar=runtime.calendar, tz=loaded.timezone
-        )
-        write_step(
-            conn,
-            loaded,
-            state=step.contact_state,
-            closed_reason=step.closed_reason,
-            appointment_at=step.appointment_at,
-            position=step.position,
-            at=step.at,
-            new_round=step.new_round,
-            is_appointment=step.is_appointment,
-            now=now,
-        )
-        queued += step.position is not None
+                queued += reschedule_contacts(conn, members, runtime=runtime, now=now)
     return queued
 
 
@@ -116,21 +89,17 @@ def requeue_all(
 
 
 def stranded(session: Session, contact_ids: Iterable[int]) -> set[int]:
-    """Contacts paused because no dialable number was left (not flagged, none dialable)."""
+    """Contacts paused because only do-not-call numbers were left (``closed_reason`` "dnc")."""
     ids = sorted(set(contact_ids))
     found: set[int] = set()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        dialable = select(PhoneNumber.contact_id).where(
-            PhoneNumber.contact_id.in_(chunk), PhoneNumber.state == "dialable"
-        )
         found.update(
             session.scalars(
                 select(Contact.id).where(
                     Contact.id.in_(chunk),
                     Contact.state == "paused",
-                    Contact.flagged.is_(None),
-                    Contact.id.not_in(dialable),
+                    Contact.closed_reason == ONLY_DNC_LEFT,
                 )
             )
         )

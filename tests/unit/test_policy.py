@@ -261,7 +261,7 @@ def test_the_last_number_dropped_closes_the_contact() -> None:
 def test_numbers_only_barred_by_dnc_pause_the_contact() -> None:
     c = contact(2, states={1: "dnc"})
     d = run(c, 2, O.vacant, T0 + M)
-    assert (d.contact_state, d.closed_reason, d.next_position) == ("paused", None, None)
+    assert (d.contact_state, d.closed_reason, d.next_position) == ("paused", "dnc", None)
     paused = contact(2, rounds=0, started=None, states={1: "dnc", 2: "dnc"})
     step = plan_next(paused, now=T0, policy=POLICY, calendar=ALWAYS)
     assert step.contact_state == "paused"
