@@ -31,6 +31,7 @@ from dialerd.pbx.factory import Pbx, make_pbx
 from dialerd.service import heartbeat
 from dialerd.service.metrics import make_metrics
 from dialerd.service.notify import Notifier
+from dialerd.service.overview import queue_gauges
 from dialerd.service.signals import SignalRouter
 from dialerd.settings import Settings
 
@@ -51,6 +52,7 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes: dict[int, CampaignRuntime] = {}
         self._pbx_status = "PBX not started"
+        self._connected_once = False
         self._last_tick = time.monotonic()
         self._sent: deque[tuple[float, int]] = deque()
         self.pbx: Pbx | None = None
@@ -215,12 +217,13 @@ class Daemon:
 
     def beat(self) -> None:
         assert self.pbx is not None
+        up, now = self.pbx.telephony.is_up(), self.clock.now()
         with Session(self.engine) as s:
             heartbeat.beat(
                 s,
                 self.instance,
-                now=self.clock.now(),
-                pbx_up=self.pbx.telephony.is_up(),
+                now=now,
+                pbx_up=up,
                 in_flight=self.in_flight(),
                 status={
                     "campaigns": len(self.campaigns.runtimes),
@@ -229,7 +232,11 @@ class Daemon:
                 },
             )
             s.commit()
-        self.metrics.pbx_up(self.pbx.telephony.is_up())
+            if self.settings.metrics.enabled:
+                for name, (due, in_flight) in queue_gauges(s, now=now).items():
+                    self.metrics.set_queue_depth(name, due)
+                    self.metrics.set_in_flight(name, in_flight)
+        self.metrics.pbx_up(up)
 
     # -- status ---------------------------------------------------------------------
     def in_flight(self) -> int:
@@ -261,6 +268,10 @@ class Daemon:
         self.metrics.outcome(rec.campaign, rec.outcome.value)
 
     def _on_pbx_status(self, status: str) -> None:
+        connected = status.startswith("AMI connected")
+        if connected and self._connected_once:
+            self.metrics.reconnected()
+        self._connected_once |= connected
         self._pbx_status = status
         log.info("pbx_status", status=status)
 

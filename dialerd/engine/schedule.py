@@ -14,7 +14,7 @@ from sqlalchemy import Connection, update
 
 from dialerd.db import tables
 from dialerd.domain.policy import plan_next
-from dialerd.engine.results import write_step
+from dialerd.engine.rowwrites import write_step
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contacts
 

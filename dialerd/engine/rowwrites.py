@@ -1,0 +1,267 @@
+"""The rows a batch of decisions changes, written with one executemany per table.
+
+The attempt, the number, the contact, the round's end, the next queued dial (one per
+contact: every other number's queue fields are cleared) and DNC entries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, update
+
+from dialerd.db import tables
+from dialerd.domain.outcomes import Group, info
+from dialerd.domain.policy import Decision
+from dialerd.domain.ports import PbxSignals
+from dialerd.engine.views import LoadedContact
+
+_pn = tables.phone_numbers
+_ct = tables.contacts
+_at = tables.attempts
+_rd = tables.rounds
+_dnc = tables.dnc_entries
+
+_CLOSE_ATTEMPT = (
+    update(_at)
+    .where(_at.c.id == bindparam("b_id"))
+    .values(
+        status="done",
+        outcome=bindparam("b_outcome"),
+        bucket=bindparam("b_bucket"),
+        treatment=bindparam("b_treatment"),
+        next_dial_at=bindparam("b_next"),
+        answered_at=bindparam("b_answered"),
+        ended_at=bindparam("b_ended"),
+        reason=bindparam("b_reason"),
+        hangup_cause=bindparam("b_cause"),
+        callee_cause=bindparam("b_callee"),
+        dial_status=bindparam("b_dial"),
+        amd_status=bindparam("b_amd"),
+        amd_cause=bindparam("b_amd_cause"),
+        disposition=bindparam("b_disposition"),
+        signals=bindparam("b_signals"),
+        error=bindparam("b_error"),
+    )
+)
+_SETTLE_NUMBER = (
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        last_outcome=bindparam("b_outcome"),
+        in_flight_attempt_id=None,
+        claimed_by=None,
+    )
+)
+_CONTACT_STATE = (
+    update(_ct)
+    .where(_ct.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        closed_reason=bindparam("b_reason"),
+        refusals=bindparam("b_refusals"),
+        appointment_at=bindparam("b_appointment"),
+        result=func.coalesce(bindparam("b_result"), _ct.c.result),
+        updated_at=bindparam("b_now"),
+    )
+)
+_END_ROUND = (
+    update(_rd)
+    .where(_rd.c.contact_id == bindparam("b_contact"), _rd.c.round == bindparam("b_round"))
+    .values(ended_at=bindparam("b_now"), result=bindparam("b_result"))
+)
+_QUEUE = (
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        next_dial_at=bindparam("b_at"),
+        next_round=bindparam("b_round"),
+        next_try=bindparam("b_try"),
+        next_is_appointment=bindparam("b_appointment"),
+    )
+)
+
+
+def _signals_json(signals: PbxSignals, rule: str, known: bool) -> dict[str, Any]:
+    data = {k: v for k, v in asdict(signals).items() if k != "raw" and v is not None}
+    for k, v in data.items():
+        if isinstance(v, datetime):
+            data[k] = v.isoformat()
+    data["raw"] = {
+        str(k): v if isinstance(v, str | int | float | bool | None) else str(v)
+        for k, v in signals.raw.items()
+    }
+    return {**data, "rule": rule, "known": known}
+
+
+class Writes:
+    """The rows a pass changes, gathered so each table gets one executemany."""
+
+    def __init__(self) -> None:
+        self.attempts: list[dict[str, Any]] = []
+        self.numbers: list[dict[str, Any]] = []
+        self.contacts: list[dict[str, Any]] = []
+        self.rounds: list[dict[str, Any]] = []
+        self.unqueue: list[int] = []
+        self.queue: list[dict[str, Any]] = []
+        self.dnc: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        p: Any,  # engine.results.Pending
+        loaded: LoadedContact,
+        d: Decision,
+        campaign: str,
+        now: datetime,
+    ) -> None:
+        a, s = p.attempt, p.signals
+        self.attempts.append(
+            {
+                "b_id": a.id,
+                "b_outcome": p.outcome.value,
+                "b_bucket": d.bucket.value,
+                "b_treatment": d.treatment.kind.value,
+                "b_next": d.next_at,
+                "b_answered": s.answered_at,
+                "b_ended": s.ended_at or now,
+                "b_reason": s.reason,
+                "b_cause": s.hangup_cause,
+                "b_callee": s.callee_cause,
+                "b_dial": s.dial_status,
+                "b_amd": s.amd_status,
+                "b_amd_cause": s.amd_cause,
+                "b_disposition": s.disposition,
+                "b_signals": _signals_json(s, p.rule, p.known),
+                "b_error": s.error,
+            }
+        )
+        self.numbers.append(
+            {"b_id": a.phone_number_id, "b_state": d.number_state, "b_outcome": p.outcome.value}
+        )
+        self.add_contact(loaded, d, now)
+        if d.add_dnc:
+            self.dnc.append(
+                {
+                    "campaign_id": None,
+                    "kind": "number",
+                    "value": a.number,
+                    "reason": "requested by the callee",
+                    "source": f"call:{campaign}",
+                    "created_at": now,
+                }
+            )
+        self.add_queue(
+            loaded,
+            position=d.next_position,
+            at=d.next_at,
+            new_round=d.new_round,
+            is_appointment=d.next_is_appointment,
+            try_no=_next_try(d, a.try_no, a.position),
+        )
+
+    def add_contact(self, loaded: LoadedContact, d: Decision, now: datetime) -> None:
+        result = d.round_result.value if d.round_result else None
+        self.contacts.append(
+            {
+                "b_id": loaded.id,
+                "b_state": d.contact_state,
+                "b_reason": d.closed_reason,
+                "b_refusals": d.refusals,
+                "b_appointment": d.appointment_at,
+                "b_result": result,
+                "b_now": now,
+            }
+        )
+        if result is not None:
+            self.rounds.append(
+                {
+                    "b_contact": loaded.id,
+                    "b_round": loaded.current_round,
+                    "b_now": now,
+                    "b_result": result,
+                }
+            )
+
+    def add_queue(
+        self,
+        loaded: LoadedContact,
+        *,
+        position: int | None,
+        at: datetime | None,
+        new_round: bool,
+        is_appointment: bool,
+        try_no: int = 1,
+    ) -> None:
+        """Make ``position`` the contact's one queued dial (or queue nothing)."""
+        self.unqueue.append(loaded.id)
+        if position is None or at is None:
+            return
+        current = loaded.current_round
+        self.queue.append(
+            {
+                "b_id": loaded.number_ids[position],
+                "b_at": at,
+                "b_round": current + 1 if new_round else max(current, 1),
+                "b_try": try_no,
+                "b_appointment": is_appointment,
+            }
+        )
+
+    def flush(self, conn: Connection) -> None:
+        for stmt, rows in (
+            (_CLOSE_ATTEMPT, self.attempts),
+            (_SETTLE_NUMBER, self.numbers),
+            (_CONTACT_STATE, self.contacts),
+            (_END_ROUND, self.rounds),
+        ):
+            if rows:
+                conn.execute(stmt, rows)
+        if self.unqueue:
+            conn.execute(
+                update(_pn)
+                .where(_pn.c.contact_id.in_(self.unqueue))
+                .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
+                .values(next_dial_at=None, next_is_appointment=False)
+            )
+        if self.queue:
+            conn.execute(_QUEUE, self.queue)
+        if self.dnc:
+            conn.execute(insert(_dnc), self.dnc)
+
+
+def _next_try(decision: Decision, current_try: int, current_position: int | None) -> int:
+    """A redial of the same number in the same round after our own failure is the next try."""
+    our_fault = info(decision.outcome).group is Group.our_fault
+    same_dial = our_fault and decision.next_position == current_position
+    return current_try + 1 if same_dial and not decision.new_round else 1
+
+
+def write_step(
+    conn: Connection,
+    loaded: LoadedContact,
+    *,
+    state: str,
+    closed_reason: str | None,
+    appointment_at: datetime | None,
+    position: int | None,
+    at: datetime | None,
+    new_round: bool,
+    is_appointment: bool,
+    now: datetime,
+) -> None:
+    """Write a plan made without a dial result (see engine.schedule)."""
+    conn.execute(
+        update(_ct)
+        .where(_ct.c.id == loaded.id)
+        .values(
+            state=state, closed_reason=closed_reason, appointment_at=appointment_at, updated_at=now
+        )
+    )
+    writes = Writes()
+    writes.add_queue(
+        loaded, position=position, at=at, new_round=new_round, is_appointment=is_appointment
+    )
+    writes.flush(conn)
