@@ -144,6 +144,10 @@ def write_claims(
 ) -> dict[str, int]:
     """Write the attempt rows and take the numbers out of the queue; returns key → attempt id.
 
+    The rows are written ``dialing``, started now: the Originates follow the commit at
+    once, and a dial that then fails to leave gets its start time cleared. (Marking
+    them after the send would wait on rows the result writer already holds.)
+
     A key that already exists is a dial that was made before: it is never made again
     (the row is left out of the result and the contact is paused and flagged).
     """
@@ -165,7 +169,8 @@ def write_claims(
             "try_no": c.row.try_no,
             "number": c.row.e164,
             "instance_id": instance_id,
-            "status": "claimed",
+            "status": "dialing",
+            "started_at": now,
             "is_appointment": c.row.is_appointment,
             "planned_at": c.row.due_at,
             "claimed_at": now,
@@ -275,11 +280,7 @@ def _quarantine(
         )
 
 
-def mark_dialing(conn: Connection, attempt_ids: Sequence[int], *, now: datetime) -> None:
-    """The Originates left: the attempts are now in the PBX's hands."""
+def mark_not_sent(conn: Connection, attempt_ids: Sequence[int]) -> None:
+    """These Originates never left (refused before the wire, or no link): no start time."""
     if attempt_ids:
-        conn.execute(
-            update(_at)
-            .where(_at.c.id.in_(attempt_ids), _at.c.status == "claimed")
-            .values(status="dialing", started_at=now)
-        )
+        conn.execute(update(_at).where(_at.c.id.in_(attempt_ids)).values(started_at=None))

@@ -268,10 +268,11 @@ class Dispatcher:
             )
         self._rate.spend(self._monotonic(), len(sent))
         report.sent += len(sent)
-        with self._engine.begin() as conn:
-            claims.mark_dialing(conn, sent, now=self._clock.now())
-            for claim, error in failed:
-                self._record_failure(conn, rt, ids[claim.key], error)
+        if failed:
+            with self._engine.begin() as conn:
+                claims.mark_not_sent(conn, [ids[c.key] for c, _ in failed])
+                for claim, error in failed:
+                    self._record_failure(conn, rt, ids[claim.key], error)
         report.failed += len(failed)
         if self._on_dial is not None and sent:
             self._on_dial(rt, len(sent))

@@ -33,7 +33,7 @@ def test_attempt_row_is_committed_before_the_dial(engine: Engine, tmp_path: Path
 
     rig.pbx.originate = originate  # type: ignore[method-assign]
     assert rig.step() == 1
-    assert seen == ["claimed"]
+    assert seen == ["dialing"]  # committed, and visible to another connection, before the dial
     (attempt,) = _attempts(engine)
     assert attempt.status == "dialing" and attempt.started_at is not None
 
