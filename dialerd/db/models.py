@@ -39,6 +39,18 @@ NAMING_CONVENTION = {
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Predicates of the reporting indexes (migration 0002 and docs/database.md).
+_COUNTED = (
+    "started_at IS NOT NULL AND (outcome IS NULL OR NOT (outcome IN ('internal_failure', "
+    "'interrupted')))"
+)
+_REACHED = (
+    f"({_COUNTED}) AND (outcome IN ('answered', 'completed', 'callback_requested', "
+    "'refused', 'dnc_requested'))"
+)
+_SUCCESS = "outcome = 'completed' AND LOWER(disposition) = 'completed'"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -131,6 +143,14 @@ class PhoneNumber(Base):
         UniqueConstraint("contact_id", "position"),
         Index("ix_phone_numbers_campaign_id_e164", "campaign_id", "e164"),
         Index(
+            "ix_phone_numbers_usable",
+            "campaign_id",
+            "contact_id",
+            "state",
+            sqlite_where=text("state IN ('dialable', 'exhausted')"),
+            postgresql_where=text("state IN ('dialable', 'exhausted')"),
+        ),
+        Index(
             "ix_phone_numbers_due",
             "campaign_id",
             "priority",
@@ -219,6 +239,30 @@ class Attempt(Base):
         Index("ix_attempts_campaign_id_started_at", "campaign_id", "started_at"),
         Index("ix_attempts_campaign_id_claimed_at", "campaign_id", "claimed_at"),
         Index("ix_attempts_contact_id", "contact_id"),
+        # reporting (migration 0002): per-contact sets in contact order for the views
+        Index(
+            "ix_attempts_counted",
+            "campaign_id",
+            "contact_id",
+            sqlite_where=text(_COUNTED),
+            postgresql_where=text(_COUNTED),
+        ),
+        Index(
+            "ix_attempts_reached",
+            "campaign_id",
+            "contact_id",
+            "round",
+            "started_at",
+            sqlite_where=text(_REACHED),
+            postgresql_where=text(_REACHED),
+        ),
+        Index(
+            "ix_attempts_success",
+            "campaign_id",
+            "contact_id",
+            sqlite_where=text(_SUCCESS),
+            postgresql_where=text(_SUCCESS),
+        ),
         Index(
             "ix_attempts_open",
             "status",

@@ -14,6 +14,7 @@ from dialerd.reporting.figures import DAILY_COLUMNS, LATENESS_COLUMNS, Report, p
 from dialerd.reporting.masking import maybe_mask_name, maybe_mask_number
 
 UNDIALABLE_SAMPLE = 20  # contacts listed for data cleaning
+FIGURES_SQL = "SELECT * FROM v_campaign_figures WHERE campaign_id = :c"
 REPORT_CONNECTIONS = 3  # views read at once on PostgreSQL
 # Per report connection: big aggregates stay in memory, no JIT compile for one-off
 # queries, and no parallel workers on top of the report's own concurrency.
@@ -22,6 +23,10 @@ PG_SESSION = (
     "SET jit = off",
     "SET max_parallel_workers_per_gather = 0",
 )
+# The campaign totals join per-contact sets that the reporting indexes hold in
+# contact order: merge joins stream them, where hash joins would hash a million
+# rows each (3.3 s instead of 5.2 s at a million contacts).
+PG_MERGE = ("SET enable_hashjoin = off",)
 
 
 def campaign_row(conn: Connection, name: str) -> tuple[int, str]:
@@ -69,7 +74,7 @@ def load_report(
         cid, tz = campaign_row(conn, name)
     where, params = _day_filter(since, until)
     jobs: dict[str, tuple[str, dict[str, Any]]] = {
-        "figures": ("SELECT * FROM v_campaign_figures WHERE campaign_id = :c", {}),
+        "figures": (FIGURES_SQL, {}),
         "funnel": ("SELECT * FROM v_round_funnel WHERE campaign_id = :c ORDER BY round", {}),
         "lateness": ("SELECT * FROM v_dispatch_lateness WHERE campaign_id = :c", {}),
         "hourly": (
@@ -120,7 +125,7 @@ def _run_all(
         sql, params = job
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
-                for setting in PG_SESSION:
+                for setting in PG_SESSION + (PG_MERGE if sql is FIGURES_SQL else ()):
                     conn.exec_driver_sql(setting)
             return _dicts(conn, sql, c=cid, **params)
 

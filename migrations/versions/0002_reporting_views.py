@@ -122,7 +122,23 @@ REACHED = f"(a.outcome IN ({_codes('reached')}))"
 # A hit: the answered-call flow itself reported the purpose completed (disposition
 # "completed"), as opposed to a contact completed only because someone answered.
 SUCCESS = "(a.outcome = 'completed' AND LOWER(a.disposition) = 'completed')"
+USABLE = "(p.state IN ('dialable', 'exhausted'))"
 ATTEMPTS_L = "attempts a"
+
+# Partial indexes holding, in contact order, the per-contact sets the campaign
+# totals need: counted dials, reached dials (with round and time, for the funnel
+# and the daily first reaches), hits, usable numbers. Their predicates are the
+# view's WHERE clauses without the alias, so PostgreSQL sees that they apply.
+INDEXES = [
+    ("ix_attempts_counted", "attempts", ["campaign_id", "contact_id"],
+     COUNTED.replace("a.", "")),
+    ("ix_attempts_reached", "attempts", ["campaign_id", "contact_id", "round", "started_at"],
+     f"{COUNTED} AND {REACHED}".replace("a.", "")),
+    ("ix_attempts_success", "attempts", ["campaign_id", "contact_id"],
+     SUCCESS.replace("a.", "")),
+    ("ix_phone_numbers_usable", "phone_numbers", ["campaign_id", "contact_id", "state"],
+     USABLE.replace("p.", "")),
+]  # fmt: skip
 
 
 def _ratio(num: str, den: str) -> str:
@@ -228,41 +244,44 @@ FROM (
       SUM(s.completed) AS completed_accounts,
       SUM(s.successful) AS successful_accounts
     FROM (
-      -- v_contact_status's categories, narrowed to what the totals need: one pass, and
-      -- small codes folded with MAX (state 1 closed, 3 completed, 5 active/paused;
-      -- reach 1 reached, 2 a hit; number 1 exhausted, 2 dialable)
-      SELECT k.campaign_id, k.dials,
-        CASE WHEN k.st = 3 THEN 1 ELSE 0 END AS completed,
-        CASE WHEN k.reach = 2 THEN 1 ELSE 0 END AS successful,
-        CASE WHEN k.st = 3 OR k.reach > 0 THEN 1 ELSE 0 END AS reached,
+      -- v_contact_status's categories, from per-contact sets that the partial indexes
+      -- below hold in contact order (index-only scans, no big hash aggregate)
+      SELECT c.campaign_id, COALESCE(d.dials, 0) AS dials,
+        CASE WHEN c.state = 'completed' THEN 1 ELSE 0 END AS completed,
+        CASE WHEN s.contact_id IS NOT NULL THEN 1 ELSE 0 END AS successful,
+        CASE WHEN c.state = 'completed' OR r.contact_id IS NOT NULL THEN 1 ELSE 0 END
+          AS reached,
         CASE
-          WHEN k.st = 3 OR k.reach > 0 THEN 'reached'
-          WHEN k.num = 0 THEN 'undialable'
-          WHEN k.dials = 0 THEN 'not_called'
-          WHEN k.st = 5 AND k.num = 2 THEN 'unreachable'
+          WHEN c.state = 'completed' OR r.contact_id IS NOT NULL THEN 'reached'
+          WHEN n.contact_id IS NULL THEN 'undialable'
+          WHEN d.dials IS NULL THEN 'not_called'
+          WHEN c.state IN ('active', 'paused') AND n.dialable = 1 THEN 'unreachable'
           ELSE 'exhausted'
         END AS category
-      FROM (
-        SELECT u.campaign_id, u.contact_id, MAX(u.st) AS st, SUM(u.dial) AS dials,
-          MAX(u.reach) AS reach, MAX(u.num) AS num
-        FROM (
-          SELECT c.campaign_id, c.id AS contact_id,
-            CASE WHEN c.state = 'completed' THEN 3
-              WHEN c.state IN ('active', 'paused') THEN 5 ELSE 1 END AS st,
-            0 AS dial, 0 AS reach, 0 AS num
-          FROM contacts c
-          UNION ALL
-          SELECT a.campaign_id, a.contact_id, 0, CASE WHEN {COUNTED} THEN 1 ELSE 0 END,
-            CASE WHEN {SUCCESS} THEN 2 WHEN {COUNTED} AND {REACHED} THEN 1 ELSE 0 END, 0
-          FROM attempts a
-          UNION ALL
-          SELECT p.campaign_id, p.contact_id, 0, 0, 0,
-            CASE WHEN p.state = 'dialable' THEN 2 WHEN p.state = 'exhausted' THEN 1 ELSE 0 END
-          FROM phone_numbers p
-        ) u
-        GROUP BY u.campaign_id, u.contact_id
-      ) k
-      WHERE k.st > 0
+      FROM contacts c
+      LEFT JOIN (
+        SELECT a.campaign_id, a.contact_id, COUNT(*) AS dials
+        FROM attempts a
+        WHERE {COUNTED}
+        GROUP BY a.campaign_id, a.contact_id
+      ) d ON d.campaign_id = c.campaign_id AND d.contact_id = c.id
+      LEFT JOIN (
+        SELECT DISTINCT a.campaign_id, a.contact_id
+        FROM attempts a
+        WHERE {COUNTED} AND {REACHED}
+      ) r ON r.campaign_id = c.campaign_id AND r.contact_id = c.id
+      LEFT JOIN (
+        SELECT DISTINCT a.campaign_id, a.contact_id
+        FROM attempts a
+        WHERE {SUCCESS}
+      ) s ON s.campaign_id = c.campaign_id AND s.contact_id = c.id
+      LEFT JOIN (
+        SELECT p.campaign_id, p.contact_id,
+          MAX(CASE WHEN p.state = 'dialable' THEN 1 ELSE 0 END) AS dialable
+        FROM phone_numbers p
+        WHERE {USABLE}
+        GROUP BY p.campaign_id, p.contact_id
+      ) n ON n.campaign_id = c.campaign_id AND n.contact_id = c.id
     ) s
     GROUP BY s.campaign_id
   ) s ON s.campaign_id = cp.id
@@ -420,6 +439,10 @@ def upgrade() -> None:
             for c, en, zh, g, b in OUTCOME_LABELS
         ],
     )
+    for name, table, columns, where in INDEXES:
+        op.create_index(
+            name, table, columns, postgresql_where=sa.text(where), sqlite_where=sa.text(where)
+        )
     bodies = _views(_sql(op.get_bind().dialect.name))
     bind = op.get_bind()
     for name in VIEWS:
@@ -430,4 +453,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in reversed(VIEWS):
         op.execute(f"DROP VIEW IF EXISTS {name}")
+    for name, table, _, _ in reversed(INDEXES):
+        op.drop_index(name, table_name=table)
     op.drop_table("outcome_labels")
