@@ -266,8 +266,8 @@ class Attempt(Base):
         Index(
             "ix_attempts_open",
             "status",
-            sqlite_where=text("status IN ('claimed', 'dialing')"),
-            postgresql_where=text("status IN ('claimed', 'dialing')"),
+            sqlite_where=text("status = 'dialing'"),
+            postgresql_where=text("status = 'dialing'"),
         ),
     )
 
@@ -281,8 +281,8 @@ class Attempt(Base):
     try_no: Mapped[int] = mapped_column(SmallInteger, default=1)
     number: Mapped[str] = mapped_column(String(20))
     instance_id: Mapped[str] = mapped_column(String(64))
-    # claimed (row written, not yet sent) | dialing (sent to the PBX) | done
-    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    # dialing (written in the claim's transaction, just before the Originate) | done
+    status: Mapped[str] = mapped_column(String(16), default="dialing")
     is_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select, text
 from dialerd.db import tables
 
 _at = tables.attempts
-_OPEN = text("attempts.status IN ('claimed', 'dialing')")
+_OPEN = text("attempts.status = 'dialing'")
 
 
 def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:

@@ -23,7 +23,7 @@ from dialerd.logconfig import get_logger
 log = get_logger("dialerd.reconcile")
 _at = tables.attempts
 _in = tables.instances
-_OPEN = text("attempts.status IN ('claimed', 'dialing')")
+_OPEN = text("attempts.status = 'dialing'")
 # Without a word from the PBX, a call older than this is given up on.
 GIVE_UP_AFTER = timedelta(hours=4)
 

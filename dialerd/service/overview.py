@@ -18,7 +18,7 @@ from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
 from dialerd.errors import CampaignNotFound
 
-OPEN_ATTEMPT = ("claimed", "dialing")
+OPEN_ATTEMPT = ("dialing",)
 
 
 @dataclass(frozen=True)

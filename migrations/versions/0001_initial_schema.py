@@ -371,8 +371,8 @@ def upgrade() -> None:
             "ix_attempts_open",
             ["status"],
             unique=False,
-            sqlite_where=sa.text("status IN ('claimed', 'dialing')"),
-            postgresql_where=sa.text("status IN ('claimed', 'dialing')"),
+            sqlite_where=sa.text("status = 'dialing'"),
+            postgresql_where=sa.text("status = 'dialing'"),
         )
 
 
@@ -381,8 +381,8 @@ def downgrade() -> None:
     with op.batch_alter_table("attempts", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_attempts_open",
-            sqlite_where=sa.text("status IN ('claimed', 'dialing')"),
-            postgresql_where=sa.text("status IN ('claimed', 'dialing')"),
+            sqlite_where=sa.text("status = 'dialing'"),
+            postgresql_where=sa.text("status = 'dialing'"),
         )
         batch_op.drop_index("ix_attempts_contact_id")
         batch_op.drop_index("ix_attempts_campaign_id_started_at")
