@@ -8,11 +8,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.loader import load_file
-from dialerd.campaignfile.registry import register
-from dialerd.engine.campaigns import import_lists, runtime_from
+from dialerd.engine.campaigns import install
 from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
@@ -106,12 +104,8 @@ def make_rig(
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
-    with Session(engine) as session:
-        row, _ = register(session, loaded, now=clock.now(), actor="test")
-        session.commit()
-        campaign_id = row.id
-    import_lists(engine, loaded, campaign_id, now=clock.now(), actor="test")
-    runtime = runtime_from(loaded, campaign_id)
+    runtime = install(engine, loaded, now=clock.now(), actor="test")
+    campaign_id = runtime.id
     pbx = VirtualPbx(clock, scenario or Scenario())
     writer = ResultWriter(engine, clock, {campaign_id: runtime}.get)
     pbx.start(writer.submit)

@@ -111,6 +111,20 @@ def import_lists(
     return done
 
 
+def install(
+    engine: Engine, loaded: LoadedCampaign, *, now: datetime, actor: str
+) -> CampaignRuntime:
+    """Register the campaign (row and audit event), import its lists, build its runtime."""
+    with Session(engine) as session:
+        row, kind = register(session, loaded, now=now, actor=actor)
+        session.commit()
+        campaign_id = row.id
+    if kind != "campaign_unchanged":
+        log.info(kind, campaign=loaded.name, path=str(loaded.path))
+    import_lists(engine, loaded, campaign_id, now=now, actor=actor)
+    return runtime_from(loaded, campaign_id)
+
+
 def load_campaigns(
     engine: Engine,
     directory: Path,
@@ -137,17 +151,11 @@ def load_campaigns(
             result.runtimes[previous.ids[keep]] = previous.runtimes[previous.ids[keep]]
             log.warning("campaign_kept_previous_version", path=keep)
     for campaign in loaded:
-        with Session(engine) as session:
-            row, kind = register(session, campaign, now=now, actor=actor)
-            session.commit()
-            campaign_id = row.id
-        if kind != "campaign_unchanged":
-            log.info(kind, campaign=campaign.name, path=str(campaign.path))
-        import_lists(engine, campaign, campaign_id, now=now, actor=actor)
+        runtime = install(engine, campaign, now=now, actor=actor)
         key = str(campaign.path)
         result.files[key] = campaign
-        result.ids[key] = campaign_id
-        result.runtimes[campaign_id] = runtime_from(campaign, campaign_id)
+        result.ids[key] = runtime.id
+        result.runtimes[runtime.id] = runtime
     if previous is not None:
         for gone in previous.ids.keys() - result.ids.keys():
             log.warning("campaign_file_removed", path=gone, campaign_id=previous.ids[gone])

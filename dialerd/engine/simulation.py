@@ -12,12 +12,10 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.loader import LoadedCampaign
-from dialerd.campaignfile.registry import register
 from dialerd.db import tables
-from dialerd.engine.campaigns import import_lists, runtime_from
+from dialerd.engine.campaigns import install
 from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
@@ -67,12 +65,8 @@ def simulate(
     max_days: int = 400,
 ) -> Simulation:
     clock = VirtualClock(start or start_of(loaded))
-    with Session(engine) as session:
-        row, _ = register(session, loaded, now=clock.now(), actor=INSTANCE)
-        session.commit()
-        campaign_id = row.id
-    import_lists(engine, loaded, campaign_id, now=clock.now(), actor=INSTANCE)
-    runtime = runtime_from(loaded, campaign_id)
+    runtime = install(engine, loaded, now=clock.now(), actor=INSTANCE)
+    campaign_id = runtime.id
     pbx = VirtualPbx(clock, scenario)
     writer = ResultWriter(engine, clock, {campaign_id: runtime}.get)
     pbx.start(writer.submit)
