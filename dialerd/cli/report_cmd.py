@@ -65,7 +65,7 @@ def report(
         campaign,
         since=since.date() if since else None,
         until=until.date() if until else None,
-        daily=daily or fmt != "table",
+        detail=daily or fmt != "table",
         show_numbers=show_numbers,
         show_names=show_names,
     )

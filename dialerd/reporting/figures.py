@@ -1,7 +1,6 @@
 """The report's content: figure names and labels (en/zh), kinds, and value formatting.
 
-Every figure comes from ``v_campaign_figures`` (docs/database.md gives each formula),
-except ``completed_per_hour``, computed here from ``v_campaign_hourly``.
+Every figure comes from ``v_campaign_figures``; docs/database.md gives each formula.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def _sql(dialect: str) -> dict[str, str]:
             "hour_dial": "to_char(date_trunc('hour', COALESCE(a.started_at, a.claimed_at) "
             "AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:00')",
             "day_first_reached_key": "date_trunc('day', f.first_reached_at AT TIME ZONE 'UTC')",
+            "hour_started_key": "date_trunc('hour', a.started_at AT TIME ZONE 'UTC')",
             "day_first_reached": "to_char(date_trunc('day', f.first_reached_at "
             "AT TIME ZONE 'UTC'), 'YYYY-MM-DD')",
             # date_part gives double precision (EXTRACT gives slower numeric since PG 14)
@@ -92,6 +93,7 @@ def _sql(dialect: str) -> dict[str, str]:
         "hour_dial_key": "strftime('%Y-%m-%d %H:00', COALESCE(a.started_at, a.claimed_at))",
         "hour_dial": "strftime('%Y-%m-%d %H:00', COALESCE(a.started_at, a.claimed_at))",
         "day_first_reached_key": "date(f.first_reached_at)",
+        "hour_started_key": "strftime('%Y-%m-%d %H', a.started_at)",
         "day_first_reached": "date(f.first_reached_at)",
         "ring_s": "((julianday(COALESCE(a.answered_at, a.ended_at)) - julianday(a.started_at))"
         " * 86400.0)",
@@ -211,7 +213,8 @@ SELECT b.*,
   {_ratio("b.reachable_accounts", "b.account_size - b.undialable_accounts")} AS reachable_rate,
   {_ratio("b.completed_accounts", "b.reachable_accounts")} AS completed_rate,
   {_ratio("b.successful_accounts", "b.completed_accounts")} AS hit_rate,
-  {_ratio("b.answered_calls", "b.calls_made")} AS answer_rate
+  {_ratio("b.answered_calls", "b.calls_made")} AS answer_rate,
+  {_ratio("b.completed_accounts", "b.dialling_hours")} AS completed_per_hour
 FROM (
   SELECT cp.id AS campaign_id, cp.name AS campaign,
     COALESCE(s.account_size, 0) AS account_size,
@@ -229,7 +232,8 @@ FROM (
     COALESCE(s.completed_accounts, 0) AS completed_accounts,
     COALESCE(s.successful_accounts, 0) AS successful_accounts,
     COALESCE(d.answered_calls, 0) AS answered_calls,
-    d.avg_ring_s, d.avg_talk_s
+    d.avg_ring_s, d.avg_talk_s,
+    COALESCE(h.dialling_hours, 0) AS dialling_hours
   FROM campaigns cp
   LEFT JOIN (
     SELECT s.campaign_id, COUNT(*) AS account_size,
@@ -296,6 +300,15 @@ FROM (
     FROM {ATTEMPTS_L}
     GROUP BY a.campaign_id
   ) d ON d.campaign_id = cp.id
+  LEFT JOIN (
+    SELECT t.campaign_id, COUNT(*) AS dialling_hours
+    FROM (
+      SELECT DISTINCT a.campaign_id, {x["hour_started_key"]} AS hour
+      FROM attempts a
+      WHERE a.started_at IS NOT NULL
+    ) t
+    GROUP BY t.campaign_id
+  ) h ON h.campaign_id = cp.id
   LEFT JOIN (
     SELECT i.campaign_id,
       SUM({x["rejected_sum"]} + i.duplicates + i.dnc_suppressed) AS rejected_at_import

@@ -50,6 +50,9 @@ def test_campaign_figures(loaded: Engine) -> None:
     assert f["completed_rate"] == pytest.approx(2 / 3)
     assert f["hit_rate"] == pytest.approx(1 / 2)
     assert f["answer_rate"] == pytest.approx(3 / 10)
+    # UTC hours with a started dial: 11-02 01..05, 11-03 01, 03, 05 (K8's never started)
+    assert f["dialling_hours"] == 8
+    assert f["completed_per_hour"] == pytest.approx(2 / 8)
     # ring: 10 + 30 + 5 + 20 + 5 + 30 + 2 + 3 + 4 + 30 = 139 s over 10 dials
     assert f["avg_ring_s"] == pytest.approx(13.9, abs=1e-3)
     # talk: K1 120 s, K2 300 s, K3 30 s
