@@ -29,6 +29,11 @@ def _axis(top: float, height: int, suffix: str = "") -> str:
 
 
 def _num(value: float) -> str:
+    """Short enough for an axis: 7, 0.25, 263k, 1.0M."""
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
     return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.2f}"
 
 
@@ -74,7 +79,7 @@ def hbars(chart_id: str, title: str, items: Sequence[tuple[str, float, str]]) ->
     out = []
     for i, (label, value, shown) in enumerate(items):
         y = 8 + i * row_h
-        w = (W - label_w - 90) * value / top
+        w = (W - label_w - 140) * value / top
         out.append(
             f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">'
             f"{escape(label)}</text>"
