@@ -33,9 +33,8 @@ def attempts(
     show_numbers: bool,
 ) -> None:
     """Export CAMPAIGN's dials with their times, outcome and raw PBX signals."""
-    click.get_current_context().call_on_close(ctx.engine.dispose)
     rows = export.iter_attempts(
-        ctx.engine,
+        ctx.read_engine,
         campaign,
         since=since.date() if since else None,
         until=until.date() if until else None,

@@ -34,6 +34,15 @@ class CliContext:
         return engine
 
     @cached_property
+    def read_engine(self) -> Engine:
+        """The database for commands that only read (reports, exports, status)."""
+        engine = make_engine(self.settings.database.url, read_only=True)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.find_root().call_on_close(engine.dispose)
+        return engine
+
+    @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
 

@@ -59,9 +59,8 @@ def report(
     """Report CAMPAIGN's figures (docs/database.md defines each one)."""
     if fmt == "html" and output is None:
         raise click.UsageError("--format html writes a file: give --output FILE")
-    click.get_current_context().call_on_close(ctx.engine.dispose)
     data = load_report(
-        ctx.engine,
+        ctx.read_engine,
         campaign,
         since=since.date() if since else None,
         until=until.date() if until else None,
