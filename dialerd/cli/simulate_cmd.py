@@ -58,9 +58,7 @@ def simulate(
         database_url = f"sqlite:///{folder / 'simulation.db'}"
     engine = make_engine(database_url)
     upgrade(engine)
-    scenario = Scenario.load(scenario_file) if scenario_file else Scenario()
-    if seed is not None:
-        scenario = Scenario(rules=scenario.rules, seed=seed)
+    scenario = Scenario.load(scenario_file, seed) if scenario_file else Scenario(seed=seed)
     sim = run_simulation(engine, loaded, scenario=scenario)
     tz = ZoneInfo(loaded.model.timezone)
     click.echo(

@@ -1,9 +1,19 @@
-"""Scripted callee behaviour: which number does what, for the simulators.
+"""Scripted callee behaviour for both simulators: which number does what.
 
-A scenario maps numbers (exact, ``*`` globs or ``re:`` regular expressions) to
-behaviours, each rule either one behaviour or a probability mix; the first
-matching rule wins. Without a match, the recorded test dialplan's rule applies:
-the number's last digit chooses (0 answered … 9 no user responding).
+A scenario is an ordered list of rules; each maps numbers (a ``*`` glob such as
+``"+86138*"``, ``re:`` and a regular expression, or a compiled pattern; numbers
+match with or without their ``+``) to one behaviour, or to probabilities of
+behaviours. The first matching rule wins; probabilities summing below 1 leave the
+rest, like a number no rule matches, to the simulator's default: the recorded test
+dialplan, where the number's last digit chooses (0 answered … 9 no user responding).
+
+Scenario files (``dialerd simulate --scenario``, ``python -m dialerd.pbx.simulator
+--scenario``) are TOML::
+
+    seed = 7
+    [[rules]]
+    match = "+86138*"
+    outcomes = { answered = 0.3, busy = 0.2 }   # or: outcome = "busy"
 """
 
 from __future__ import annotations
@@ -12,13 +22,16 @@ import fnmatch
 import random
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dialerd.errors import ConfigError
 
-# What the callee (or the network) does, in the test dialplan's last-digit order ...
+Pattern = str | re.Pattern[str]
+RuleSpec = tuple[Pattern, str | Mapping[str, float]]
+
+# The virtual PBX's behaviours: the test dialplan's, in last-digit order ...
 LAST_DIGIT = (
     "answered",
     "busy",
@@ -43,64 +56,94 @@ BEHAVIOURS = (
 )
 
 
-@dataclass(frozen=True)
-class Rule:
-    pattern: str
-    mix: tuple[tuple[str, float], ...]
+def matches(pattern: Pattern, number: str) -> bool:
+    """Whether ``number`` (with or without its ``+``) matches the rule's pattern."""
+    candidates = (number, number[1:]) if number.startswith("+") else (number, "+" + number)
+    if isinstance(pattern, str) and pattern.startswith("re:"):
+        pattern = re.compile(pattern[3:])
+    if isinstance(pattern, re.Pattern):
+        return any(pattern.fullmatch(c) for c in candidates)
+    return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
 
-    def matches(self, number: str) -> bool:
-        if self.pattern.startswith("re:"):
-            return re.fullmatch(self.pattern[3:], number) is not None
-        return fnmatch.fnmatchcase(number, self.pattern)
+
+class RuleSet:
+    """Ordered rules; ``pick`` draws a name for a number, or None for the default."""
+
+    def __init__(
+        self, rules: Sequence[RuleSpec], *, seed: int | None, check: Callable[[str], object]
+    ) -> None:
+        for pattern, what in rules:
+            for name in [what] if isinstance(what, str) else list(what):
+                check(name)  # raises ValueError for a name the simulator cannot play
+            if not isinstance(what, str):
+                if any(p < 0 for p in what.values()) or sum(what.values()) > 1.000001:
+                    raise ValueError(f"the probabilities for {pattern!r} must be >= 0, sum <= 1")
+        self.rules = tuple(rules)
+        self._rng = random.Random(seed)
+
+    def pick(self, number: str) -> str | None:
+        for pattern, what in self.rules:
+            if not matches(pattern, number):
+                continue
+            if isinstance(what, str):
+                return what
+            draw = self._rng.random()
+            for name, probability in what.items():
+                if draw < probability:
+                    return name
+                draw -= probability
+            return None
+        return None
+
+
+def load_rules(path: Path) -> tuple[list[RuleSpec], int | None]:
+    """The rules and seed of a scenario file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    rules: list[RuleSpec] = []
+    for i, rule in enumerate(data.get("rules", [])):
+        what = rule.get("outcomes", rule.get("outcome"))
+        if "match" not in rule or what is None:
+            raise ConfigError(f"{path}: rules[{i}]: needs match and outcome or outcomes")
+        rules.append((str(rule["match"]), what))
+    seed = data.get("seed")
+    return rules, int(seed) if seed is not None else None
+
+
+def _behaviour(name: str) -> str:
+    if name not in BEHAVIOURS:
+        raise ValueError(f"unknown behaviour {name!r} (known: {', '.join(BEHAVIOURS)})")
+    return name
 
 
 @dataclass
 class Scenario:
-    rules: Sequence[Rule] = ()
+    """The virtual PBX's script (``dialerd simulate``): number -> behaviour."""
+
+    rules: Sequence[RuleSpec] = ()
     seed: int | None = None
-    _rng: random.Random = field(init=False, repr=False)
+    _set: RuleSet = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-
-    @classmethod
-    def of(
-        cls, rules: Sequence[tuple[str, str | Mapping[str, float]]], seed: int | None = None
-    ) -> Scenario:
-        built = []
-        for pattern, what in rules:
-            mix = {what: 1.0} if isinstance(what, str) else dict(what)
-            unknown = set(mix) - set(BEHAVIOURS)
-            if unknown:
-                raise ConfigError(
-                    f"unknown behaviour {sorted(unknown)[0]!r} for {pattern!r} "
-                    f"(known: {', '.join(BEHAVIOURS)})"
-                )
-            if any(p < 0 for p in mix.values()) or sum(mix.values()) <= 0:
-                raise ConfigError(f"the probabilities for {pattern!r} must be positive")
-            built.append(Rule(pattern, tuple(mix.items())))
-        return cls(rules=tuple(built), seed=seed)
-
-    @classmethod
-    def load(cls, path: Path) -> Scenario:
-        """``seed = 1`` and ``[[rules]] match = "+86138*"; outcomes = { busy = 0.2, ... }``."""
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            self._set = RuleSet(self.rules, seed=self.seed, check=_behaviour)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    @classmethod
+    def load(cls, path: Path, seed: int | None = None) -> Scenario:
+        rules, file_seed = load_rules(path)
+        try:
+            return cls(rules=rules, seed=seed if seed is not None else file_seed)
+        except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
-        rules = []
-        for i, rule in enumerate(data.get("rules", [])):
-            if "match" not in rule or not ({"outcome", "outcomes"} & rule.keys()):
-                raise ConfigError(f"{path}: rules[{i}]: needs match and outcome(s)")
-            rules.append((str(rule["match"]), rule.get("outcomes", rule.get("outcome"))))
-        return cls.of(rules, seed=data.get("seed"))
 
     def behaviour(self, number: str) -> str:
         """What the callee at ``number`` does on this dial."""
-        for rule in self.rules:
-            if rule.matches(number):
-                names = [n for n, _ in rule.mix]
-                weights = [w for _, w in rule.mix]
-                return self._rng.choices(names, weights)[0] if len(names) > 1 else names[0]
+        picked = self._set.pick(number)
+        if picked is not None:
+            return picked
         digits = [c for c in number if c.isdigit()]
         return LAST_DIGIT[int(digits[-1])] if digits else "no_answer"

@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
 
+from dialerd.pbx.scenario import load_rules
 from dialerd.pbx.simulator.scenario import Scenario
 from dialerd.pbx.simulator.server import DEFAULT_SECRET, AmiSimulator
 
@@ -25,7 +27,20 @@ def _parser() -> argparse.ArgumentParser:
         "--time-scale", type=float, default=1.0, help="1 = recorded timing, 0 = as fast as possible"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        default=None,
+        help="callee behaviour by number pattern and probability (TOML, see dialerd.pbx.scenario)",
+    )
     return parser
+
+
+def _scenario(args: argparse.Namespace) -> Scenario:
+    if args.scenario is None:
+        return Scenario(seed=args.seed)
+    rules, seed = load_rules(args.scenario)
+    return Scenario(rules=rules, seed=args.seed if args.seed is not None else seed)
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -34,7 +49,7 @@ async def _serve(args: argparse.Namespace) -> None:
         port=args.port,
         username=args.username,
         secret=args.secret,
-        scenario=Scenario(seed=args.seed),
+        scenario=_scenario(args),
         time_scale=args.time_scale,
     )
     host, port = await sim.start()

@@ -18,11 +18,10 @@ or a recording's name.
 
 from __future__ import annotations
 
-import fnmatch
-import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from dialerd.pbx.scenario import RuleSet, RuleSpec
 
 __all__ = ["DIGIT_OUTCOMES", "EXACT_NUMBERS", "OUTCOME_TEMPLATES", "Scenario", "template_name"]
 
@@ -56,8 +55,7 @@ KNOWN_TEMPLATES = (
     frozenset(OUTCOME_TEMPLATES.values()) | set(EXACT_NUMBERS.values()) | OTHER_TEMPLATES
 )
 
-Pattern = str | re.Pattern[str]
-Rule = tuple[Pattern, str | Mapping[str, float]]
+Rule = RuleSpec
 
 
 def template_name(outcome: str) -> str:
@@ -68,15 +66,6 @@ def template_name(outcome: str) -> str:
     return name
 
 
-def _matches(pattern: Pattern, number: str) -> bool:
-    candidates = (number, "+" + number) if not number.startswith("+") else (number, number[1:])
-    if isinstance(pattern, str) and pattern.startswith("re:"):
-        pattern = re.compile(pattern[3:])
-    if isinstance(pattern, re.Pattern):
-        return any(pattern.fullmatch(c) for c in candidates)
-    return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
-
-
 @dataclass
 class Scenario:
     """Number -> recording choice; deterministic for a given ``seed``."""
@@ -84,15 +73,10 @@ class Scenario:
     rules: Sequence[Rule] = ()
     seed: int | None = None
     contexts: frozenset[str] | None = None  # dialplan contexts that exist; None: all but no-such-*
-    _rng: random.Random = field(init=False, repr=False, compare=False)
+    _set: RuleSet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-        for _, outcome in self.rules:
-            for name in [outcome] if isinstance(outcome, str) else list(outcome):
-                template_name(name)
-            if not isinstance(outcome, str) and sum(outcome.values()) > 1.000001:
-                raise ValueError("outcome probabilities of one rule sum above 1")
+        self._set = RuleSet(self.rules, seed=self.seed, check=template_name)
 
     def has_context(self, context: str) -> bool:
         """Whether the simulated dialplan has this context."""
@@ -102,18 +86,8 @@ class Scenario:
 
     def template_for(self, number: str) -> str:
         """The recording to play for a call to ``number``."""
-        for pattern, outcome in self.rules:
-            if not _matches(pattern, number):
-                continue
-            if isinstance(outcome, str):
-                return template_name(outcome)
-            draw = self._rng.random()
-            for name, probability in outcome.items():
-                if draw < probability:
-                    return template_name(name)
-                draw -= probability
-            break
-        return default_template(number)
+        picked = self._set.pick(number)
+        return template_name(picked) if picked is not None else default_template(number)
 
 
 def default_template(number: str) -> str:
