@@ -76,7 +76,13 @@ class ResultWriter:
                 next_at=rec.decision.next_at.isoformat() if rec.decision.next_at else None,
             )
             if not rec.known:
-                log.warning("unknown_pbx_signals", attempt_id=rec.attempt_id, rule=rec.rule)
+                log.warning(
+                    "unknown_pbx_signals",
+                    campaign=rec.campaign,
+                    contact_id=rec.contact_id,
+                    attempt_id=rec.attempt_id,
+                    rule=rec.rule,
+                )
             if self._on_recorded is not None:
                 self._on_recorded(rec)
         self.written += len(batch)
