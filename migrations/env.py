@@ -5,11 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+from dialerd.db import models
+from dialerd.db.base import Base
 from dialerd.db.engine import make_engine
-from dialerd.db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+assert models.Attempt.__table__.metadata is target_metadata  # every table is registered
 
 
 def _engine() -> Engine:

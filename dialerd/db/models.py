@@ -16,28 +16,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from dialerd.db.base import Base, Id
 from dialerd.db.types import JsonType, UtcDateTime
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-# Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
-Id = BigInteger().with_variant(Integer(), "sqlite")
-
 
 # Predicates of the reporting indexes (migration 0002 and docs/database.md).
 _COUNTED = (
@@ -49,10 +37,6 @@ _REACHED = (
     "'refused', 'dnc_requested'))"
 )
 _SUCCESS = "outcome = 'completed' AND LOWER(disposition) = 'completed'"
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Campaign(Base):

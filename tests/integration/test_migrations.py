@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+from dialerd.db.base import Base
 from dialerd.db.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
-from dialerd.db.models import Base
 
 
 def test_single_head() -> None:
