@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect
 
+import dialerd.db.models  # noqa: F401  (registers every table on Base.metadata)
 from dialerd.db.base import Base
 from dialerd.db.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 
