@@ -66,6 +66,7 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
         faults: Faults | None = None,
         time_scale: float = 0.05,
         max_concurrent: int = 20,
+        wait_up: bool = True,
     ) -> Live:
         engine = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
         upgrade(engine)
@@ -81,7 +82,12 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
             cid = row.id
         import_lists(engine, loaded, cid, now=clock.now(), actor="test")
         runtime = runtime_from(loaded, cid)
-        sim = AmiSimulator(secret=SECRET, time_scale=time_scale, faults=faults or Faults())
+        sim = AmiSimulator(
+            secret=SECRET,
+            time_scale=time_scale,
+            faults=faults or Faults(),
+            login_fail_delay_s=0.1,
+        )
         host, port = sim.start_in_thread()
         pbx = AmiTelephony(
             AmiSettings(
@@ -100,7 +106,7 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
         pbx.start(writer.submit)
         writer.start()
         deadline = time.monotonic() + 10
-        while not pbx.is_up():
+        while wait_up and not pbx.is_up():
             assert time.monotonic() < deadline, "AMI never came up"
             time.sleep(0.02)
         dispatcher = Dispatcher(
@@ -132,8 +138,17 @@ EXPECTED = {
 }
 
 
-def test_every_simulated_outcome_is_classified(live: Callable[..., Live]) -> None:
-    rig = live([f"c{d},n{d},1380013800{d}" for d in EXPECTED])
+FAULTS = {
+    "none": Faults(),
+    "garbage-and-unknown-events": Faults(junk_rate=0.3, seed=5),
+    "delayed-events": Faults(event_delay_s=0.3),
+    "interleaved-events": Faults(interleave=True),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_every_simulated_outcome_is_classified(live: Callable[..., Live], fault: str) -> None:
+    rig = live([f"c{d},n{d},1380013800{d}" for d in EXPECTED], faults=FAULTS[fault])
     rig.run_until(lambda: sum(a.status == "done" for a in rig.attempts()) >= 10, 60)
     got = {a.number[-1]: a.outcome for a in rig.attempts() if a.round == 1}
     assert got == EXPECTED
@@ -172,3 +187,15 @@ def test_connection_killed_mid_campaign_loses_and_doubles_nothing(
         f"originated {len(originated)}, not sent {len(unsent)}, "
         f"sessions {len(rig.sim.sessions)}, {dict(sent)}"
     )
+
+
+def test_no_dial_while_the_login_is_rejected(live: Callable[..., Live]) -> None:
+    rig = live(["c0,n0,13800138000"], faults=Faults(reject_login=True), wait_up=False)
+    for _ in range(10):
+        rig.dispatcher.tick()
+        time.sleep(0.05)
+    assert not rig.pbx.is_up()
+    assert rig.attempts() == [] and rig.sim.originates == []
+    rig.sim.faults.reject_login = False  # the admin fixes the secret; the backoff retries
+    rig.run_until(lambda: any(a.status == "done" for a in rig.attempts()), 30)
+    assert [a.outcome for a in rig.attempts()] == ["answered"]
