@@ -50,15 +50,16 @@ class TickReport:
 
 @dataclass
 class _RateWindow:
-    """Sliding one-second window of this daemon's originates (the per-PBX rate)."""
+    """Sliding window of this daemon's originates (the per-PBX rate, limits.rate_window)."""
 
     per_second: float
     sent: deque[float] = field(default_factory=deque)
 
     def budget(self, now: float) -> int:
-        while self.sent and now - self.sent[0] >= 1.0:
+        window, allowed = limits.rate_window(self.per_second)
+        while self.sent and now - self.sent[0] >= window.total_seconds():
             self.sent.popleft()
-        return max(0, int(self.per_second) - len(self.sent))
+        return max(0, allowed - len(self.sent))
 
     def spend(self, now: float, n: int) -> None:
         self.sent.extend([now] * n)
@@ -139,9 +140,8 @@ class Dispatcher:
             if not limits.lock_campaign(conn, rt.id):
                 return
             n = min(n, rt.max_concurrent - limits.in_flight_by_campaign(conn).get(rt.id, 0))
-            if rt.calls_per_second < 1_000_000:
-                recent = limits.dials_since(conn, rt.id, now - limits.ONE_SECOND)
-                n = min(n, int(rt.calls_per_second) - recent)
+            window, allowed = limits.rate_window(rt.calls_per_second)
+            n = min(n, allowed - limits.dials_since(conn, rt.id, now - window))
             if n <= 0:
                 return
             rows = claims.select_due(

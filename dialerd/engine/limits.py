@@ -45,4 +45,12 @@ def lock_campaign(conn: Connection, campaign_id: int) -> bool:
     )
 
 
-ONE_SECOND = timedelta(seconds=1)
+def rate_window(per_second: float) -> tuple[timedelta, int]:
+    """The sliding window a rate is counted over, and the dials it allows in it.
+
+    One second for rates of at least one a second; for slower rates, the window in
+    which one dial is allowed (0.5/s: one dial per 2 s).
+    """
+    if per_second >= 1:
+        return timedelta(seconds=1), int(per_second)
+    return timedelta(seconds=1 / per_second), 1

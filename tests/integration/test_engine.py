@@ -129,3 +129,15 @@ def test_unsafe_number_never_reaches_the_pbx(engine: Engine, tmp_path: Path) -> 
     with engine.connect() as conn:
         state, flagged = conn.execute(select(Contact.state, Contact.flagged)).one()
     assert state == "paused" and flagged
+
+
+def test_a_slow_rate_dials_one_call_per_period(engine: Engine, tmp_path: Path) -> None:
+    rows = [f"c{i},n{i},1380013{i:04d}" for i in range(5)]
+    path = write_campaign(tmp_path, rows)
+    path.write_text(path.read_text().replace("calls_per_second = 50", "calls_per_second = 0.5"))
+    rig = make_rig(engine, path)
+    assert rig.step() == 1  # 0.5/s: one dial, then none for two seconds
+    rig.clock.advance(timedelta(seconds=1))
+    assert rig.step() == 0
+    rig.clock.advance(timedelta(seconds=1.1))
+    assert rig.step() == 1
