@@ -116,14 +116,14 @@ class Settings(BaseSettings):
     )
     campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")
-    database: DatabaseSettings = DatabaseSettings()
-    pbx: PbxSettings = PbxSettings()
-    ami: AmiSettings = AmiSettings()
-    agi: AgiSettings = AgiSettings()
-    simulator: SimulatorSettings = SimulatorSettings()
-    scheduler: SchedulerSettings = SchedulerSettings()
-    log: LogSettings = LogSettings()
-    metrics: MetricsSettings = MetricsSettings()
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    pbx: PbxSettings = Field(default_factory=PbxSettings)
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    agi: AgiSettings = Field(default_factory=AgiSettings)
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
 
     @classmethod
     def settings_customise_sources(
