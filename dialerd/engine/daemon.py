@@ -116,7 +116,11 @@ class Daemon:
 
     def run(self, signals: SignalRouter) -> int:
         """Start, then serve until SIGTERM; returns the exit status."""
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self._abandon_start()
+            raise
         self.notifier.ready()
         interval = self.notifier.watchdog_interval() or 1.0
         while not signals.stop_requested:
@@ -187,6 +191,16 @@ class Daemon:
             s.commit()
         self.metrics.close()
         log.info("daemon_stopped", interrupted=left)
+
+    def _abandon_start(self) -> None:
+        """Start-up failed (old schema, bad settings): release what was already made."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.pbx is not None:
+            self.pbx.close()
+        if hasattr(self, "writer"):
+            self.writer.stop()
+        self.engine.dispose()
 
     # -- jobs ---------------------------------------------------------------------
     def tick(self) -> None:
