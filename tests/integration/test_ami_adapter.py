@@ -17,6 +17,7 @@ from dialerd.pbx.ami.adapter import LOST, AmiTelephony
 from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
+from tests.amikit import signal_fields
 from tests.integration.transcript_ami import TranscriptAmi
 
 
@@ -102,18 +103,7 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     got = {}
     for _ in EXPECTED:
         result = rig.result()
-        s = result.signals
-        got[result.key] = (
-            result.attempt_id,
-            s.originate_response,
-            s.reason,
-            s.hangup_cause,
-            s.callee_cause,
-            s.dial_status,
-            s.rang,
-            s.amd_status,
-            s.answered_at is not None,
-        )
+        got[result.key] = (result.attempt_id, *signal_fields(result.signals))
     for n, (digit, expected) in enumerate(EXPECTED.items()):
         assert got[f"7-{n}-0-1-1"] == (100 + n, *expected), digit
     sent = rig.server.originates[0]
@@ -271,17 +261,7 @@ def test_simulator_every_outcome(sim_rig: SimRig) -> None:
     got = {}
     for _ in EXPECTED:
         result = sim_rig.results.get(timeout=3)
-        s = result.signals
-        got[result.key] = (
-            s.originate_response,
-            s.reason,
-            s.hangup_cause,
-            s.callee_cause,
-            s.dial_status,
-            s.rang,
-            s.amd_status,
-            s.answered_at is not None,
-        )
+        got[result.key] = signal_fields(result.signals)
     for n, (digit, expected) in enumerate(EXPECTED.items()):
         assert got[f"7-{n}-0-1-1"] == expected, digit
 

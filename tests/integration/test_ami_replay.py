@@ -19,6 +19,7 @@ import pytest
 from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, Correlator
 from dialerd.pbx.ami.protocol import AmiParser
+from tests.amikit import signal_fields
 from tests.conftest import FIXTURES_AMI
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -198,17 +199,9 @@ def replay(name: str, seed: int = 0, junk_rate: float = 0.3, filtered: bool = Fa
 
 
 def _fields(s: PbxSignals) -> tuple[object, ...]:
-    return (
-        s.originate_response,
-        s.reason,
-        s.hangup_cause,
-        s.callee_cause,
-        s.dial_status,
-        s.rang,
-        s.amd_status,
-        s.amd_cause,
-        s.answered_at is not None,
-    )
+    """signal_fields with the AMD cause, which the replay tables also give."""
+    *head, answered = signal_fields(s)
+    return (*head, s.amd_cause, answered)
 
 
 def _classify(signals: PbxSignals) -> str:
