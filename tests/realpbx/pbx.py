@@ -116,6 +116,7 @@ class DialerSite:
     root: Path
     pbx: RealPbx
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def db(self) -> Path:
@@ -137,6 +138,7 @@ class DialerSite:
             DIALERD_LOG__FORMAT="json",
             DIALERD_LOG__MASK_NUMBERS="false",
         )
+        env.update(self.extra_env)
         return env
 
     def write_campaign(
@@ -147,7 +149,7 @@ class DialerSite:
         ring_timeout: str = "10s",
         context: str = "dialerd-answered",
         max_concurrent: int = 20,
-        calls_per_second: int = 20,
+        calls_per_second: float = 20,
     ) -> None:
         folder = self.root / "campaigns"
         folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,184 @@
+"""Completed Originates per second against a real Asterisk: a plain AMI client vs `dialerd run`.
+
+Run from the repository root (the prebuilt Asterisk 22 beside the clone, or any
+run-asterisk script named by ``--run-asterisk`` / ``DIALERD_TEST_ASTERISK``)::
+
+    .venv/bin/python -m bench.asterisk_throughput --calls 2000 --rounds 3
+
+One Asterisk instance serves every run. Each round runs, one after the other on
+the same PBX, so that both see the same machine:
+
+* plain: one TCP socket, Login, then every Originate pipelined (Async, the
+  reference ``[callee-sim]`` vacant number ``…3``, the same Context, Exten,
+  Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId);
+  the clock runs from the first write to the last OriginateResponse;
+* dialerd: a fresh SQLite database holding a campaign of the same number of
+  vacant numbers (imported before the clock starts), `dialerd run` started with
+  caps well above the PBX's pace; the clock runs from the first attempt's claim to
+  the moment every attempt's result is committed (polled every 20 ms).
+
+It prints one line per run and the median ratio dialerd ÷ plain over the rounds,
+and checks every dialerd result: one attempt per number, each ``vacant``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from tests.realpbx.pbx import AMI_SECRET, AMI_USER, DialerSite, RealPbx, wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _script(arg: str | None) -> Path:
+    for candidate in (arg, os.environ.get("DIALERD_TEST_ASTERISK")):
+        if candidate:
+            return Path(candidate)
+    return REPO.parent / "shared" / "asterisk" / "run-asterisk"
+
+
+def _action(headers: list[tuple[str, str]]) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
+
+
+def _number(round_no: int, i: int) -> str:
+    return f"138{round_no:02d}{i:05d}3"  # last digit 3: Hangup(1), a vacant number
+
+
+def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
+    """Originates per second completed by a plain pipelined socket client."""
+    sock = socket.create_connection(("127.0.0.1", pbx.ami_port))
+    buf = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal buf
+        while marker not in buf:
+            buf += sock.recv(65536)
+
+    read_until(b"\r\n")
+    login = [("Action", "Login"), ("Username", AMI_USER), ("Secret", AMI_SECRET)]
+    sock.sendall(_action([*login, ("Events", "call,system"), ("ActionID", "login")]))
+    read_until(b"Message: Authentication accepted")
+    buf = b""
+    started = time.perf_counter()
+    chunk: list[bytes] = []
+    for i in range(calls):
+        chunk.append(
+            _action(
+                [
+                    ("Action", "Originate"),
+                    ("ActionID", f"p{round_no}-{i}"),
+                    ("Channel", f"Local/{_number(round_no, i)}@callee-sim"),
+                    ("Context", "dialerd-answered"),
+                    ("Exten", "s"),
+                    ("Priority", "1"),
+                    ("Timeout", "30000"),
+                    ("CallerID", "4006589888"),
+                    ("Variable", f"DIALERD_ATTEMPT={i}"),
+                    ("Async", "true"),
+                ]
+            )
+        )
+        if len(chunk) == 50:
+            sock.sendall(b"".join(chunk))
+            chunk = []
+    sock.sendall(b"".join(chunk))
+    responses = 0
+    while responses < calls:
+        data = sock.recv(65536)
+        if not data:
+            raise RuntimeError("Asterisk closed the AMI connection")
+        buf += data
+        head, _, buf = buf.rpartition(b"\r\n\r\n")
+        buf = buf if head else head + buf
+        responses += head.count(b"Event: OriginateResponse")
+    elapsed = time.perf_counter() - started
+    sock.close()
+    return calls / elapsed
+
+
+def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float, dict[str, int]]:
+    """Originates per second completed by `dialerd run`, every result committed."""
+    site = DialerSite(root=root, pbx=pbx)
+    root.mkdir(parents=True)
+    site.extra_env.update(
+        DIALERD_PBX__MAX_CHANNELS="2000",
+        DIALERD_PBX__CALLS_PER_SECOND="100000",
+        DIALERD_AGI__ENABLED="false",
+        DIALERD_LOG__LEVEL="warning",
+    )
+    numbers = [_number(round_no, i) for i in range(calls)]
+    site.write_campaign(
+        "bench", numbers, ring_timeout="30s", max_concurrent=2000, calls_per_second=1000
+    )
+    assert site.cli("db", "upgrade").returncode == 0
+    loaded = site.cli("campaign", "load", str(root / "campaigns"))
+    assert loaded.returncode == 0, loaded.stderr
+    daemon = site.start()
+    try:
+        wait_for(lambda: _done(site.db) >= calls, f"{calls} results committed", 600)
+        finished = time.time()
+    finally:
+        site.stop(daemon, signal.SIGTERM)
+        site.close()
+    with sqlite3.connect(site.db) as conn:
+        first = conn.execute("SELECT min(claimed_at) FROM attempts").fetchone()[0]
+        outcomes = dict(conn.execute("SELECT outcome, count(*) FROM attempts GROUP BY outcome"))
+    began = datetime.fromisoformat(first).timestamp()
+    return calls / (finished - began), outcomes
+
+
+def _done(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            row = conn.execute("SELECT count(*) FROM attempts WHERE status = 'done'").fetchone()
+    except sqlite3.OperationalError:
+        return 0
+    return int(row[0])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--run-asterisk", default=None)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
+    pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
+    pbx.start()
+    ratios = []
+    try:
+        for r in range(1, args.rounds + 1):
+            base = plain(pbx, args.calls, r)
+            wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+            ours, outcomes = dialerd(pbx, args.calls, r, work / f"site{r}")
+            wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+            ratios.append(ours / base)
+            wrong = {k: v for k, v in outcomes.items() if k != "vacant"}
+            print(
+                f"round {r}: plain {base:7.0f}/s  dialerd {ours:7.0f}/s  "
+                f"ratio {ours / base:.2f}  outcomes {outcomes}"
+                + (f"  WRONG {wrong}" if wrong else ""),
+                flush=True,
+            )
+    finally:
+        pbx.stop()
+    median = statistics.median(ratios)
+    print(f"median ratio dialerd / plain over {args.rounds} rounds: {median:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
