@@ -28,7 +28,7 @@ from dialerd.logconfig import configure_logging
 def run(ctx: CliContext, pbx: str | None, campaigns_dir: Path | None) -> None:
     """Run the daemon: load campaigns, connect the PBX, dial until SIGTERM."""
     from dialerd.engine.daemon import Daemon
-    from dialerd.service.signals import SignalRouter
+    from dialerd.process.signals import SignalRouter
 
     settings = ctx.settings
     if pbx is not None:

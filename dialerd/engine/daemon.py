@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from dialerd.actions.overview import queue_gauges
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import require_current
 from dialerd.domain.ports import Clock
@@ -28,11 +29,10 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.logconfig import get_logger
 from dialerd.pbx.factory import Pbx, make_pbx
-from dialerd.service import heartbeat
-from dialerd.service.metrics import make_metrics
-from dialerd.service.notify import Notifier
-from dialerd.service.overview import queue_gauges
-from dialerd.service.signals import SignalRouter
+from dialerd.process import heartbeat
+from dialerd.process.metrics import make_metrics
+from dialerd.process.notify import Notifier
+from dialerd.process.signals import SignalRouter
 from dialerd.settings import Settings
 
 log = get_logger("dialerd.daemon")
