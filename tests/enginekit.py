@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from dialerd.campaignfile.loader import load_file
+from dialerd.domain.clock import VirtualClock
 from dialerd.engine.campaigns import install
-from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter

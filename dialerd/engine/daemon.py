@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from dialerd.actions.overview import queue_gauges
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import require_current
+from dialerd.domain.clock import SystemClock
 from dialerd.domain.ports import Clock
 from dialerd.engine import jobs
 from dialerd.engine.calendar_events import CalendarEvents
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
-from dialerd.engine.clock import SystemClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.reconcile import alive_instances, interrupt_own, settle_orphans
 from dialerd.engine.results import Recorded

@@ -15,8 +15,8 @@ from sqlalchemy import Engine, func, select, text
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.db import tables
+from dialerd.domain.clock import VirtualClock
 from dialerd.engine.campaigns import install
-from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialerd.domain import wire
+from dialerd.domain.clock import VirtualClock
 from dialerd.domain.ports import DialRequest, DialResult, PbxSignals, ResultSink
-from dialerd.engine.clock import VirtualClock
 from dialerd.pbx.scenario import Scenario
 
 

@@ -19,13 +19,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.loader import load_file
-from dialerd.campaignfile.registry import register
 from dialerd.db import tables
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
+from dialerd.domain.clock import SystemClock
 from dialerd.engine.campaigns import import_lists, runtime_from
-from dialerd.engine.clock import SystemClock
 from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.registry import register
 from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.pbx.simulator import AmiSimulator, Faults
