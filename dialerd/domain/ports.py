@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -70,6 +71,37 @@ class PbxSignals:
         if self.answered_at is None or self.ended_at is None:
             return None
         return (self.ended_at - self.answered_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredInfo:
+    """What the answered leg told: answer time, AMD verdict, the flow's disposition."""
+
+    answered_at: datetime | None = None
+    amd_status: str | None = None
+    amd_cause: str | None = None
+    disposition: str | None = None
+    callback_at: datetime | None = None
+
+    def merged(self, newer: AnsweredInfo) -> AnsweredInfo:
+        """This info updated with every field ``newer`` knows."""
+        changes = {
+            f.name: getattr(newer, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(newer, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes)
+
+    def apply(self, signals: PbxSignals) -> PbxSignals:
+        """Signals with the disposition/callback set and AMI gaps filled from here."""
+        return dataclasses.replace(
+            signals,
+            disposition=self.disposition or signals.disposition,
+            callback_at=self.callback_at or signals.callback_at,
+            amd_status=signals.amd_status or self.amd_status,
+            amd_cause=signals.amd_cause or self.amd_cause,
+            answered_at=signals.answered_at or self.answered_at,
+        )
 
 
 @dataclass(frozen=True, slots=True)

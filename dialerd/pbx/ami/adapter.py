@@ -19,7 +19,14 @@ from typing import Any
 
 from asterisk.manager import ManagerMsg
 
-from dialerd.domain.ports import Clock, DialRequest, DialResult, PbxSignals, ResultSink
+from dialerd.domain.ports import (
+    AnsweredInfo,
+    Clock,
+    DialRequest,
+    DialResult,
+    PbxSignals,
+    ResultSink,
+)
 from dialerd.domain.wire import check_dial_request
 from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
@@ -27,7 +34,6 @@ from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
-from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
 
 log = get_logger(__name__)
