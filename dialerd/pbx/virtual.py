@@ -15,7 +15,15 @@ from datetime import datetime, timedelta
 
 from dialerd.domain import wire
 from dialerd.domain.clock import VirtualClock
-from dialerd.domain.ports import DialRequest, DialResult, PbxSignals, ResultSink
+from dialerd.domain.ports import (
+    AnsweredInfo,
+    DialRequest,
+    DialResult,
+    LinkState,
+    LinkStatus,
+    PbxSignals,
+    ResultSink,
+)
 from dialerd.pbx.scenario import Scenario
 
 
@@ -80,10 +88,15 @@ SCRIPTS: dict[str, _Script] = {
     "dnc_requested": _answered("HUMAN", 10, "dnc_requested"),
 }
 CALLBACK_AFTER = timedelta(days=1)
+# The engine records a dial whose error starts with "interrupted" as `interrupted`.
+NOT_LIVE = "interrupted: no live call to adopt"
 
 
 class VirtualPbx:
-    """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results."""
+    """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results.
+
+    Single-threaded: the caller moves the clock and delivers. Its link is always up.
+    """
 
     def __init__(self, clock: VirtualClock, scenario: Scenario | None = None) -> None:
         self._clock = clock
@@ -91,6 +104,7 @@ class VirtualPbx:
         self._sink: ResultSink = lambda _r: None
         self._pending: list[tuple[datetime, int, DialResult]] = []
         self._order = itertools.count()
+        self._answers: dict[int, AnsweredInfo] = {}
         self.originated: list[DialRequest] = []
 
     def start(self, sink: ResultSink) -> None:
@@ -98,6 +112,9 @@ class VirtualPbx:
 
     def is_up(self) -> bool:
         return True
+
+    def link_status(self) -> LinkStatus:
+        return LinkStatus(LinkState.UP, "virtual PBX")
 
     def originate(self, request: DialRequest) -> None:
         wire.check_number(request.number)
@@ -128,6 +145,21 @@ class VirtualPbx:
     def live_keys(self) -> set[str]:
         return {r.key for _, _, r in self._pending}
 
+    def adopt(self, key: str, attempt_id: int) -> None:
+        """A dial of an earlier run: followed if still pending, else lost at once."""
+        if key in self.live_keys():
+            return
+        now = self._clock.now()
+        lost = PbxSignals(ended_at=now, error=NOT_LIVE, raw={"events_lost": True})
+        result = DialResult(key=key, attempt_id=attempt_id, signals=lost)
+        heapq.heappush(self._pending, (now, next(self._order), result))
+
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
+        """Held for a pending dial and merged into its result; ignored for any other."""
+        if any(r.attempt_id == attempt_id for _, _, r in self._pending):
+            held = self._answers.get(attempt_id)
+            self._answers[attempt_id] = held.merged(info) if held else info
+
     def in_flight(self) -> int:
         return len(self._pending)
 
@@ -138,9 +170,13 @@ class VirtualPbx:
         count = 0
         while self._pending and self._pending[0][0] <= now:
             _, _, result = heapq.heappop(self._pending)
+            info = self._answers.pop(result.attempt_id, None)
+            if info is not None:
+                result = replace(result, signals=info.apply(result.signals))
             self._sink(result)
             count += 1
         return count
 
     def close(self) -> None:
         self._pending.clear()
+        self._answers.clear()
