@@ -2,7 +2,8 @@
 
 It answers each Originate with the signals a real Asterisk 22 gives for the
 scripted behaviour (the same Reason, causes, DialStatus and AMD values as the
-recorded transcripts), after a plausible delay; nothing happens until the
+recorded transcripts, which tests/integration/test_virtual_pbx_recordings.py
+holds the scripts to), after a plausible delay; nothing happens until the
 caller moves the clock and asks for the results that are due.
 """
 
@@ -52,6 +53,10 @@ def _failed(
     )
 
 
+# AMDSTATUS -> the AMDCAUSE the recordings show with it
+AMD_CAUSES = {"HUMAN": "HUMAN-800-800", "MACHINE": "LONGGREETING-1500-1500", "HANGUP": ""}
+
+
 def _answered(amd: str, talk_s: float, disposition: str | None = None) -> _Script:
     return _Script(
         PbxSignals(
@@ -60,8 +65,8 @@ def _answered(amd: str, talk_s: float, disposition: str | None = None) -> _Scrip
             hangup_cause=16,
             callee_cause=16,
             dial_status="ANSWER",
-            rang=True,
             amd_status=amd,
+            amd_cause=AMD_CAUSES[amd],
             disposition=disposition,
         ),
         ring_s=6,
@@ -74,7 +79,7 @@ SCRIPTS: dict[str, _Script] = {
     "busy": _failed(5, 0, 17, "BUSY", 3),
     "no_answer": _failed(3, 19, 19, None, -1, rang=True),  # -1: the ring timeout ends it
     "vacant": _failed(0, 1, 1, "NOANSWER", 2),
-    "rejected": _failed(0, 21, 21, "NOANSWER", 8, rang=True),
+    "rejected": _failed(0, 21, 21, "NOANSWER", 8),
     "congestion": _failed(8, 0, 34, "CONGESTION", 1),
     "powered_off": _failed(0, 20, 20, "CHANUNAVAIL", 3),
     "early_hangup": _answered("HANGUP", 1),
@@ -95,7 +100,7 @@ NOT_LIVE = "interrupted: no live call to adopt"
 class VirtualPbx:
     """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results.
 
-    Single-threaded: the caller moves the clock and delivers. Its link is always up.
+    Single-threaded: the caller moves the clock and delivers. Its link is up until closed.
     """
 
     def __init__(self, clock: VirtualClock, scenario: Scenario | None = None) -> None:
@@ -105,15 +110,18 @@ class VirtualPbx:
         self._pending: list[tuple[datetime, int, DialResult]] = []
         self._order = itertools.count()
         self._answers: dict[int, AnsweredInfo] = {}
+        self._closed = False
         self.originated: list[DialRequest] = []
 
     def start(self, sink: ResultSink) -> None:
         self._sink = sink
 
     def is_up(self) -> bool:
-        return True
+        return not self._closed
 
     def link_status(self) -> LinkStatus:
+        if self._closed:
+            return LinkStatus(LinkState.DOWN, "virtual PBX closed")
         return LinkStatus(LinkState.UP, "virtual PBX")
 
     def originate(self, request: DialRequest) -> None:
@@ -178,5 +186,6 @@ class VirtualPbx:
         return count
 
     def close(self) -> None:
+        self._closed = True
         self._pending.clear()
         self._answers.clear()
