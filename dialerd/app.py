@@ -49,9 +49,9 @@ def assemble(
     clock = clock or SystemClock()
     metrics = make_metrics(settings.metrics)
     activity = Activity(metrics, monotonic=monotonic)
-    if telephony is None:
-        telephony = make_pbx(settings, clock=clock, on_status=activity.on_link)
     database = database if database is not None else make_engine(settings.database.url)
+    if telephony is None:  # last: the simulator kind starts a server thread
+        telephony = make_pbx(settings, clock=clock, on_status=activity.on_link)
     runtimes: dict[int, CampaignRuntime] = {}
     instance = settings.instance_id
     writer = ResultWriter(database, clock, runtimes.get, on_recorded=activity.on_recorded)
