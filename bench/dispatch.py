@@ -31,6 +31,7 @@ from dialerd.db.migrate import upgrade
 from dialerd.db.models import Campaign, Contact, PhoneNumber
 from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRules
+from dialerd.domain.clock import SystemClock
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.ports import (
     AnsweredTarget,
@@ -39,7 +40,6 @@ from dialerd.domain.ports import (
     PbxSignals,
     ResultSink,
 )
-from dialerd.engine.clock import SystemClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter

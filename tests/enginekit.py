@@ -9,14 +9,16 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from dialerd.app import assemble
 from dialerd.campaignfile.loader import load_file
+from dialerd.domain.clock import VirtualClock
 from dialerd.engine.campaigns import install
-from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
+from dialerd.settings import AgiSettings, PbxSettings, Settings
 
 # Monday 2026-11-23 10:00 in Shanghai
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -93,6 +95,17 @@ class Rig:
             pass
 
 
+def rig_settings(
+    instance_id: str, *, max_channels: int = 100, calls_per_second: float = 1000
+) -> Settings:
+    """Settings for an engine test: its instance, its PBX limits, no FastAGI, no metrics."""
+    return Settings(
+        instance_id=instance_id,
+        pbx=PbxSettings(kind="ami", max_channels=max_channels, calls_per_second=calls_per_second),
+        agi=AgiSettings(enabled=False),
+    )
+
+
 def make_rig(
     engine: Engine,
     campaign_file: Path,
@@ -104,19 +117,16 @@ def make_rig(
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
-    runtime = install(engine, loaded, now=clock.now(), actor="test")
-    campaign_id = runtime.id
     pbx = VirtualPbx(clock, scenario or Scenario())
-    writer = ResultWriter(engine, clock, {campaign_id: runtime}.get)
-    pbx.start(writer.submit)
-    dispatcher = Dispatcher(
-        engine,
-        pbx,
-        clock,
-        instance_id=instance_id,
-        max_channels=max_channels,
-        calls_per_second=1000,
+    parts = assemble(
+        rig_settings(instance_id, max_channels=max_channels),
+        clock=clock,
+        telephony=pbx,
+        database=engine,
         monotonic=lambda: clock.now().timestamp(),
     )
-    dispatcher.set_campaigns({campaign_id: runtime})
-    return Rig(engine, clock, runtime, pbx, writer, dispatcher)
+    runtime = install(engine, loaded, now=clock.now(), actor="test")
+    parts.runtimes[runtime.id] = runtime
+    pbx.start(parts.writer.submit)
+    parts.dispatcher.set_campaigns({runtime.id: runtime})
+    return Rig(engine, clock, runtime, pbx, parts.writer, parts.dispatcher)

@@ -2,7 +2,8 @@
 
 ``load_file(path)`` gives a :class:`LoadedCampaign` (``.policy``, ``.calendar``,
 ``.caller_ids``) or raises :class:`CampaignFileError`; ``check_file`` returns the
-problems instead; ``registry`` loads a folder and records campaigns in the database.
+problems instead. Reading a whole folder and recording campaigns in the database
+is :mod:`dialerd.engine.registry` (this package never writes).
 """
 
 from __future__ import annotations

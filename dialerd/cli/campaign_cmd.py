@@ -12,11 +12,11 @@ from pathlib import Path
 
 import click
 
-from dialerd.campaignfile import registry
 from dialerd.campaignfile.errors import Problem
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
+from dialerd.engine import registry
 from dialerd.engine.campaigns import import_lists
 from dialerd.importer import check_file as check_contacts
 

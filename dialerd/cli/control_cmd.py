@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialerd.actions import control, overview
 from dialerd.cli.campaign_cmd import campaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
 from dialerd.db.models import Instance
-from dialerd.service import control, heartbeat, overview
+from dialerd.process import heartbeat
 
 EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
 RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently

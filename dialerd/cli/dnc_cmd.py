@@ -10,13 +10,13 @@ from pathlib import Path
 
 import click
 
+from dialerd.actions import dnc
+from dialerd.actions.control import actor
+from dialerd.actions.dnc_import import import_file
+from dialerd.actions.requeue import requeue_all
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.cli.control_cmd import format_time, open_db, render_table
 from dialerd.errors import DialerdError
-from dialerd.service import dnc
-from dialerd.service.control import actor
-from dialerd.service.dnc_import import import_file
-from dialerd.service.requeue import requeue_all
 
 _region = click.option(
     "--region",

@@ -27,8 +27,9 @@ from dialerd.logconfig import configure_logging
 @pass_cli
 def run(ctx: CliContext, pbx: str | None, campaigns_dir: Path | None) -> None:
     """Run the daemon: load campaigns, connect the PBX, dial until SIGTERM."""
+    from dialerd.app import assemble
     from dialerd.engine.daemon import Daemon
-    from dialerd.service.signals import SignalRouter
+    from dialerd.process.signals import SignalRouter
 
     settings = ctx.settings
     if pbx is not None:
@@ -39,7 +40,7 @@ def run(ctx: CliContext, pbx: str | None, campaigns_dir: Path | None) -> None:
         settings = settings.model_copy(update={"campaigns_dir": campaigns_dir})
     configure_logging(settings.log)
     with SignalRouter() as signals:
-        status = Daemon(settings).run(signals)
+        status = Daemon(assemble(settings)).run(signals)
     raise SystemExit(status)
 
 

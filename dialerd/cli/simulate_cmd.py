@@ -42,8 +42,12 @@ def simulate(
     seed: int | None,
 ) -> None:
     """Run the real scheduler on a virtual clock against the simulated PBX; print the timeline."""
+    from dialerd.app import assemble
     from dialerd.campaignfile.loader import check_file
+    from dialerd.domain.clock import VirtualClock
     from dialerd.engine.simulation import simulate as run_simulation
+    from dialerd.engine.simulation import simulation_settings, start_of
+    from dialerd.pbx.virtual import VirtualPbx
     from dialerd.reporting.queries import load_report
     from dialerd.reporting.render_table import render
 
@@ -59,7 +63,16 @@ def simulate(
     engine = make_engine(database_url)
     upgrade(engine)
     scenario = Scenario.load(scenario_file, seed) if scenario_file else Scenario(seed=seed)
-    sim = run_simulation(engine, loaded, scenario=scenario)
+    clock = VirtualClock(start_of(loaded))
+    pbx = VirtualPbx(clock, scenario)
+    parts = assemble(
+        simulation_settings(ctx.settings, loaded),
+        clock=clock,
+        telephony=pbx,
+        database=engine,
+        monotonic=lambda: clock.now().timestamp(),
+    )
+    sim = run_simulation(parts, loaded, clock=clock, pbx=pbx)
     tz = ZoneInfo(loaded.model.timezone)
     click.echo(
         f"campaign {loaded.name}: {sim.dials} dials from "

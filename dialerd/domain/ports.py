@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 
@@ -73,6 +75,37 @@ class PbxSignals:
 
 
 @dataclass(frozen=True, slots=True)
+class AnsweredInfo:
+    """What the answered leg told: answer time, AMD verdict, the flow's disposition."""
+
+    answered_at: datetime | None = None
+    amd_status: str | None = None
+    amd_cause: str | None = None
+    disposition: str | None = None
+    callback_at: datetime | None = None
+
+    def merged(self, newer: AnsweredInfo) -> AnsweredInfo:
+        """This info updated with every field ``newer`` knows."""
+        changes = {
+            f.name: getattr(newer, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(newer, f.name) is not None
+        }
+        return dataclasses.replace(self, **changes)
+
+    def apply(self, signals: PbxSignals) -> PbxSignals:
+        """Signals with the disposition/callback set and AMI gaps filled from here."""
+        return dataclasses.replace(
+            signals,
+            disposition=self.disposition or signals.disposition,
+            callback_at=self.callback_at or signals.callback_at,
+            amd_status=signals.amd_status or self.amd_status,
+            amd_cause=signals.amd_cause or self.amd_cause,
+            answered_at=signals.answered_at or self.answered_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class DialResult:
     """The PBX's final word on one dial."""
 
@@ -84,11 +117,31 @@ class DialResult:
 ResultSink = Callable[[DialResult], None]
 
 
+class LinkState(StrEnum):
+    """Whether dials can be started: UP; CONNECTING (retrying on its own); DOWN."""
+
+    UP = "up"
+    CONNECTING = "connecting"
+    DOWN = "down"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkStatus:
+    """The PBX link's state and, in words, why (for sd_notify STATUS and the heartbeat)."""
+
+    state: LinkState
+    detail: str
+
+
+StatusHook = Callable[[LinkStatus], None]
+
+
 class Telephony(Protocol):
-    """What the engine needs from a PBX. Implementations: AMI (pyst2), the simulators.
+    """What the engine needs from a PBX. Implementations: AMI (pyst2), the virtual PBX.
 
     Results are delivered through the sink given to ``start``; the sink must be
-    thread-safe (adapters call it from their own threads).
+    thread-safe (adapters call it from their own threads). Link changes go to the
+    status hook the implementation was built with; ``link_status`` reads the latest.
     """
 
     def start(self, sink: ResultSink) -> None:
@@ -97,11 +150,23 @@ class Telephony(Protocol):
     def is_up(self) -> bool:
         """True while dials can be started."""
 
+    def link_status(self) -> LinkStatus:
+        """The link's current state and its reason in words."""
+
     def originate(self, request: DialRequest) -> None:
         """Start one dial. Raises TelephonyUnavailable or UnsafeDialInput."""
 
+    def in_flight(self) -> int:
+        """Dials started and not yet delivered to the sink."""
+
     def live_keys(self) -> set[str] | None:
         """Keys of dials the PBX still has channels for; None if unknown right now."""
+
+    def adopt(self, key: str, attempt_id: int) -> None:
+        """Follow a dial an earlier run started (engine reconcile) and deliver its result."""
+
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
+        """What the answered leg told (FastAGI); merged into that dial's result."""
 
     def close(self) -> None:
         """Stop and release the link."""

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.errors import FileProblems
 from dialerd.campaignfile.loader import LoadedCampaign
-from dialerd.campaignfile.registry import load_directory, register
 from dialerd.db.models import Campaign, ContactImport
 from dialerd.domain.ports import AnsweredTarget
+from dialerd.engine.registry import load_directory, register
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.importer import ImportSummary, import_contacts
 from dialerd.logconfig import get_logger

@@ -1,4 +1,4 @@
-"""`dialerd run`: wire the parts together and live under systemd until told to stop.
+"""`dialerd run`: live under systemd until told to stop, on parts built by :mod:`dialerd.app`.
 
 Main thread: signals, sd_notify (READY, STATUS, WATCHDOG only while healthy,
 RELOADING, STOPPING), reload and drain. APScheduler runs the dispatcher tick, the
@@ -8,55 +8,43 @@ reaper and the heartbeat; the PBX adapter and the result writer have their own t
 from __future__ import annotations
 
 import time
-from collections import deque
 from pathlib import Path
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from dialerd.db.engine import make_engine
 from dialerd.db.migrate import require_current
-from dialerd.domain.ports import Clock
 from dialerd.engine import jobs
-from dialerd.engine.calendar_events import CalendarEvents
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
-from dialerd.engine.clock import SystemClock
-from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.parts import Parts
 from dialerd.engine.reconcile import alive_instances, interrupt_own, settle_orphans
-from dialerd.engine.results import Recorded
-from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.writer import ResultWriter
 from dialerd.logconfig import get_logger
-from dialerd.pbx.factory import Pbx, make_pbx
-from dialerd.service import heartbeat
-from dialerd.service.metrics import make_metrics
-from dialerd.service.notify import Notifier
-from dialerd.service.overview import queue_gauges
-from dialerd.service.signals import SignalRouter
-from dialerd.settings import Settings
+from dialerd.process import heartbeat
+from dialerd.process.signals import SignalRouter
 
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
 
 
 class Daemon:
-    def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, notifier: Notifier | None = None
-    ) -> None:
-        self.settings = settings
-        self.clock: Clock = clock or SystemClock()
-        self.notifier = notifier or Notifier()
-        self.instance = settings.instance_id
-        self.engine: Engine = make_engine(settings.database.url)
-        self.metrics = make_metrics(settings.metrics)
+    """One daemon's lifecycle over its parts: start, serve, reload, drain and stop."""
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+        self.settings = parts.settings
+        self.clock = parts.clock
+        self.notifier = parts.notifier
+        self.instance = parts.settings.instance_id
+        self.engine = parts.database
+        self.metrics = parts.metrics
+        self.telephony = parts.telephony
+        self.writer = parts.writer
+        self.dispatcher = parts.dispatcher
+        self.scheduler = parts.scheduler
+        self.calendar = parts.calendar
+        self.activity = parts.activity
         self.campaigns = CampaignSet()
-        self._all_runtimes: dict[int, CampaignRuntime] = {}
-        self._pbx_status = "PBX not started"
-        self._connected_once = False
+        self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
-        self._sent: deque[tuple[float, int]] = deque()
-        self.pbx: Pbx | None = None
-        self.scheduler = jobs.make_scheduler()
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -71,25 +59,11 @@ class Daemon:
             self.engine, Path(self.settings.campaigns_dir), now=now, actor=self.instance
         )
         self._all_runtimes.update(self.campaigns.runtimes)
-        self.pbx = make_pbx(self.settings, clock=self.clock, on_status=self._on_pbx_status)
-        self.writer = ResultWriter(
-            self.engine, self.clock, self._all_runtimes.get, on_recorded=self._on_recorded
-        )
-        self.pbx.telephony.start(self.writer.submit)
+        self.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()
         self._wait_for_pbx()
         self.reap(startup=True)
-        self.dispatcher = Dispatcher(
-            self.engine,
-            self.pbx.telephony,
-            self.clock,
-            instance_id=self.instance,
-            max_channels=self.settings.pbx.max_channels,
-            calls_per_second=self.settings.pbx.calls_per_second,
-            batch=self.settings.scheduler.batch,
-            on_dial=self._on_dial,
-        )
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
         sched = self.settings.scheduler
         jobs.add_periodic(
@@ -101,7 +75,6 @@ class Daemon:
         )
         jobs.add_periodic(self.scheduler, "reap", self.reap, seconds=sched.reap_interval_s)
         jobs.add_periodic(self.scheduler, "heartbeat", self.beat, seconds=sched.heartbeat_s)
-        self.calendar = CalendarEvents(self.engine, self.instance)
         for runtime in self.campaigns.runtimes.values():
             jobs.add_calendar_jobs(self.scheduler, runtime, self.calendar.on_event)
         if self.settings.metrics.enabled:
@@ -172,12 +145,10 @@ class Daemon:
             self.notifier.status(f"stopping: {self.in_flight()} calls in flight")
             signals.wait(0.2)
         self.scheduler.shutdown(wait=True)
-        assert self.pbx is not None
-        self.pbx.close()
+        self.telephony.close()
         self.writer.stop()
         self.writer.drain()
-        if hasattr(self, "agi"):
-            self.agi.stop()
+        self._stop_fastagi()
         with self.engine.begin() as conn:
             left = interrupt_own(
                 conn,
@@ -196,10 +167,9 @@ class Daemon:
         """Start-up failed (old schema, bad settings): release what was already made."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self.pbx is not None:
-            self.pbx.close()
-        if hasattr(self, "writer"):
-            self.writer.stop()
+        self.telephony.close()
+        self.writer.stop()
+        self._stop_fastagi()
         self.engine.dispose()
 
     # -- jobs ---------------------------------------------------------------------
@@ -210,8 +180,7 @@ class Daemon:
         self._last_tick = time.monotonic()
 
     def reap(self, startup: bool = False) -> None:
-        assert self.pbx is not None
-        telephony = self.pbx.telephony
+        telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
         now = self.clock.now()
         with self.engine.begin() as conn:
@@ -222,7 +191,7 @@ class Daemon:
                 alive=alive,
                 live_keys=live,
                 runtime_for=self._all_runtimes.get,
-                adopt=getattr(telephony, "adopt", None),
+                adopt=telephony.adopt,
                 now=now,
                 startup=startup,
             )
@@ -230,8 +199,7 @@ class Daemon:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)
 
     def beat(self) -> None:
-        assert self.pbx is not None
-        up, now = self.pbx.telephony.is_up(), self.clock.now()
+        up, now = self.telephony.is_up(), self.clock.now()
         with Session(self.engine) as s:
             heartbeat.beat(
                 s,
@@ -242,26 +210,23 @@ class Daemon:
                 status={
                     "campaigns": len(self.campaigns.runtimes),
                     "dial_rate": self.dial_rate(),
-                    "pbx": self._pbx_status,
+                    "pbx": self.activity.link.detail,
                 },
             )
             s.commit()
             if self.settings.metrics.enabled:
-                for name, (due, in_flight) in queue_gauges(s, now=now).items():
+                for name, (due, in_flight) in self.parts.queue_gauges(s, now=now).items():
                     self.metrics.set_queue_depth(name, due)
                     self.metrics.set_in_flight(name, in_flight)
         self.metrics.pbx_up(up)
 
     # -- status ---------------------------------------------------------------------
     def in_flight(self) -> int:
-        return self.pbx.telephony.in_flight() if self.pbx is not None else 0
+        return self.telephony.in_flight()
 
     def dial_rate(self) -> float:
         """Dials per second over the last minute."""
-        cutoff = time.monotonic() - 60
-        while self._sent and self._sent[0][0] < cutoff:
-            self._sent.popleft()
-        return round(sum(n for _, n in self._sent) / 60, 2)
+        return self.activity.dial_rate()
 
     def healthy(self) -> bool:
         stale = max(5.0, 10 * self.settings.scheduler.tick_s)
@@ -270,37 +235,20 @@ class Daemon:
     def status_line(self) -> str:
         return (
             f"{len(self.campaigns.runtimes)} campaigns, {self.in_flight()} calls in flight, "
-            f"{self.dial_rate()} dials/s; {self._pbx_status}"
+            f"{self.dial_rate()} dials/s; {self.activity.link.detail}"
         )
 
-    def _on_dial(self, runtime: CampaignRuntime, n: int) -> None:
-        self._sent.append((time.monotonic(), n))
-        for _ in range(n):
-            self.metrics.dial_started(runtime.name)
-
-    def _on_recorded(self, rec: Recorded) -> None:
-        self.metrics.outcome(rec.campaign, rec.outcome.value)
-
-    def _on_pbx_status(self, status: str) -> None:
-        connected = status.startswith("AMI connected")
-        if connected and self._connected_once:
-            self.metrics.reconnected()
-        self._connected_once |= connected
-        self._pbx_status = status
-        log.info("pbx_status", status=status)
-
     def _start_fastagi(self) -> None:
-        if not self.settings.agi.enabled:
+        if self.parts.agi is None:
             return
-        from dialerd.pbx.fastagi import FastAgiServer
-
-        assert self.pbx is not None
-        self.agi = FastAgiServer(self.settings.agi, self.pbx.telephony.on_answered)
-        host, port = self.agi.start()
+        host, port = self.parts.agi.start()
         log.info("fastagi_listening", host=host, port=port)
 
+    def _stop_fastagi(self) -> None:
+        if self.parts.agi is not None:
+            self.parts.agi.stop()
+
     def _wait_for_pbx(self) -> None:
-        assert self.pbx is not None
         deadline = time.monotonic() + PBX_WAIT_S
-        while not self.pbx.telephony.is_up() and time.monotonic() < deadline:
+        while not self.telephony.is_up() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -1,8 +1,9 @@
 """`dialerd simulate`: a campaign's whole life on a virtual clock, in seconds.
 
-The real dispatcher, result writer, classification and policy run against the
-virtual PBX; the loop jumps the clock from one event to the next (a result due,
-a queued dial due, the next open window) instead of waiting.
+The real dispatcher, result writer, classification and policy (assembled by
+:func:`dialerd.app.assemble` with a virtual clock and PBX) run against the virtual
+PBX; the loop jumps the clock from one event to the next (a result due, a queued
+dial due, the next open window) instead of waiting.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from sqlalchemy import Engine, func, select, text
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.db import tables
+from dialerd.domain.clock import VirtualClock
 from dialerd.engine.campaigns import install
-from dialerd.engine.clock import VirtualClock
-from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.parts import Parts
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.writer import ResultWriter
-from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
+from dialerd.settings import Settings
 
 _pn = tables.phone_numbers
 _QUEUED = text("phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL")
@@ -56,30 +56,40 @@ def _next_due(engine: Engine, campaign_id: int) -> datetime | None:
     return due
 
 
+def simulation_settings(base: Settings, loaded: LoadedCampaign) -> Settings:
+    """``base`` sized for one campaign alone: its own channel and rate limits, no FastAGI."""
+    d = loaded.model.dialing
+    return base.model_copy(
+        update={
+            "instance_id": INSTANCE,
+            "pbx": base.pbx.model_copy(
+                update={
+                    "max_channels": d.max_concurrent,
+                    "calls_per_second": max(d.calls_per_second, 1.0),
+                }
+            ),
+            "scheduler": base.scheduler.model_copy(update={"batch": d.max_concurrent}),
+            "agi": base.agi.model_copy(update={"enabled": False}),
+        }
+    )
+
+
 def simulate(
-    engine: Engine,
+    parts: Parts,
     loaded: LoadedCampaign,
     *,
-    scenario: Scenario,
-    start: datetime | None = None,
+    clock: VirtualClock,
+    pbx: VirtualPbx,
     max_days: int = 400,
 ) -> Simulation:
-    clock = VirtualClock(start or start_of(loaded))
+    """Run ``loaded`` to its end on parts assembled with ``clock`` and ``pbx`` as overrides."""
+    if parts.telephony is not pbx or parts.clock is not clock:
+        raise ValueError("the parts must run on the given virtual clock and PBX")
+    engine, writer, dispatcher = parts.database, parts.writer, parts.dispatcher
     runtime = install(engine, loaded, now=clock.now(), actor=INSTANCE)
     campaign_id = runtime.id
-    pbx = VirtualPbx(clock, scenario)
-    writer = ResultWriter(engine, clock, {campaign_id: runtime}.get)
+    parts.runtimes[campaign_id] = runtime
     pbx.start(writer.submit)
-    dispatcher = Dispatcher(
-        engine,
-        pbx,
-        clock,
-        instance_id=INSTANCE,
-        max_channels=runtime.max_concurrent,
-        calls_per_second=max(runtime.calls_per_second, 1.0),
-        batch=runtime.max_concurrent,
-        monotonic=lambda: clock.now().timestamp(),
-    )
     dispatcher.set_campaigns({campaign_id: runtime})
     sim = Simulation(campaign_id, runtime, started=clock.now(), finished=clock.now())
     horizon = clock.now() + timedelta(days=max_days)

@@ -1,51 +1,48 @@
 """Build the PBX side from settings: the AMI adapter, against Asterisk or the built-in simulator.
 
-With ``pbx.kind = "simulator"`` the daemon starts the protocol-level AMI simulator in
-a thread and talks to it through the very same AMI adapter it uses with Asterisk.
+With ``pbx.kind = "simulator"`` the protocol-level AMI simulator is started in a
+thread and the very same AMI adapter used with Asterisk talks to it; closing the
+telephony stops the simulator too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from pydantic import SecretStr
 
-from dialerd.domain.ports import Clock
+from dialerd.domain.ports import Clock, StatusHook, Telephony
 from dialerd.pbx.ami.adapter import AmiTelephony
-from dialerd.settings import Settings
+from dialerd.pbx.simulator import AmiSimulator
+from dialerd.settings import AmiSettings, Settings
 
 SIMULATOR_SECRET = "simulator"
 
 
-@dataclass
-class Pbx:
-    telephony: AmiTelephony
-    cleanups: list[Callable[[], None]] = field(default_factory=list)
+class _SimulatedAsterisk(AmiTelephony):
+    """The AMI adapter bound to the simulator it started; closing stops both."""
+
+    def __init__(
+        self, settings: AmiSettings, simulator: AmiSimulator, *, clock: Clock, on_status: StatusHook
+    ) -> None:
+        super().__init__(settings, clock=clock, on_status=on_status)
+        self._simulator = simulator
 
     def close(self) -> None:
-        self.telephony.close()
-        for cleanup in reversed(self.cleanups):
-            cleanup()
+        super().close()
+        self._simulator.stop()
 
 
-def make_pbx(settings: Settings, *, clock: Clock, on_status: Callable[[str], None]) -> Pbx:
+def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Telephony:
+    """The telephony ``settings.pbx.kind`` asks for; link changes go to ``on_status``."""
     ami = settings.ami
-    cleanups: list[Callable[[], None]] = []
-    if settings.pbx.kind == "simulator":
-        from pydantic import SecretStr
-
-        from dialerd.pbx.simulator import AmiSimulator
-
-        sim = AmiSimulator(
-            host=settings.simulator.host,
-            port=settings.simulator.port,
-            username=ami.username,
-            secret=SIMULATOR_SECRET,
-            time_scale=settings.simulator.time_scale,
-        )
-        host, port = sim.start_in_thread()
-        cleanups.append(sim.stop)
-        ami = ami.model_copy(
-            update={"host": host, "port": port, "secret": SecretStr(SIMULATOR_SECRET)}
-        )
-    telephony = AmiTelephony(ami, clock=clock, on_status=on_status)
-    return Pbx(telephony=telephony, cleanups=cleanups)
+    if settings.pbx.kind != "simulator":
+        return AmiTelephony(ami, clock=clock, on_status=on_status)
+    sim = AmiSimulator(
+        host=settings.simulator.host,
+        port=settings.simulator.port,
+        username=ami.username,
+        secret=SIMULATOR_SECRET,
+        time_scale=settings.simulator.time_scale,
+    )
+    host, port = sim.start_in_thread()
+    ami = ami.model_copy(update={"host": host, "port": port, "secret": SecretStr(SIMULATOR_SECRET)})
+    return _SimulatedAsterisk(ami, sim, clock=clock, on_status=on_status)

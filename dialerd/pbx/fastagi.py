@@ -25,11 +25,10 @@ import re
 import socketserver
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dialerd.domain.ports import PbxSignals
+from dialerd.domain.ports import AnsweredInfo as AnsweredInfo  # re-exported: its old home
 from dialerd.logconfig import get_logger
 from dialerd.settings import AgiSettings
 
@@ -38,37 +37,6 @@ log = get_logger(__name__)
 SESSION_TIMEOUT_S = 10.0
 MAX_ENV_LINES = 200
 _RESULT = re.compile(r"^(\d{3})[ -]result=(-?\d+)(?:\s+\((.*)\))?")
-
-
-@dataclass(frozen=True, slots=True)
-class AnsweredInfo:
-    """What the answered leg told: answer time, AMD verdict, the flow's disposition."""
-
-    answered_at: datetime | None = None
-    amd_status: str | None = None
-    amd_cause: str | None = None
-    disposition: str | None = None
-    callback_at: datetime | None = None
-
-    def merged(self, newer: AnsweredInfo) -> AnsweredInfo:
-        """This info updated with every field ``newer`` knows."""
-        changes = {
-            f.name: getattr(newer, f.name)
-            for f in dataclasses.fields(self)
-            if getattr(newer, f.name) is not None
-        }
-        return dataclasses.replace(self, **changes)
-
-    def apply(self, signals: PbxSignals) -> PbxSignals:
-        """Signals with the disposition/callback set and AMI gaps filled from here."""
-        return dataclasses.replace(
-            signals,
-            disposition=self.disposition or signals.disposition,
-            callback_at=self.callback_at or signals.callback_at,
-            amd_status=signals.amd_status or self.amd_status,
-            amd_cause=signals.amd_cause or self.amd_cause,
-            answered_at=signals.answered_at or self.answered_at,
-        )
 
 
 AnsweredCallback = Callable[[int, AnsweredInfo], None]

@@ -2,7 +2,8 @@
 
 It answers each Originate with the signals a real Asterisk 22 gives for the
 scripted behaviour (the same Reason, causes, DialStatus and AMD values as the
-recorded transcripts), after a plausible delay; nothing happens until the
+recorded transcripts, which tests/integration/test_virtual_pbx_recordings.py
+holds the scripts to), after a plausible delay; nothing happens until the
 caller moves the clock and asks for the results that are due.
 """
 
@@ -14,8 +15,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialerd.domain import wire
-from dialerd.domain.ports import DialRequest, DialResult, PbxSignals, ResultSink
-from dialerd.engine.clock import VirtualClock
+from dialerd.domain.clock import VirtualClock
+from dialerd.domain.ports import (
+    AnsweredInfo,
+    DialRequest,
+    DialResult,
+    LinkState,
+    LinkStatus,
+    PbxSignals,
+    ResultSink,
+)
 from dialerd.pbx.scenario import Scenario
 
 
@@ -44,6 +53,10 @@ def _failed(
     )
 
 
+# AMDSTATUS -> the AMDCAUSE the recordings show with it
+AMD_CAUSES = {"HUMAN": "HUMAN-800-800", "MACHINE": "LONGGREETING-1500-1500", "HANGUP": ""}
+
+
 def _answered(amd: str, talk_s: float, disposition: str | None = None) -> _Script:
     return _Script(
         PbxSignals(
@@ -52,8 +65,8 @@ def _answered(amd: str, talk_s: float, disposition: str | None = None) -> _Scrip
             hangup_cause=16,
             callee_cause=16,
             dial_status="ANSWER",
-            rang=True,
             amd_status=amd,
+            amd_cause=AMD_CAUSES[amd],
             disposition=disposition,
         ),
         ring_s=6,
@@ -66,7 +79,7 @@ SCRIPTS: dict[str, _Script] = {
     "busy": _failed(5, 0, 17, "BUSY", 3),
     "no_answer": _failed(3, 19, 19, None, -1, rang=True),  # -1: the ring timeout ends it
     "vacant": _failed(0, 1, 1, "NOANSWER", 2),
-    "rejected": _failed(0, 21, 21, "NOANSWER", 8, rang=True),
+    "rejected": _failed(0, 21, 21, "NOANSWER", 8),
     "congestion": _failed(8, 0, 34, "CONGESTION", 1),
     "powered_off": _failed(0, 20, 20, "CHANUNAVAIL", 3),
     "early_hangup": _answered("HANGUP", 1),
@@ -80,10 +93,15 @@ SCRIPTS: dict[str, _Script] = {
     "dnc_requested": _answered("HUMAN", 10, "dnc_requested"),
 }
 CALLBACK_AFTER = timedelta(days=1)
+# The engine records a dial whose error starts with "interrupted" as `interrupted`.
+NOT_LIVE = "interrupted: no live call to adopt"
 
 
 class VirtualPbx:
-    """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results."""
+    """Telephony on a VirtualClock; ``deliver_until(now)`` hands out the due results.
+
+    Single-threaded: the caller moves the clock and delivers. Its link is up until closed.
+    """
 
     def __init__(self, clock: VirtualClock, scenario: Scenario | None = None) -> None:
         self._clock = clock
@@ -91,13 +109,20 @@ class VirtualPbx:
         self._sink: ResultSink = lambda _r: None
         self._pending: list[tuple[datetime, int, DialResult]] = []
         self._order = itertools.count()
+        self._answers: dict[int, AnsweredInfo] = {}
+        self._closed = False
         self.originated: list[DialRequest] = []
 
     def start(self, sink: ResultSink) -> None:
         self._sink = sink
 
     def is_up(self) -> bool:
-        return True
+        return not self._closed
+
+    def link_status(self) -> LinkStatus:
+        if self._closed:
+            return LinkStatus(LinkState.DOWN, "virtual PBX closed")
+        return LinkStatus(LinkState.UP, "virtual PBX")
 
     def originate(self, request: DialRequest) -> None:
         wire.check_number(request.number)
@@ -128,6 +153,21 @@ class VirtualPbx:
     def live_keys(self) -> set[str]:
         return {r.key for _, _, r in self._pending}
 
+    def adopt(self, key: str, attempt_id: int) -> None:
+        """A dial of an earlier run: followed if still pending, else lost at once."""
+        if key in self.live_keys():
+            return
+        now = self._clock.now()
+        lost = PbxSignals(ended_at=now, error=NOT_LIVE, raw={"events_lost": True})
+        result = DialResult(key=key, attempt_id=attempt_id, signals=lost)
+        heapq.heappush(self._pending, (now, next(self._order), result))
+
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
+        """Held for a pending dial and merged into its result; ignored for any other."""
+        if any(r.attempt_id == attempt_id for _, _, r in self._pending):
+            held = self._answers.get(attempt_id)
+            self._answers[attempt_id] = held.merged(info) if held else info
+
     def in_flight(self) -> int:
         return len(self._pending)
 
@@ -138,9 +178,14 @@ class VirtualPbx:
         count = 0
         while self._pending and self._pending[0][0] <= now:
             _, _, result = heapq.heappop(self._pending)
+            info = self._answers.pop(result.attempt_id, None)
+            if info is not None:
+                result = replace(result, signals=info.apply(result.signals))
             self._sink(result)
             count += 1
         return count
 
     def close(self) -> None:
+        self._closed = True
         self._pending.clear()
+        self._answers.clear()

@@ -62,7 +62,9 @@ class Rig:
         self.results: queue.Queue[DialResult] = queue.Queue()
         self.statuses: list[str] = []
         self.adapter = AmiTelephony(
-            _settings(self.server.port), on_status=self.statuses.append, settle_s=0.1
+            _settings(self.server.port),
+            on_status=lambda st: self.statuses.append(st.detail),
+            settle_s=0.1,
         )
 
     def start(self) -> None:
@@ -172,7 +174,7 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
 def test_rejected_login_is_reported_and_retried_with_backoff() -> None:
     server = TranscriptAmi(secret="other")
     statuses: list[str] = []
-    adapter = AmiTelephony(_settings(server.port), on_status=statuses.append)
+    adapter = AmiTelephony(_settings(server.port), on_status=lambda st: statuses.append(st.detail))
     try:
         adapter.start(lambda _r: None)
         _until(lambda: server.logins >= 3)
@@ -238,7 +240,9 @@ class SimRig:
         self.results: queue.Queue[DialResult] = queue.Queue()
         self.statuses: list[str] = []
         self.adapter = AmiTelephony(
-            _settings(port, SIM_SECRET), on_status=self.statuses.append, settle_s=0.1
+            _settings(port, SIM_SECRET),
+            on_status=lambda st: self.statuses.append(st.detail),
+            settle_s=0.1,
         )
         self.adapter.start(self.results.put)
 
@@ -331,7 +335,7 @@ def test_an_adopted_dial_is_followed_to_its_end(rig: Rig) -> None:
 def test_a_secret_with_a_line_break_is_never_sent(rig: Rig) -> None:
     settings = _settings(rig.server.port, "s3cret\r\nAction: Command")
     statuses: list[str] = []
-    adapter = AmiTelephony(settings, on_status=statuses.append)
+    adapter = AmiTelephony(settings, on_status=lambda st: statuses.append(st.detail))
     adapter.start(lambda _r: None)
     try:
         _until(lambda: bool(statuses))

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.errors import CampaignFileError
 from dialerd.campaignfile.loader import check_file, load_file
-from dialerd.campaignfile.registry import load_directory, register
 from dialerd.cli import cli
 from dialerd.db.models import Campaign, CampaignEvent, Contact
+from dialerd.engine.registry import load_directory, register
 from tests.conftest import REPO
 
 EXAMPLES = REPO / "campaigns"

@@ -11,11 +11,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.actions import overview
+from dialerd.actions.control import actor
 from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, Campaign, CampaignEvent, Contact, PhoneNumber, Round
-from dialerd.service import heartbeat, overview
-from dialerd.service.control import actor
+from dialerd.process import heartbeat
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 EXAMPLE = load_file(Path(__file__).resolve().parents[2] / "campaigns" / "spot-check.toml")

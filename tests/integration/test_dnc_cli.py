@@ -13,10 +13,10 @@ from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.actions.dnc import DncInputError, parse_target, prefix_target
 from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Campaign, CampaignEvent, Contact, DncEntry, PhoneNumber
-from dialerd.service.dnc import DncInputError, parse_target, prefix_target
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 EXAMPLE = load_file(Path(__file__).resolve().parents[2] / "campaigns" / "spot-check.toml")

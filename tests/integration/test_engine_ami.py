@@ -18,19 +18,19 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.app import assemble
 from dialerd.campaignfile.loader import load_file
-from dialerd.campaignfile.registry import register
 from dialerd.db import tables
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
+from dialerd.domain.ports import Telephony
 from dialerd.engine.campaigns import import_lists, runtime_from
-from dialerd.engine.clock import SystemClock
 from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.registry import register
 from dialerd.engine.writer import ResultWriter
-from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
-from tests.enginekit import write_campaign
+from tests.enginekit import rig_settings, write_campaign
 
 pytestmark = pytest.mark.slow
 SECRET = "s3cret"
@@ -40,7 +40,7 @@ SECRET = "s3cret"
 class Live:
     engine: Engine
     sim: AmiSimulator
-    pbx: AmiTelephony
+    pbx: Telephony
     writer: ResultWriter
     dispatcher: Dispatcher
 
@@ -75,13 +75,6 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
         )
         path.write_text(path.read_text().replace('ring_timeout = "30s"', 'ring_timeout = "5s"'))
         loaded = load_file(path)
-        clock = SystemClock()
-        with Session(engine) as s:
-            row, _ = register(s, loaded, now=clock.now(), actor="test")
-            s.commit()
-            cid = row.id
-        import_lists(engine, loaded, cid, now=clock.now(), actor="test")
-        runtime = runtime_from(loaded, cid)
         sim = AmiSimulator(
             secret=SECRET,
             time_scale=time_scale,
@@ -89,29 +82,40 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
             login_fail_delay_s=0.1,
         )
         host, port = sim.start_in_thread()
-        pbx = AmiTelephony(
-            AmiSettings(
-                host=host,
-                port=port,
-                secret=SecretStr(SECRET),
-                ping_interval_s=0.5,
-                action_timeout_s=2,
-                reconnect_min_s=0.1,
-                reconnect_max_s=0.5,
-                settle_grace_s=1.0,
-            ),
-            clock=clock,
+        settings = rig_settings("ami-test", calls_per_second=200).model_copy(
+            update={
+                "ami": AmiSettings(
+                    host=host,
+                    port=port,
+                    secret=SecretStr(SECRET),
+                    ping_interval_s=0.5,
+                    action_timeout_s=2,
+                    reconnect_min_s=0.1,
+                    reconnect_max_s=0.5,
+                    settle_grace_s=1.0,
+                )
+            }
         )
-        writer = ResultWriter(engine, clock, {cid: runtime}.get)
+        parts = assemble(settings, database=engine)
+        clock, pbx, writer, dispatcher = (
+            parts.clock,
+            parts.telephony,
+            parts.writer,
+            parts.dispatcher,
+        )
+        with Session(engine) as s:
+            row, _ = register(s, loaded, now=clock.now(), actor="test")
+            s.commit()
+            cid = row.id
+        import_lists(engine, loaded, cid, now=clock.now(), actor="test")
+        runtime = runtime_from(loaded, cid)
+        parts.runtimes[cid] = runtime
         pbx.start(writer.submit)
         writer.start()
         deadline = time.monotonic() + 10
         while wait_up and not pbx.is_up():
             assert time.monotonic() < deadline, "AMI never came up"
             time.sleep(0.02)
-        dispatcher = Dispatcher(
-            engine, pbx, clock, instance_id="ami-test", max_channels=100, calls_per_second=200
-        )
         dispatcher.set_campaigns({cid: runtime})
         made.append(Live(engine, sim, pbx, writer, dispatcher))
         return made[-1]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from dialerd.service.metrics import NullMetrics, PrometheusMetrics, make_metrics
+from dialerd.process.metrics import NullMetrics, PrometheusMetrics, make_metrics
 from dialerd.settings import MetricsSettings
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from dialerd.service.notify import Notifier
+from dialerd.process.notify import Notifier
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from dialerd.service.signals import SignalRouter
+from dialerd.process.signals import SignalRouter
 
 
 @pytest.fixture

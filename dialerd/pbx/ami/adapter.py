@@ -12,14 +12,23 @@ import dataclasses
 import logging
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asterisk.manager import ManagerMsg
 
-from dialerd.domain.ports import Clock, DialRequest, DialResult, PbxSignals, ResultSink
+from dialerd.domain.clock import SystemClock
+from dialerd.domain.ports import (
+    AnsweredInfo,
+    Clock,
+    DialRequest,
+    DialResult,
+    LinkStatus,
+    PbxSignals,
+    ResultSink,
+    StatusHook,
+)
 from dialerd.domain.wire import check_dial_request
 from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
@@ -27,7 +36,6 @@ from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
-from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
 
 log = get_logger(__name__)
@@ -36,11 +44,6 @@ _stdlog = logging.getLogger(__name__)
 # The engine records a dial whose error starts with "interrupted" as `interrupted` (not counted).
 LOST = "interrupted: AMI link lost with the dial's events"
 MAX_HELD_ANSWERS = 10_000
-
-
-class _UtcClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(slots=True)
@@ -65,11 +68,11 @@ class AmiTelephony:
         settings: AmiSettings,
         *,
         clock: Clock | None = None,
-        on_status: Callable[[str], None] | None = None,
+        on_status: StatusHook | None = None,
         settle_s: float = 1.0,
     ) -> None:
         self._settings = settings
-        self._clock: Clock = clock or _UtcClock()
+        self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
@@ -88,9 +91,8 @@ class AmiTelephony:
         )
         self.peer = self._link.peer
 
-    @property
-    def status(self) -> str:
-        """The link's state in words (for sd_notify STATUS)."""
+    def link_status(self) -> LinkStatus:
+        """The link's state and its reason in words (for sd_notify STATUS)."""
         return self._link.status
 
     # -- Telephony ----------------------------------------------------------------

@@ -5,7 +5,8 @@ an object). After login it calls ``on_connected(client)`` (the adapter reconcile
 its dials), then marks the link up and watches it: EOF or a socket error is seen
 within ``TICK_S``, an unanswered Ping within ``ping_interval_s + action_timeout_s``.
 A rejected login logs ``ami_login_rejected`` and sets the status to
-``AMI login rejected by HOST:PORT``; every failure is retried after an
+``AMI login rejected by HOST:PORT`` (state DOWN; a link lost or unreachable is
+CONNECTING, a live one UP); every failure is retried after an
 exponential backoff with jitter between ``reconnect_min_s`` and
 ``reconnect_max_s`` (reset by a successful login): never a crash loop.
 """
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from dialerd.domain.ports import LinkState, LinkStatus, StatusHook
 from dialerd.errors import DialerdError
 from dialerd.logconfig import get_logger
 from dialerd.pbx.ami.client import AmiClient, AmiLinkDown, AmiLoginRejected
@@ -46,7 +48,7 @@ class LinkSupervisor:
         on_connected: ClientHook,
         on_tick: ClientHook,
         on_ping: ClientHook,
-        on_status: Callable[[str], None],
+        on_status: StatusHook,
     ) -> None:
         self._settings = settings
         self._make_client = make_client
@@ -58,7 +60,7 @@ class LinkSupervisor:
         self.client: AmiClient | None = None
         self.generation = 0  # grows with every connection
         self.peer = f"{settings.host}:{settings.port}"
-        self.status = "AMI not started"
+        self.status = LinkStatus(LinkState.DOWN, "AMI not started")
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ami-supervisor", daemon=True)
@@ -76,8 +78,8 @@ class LinkSupervisor:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(self._settings.action_timeout_s + 2.0)
 
-    def _set_status(self, status: str) -> None:
-        self.status = status
+    def _set_status(self, state: LinkState, detail: str) -> None:
+        status = self.status = LinkStatus(state, detail)
         try:
             self._on_status(status)
         except Exception:
@@ -91,13 +93,13 @@ class LinkSupervisor:
                 client.connect()
             except AmiLoginRejected as exc:
                 log.error("ami_login_rejected", peer=self.peer)
-                self._set_status(str(exc))
+                self._set_status(LinkState.DOWN, str(exc))
             except AmiLinkDown as exc:
                 log.warning("ami_connect_failed", peer=self.peer, error=str(exc))
-                self._set_status(f"AMI unreachable at {self.peer}")
+                self._set_status(LinkState.CONNECTING, f"AMI unreachable at {self.peer}")
             except DialerdError as exc:  # e.g. a secret holding a line break
                 log.error("ami_connect_refused", peer=self.peer, error=str(exc))
-                self._set_status(f"AMI settings refused: {exc}")
+                self._set_status(LinkState.DOWN, f"AMI settings refused: {exc}")
             else:
                 failures = 0
                 self._connected(client)
@@ -106,7 +108,7 @@ class LinkSupervisor:
                 failures += 1
                 log.info("ami_reconnect_scheduled", peer=self.peer, delay_s=round(delay, 2))
                 self._stop.wait(delay)
-        self._set_status("AMI closed")
+        self._set_status(LinkState.DOWN, "AMI closed")
 
     def _connected(self, client: AmiClient) -> None:
         self.client = client
@@ -115,12 +117,13 @@ class LinkSupervisor:
         try:
             self._on_connected(client)
             self._up.set()
-            self._set_status(f"AMI connected to {self.peer}")
+            self._set_status(LinkState.UP, f"AMI connected to {self.peer}")
             self._watch(client)
         except AmiLinkDown as exc:
             if not self._stop.is_set():
                 log.warning("ami_link_lost", peer=self.peer, error=str(exc))
-                self._set_status(f"AMI link to {self.peer} lost; reconnecting")
+                lost = f"AMI link to {self.peer} lost; reconnecting"
+                self._set_status(LinkState.CONNECTING, lost)
         finally:
             self._up.clear()
             self.client = None

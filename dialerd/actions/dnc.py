@@ -19,11 +19,11 @@ import phonenumbers
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from dialerd.actions.control import find_campaign, record_event
+from dialerd.actions.requeue import resume, stranded
 from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, normalize
-from dialerd.service.control import find_campaign, record_event
-from dialerd.service.requeue import resume, stranded
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more

@@ -16,10 +16,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dialerd.actions import dnc
+from dialerd.actions.control import record_event
 from dialerd.db.models import Campaign, DncEntry
 from dialerd.errors import DialerdError
-from dialerd.service import dnc
-from dialerd.service.control import record_event
 
 TARGET_COLUMNS = ("number", "prefix", "contact")
 

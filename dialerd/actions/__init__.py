@@ -1,0 +1,1 @@
+"""Operator actions: campaign control, do-not-call entries and imports, requeue, overview."""

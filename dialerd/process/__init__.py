@@ -1,0 +1,1 @@
+"""Process plumbing: systemd notify/watchdog, signals, heartbeat, metrics."""

@@ -1,1 +1,0 @@
-"""The service layer: systemd notify/watchdog, signals, metrics, heartbeat, operator control."""
