@@ -27,6 +27,7 @@ from dialerd.engine.results import Recorded
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.logconfig import get_logger
+from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.factory import Pbx, make_pbx
 from dialerd.service import heartbeat
 from dialerd.service.metrics import make_metrics
@@ -75,6 +76,7 @@ class Daemon:
         self.writer = ResultWriter(
             self.engine, self.clock, self._all_runtimes.get, on_recorded=self._on_recorded
         )
+        self.agi_tokens = AgiTokens(self.settings.agi.secret.get_secret_value() or None)
         self.pbx.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()
@@ -89,6 +91,7 @@ class Daemon:
             calls_per_second=self.settings.pbx.calls_per_second,
             batch=self.settings.scheduler.batch,
             on_dial=self._on_dial,
+            agi_tokens=self.agi_tokens,
         )
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
         sched = self.settings.scheduler
@@ -295,7 +298,9 @@ class Daemon:
         from dialerd.pbx.fastagi import FastAgiServer
 
         assert self.pbx is not None
-        self.agi = FastAgiServer(self.settings.agi, self.pbx.telephony.on_answered)
+        self.agi = FastAgiServer(
+            self.settings.agi, self.pbx.telephony.on_answered, tokens=self.agi_tokens
+        )
         host, port = self.agi.start()
         log.info("fastagi_listening", host=host, port=port)
 

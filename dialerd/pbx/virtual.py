@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from dialerd.domain import wire
 from dialerd.domain.ports import DialRequest, DialResult, PbxSignals, ResultSink
 from dialerd.engine.clock import VirtualClock
+from dialerd.pbx.fastagi import AnsweredInfo, HeldAnswer, Verdict
 from dialerd.pbx.scenario import Scenario
 
 
@@ -92,6 +93,7 @@ class VirtualPbx:
         self._pending: list[tuple[datetime, int, DialResult]] = []
         self._order = itertools.count()
         self.originated: list[DialRequest] = []
+        self._answers: dict[int, HeldAnswer] = {}
 
     def start(self, sink: ResultSink) -> None:
         self._sink = sink
@@ -125,6 +127,16 @@ class VirtualPbx:
         result = DialResult(key=request.key, attempt_id=request.attempt_id, signals=signals)
         heapq.heappush(self._pending, (ended_at, next(self._order), result))
 
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
+        """A FastAGI report, checked and merged into the dial's result as the AMI adapter does."""
+        result = next((r for _, _, r in self._pending if r.attempt_id == attempt_id), None)
+        if result is None:
+            return Verdict.not_in_flight
+        answered_at = result.signals.answered_at
+        answered = answered_at is not None and answered_at <= self._clock.now()
+        held = self._answers.setdefault(attempt_id, HeldAnswer())
+        return held.take(info, answered_by_pbx=answered)
+
     def live_keys(self) -> set[str]:
         return {r.key for _, _, r in self._pending}
 
@@ -138,9 +150,13 @@ class VirtualPbx:
         count = 0
         while self._pending and self._pending[0][0] <= now:
             _, _, result = heapq.heappop(self._pending)
+            held = self._answers.pop(result.attempt_id, None)
+            if held is not None:
+                result = replace(result, signals=held.info.apply(result.signals))
             self._sink(result)
             count += 1
         return count
 
     def close(self) -> None:
         self._pending.clear()
+        self._answers.clear()

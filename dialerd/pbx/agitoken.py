@@ -1,0 +1,46 @@
+"""Per-attempt FastAGI tokens: HMAC-SHA256 of the attempt id, truncated hex.
+
+The dispatcher sends ``DIALERD_TOKEN=<token>`` with each Originate; the dialplan
+passes it back to the FastAGI server, which accepts a request only with the
+token of its attempt (constant-time compare). The secret is ``agi.secret``;
+without one each daemon makes a random secret of its own at start (so a call
+adopted after a restart cannot report a disposition: docs/asterisk.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+TOKEN_VARIABLE = "DIALERD_TOKEN"
+TOKEN_HEX = 32  # 128 bits
+
+
+class AgiTokens:
+    """Signs and checks attempt ids with one secret (never logged, never repr'd)."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, secret: str | bytes | None = None) -> None:
+        raw = secret.encode("utf-8") if isinstance(secret, str) else secret
+        self._key = raw or secrets.token_bytes(32)
+
+    def __repr__(self) -> str:
+        return "AgiTokens(<secret>)"
+
+    def token(self, attempt_id: int) -> str:
+        """The token of one attempt."""
+        digest = hmac.new(self._key, str(attempt_id).encode("ascii"), hashlib.sha256)
+        return digest.hexdigest()[:TOKEN_HEX]
+
+    def variables(self, attempt_id: int) -> dict[str, str]:
+        """The Originate variables that carry the token."""
+        return {TOKEN_VARIABLE: self.token(attempt_id)}
+
+    def verify(self, attempt_id: int, token: str | None) -> bool:
+        """True when ``token`` is the attempt's (compared in constant time)."""
+        if not token:
+            return False
+        given = token.strip().lower().encode("utf-8", "replace")
+        return hmac.compare_digest(self.token(attempt_id).encode("ascii"), given)
