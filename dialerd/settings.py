@@ -68,9 +68,7 @@ class AgiSettings(BaseModel):
     )
     workers: int = Field(16, ge=1, description="threads running AGI sessions")
     backlog: int = Field(1024, ge=1, description="listen backlog (capped by net.core.somaxconn)")
-    idle_timeout_s: float = Field(
-        10.0, gt=0, description="a connection silent this long is closed"
-    )
+    idle_timeout_s: float = Field(10.0, gt=0, description="a connection silent this long is closed")
     max_line_bytes: int = Field(
         8192, ge=256, description="longest line accepted; a longer one closes the connection"
     )

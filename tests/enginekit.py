@@ -15,6 +15,7 @@ from dialerd.engine.clock import VirtualClock
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
+from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
 
@@ -101,6 +102,7 @@ def make_rig(
     scenario: Scenario | None = None,
     instance_id: str = "test-1",
     max_channels: int = 100,
+    agi_tokens: AgiTokens | None = None,
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
@@ -117,6 +119,7 @@ def make_rig(
         max_channels=max_channels,
         calls_per_second=1000,
         monotonic=lambda: clock.now().timestamp(),
+        agi_tokens=agi_tokens,
     )
     dispatcher.set_campaigns({campaign_id: runtime})
     return Rig(engine, clock, runtime, pbx, writer, dispatcher)
