@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -39,20 +40,20 @@ def dial_once(engine: Engine, tmp_path: Path, rows: list[str]) -> Rig:
     return rig
 
 
-def attempt_of(engine: Engine, number: str) -> Attempt:
+def attempt_of(engine: Engine, number: str) -> Any:
     with engine.connect() as conn:
         row = conn.execute(
             select(Attempt.__table__).where(Attempt.number == "+86" + number).order_by(Attempt.id)
         ).all()[-1]
-    return row  # type: ignore[no-any-return]
+    return row
 
 
-def contact_of(engine: Engine, external_id: str) -> Contact:
+def contact_of(engine: Engine, external_id: str) -> Any:
     with engine.connect() as conn:
         row = conn.execute(
             select(Contact.__table__).where(Contact.external_id == external_id)
         ).one()
-    return row  # type: ignore[no-any-return]
+    return row
 
 
 def numbers_of(engine: Engine, contact_id: int) -> list[tuple[int, str, bool]]:
@@ -66,7 +67,7 @@ def numbers_of(engine: Engine, contact_id: int) -> list[tuple[int, str, bool]]:
         return [(r.position, r.state, r.next_dial_at is not None) for r in rows]
 
 
-def events(engine: Engine) -> list[CampaignEvent]:
+def events(engine: Engine) -> list[Any]:
     with engine.connect() as conn:
         q = select(CampaignEvent.__table__).where(CampaignEvent.kind == "outcome_corrected")
         return list(conn.execute(q.order_by(CampaignEvent.id)).all())
@@ -119,6 +120,7 @@ def test_a_correction_reopens_the_contact_drops_the_number_and_is_audited(
         due = conn.execute(
             select(PhoneNumber.next_dial_at).where(PhoneNumber.next_dial_at.is_not(None))
         ).scalar_one()
+    assert due is not None
     rig.clock.advance_to(max(due, rig.clock.now()))
     rig.step()
     rig.settle()
