@@ -420,11 +420,11 @@ class FastAgiServer:
             return "no_attempt"
         token = _arg(args, 1) or session.get_variable(TOKEN_VARIABLE)
         if not self._tokens.verify(attempt_id, token):
-            reason = "bad_token" if token else "no_token"
+            forged = "bad_token" if token else "no_token"
             log.warning(
-                "agi_refused", reason=reason, script=script, attempt_id=attempt_id, peer=peer
+                "agi_refused", reason=forged, script=script, attempt_id=attempt_id, peer=peer
             )
-            return reason
+            return forged
         info = AnsweredInfo()
         if script == "answered":
             info = AnsweredInfo(
@@ -435,28 +435,22 @@ class FastAgiServer:
         raw = session.get_variable("DIALERD_DISPOSITION") or None
         callback_at = parse_callback_at(session.get_variable("DIALERD_CALLBACK"))
         outcome = lookup(raw) if raw else None
-        if raw and outcome is None:
-            log.warning(
-                "agi_refused",
-                reason="unknown_disposition",
-                script=script,
-                attempt_id=attempt_id,
-                disposition=raw[:64],
-                peer=peer,
-            )
         if outcome is not None:
             info = dataclasses.replace(info, disposition=outcome.value, callback_at=callback_at)
         verdict = self._on_answered(attempt_id, info)
-        if verdict is not Verdict.accepted:
+        reason = verdict.value if verdict is not Verdict.accepted else None
+        if reason is None and raw and outcome is None:
+            reason = "unknown_disposition"  # the rest of the report stands; no reason is invented
+        if reason is not None:
             log.warning(
                 "agi_refused",
-                reason=verdict.value,
+                reason=reason,
                 script=script,
                 attempt_id=attempt_id,
-                disposition=info.disposition,
+                disposition=raw[:64] if raw else None,
                 peer=peer,
             )
-            return verdict.value
+            return reason
         log.info(
             "agi_answered",
             attempt_id=attempt_id,
@@ -464,4 +458,4 @@ class FastAgiServer:
             amd_status=info.amd_status,
             disposition=info.disposition,
         )
-        return "unknown_disposition" if raw and outcome is None else ACCEPTED
+        return ACCEPTED
