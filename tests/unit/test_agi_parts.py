@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dialerd.domain.ports import AnsweredTarget, DialRequest
+from dialerd.domain.wire import check_dial_request
 from dialerd.pbx.agilines import LineBuffer, LineTooLong
 from dialerd.pbx.agitoken import TOKEN_HEX, AgiTokens
+from dialerd.pbx.ami.originate import originate_headers
 from dialerd.pbx.fastagi import AnsweredInfo, HeldAnswer, Verdict
 
 
@@ -54,3 +57,22 @@ def test_a_held_answer_takes_one_disposition_after_the_answer() -> None:
     again = AnsweredInfo(disposition="dnc_requested")
     assert held.take(again, answered_by_pbx=True) is Verdict.already_recorded
     assert held.info == answered.merged(said)
+
+
+def test_the_token_rides_on_the_originate_as_a_channel_variable() -> None:
+    tokens = AgiTokens("s3cret")
+    request = DialRequest(
+        attempt_id=7,
+        key="1-2-1-1-1",
+        campaign="spring",
+        number="+8613800138000",
+        channel="PJSIP/8613800138000@carrier",
+        caller_id="4000",
+        ring_timeout_s=30,
+        answered=AnsweredTarget(context="dialerd-answered", exten="s"),
+        variables=tokens.variables(7),
+    )
+    check_dial_request(request)  # safe on the wire
+    headers = originate_headers(request)
+    assert ("Variable", f"DIALERD_TOKEN={tokens.token(7)}") in headers
+    assert ("Variable", "DIALERD_ATTEMPT=7") in headers
