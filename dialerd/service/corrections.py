@@ -3,9 +3,9 @@
 The corrected outcome gets its treatment once, through the result writer's own
 path (``policy.decide`` on the contact's view, written by ``rowwrites``): first
 the view is put back as it was before the original result (the contact reopened
-if that result ended it, its number dialable again if that result dropped it, a
-refusal or an appointment it made taken back, the DNC entry a ``dnc_requested``
-call added removed). Only the contact's latest dial, with nothing in flight,
+if that result ended it, its number dialable again if that result dropped it, the
+round's end, a refusal or an appointment it made taken back, the DNC entry a
+``dnc_requested`` call added removed). Only the contact's latest dial, with nothing in flight,
 can be corrected: a later result was decided on top of this one. The original
 outcome, its treatment and who changed it go to ``campaign_events``
 (``outcome_corrected``); reports read the attempt's new outcome.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from dialerd.db import tables
@@ -39,6 +39,7 @@ _ct = tables.contacts
 _cp = tables.campaigns
 _dnc = tables.dnc_entries
 _ev = tables.campaign_events
+_rd = tables.rounds
 
 EVENT_KIND = "outcome_corrected"
 _CALLBACKS = (Outcome.callback_requested, Outcome.inconvenient)
@@ -116,6 +117,7 @@ def _correct(
     dnc_removed = 0
     if before is Outcome.dnc_requested:
         dnc_removed = _remove_call_dnc(conn, attempt.number, campaign.name)
+    _reopen_round(conn, contact.id, attempt.round)
     loaded = load_contact(conn, contact.id, now=now, policy=runtime.policy)
     assert loaded is not None
     view = _view_before(loaded.view, attempt, contact, before)
@@ -188,6 +190,22 @@ def _check_latest(conn: Connection, attempt: Any) -> None:
     ).first()
     if busy is not None:
         raise CorrectionRefused(f"attempt {attempt.id}: the contact has a dial in flight")
+
+
+def _reopen_round(conn: Connection, contact_id: int, round_no: int) -> None:
+    """Undo the round's end the original result made (the corrected one decides again)."""
+    this_round = (_rd.c.contact_id == contact_id) & (_rd.c.round == round_no)
+    ended = conn.execute(select(_rd.c.ended_at).where(this_round)).first()
+    if ended is None or ended.ended_at is None:
+        return
+    conn.execute(update(_rd).where(this_round).values(ended_at=None, result=None))
+    earlier = conn.execute(
+        select(_rd.c.result)
+        .where(_rd.c.contact_id == contact_id, _rd.c.round < round_no, _rd.c.result.is_not(None))
+        .order_by(_rd.c.round.desc())
+        .limit(1)
+    ).scalar()
+    conn.execute(update(_ct).where(_ct.c.id == contact_id).values(result=earlier))
 
 
 def _view_before(view: Any, attempt: Any, contact: Any, before: Outcome) -> Any:

@@ -93,7 +93,7 @@ def test_a_correction_reopens_the_contact_drops_the_number_and_is_audited(
         "drop_number",
     )
     contact = contact_of(engine, "c1")
-    assert contact.state == "active"
+    assert (contact.state, contact.result) == ("active", None)  # the round goes on
     assert numbers_of(engine, contact.id) == [(1, "exhausted", False), (2, "dialable", True)]
     (event,) = events(engine)
     assert event.actor == "王芳"
@@ -155,10 +155,11 @@ def test_correcting_a_refusal_takes_it_back_and_a_dnc_correction_applies_once(
     done = correct_outcome(engine, attempt.id, "要求勿扰", by="ops", note=None, now=now)
     assert (done.before, done.after, done.treatment) == ("refused", "dnc_requested", "close")
     contact = contact_of(engine, "c1")
-    assert (contact.state, contact.closed_reason, contact.refusals) == (
+    assert (contact.state, contact.closed_reason, contact.refusals, contact.result) == (
         "closed",
         "dnc_requested",
         0,
+        "dnc_requested",
     )
     again = correct_outcome(engine, attempt.id, "dnc_requested", by="ops", note=None, now=now)
     assert not again.changed
