@@ -61,7 +61,7 @@ class AgiSettings(BaseModel):
     port: int = Field(4573, ge=0, le=65535, description="FastAGI port (0 picks a free one)")
     secret: SecretStr = Field(
         SecretStr(""),
-        description="signs the per-attempt DIALERD_TOKEN (never logged); empty: random per daemon",
+        description="signs each DIALERD_TOKEN (never logged); empty: a random one in the database",
     )
     max_connections: int = Field(
         256, ge=1, description="connections held at once; the oldest idle one makes room"

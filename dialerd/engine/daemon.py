@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import require_current
+from dialerd.db.secrets import shared_secret
 from dialerd.domain.ports import Clock
 from dialerd.engine import jobs
 from dialerd.engine.calendar_events import CalendarEvents
@@ -76,7 +77,8 @@ class Daemon:
         self.writer = ResultWriter(
             self.engine, self.clock, self._all_runtimes.get, on_recorded=self._on_recorded
         )
-        self.agi_tokens = AgiTokens(self.settings.agi.secret.get_secret_value() or None)
+        agi_secret = self.settings.agi.secret.get_secret_value()
+        self.agi_tokens = AgiTokens(agi_secret or shared_secret(self.engine, "agi"))
         self.pbx.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()

@@ -3,8 +3,10 @@
 The dispatcher sends ``DIALERD_TOKEN=<token>`` with each Originate; the dialplan
 passes it back to the FastAGI server, which accepts a request only with the
 token of its attempt (constant-time compare). The secret is ``agi.secret``;
-without one each daemon makes a random secret of its own at start (so a call
-adopted after a restart cannot report a disposition: docs/asterisk.md).
+without one the daemon uses the database's shared secret ``agi``
+(``db.secrets``), so every daemon of one database, before and after a restart,
+signs alike. ``AgiTokens()`` with no secret at all makes a random one (tests,
+``dialerd simulate``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from dialerd.db.engine import make_engine
 from dialerd.db.models import Attempt, DncEntry
+from dialerd.db.secrets import shared_secret
 from dialerd.domain.outcomes import Outcome, info
 from dialerd.pbx.agitoken import TOKEN_VARIABLE, AgiTokens
 from dialerd.pbx.fastagi import FastAgiServer
@@ -125,3 +127,15 @@ def test_forged_dispositions_change_nothing(rig: Rig, agi_port: int) -> None:
     with rig.engine.connect() as conn:
         row = conn.execute(select(Attempt.outcome).where(Attempt.id == future)).one_or_none()
     assert row is None or row.outcome != "completed"
+
+
+def test_daemons_sharing_a_database_share_the_token_secret(engine: Engine) -> None:
+    first = shared_secret(engine, "agi")
+    assert len(first) == 64 and shared_secret(engine, "agi") == first
+    assert shared_secret(engine, "other") != first
+    other_daemon = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        theirs = AgiTokens(shared_secret(other_daemon, "agi"))
+    finally:
+        other_daemon.dispose()
+    assert theirs.token(42) == AgiTokens(first).token(42)
