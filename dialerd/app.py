@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from dialerd.actions.overview import queue_gauges
 from dialerd.db.engine import make_engine
+from dialerd.db.secrets import shared_secret
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.ports import Clock, Telephony
 from dialerd.engine import jobs
@@ -23,6 +24,7 @@ from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.parts import AnsweredLegServer, Parts
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
+from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.factory import make_pbx
 from dialerd.pbx.fastagi import FastAgiServer
 from dialerd.process.metrics import make_metrics
@@ -38,13 +40,15 @@ def assemble(
     telephony: Telephony | None = None,
     database: Engine | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    agi_tokens: AgiTokens | None = None,
 ) -> Parts:
     """Build the parts ``settings`` describe; each override replaces the part it names.
 
     ``telephony`` defaults to the PBX of ``settings.pbx`` (its status hook already
     wired to the daemon's activity); ``database`` to an engine on
     ``settings.database.url``; ``monotonic`` paces the dispatcher (a virtual clock
-    passes its own time so rate windows follow it).
+    passes its own time so rate windows follow it); ``agi_tokens`` signs the dials
+    and checks FastAGI requests (default: ``agi.secret``, else the database's secret).
     """
     clock = clock or SystemClock()
     metrics = make_metrics(settings.metrics)
@@ -55,6 +59,9 @@ def assemble(
     runtimes: dict[int, CampaignRuntime] = {}
     instance = settings.instance_id
     writer = ResultWriter(database, clock, runtimes.get, on_recorded=activity.on_recorded)
+    agi_secret = settings.agi.secret.get_secret_value()
+    # without a configured secret, every daemon of the database signs with its shared one
+    tokens = agi_tokens or AgiTokens(agi_secret or (lambda: shared_secret(database, "agi")))
     dispatcher = Dispatcher(
         database,
         telephony,
@@ -65,10 +72,11 @@ def assemble(
         batch=settings.scheduler.batch,
         on_dial=activity.on_dial,
         monotonic=monotonic,
+        agi_tokens=tokens,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:
-        agi = FastAgiServer(settings.agi, telephony.on_answered)
+        agi = FastAgiServer(settings.agi, telephony.on_answered, tokens=tokens)
     return Parts(
         settings=settings,
         database=database,

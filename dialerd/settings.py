@@ -59,6 +59,19 @@ class AgiSettings(BaseModel):
     enabled: bool = Field(True, description="serve FastAGI for the answered leg")
     host: str = "127.0.0.1"
     port: int = Field(4573, ge=0, le=65535, description="FastAGI port (0 picks a free one)")
+    secret: SecretStr = Field(
+        SecretStr(""),
+        description="signs each DIALERD_TOKEN (never logged); empty: a random one in the database",
+    )
+    max_connections: int = Field(
+        256, ge=1, description="connections held at once; the oldest idle one makes room"
+    )
+    workers: int = Field(16, ge=1, description="threads running AGI sessions")
+    backlog: int = Field(1024, ge=1, description="listen backlog (capped by net.core.somaxconn)")
+    idle_timeout_s: float = Field(10.0, gt=0, description="a connection silent this long is closed")
+    max_line_bytes: int = Field(
+        8192, ge=256, description="longest line accepted; a longer one closes the connection"
+    )
 
 
 class SimulatorSettings(BaseModel):

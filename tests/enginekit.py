@@ -16,6 +16,7 @@ from dialerd.engine.campaigns import install
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
+from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
 from dialerd.settings import AgiSettings, PbxSettings, Settings
@@ -114,6 +115,7 @@ def make_rig(
     scenario: Scenario | None = None,
     instance_id: str = "test-1",
     max_channels: int = 100,
+    agi_tokens: AgiTokens | None = None,
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
@@ -124,6 +126,7 @@ def make_rig(
         telephony=pbx,
         database=engine,
         monotonic=lambda: clock.now().timestamp(),
+        agi_tokens=agi_tokens,
     )
     runtime = install(engine, loaded, now=clock.now(), actor="test")
     parts.runtimes[runtime.id] = runtime

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
+from dialerd.actions.corrections import correct_outcome
 from dialerd.cli.context import CliContext, pass_cli
+from dialerd.cli.control_cmd import open_db
 from dialerd.cli.report_cmd import DAY, open_output
 from dialerd.reporting import attempts as export
 
@@ -46,5 +48,43 @@ def attempts(
         click.echo(f"{count} dials written to {output}", err=True)
 
 
+class _AttemptsGroup(click.Group):
+    """``attempts CAMPAIGN ...`` exports; ``attempts correct ...`` is a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["export", *args]
+        return super().parse_args(ctx, args)
+
+
+attempts_group = _AttemptsGroup(
+    "attempts",
+    help="The dial log: export a campaign's dials (attempts CAMPAIGN), correct an outcome.",
+    options_metavar="",
+    subcommand_metavar="CAMPAIGN [OPTIONS] | correct ATTEMPT CODE --by NAME",
+)
+attempts_group.add_command(attempts, "export")
+
+
+@attempts_group.command("correct")
+@click.argument("attempt_id", metavar="ATTEMPT", type=int)
+@click.argument("code")
+@click.option("--by", "by", required=True, metavar="NAME", help="Who corrects (audit log).")
+@click.option("--note", metavar="TEXT", help="Why (audit log).")
+@pass_cli
+def correct(ctx: CliContext, attempt_id: int, code: str, by: str, note: str | None) -> None:
+    """Correct ATTEMPT's outcome to CODE (a code or its Chinese label); its treatment follows."""
+    open_db(ctx)
+    done = correct_outcome(ctx.engine, attempt_id, code, by=by, note=note, now=datetime.now(UTC))
+    if not done.changed:
+        click.echo(f"attempt {done.attempt_id} already has outcome {done.after}; nothing changed")
+        return
+    nxt = done.next_dial_at.isoformat() if done.next_dial_at else "none"
+    click.echo(
+        f"attempt {done.attempt_id} ({done.campaign}, contact {done.contact}): "
+        f"{done.before} -> {done.after}; treatment {done.treatment}; next dial {nxt}"
+    )
+
+
 def register(group: click.Group) -> None:
-    group.add_command(attempts)
+    group.add_command(attempts_group)

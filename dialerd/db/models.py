@@ -341,6 +341,19 @@ class Instance(Base):
     status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
+class SharedSecret(Base):
+    """A secret every daemon of this database shares (``agi``: the FastAGI token key).
+
+    Made by the first daemon that needs it; never logged, never shown by the CLI.
+    """
+
+    __tablename__ = "shared_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class OutcomeLabel(Base):
     """Outcome codes with their labels, group and default bucket, for the reporting views.
 

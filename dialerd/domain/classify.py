@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from dialerd.domain.outcomes import Outcome
+from dialerd.domain.outcomes import NAMES, Outcome, lookup
 from dialerd.domain.ports import PbxSignals
 
 EARLY_HANGUP_S = 5.0  # default: an AMD HANGUP within this many seconds of the answer
@@ -104,23 +104,10 @@ Q850: Mapping[int, Outcome] = MappingProxyType(
     }
 )
 
-# disposition (set by the answered-call flow) → outcome.
-DISPOSITIONS: Mapping[str, Outcome] = MappingProxyType(
-    {
-        o.value: o
-        for o in (
-            Outcome.completed,
-            Outcome.dnc_requested,
-            Outcome.refused,
-            Outcome.callback_requested,
-            Outcome.inconvenient,
-            Outcome.not_present,
-            Outcome.answered,
-            Outcome.early_hangup,
-            Outcome.answering_machine,
-        )
-    }
-)
+# disposition (set by the answered-call flow) → outcome: every outcome code and its
+# Chinese label (``outcomes.lookup``). A disposition that names no outcome decides
+# nothing: the dial is classified from the PBX's signals, never as an invented reason.
+DISPOSITIONS: Mapping[str, Outcome] = NAMES
 
 
 def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
@@ -140,7 +127,7 @@ def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
         # A synchronous Originate (no Reason) replies "Success" only for an answered call.
         or (response == "SUCCESS" and signals.reason is None)
     )
-    disposition = (signals.disposition or "").strip().lower() or None
+    named = lookup(signals.disposition) if signals.disposition else None
     return Facts(
         signals=signals,
         answered=answered,
@@ -148,7 +135,7 @@ def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
         reason=signals.reason,
         dial_status=dial_status,
         amd=amd,
-        disposition=disposition,
+        disposition=named.value if named is not None else None,
         talk_s=signals.talk_seconds,
         early_hangup_s=early_hangup_s,
     )
@@ -160,10 +147,6 @@ def _disposition_is(code: str) -> Callable[[Facts], bool]:
 
 def _cause_is(code: int) -> Callable[[Facts], bool]:
     return lambda f: f.cause == code
-
-
-def _has_disposition(f: Facts) -> bool:
-    return f.disposition is not None
 
 
 def _no_response(f: Facts) -> bool:
@@ -178,11 +161,8 @@ def _disposition_rules() -> list[Rule]:
             Outcome.callback_requested,
         )
     ]
-    for code, outcome in DISPOSITIONS.items():
-        rules.append(Rule(f"disposition:{code}", _disposition_is(code), outcome))
-    # The callee was reached but the flow said something we do not know: dial again.
-    unknown = Rule("disposition:unknown", _has_disposition, Outcome.inconvenient, known=False)
-    rules.append(unknown)
+    for outcome in Outcome:
+        rules.append(Rule(f"disposition:{outcome}", _disposition_is(outcome.value), outcome))
     return rules
 
 

@@ -125,6 +125,26 @@ def info(outcome: Outcome | str) -> OutcomeInfo:
     return OUTCOMES[Outcome(outcome)]
 
 
+def _names() -> Mapping[str, Outcome]:
+    names: dict[str, Outcome] = {}
+    for outcome, row in OUTCOMES.items():
+        for name in (outcome.value, row.label_zh, *row.label_zh.split("/")):
+            if names.setdefault(name, outcome) is not outcome:  # pragma: no cover - table edit
+                raise AssertionError(f"{name!r} names two outcomes")
+    return MappingProxyType(names)
+
+
+# Every name an outcome goes by: its code, its Chinese label and each half of a
+# label written "a/b" (忙音/占线: 忙音, 占线).
+NAMES: Mapping[str, Outcome] = _names()
+
+
+def lookup(name: str) -> Outcome | None:
+    """The outcome a code or a Chinese label names (case and outer blanks ignored), else None."""
+    text = name.strip()
+    return NAMES.get(text) or NAMES.get(text.lower())
+
+
 def default_bucket(outcome: Outcome | str) -> Bucket:
     """The bucket of an outcome under its default treatment (docs/architecture.md)."""
     o = Outcome(outcome)

@@ -105,6 +105,15 @@ class AnsweredInfo:
         )
 
 
+class Verdict(StrEnum):
+    """What a telephony adapter made of one report from the answered leg."""
+
+    accepted = "accepted"
+    not_in_flight = "not_in_flight"  # no dial of this attempt is in flight here
+    not_answered = "not_answered"  # a disposition for a dial not (yet) answered
+    already_recorded = "already_recorded"  # the dial already has its disposition
+
+
 @dataclass(frozen=True, slots=True)
 class DialResult:
     """The PBX's final word on one dial."""
@@ -165,8 +174,8 @@ class Telephony(Protocol):
     def adopt(self, key: str, attempt_id: int) -> None:
         """Follow a dial an earlier run started (engine reconcile) and deliver its result."""
 
-    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
-        """What the answered leg told (FastAGI); merged into that dial's result."""
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
+        """What the answered leg told (FastAGI); merged into that dial's result when accepted."""
 
     def close(self) -> None:
         """Stop and release the link."""

@@ -29,6 +29,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.schedule import flag_contact, reschedule_contacts
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.logconfig import get_logger
+from dialerd.pbx.agitoken import AgiTokens
 
 log = get_logger("dialerd.dispatcher")
 _pn = tables.phone_numbers
@@ -80,6 +81,7 @@ class Dispatcher:
         batch: int = 500,
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        agi_tokens: AgiTokens | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -93,6 +95,7 @@ class Dispatcher:
         self._lock = threading.Lock()
         self._on_dial = on_dial
         self._monotonic = monotonic
+        self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
         self.paused = threading.Event()
 
@@ -251,6 +254,7 @@ class Dispatcher:
                 ring_timeout_s=rt.policy.ring_timeout.total_seconds(),
                 answered=rt.answered,
                 record=rt.record,
+                variables=self._agi_tokens.variables(ids[claim.key]),
             )
             try:
                 self._pbx.originate(request)

@@ -24,7 +24,9 @@ from dialerd.domain.ports import (
     LinkStatus,
     PbxSignals,
     ResultSink,
+    Verdict,
 )
+from dialerd.pbx.fastagi import HeldAnswer
 from dialerd.pbx.scenario import Scenario
 
 
@@ -109,9 +111,9 @@ class VirtualPbx:
         self._sink: ResultSink = lambda _r: None
         self._pending: list[tuple[datetime, int, DialResult]] = []
         self._order = itertools.count()
-        self._answers: dict[int, AnsweredInfo] = {}
         self._closed = False
         self.originated: list[DialRequest] = []
+        self._answers: dict[int, HeldAnswer] = {}
 
     def start(self, sink: ResultSink) -> None:
         self._sink = sink
@@ -150,6 +152,16 @@ class VirtualPbx:
         result = DialResult(key=request.key, attempt_id=request.attempt_id, signals=signals)
         heapq.heappush(self._pending, (ended_at, next(self._order), result))
 
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
+        """A FastAGI report, checked and merged into the dial's result as the AMI adapter does."""
+        result = next((r for _, _, r in self._pending if r.attempt_id == attempt_id), None)
+        if result is None:
+            return Verdict.not_in_flight
+        answered_at = result.signals.answered_at
+        answered = answered_at is not None and answered_at <= self._clock.now()
+        held = self._answers.setdefault(attempt_id, HeldAnswer())
+        return held.take(info, answered_by_pbx=answered)
+
     def live_keys(self) -> set[str]:
         return {r.key for _, _, r in self._pending}
 
@@ -162,12 +174,6 @@ class VirtualPbx:
         result = DialResult(key=key, attempt_id=attempt_id, signals=lost)
         heapq.heappush(self._pending, (now, next(self._order), result))
 
-    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
-        """Held for a pending dial and merged into its result; ignored for any other."""
-        if any(r.attempt_id == attempt_id for _, _, r in self._pending):
-            held = self._answers.get(attempt_id)
-            self._answers[attempt_id] = held.merged(info) if held else info
-
     def in_flight(self) -> int:
         return len(self._pending)
 
@@ -178,9 +184,9 @@ class VirtualPbx:
         count = 0
         while self._pending and self._pending[0][0] <= now:
             _, _, result = heapq.heappop(self._pending)
-            info = self._answers.pop(result.attempt_id, None)
-            if info is not None:
-                result = replace(result, signals=info.apply(result.signals))
+            held = self._answers.pop(result.attempt_id, None)
+            if held is not None:
+                result = replace(result, signals=held.info.apply(result.signals))
             self._sink(result)
             count += 1
         return count

@@ -14,7 +14,7 @@ from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.engine.results import INTERRUPTED_PREFIX
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.pbx.ami.adapter import LOST, AmiTelephony
-from dialerd.pbx.fastagi import AnsweredInfo
+from dialerd.pbx.fastagi import AnsweredInfo, Verdict
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
 from tests.amikit import signal_fields
@@ -218,13 +218,18 @@ def test_the_answered_leg_disposition_reaches_the_result(rig: Rig) -> None:
     rig.adapter.originate(request)
     _until(lambda: request.key in rig.server.backlog)
     callback = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
-    rig.adapter.on_answered(103, AnsweredInfo(amd_status="HUMAN"))
-    rig.adapter.on_answered(
-        103, AnsweredInfo(disposition="callback_requested", callback_at=callback)
-    )
+    early = AnsweredInfo(disposition="dnc_requested")
+    assert rig.adapter.on_answered(103, early) is Verdict.not_answered  # no answer yet
+    assert rig.adapter.on_answered(999, early) is Verdict.not_in_flight
+    answered = AnsweredInfo(answered_at=callback, amd_status="HUMAN")
+    assert rig.adapter.on_answered(103, answered) is Verdict.accepted
+    disposition = AnsweredInfo(disposition="callback_requested", callback_at=callback)
+    assert rig.adapter.on_answered(103, disposition) is Verdict.accepted
+    assert rig.adapter.on_answered(103, early) is Verdict.already_recorded
     rig.server.play(request.key)
     signals = rig.result().signals
     assert (signals.disposition, signals.callback_at) == ("callback_requested", callback)
+    assert rig.adapter.on_answered(103, answered) is Verdict.not_in_flight  # its result is out
 
 
 # -- against dialerd's AMI simulator ----------------------------------------------------------

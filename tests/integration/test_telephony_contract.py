@@ -27,6 +27,7 @@ from dialerd.domain.ports import (
     LinkState,
     PbxSignals,
     Telephony,
+    Verdict,
 )
 from dialerd.engine.results import INTERRUPTED_PREFIX
 from dialerd.errors import UnsafeDialInput
@@ -182,10 +183,14 @@ def test_the_answered_leg_hook_merges_into_the_result(make: Callable[..., Harnes
     callback = T0 + timedelta(days=2)
     for req in (answered, busy):
         rig.telephony.originate(req)
-    rig.telephony.on_answered(
-        answered.attempt_id,
-        AnsweredInfo(disposition="callback_requested", callback_at=callback),
-    )
+    hook = rig.telephony.on_answered
+    summary = AnsweredInfo(disposition="callback_requested", callback_at=callback)
+    # a disposition is taken only for an answered dial, and only once
+    assert hook(answered.attempt_id, summary) is Verdict.not_answered
+    assert hook(answered.attempt_id, AnsweredInfo(answered_at=T0)) is Verdict.accepted
+    assert hook(answered.attempt_id, summary) is Verdict.accepted
+    assert hook(answered.attempt_id, summary) is Verdict.already_recorded
+    assert hook(99, summary) is Verdict.not_in_flight
     by_key = {r.key: r.signals for r in rig.results(2)}
     signals = by_key[answered.key]
     assert (signals.disposition, signals.callback_at) == ("callback_requested", callback)

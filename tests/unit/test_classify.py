@@ -190,10 +190,19 @@ def test_dispositions_of_the_answered_flow(disposition: str, callback: bool, exp
     assert result.rule.startswith("disposition:")
 
 
-def test_unknown_disposition_is_a_safe_retry() -> None:
-    result = classify(answered(40, disposition="sold_a_car"))
-    assert not result.known
-    assert default_bucket(result.outcome) is Bucket.retryable
+def test_an_unknown_disposition_invents_nothing() -> None:
+    # Classified from the PBX's signals, as if the flow had said nothing.
+    result = classify(answered(40, amd_status="HUMAN", disposition="sold_a_car"))
+    assert (result.outcome, result.rule) == (Outcome.answered, "answered")
+    busy = classify(failed(5, 0, 17, "BUSY", disposition="sold_a_car"))
+    assert busy.outcome is Outcome.busy
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_is_a_disposition_by_code_and_by_chinese_label(outcome: Outcome) -> None:
+    for name in (outcome.value, info(outcome).label_zh):
+        result = classify(answered(40, amd_status="HUMAN", disposition=name))
+        assert (result.outcome, result.rule) == (outcome, f"disposition:{outcome}")
 
 
 def test_adapter_error_is_ours() -> None:

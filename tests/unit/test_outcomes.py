@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dialerd.domain.outcomes import OUTCOMES, Bucket, Group, Outcome, default_bucket, info
+from dialerd.domain.outcomes import (
+    OUTCOMES,
+    Bucket,
+    Group,
+    Outcome,
+    default_bucket,
+    info,
+    lookup,
+)
 from dialerd.domain.treatments import Treatment, TreatmentKind, bucket_of
 
 K = TreatmentKind
@@ -105,3 +113,12 @@ def test_docs_table_matches_the_code() -> None:
             f"{row.default_treatment} | {default_bucket(outcome)} |"
         )
         assert line in doc, line
+
+
+def test_every_outcome_is_named_by_its_code_and_its_chinese_label() -> None:
+    for outcome, row in OUTCOMES.items():
+        assert lookup(outcome.value) is outcome
+        assert lookup(f" {outcome.value.upper()} ") is outcome
+        assert lookup(row.label_zh) is outcome
+    assert lookup("忙音") is lookup("占线") is lookup("忙音/占线")
+    assert lookup("sold_a_car") is None and lookup("") is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
+from dialerd.pbx.fastagi import HeldAnswer, Verdict
 from dialerd.settings import AmiSettings
 
 log = get_logger(__name__)
@@ -43,7 +44,6 @@ _stdlog = logging.getLogger(__name__)
 
 # The engine records a dial whose error starts with "interrupted" as `interrupted` (not counted).
 LOST = "interrupted: AMI link lost with the dial's events"
-MAX_HELD_ANSWERS = 10_000
 
 
 @dataclass(slots=True)
@@ -78,7 +78,7 @@ class AmiTelephony:
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
         self._arrivals: deque[tuple[str, _Flight]] = deque()
-        self._answers: OrderedDict[int, AnsweredInfo] = OrderedDict()
+        self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
         self._sink: ResultSink = lambda _result: None
         self._link = LinkSupervisor(
@@ -163,13 +163,25 @@ class AmiTelephony:
         self._link.stop()
 
     # -- FastAGI hand-off ------------------------------------------------------------
-    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> None:
-        """What the FastAGI side learnt on the answered leg; merged into the dial's result."""
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
+        """A FastAGI report (token already checked): held for the dial's result, or refused.
+
+        Only for a dial in flight here; a disposition only once the PBX (or the
+        ``answered`` report) said the call was answered, and only once.
+        """
+        key = next((k for k, f in self._flights.copy().items() if f.attempt_id == attempt_id), None)
+        if key is None:
+            return Verdict.not_in_flight
+        answered_by_pbx = False
+        if info.disposition is not None:
+            with self._lock:
+                self._register_arrivals()
+                answered_by_pbx = self._correlator.answered(key)
         with self._answers_lock:
-            held = self._answers.pop(attempt_id, None)
-            self._answers[attempt_id] = held.merged(info) if held else info
-            while len(self._answers) > MAX_HELD_ANSWERS:
-                self._answers.popitem(last=False)
+            if self._flights.get(key) is None:  # its result went out meanwhile
+                return Verdict.not_in_flight
+            held = self._answers.setdefault(attempt_id, HeldAnswer())
+            return held.take(info, answered_by_pbx=answered_by_pbx)
 
     def in_flight(self) -> int:
         return len(self._flights)
@@ -189,9 +201,9 @@ class AmiTelephony:
         """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
         self._flights.pop(result.key, None)
         with self._answers_lock:
-            info = self._answers.pop(result.attempt_id, None)
-        if info is not None:
-            result = dataclasses.replace(result, signals=info.apply(result.signals))
+            held = self._answers.pop(result.attempt_id, None)
+        if held is not None:
+            result = dataclasses.replace(result, signals=held.info.apply(result.signals))
         self._outbox.append(result)
 
     def _flush(self) -> None:

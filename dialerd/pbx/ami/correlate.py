@@ -120,6 +120,13 @@ class Correlator:
             for d in self._dials.values()
         ]
 
+    def answered(self, key: str) -> bool:
+        """Whether the PBX said a pending dial was answered (Reason 4, or a channel Up)."""
+        dial = self._dials.get(key)
+        return dial is not None and (
+            dial.reason == "4" or any(c.up_at is not None for c in dial.chans)
+        )
+
     @property
     def tracked_channels(self) -> int:
         """Channels held in memory (joined to a pending dial, or orphans waiting for one)."""
