@@ -11,8 +11,8 @@ from html import escape
 from typing import Any
 
 from dialerd.reporting import svg
+from dialerd.reporting.csvfile import escape_cell
 from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Report, format_value
-from dialerd.reporting.render_csv import escape_cell
 
 CSS = """
 body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;
