@@ -19,7 +19,12 @@ _FIGURE_KINDS: dict[Kind, CellKind] = {
     "ratio": "number",
     "seconds": "number",
 }
-_DAILY_KINDS: dict[str, CellKind] = {"day": "date", "answer_rate": "percent"}
+_DAILY_KINDS: dict[str, CellKind] = {
+    "day": "date",
+    "answer_rate": "percent",
+    "ring_seconds": "number",
+    "talk_seconds": "number",
+}
 _FUNNEL = ("round", "contacts_entered", "first_reached_accounts", "completed_accounts",
            "closed_accounts", "finished_accounts")  # fmt: skip
 
@@ -54,8 +59,7 @@ def _outcomes(report: Report) -> Sheet:
 
 def _daily(report: Report) -> Sheet:
     columns = [
-        Column("day (UTC)" if c == "day" else c, _DAILY_KINDS.get(c, "number"))
-        for c in DAILY_COLUMNS
+        Column("day (UTC)" if c == "day" else c, _DAILY_KINDS.get(c, "int")) for c in DAILY_COLUMNS
     ]
     rows = [[d[c] for c in DAILY_COLUMNS] for d in report.daily]
     return Sheet("每日 Daily", columns, rows)

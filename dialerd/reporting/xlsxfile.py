@@ -27,13 +27,9 @@ from dialerd.reporting.csvfile import FORMULA_TRIGGERS
 from dialerd.reporting.render_table import width as text_width
 
 CellKind = Literal["text", "int", "number", "percent", "datetime", "date"]
-FORMATS: dict[CellKind, str] = {
-    "int": "0",
-    "number": "0.00",
-    "percent": "0.0%",
-    "datetime": "yyyy-mm-dd hh:mm:ss",
-    "date": "yyyy-mm-dd",
-}
+FORMATS: dict[CellKind, str] = {"number": "0.00", "percent": "0.0%"}
+_STYLED = frozenset(FORMATS)
+SHEET_ROWS = 1_048_575  # Excel's row limit less the header: more rows go to a next sheet
 _MIN_WIDTH, _MAX_WIDTH = 6, 60
 _WIDTH_SAMPLE = 200  # rows looked at to size the columns (before the first row is written)
 _FIXED_WIDTH: dict[CellKind, int] = {"datetime": 20, "date": 12}
@@ -92,47 +88,62 @@ def _value(kind: CellKind, value: Any, tz: ZoneInfo | None) -> Any:
 
 
 def _cell(ws: WriteOnlyWorksheet, column: Column, value: Any, tz: ZoneInfo | None) -> Any:
+    """The value as openpyxl should get it: plain values are cheap, styled cells are not."""
     kind = column.kind
     if isinstance(value, Typed):
         value, kind = value.value, value.kind
     value = _value(kind, value, tz)
     if value is None:
         return None
-    cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str):
+        if not value.startswith(FORMULA_TRIGGERS):
+            return value  # openpyxl stores it as text
+        cell = WriteOnlyCell(ws, value=value)
         cell.data_type = "s"  # never a formula, whatever it starts with
-        if value.startswith(FORMULA_TRIGGERS):
-            cell.quotePrefix = True
-    elif kind in FORMATS:
+        cell.quotePrefix = True
+        return cell
+    if kind in _STYLED:
+        cell = WriteOnlyCell(ws, value=value)
         cell.number_format = FORMATS[kind]
-    return cell
+        return cell
+    return value  # numbers; dates and datetimes get openpyxl's date formats
 
 
-def _write_sheet(wb: Workbook, sheet: Sheet) -> int:
-    ws = wb.create_sheet(sheet.title)
-    rows = iter(sheet.rows)
-    sample = list(itertools.islice(rows, _WIDTH_SAMPLE))
-    for i, size in enumerate(_widths(sheet.columns, sample), start=1):
+def _header(ws: Any, columns: Sequence[Column], widths: list[int]) -> None:
+    """Widths, a frozen bold header row (``ws``: write-only; its stub lacks the widths)."""
+    for i, size in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = size
     ws.freeze_panes = "A2"
     bold = Font(bold=True)
     header = []
-    for col in sheet.columns:
+    for col in columns:
         cell = WriteOnlyCell(ws, value=col.header)
         cell.data_type = "s"
         cell.font = bold
         header.append(cell)
     ws.append(header)
-    count = 0
+
+
+def _write_sheet(wb: Workbook, sheet: Sheet, limit: int) -> int:
+    """Rows past ``limit`` continue on sheets titled ``<title> 2``, ``<title> 3``..."""
+    rows = iter(sheet.rows)
+    sample = list(itertools.islice(rows, _WIDTH_SAMPLE))
+    widths = _widths(sheet.columns, sample)
+    ws, count, part = wb.create_sheet(sheet.title), 0, 1
+    _header(ws, sheet.columns, widths)
     for row in itertools.chain(sample, rows):
+        if count and count % limit == 0:
+            part += 1
+            ws = wb.create_sheet(f"{sheet.title} {part}")
+            _header(ws, sheet.columns, widths)
         ws.append([_cell(ws, c, v, sheet.tz) for c, v in zip(sheet.columns, row, strict=True)])
         count += 1
     return count
 
 
-def write_xlsx(path: Path, sheets: Sequence[Sheet]) -> int:
+def write_xlsx(path: Path, sheets: Sequence[Sheet], *, sheet_rows: int = SHEET_ROWS) -> int:
     """Write ``sheets`` to ``path``; returns the data rows of the first sheet."""
     wb = Workbook(write_only=True)
-    counts = [_write_sheet(wb, sheet) for sheet in sheets]
+    counts = [_write_sheet(wb, sheet, sheet_rows) for sheet in sheets]
     wb.save(path)
     return counts[0] if counts else 0

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, update
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, Contact
 from dialerd.reporting import attempts as export
+from dialerd.reporting.xlsxfile import Column, Sheet, write_xlsx
 from tests.integration import reportdata
 
 _TIME_COLUMNS = ("planned_at", "started_at", "answered_at", "ended_at", "next_dial_at")
@@ -169,3 +170,17 @@ def test_rows_are_streamed(engine: Engine) -> None:
     rows = export.iter_attempts(engine, "c1")
     assert next(rows)["attempt_id"] == 1  # a generator: rows come one at a time
     rows.close()
+
+
+def test_xlsx_rows_past_the_sheet_limit_go_on_to_the_next_sheet(tmp_path: Path) -> None:
+    target = tmp_path / "many.xlsx"
+    columns = [Column("n", "int"), Column("text")]
+    rows = ([i, f"-{i}"] for i in range(12))
+    assert write_xlsx(target, [Sheet("log", columns, rows)], sheet_rows=5) == 12
+    wb = load_workbook(target)
+    assert wb.sheetnames == ["log", "log 2", "log 3"]
+    parts = [list(ws.iter_rows(values_only=True)) for ws in wb.worksheets]
+    assert [len(p) for p in parts] == [6, 6, 3]  # each with its header row
+    assert all(p[0] == ("n", "text") for p in parts)
+    assert [r[0] for p in parts for r in p[1:]] == list(range(12))
+    assert parts[2][-1] == (11, "-11")  # quote-prefixed text, not a negative number

@@ -125,9 +125,11 @@ def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) ->
         "outcome", "label_en", "label_zh", "group", "bucket", "bucket_zh", "dials", "share",
     ]  # fmt: skip
     assert outcomes["vacant"][2:7] == ["空号", "dead_number", "terminal_number", "号码停拨", 1]
-    daily = list(wb["每日 Daily"].iter_rows(values_only=True))
-    assert daily[0][:2] == ("day (UTC)", "calls_made")
-    assert daily[1][:3] == (datetime(2026, 11, 2), 7, 6)  # a real date cell
+    daily = list(wb["每日 Daily"].iter_rows())
+    assert [c.value for c in daily[0][:2]] == ["day (UTC)", "calls_made"]
+    day, calls, *_ = daily[1]
+    assert day.value == datetime(2026, 11, 2) and day.is_date  # a real date cell
+    assert (calls.value, calls.data_type) == (7, "n")
     (name,) = (r[1] for r in wb["无法拨通 Undialable"].iter_rows(min_row=2))
     assert (name.value, name.data_type, name.quotePrefix) == (evil, "s", True)  # inert text
     about = {r[0]: r[1] for r in wb["说明 About"].iter_rows(values_only=True)}
