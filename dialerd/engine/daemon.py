@@ -28,6 +28,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.logconfig import get_logger
 from dialerd.pbx.factory import Pbx, make_pbx
+from dialerd.redact import redact_text
 from dialerd.service import heartbeat
 from dialerd.service.metrics import make_metrics
 from dialerd.service.notify import Notifier
@@ -286,7 +287,7 @@ class Daemon:
         if connected and self._connected_once:
             self.metrics.reconnected()
         self._connected_once |= connected
-        self._pbx_status = status
+        self._pbx_status = redact_text(status)  # it reaches systemd's STATUS and `status`
         log.info("pbx_status", status=status)
 
     def _start_fastagi(self) -> None:
