@@ -1,8 +1,9 @@
 """structlog setup: JSON lines for journald, readable lines on a terminal.
 
 Event names are stable snake_case (``call_originated``); details go in fields.
-Phone numbers are masked by ``mask_number`` unless ``log.mask_numbers`` is off,
-and tracebacks never carry local variables (they could hold the AMI secret).
+Phone numbers are masked by ``mask_number`` unless ``log.mask_numbers`` is off;
+URL passwords are always masked (``dialerd.redact``), tracebacks included, and
+tracebacks never carry local variables (they could hold the AMI secret).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from dialerd.redact import redact
 from dialerd.settings import LogSettings
 
 _NUMBER_KEYS = frozenset({"number", "e164", "phone", "caller_id", "channel", "raw_number"})
@@ -39,6 +41,11 @@ def _mask_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str
             if isinstance(event[key], str):
                 event[key] = mask_number(event[key])
     return event
+
+
+def _redact_processor(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Last before rendering, so exception text and foreign log messages are covered too."""
+    return {key: redact(value) for key, value in event.items()}
 
 
 def configure_logging(settings: LogSettings, stream: Any = None) -> None:
@@ -69,11 +76,14 @@ def configure_logging(settings: LogSettings, stream: Any = None) -> None:
             structlog.processors.ExceptionRenderer(
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             ),
+            _redact_processor,
             renderer,
         ]
     else:
         final = [
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _redact_processor,
             structlog.dev.ConsoleRenderer(colors=False),
         ]
     handler = logging.StreamHandler(stream)

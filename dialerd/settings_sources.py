@@ -1,4 +1,4 @@
-"""Where each effective setting came from, for `dialerd config show`."""
+"""Where each effective setting came from, for `dialerd config show` (secrets masked)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource, TomlConfigSettingsSource
 
+from dialerd.redact import redact
 from dialerd.settings import Settings, settings_class
 
 
@@ -45,8 +46,7 @@ def describe(settings: Settings, config_file: Path | None) -> list[tuple[str, st
             origin.setdefault(key.lower(), label)
     rows = []
     for key, value in _leaf_items(settings):
-        shown = "**********" if isinstance(value, SecretStr) and value.get_secret_value() else value
-        if isinstance(value, SecretStr) and not value.get_secret_value():
-            shown = "(empty)"
-        rows.append((key, str(shown), origin.get(key.lower(), "default")))
+        empty_secret = isinstance(value, SecretStr) and not value.get_secret_value()
+        shown = "(empty)" if empty_secret else str(redact(value))
+        rows.append((key, shown, origin.get(key.lower(), "default")))
     return rows

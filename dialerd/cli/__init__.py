@@ -11,23 +11,36 @@ from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy.exc import OperationalError
 
 from dialerd.cli.context import CliContext
 from dialerd.errors import DialerdError
+from dialerd.redact import redact_text
 
 
 class _Group(click.Group):
-    """Turns expected errors into one clear line and exit status 1 (traceback with -v)."""
+    """Turns expected errors into one clear line and exit status 1 (traceback with -v).
+
+    Whatever is printed goes through ``redact_text``: a URL in it shows no password.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except DialerdError as exc:
+            self._fail(ctx, str(exc))
+        except OperationalError as exc:  # the database is unreachable or refused us
             obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
-            if obj is not None and obj.verbose:
-                traceback.print_exc()
-            click.echo(f"dialerd: {exc}", err=True)
-            sys.exit(1)
+            url = obj.settings.database.url if obj is not None else "the database"
+            self._fail(ctx, f"{url}: {str(exc.orig or exc).splitlines()[0]}")
+
+    @staticmethod
+    def _fail(ctx: click.Context, message: str) -> None:
+        obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
+        if obj is not None and obj.verbose:
+            click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
+        click.echo(f"dialerd: {redact_text(message)}", err=True)
+        sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

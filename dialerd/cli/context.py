@@ -8,10 +8,21 @@ from pathlib import Path
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialerd.db.engine import make_engine, session_factory
+from dialerd.errors import ConfigError
+from dialerd.redact import redact_text
 from dialerd.settings import Settings, load_settings
+
+
+def _make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """``make_engine``; a URL it cannot parse is a ConfigError naming it, password masked."""
+    try:
+        return make_engine(url, read_only=read_only)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(f"database.url {redact_text(url)}: {exc}") from None
 
 
 @dataclass
@@ -27,7 +38,7 @@ class CliContext:
     @cached_property
     def engine(self) -> Engine:
         """The database, closed when the command ends (no connection outlives it)."""
-        engine = make_engine(self.settings.database.url)
+        engine = _make_engine(self.settings.database.url)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)
@@ -36,7 +47,7 @@ class CliContext:
     @cached_property
     def read_engine(self) -> Engine:
         """The database for commands that only read (reports, exports, status)."""
-        engine = make_engine(self.settings.database.url, read_only=True)
+        engine = _make_engine(self.settings.database.url, read_only=True)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)

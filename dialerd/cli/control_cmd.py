@@ -19,6 +19,7 @@ from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
 from dialerd.db.models import Instance
 from dialerd.process import heartbeat
+from dialerd.redact import redact
 
 EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
 RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently
@@ -196,7 +197,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
                     "pbx_kind": d.pbx_kind,
                     "pbx_up": d.pbx_up,
                     "in_flight": d.in_flight,
-                    "status": d.status or {},
+                    "status": redact(d.status or {}),
                 }
                 for d, ok in zip(daemons, alive, strict=True)
             ],

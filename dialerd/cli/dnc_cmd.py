@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +16,8 @@ from dialerd.actions.requeue import requeue_all
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.cli.control_cmd import format_time, open_db, render_table
 from dialerd.errors import DialerdError
+from dialerd.reporting.csvfile import write_rows
+from dialerd.reporting.labels import DNC_KIND_ZH
 
 _region = click.option(
     "--region",
@@ -159,12 +160,12 @@ def list_(ctx: CliContext, campaign: str | None, fmt: str) -> None:
                 [dict(zip(fields, r, strict=True)) for r in records], indent=2, ensure_ascii=False
             )
         )
-    elif fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(fields)
-        writer.writerows(records)
-        click.echo(out.getvalue(), nl=False)
+    elif fmt == "csv":  # the shared writer: BOM, formula escaping; kinds labelled in Chinese
+        write_rows(
+            sys.stdout,
+            (*fields[:1], "kind_zh", *fields[1:]),
+            ((r[0], DNC_KIND_ZH.get(r[0], ""), *r[1:]) for r in records),
+        )
     else:
         table = [
             (r.kind, r.value, r.campaign or "*", r.reason, r.source, format_time(r.created_at))

@@ -1,4 +1,4 @@
-"""``dialerd report``: a campaign's figures as a table, CSV, JSON or a self-contained HTML page."""
+"""``dialerd report``: a campaign's figures as a table, CSV, JSON, XLSX or an HTML page."""
 
 from __future__ import annotations
 
@@ -12,10 +12,17 @@ from typing import IO
 import click
 
 from dialerd.cli.context import CliContext, pass_cli
-from dialerd.reporting import render_csv, render_html, render_table
+from dialerd.reporting import render_csv, render_html, render_table, render_xlsx
 from dialerd.reporting.queries import load_report
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
+FILE_ONLY = ("html", "xlsx")  # formats that are files, never standard output
+
+
+def need_output(fmt: str, output: Path | None) -> None:
+    """A usage error when ``fmt`` writes a file and no ``--output`` names it."""
+    if fmt in FILE_ONLY and output is None:
+        raise click.UsageError(f"--format {fmt} writes a file: give --output FILE")
 
 
 @contextmanager
@@ -36,12 +43,12 @@ def open_output(path: Path | None) -> Iterator[IO[str]]:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "csv", "json", "html"]),
+    type=click.Choice(["table", "csv", "json", "html", "xlsx"]),
     default="table",
     show_default=True,
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write here instead of standard output (html needs it).")  # fmt: skip
+              help="Write here instead of standard output (html and xlsx need it).")  # fmt: skip
 @click.option("--show-numbers", is_flag=True, help="Show phone numbers unmasked.")
 @click.option("--show-names", is_flag=True, help="Show contact names unmasked.")
 @pass_cli
@@ -57,8 +64,7 @@ def report(
     show_names: bool,
 ) -> None:
     """Report CAMPAIGN's figures (docs/database.md defines each one)."""
-    if fmt == "html" and output is None:
-        raise click.UsageError("--format html writes a file: give --output FILE")
+    need_output(fmt, output)
     data = load_report(
         ctx.read_engine,
         campaign,
@@ -68,6 +74,11 @@ def report(
         show_numbers=show_numbers,
         show_names=show_names,
     )
+    if fmt == "xlsx":
+        assert output is not None
+        render_xlsx.write_report(data, output)
+        click.echo(f"report written to {output}", err=True)
+        return
     with open_output(output) as out:
         if fmt == "table":
             out.write(render_table.render(data, daily))

@@ -15,6 +15,7 @@ from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, Round
 from dialerd.logconfig import configure_logging
 from dialerd.pbx.scenario import Scenario
+from dialerd.redact import redact_text
 
 
 @click.command("simulate")
@@ -88,7 +89,7 @@ def simulate(
         click.echo(line)
     click.echo("")
     click.echo(render(load_report(engine, loaded.name), daily=False))
-    click.echo(f"\nhistory written to {database_url}")
+    click.echo(f"\nhistory written to {redact_text(database_url)}")
 
 
 def _rounds(engine: Engine, campaign_id: int) -> list[str]:

@@ -6,6 +6,7 @@ writer's ``on_recorded``, the telephony's status hook), so nothing is wired late
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -16,6 +17,7 @@ from dialerd.engine.results import Recorded
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 from dialerd.process.metrics import Metrics
+from dialerd.redact import redact_text
 
 log = get_logger("dialerd.daemon")
 RATE_WINDOW_S = 60.0
@@ -47,7 +49,8 @@ class Activity:
         if up and self._connected_once:
             self._metrics.reconnected()
         self._connected_once |= up
-        self.link = status
+        # the detail reaches systemd's STATUS and `dialerd status`: no URL password in it
+        self.link = dataclasses.replace(status, detail=redact_text(status.detail))
         log.info("pbx_status", status=status.detail, state=status.state.value)
 
     def dial_rate(self) -> float:

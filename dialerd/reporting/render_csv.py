@@ -1,40 +1,13 @@
-"""CSV and JSON output, with spreadsheet formula injection defused.
-
-A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-is prefixed with ``'`` so a spreadsheet shows it as text instead of running it
-(OWASP "CSV injection"). Numbers are written as numbers. E.164 numbers start with
-``+`` and so come out as ``'+8613800138000``; the JSON output keeps raw values.
-"""
+"""The report as CSV (through the shared writer, ``csvfile``) and as JSON."""
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
+from dialerd.reporting.csvfile import write_rows
 from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Report
-
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value: Any) -> Any:
-    """``=HYPERLINK(...)`` → ``'=HYPERLINK(...)``; other values unchanged."""
-    if isinstance(value, str) and value.startswith(_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def write_rows(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Write ``header`` then ``rows`` (streamed), escaping every text cell; returns the count."""
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([escape_cell(h) for h in header])
-    count = 0
-    for row in rows:
-        writer.writerow(["" if v is None else escape_cell(v) for v in row])
-        count += 1
-    return count
 
 
 def report_csv(report: Report, out: IO[str], daily: bool) -> None:

@@ -11,11 +11,20 @@ from html import escape
 from typing import Any
 
 from dialerd.reporting import svg
+from dialerd.reporting.csvfile import escape_cell
 from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Report, format_value
-from dialerd.reporting.render_csv import escape_cell
 
-CSS = """
-body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:24px;
+# Simplified Chinese faces of Windows, macOS and Linux (fonts-noto-cjk, WenQuanYi) before
+# the generic family; with lang="zh-CN" browsers also pick Simplified glyph shapes.
+FONT_STACK = (
+    'system-ui,"Microsoft YaHei","PingFang SC","Noto Sans CJK SC","Source Han Sans SC",'
+    '"WenQuanYi Micro Hei",sans-serif'
+)
+CSS = (
+    """
+body{font-family:"""
+    + FONT_STACK
+    + """;margin:24px;
 color:#1a202c;background:#fff}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px}
 table{border-collapse:collapse;font-size:13px}
@@ -23,6 +32,7 @@ td,th{border:1px solid #cbd5e0;padding:3px 8px}td.n{text-align:right}th{backgrou
 .charts{display:flex;flex-wrap:wrap;gap:16px}.charts figure{margin:0}
 figcaption{font-size:13px;font-weight:600;margin-bottom:4px}
 """
+)
 
 
 def _cell(value: Any) -> str:
@@ -123,7 +133,7 @@ def render(report: Report) -> str:
     title = f"dialerd report: {report.campaign}"
     span = f"{report.since or '…'} → {report.until or '…'}" if report.since or report.until else ""
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">"
         f"<title>{_cell(title)}</title><style>{CSS}</style></head><body>"

@@ -221,14 +221,17 @@ def test_import_adds_valid_rows_and_reports_the_others(
 @pytest.mark.usefixtures("seeded")
 def test_list_formats(config: Path) -> None:
     run(config, "dnc", "add", "+8613800138000", "--reason", "complaint")
-    run(config, "dnc", "add", "0755*", "--campaign", "survey")
+    run(config, "dnc", "add", "0755*", "--campaign", "survey", "--reason", "=HYPERLINK(A1)")
     table = run(config, "dnc", "list").output.splitlines()
     assert table[0].split() == ["KIND", "VALUE", "CAMPAIGN", "REASON", "SOURCE", "CREATED_AT"]
     assert len(table) == 3
-    rows = list(csv.DictReader(io.StringIO(run(config, "dnc", "list", "--format", "csv").output)))
-    assert [(r["kind"], r["value"], r["campaign"]) for r in rows] == [
-        ("number", "+8613800138000", ""),
-        ("prefix", "+86755*", "survey"),
+    out = run(config, "dnc", "list", "--format", "csv").stdout_bytes
+    assert out.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the file as UTF-8
+    rows = list(csv.DictReader(io.StringIO(out.decode("utf-8-sig"), newline="")))
+    # the shared writer: formulas defused (E.164's leading + too), kinds labelled in Chinese
+    assert [(r["kind"], r["kind_zh"], r["value"], r["campaign"], r["reason"]) for r in rows] == [
+        ("number", "号码", "'+8613800138000", "", "complaint"),
+        ("prefix", "号段", "'+86755*", "survey", "'=HYPERLINK(A1)"),
     ]
     doc = json.loads(
         run(config, "dnc", "list", "--campaign", "renewals", "--format", "json").output

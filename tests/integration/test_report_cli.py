@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import Engine
+from openpyxl import load_workbook
+from sqlalchemy import Engine, update
 
 from dialerd.cli import cli
-from dialerd.reporting.render_csv import escape_cell, write_rows
+from dialerd.db.models import Contact
+from dialerd.reporting.csvfile import escape_cell, write_rows
 from dialerd.reporting.render_table import width
 from tests.integration import reportdata
 
@@ -81,13 +85,64 @@ def test_table_is_aligned_with_chinese_labels(run: CliRunner) -> None:
     assert width(head) == width(vacant)  # CJK labels counted two columns wide
 
 
-def test_csv_figures_and_daily(run: CliRunner) -> None:
-    rows = list(csv.reader(io.StringIO(_ok(run, "report", "c1", "--format", "csv").stdout)))
+def _read_csv(path: Path) -> list[list[str]]:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_csv_figures_and_daily(run: CliRunner, tmp_path: Path) -> None:
+    _ok(run, "report", "c1", "--format", "csv", "-o", str(tmp_path / "f.csv"))
+    rows = _read_csv(tmp_path / "f.csv")
     assert rows[0] == ["figure", "label_en", "label_zh", "value"]
     assert ["useless_data", "Useless data", "无效数据", "6"] in rows
-    daily = _ok(run, "report", "c1", "--format", "csv", "--daily").stdout.splitlines()
-    assert daily[0].startswith("day,calls_made,accounts_called")
-    assert daily[1].startswith("2026-11-02,7,6,2,")
+    assert ["reachable_rate", "Reachable rate", "接通率"] == rows[15][:3]
+    _ok(run, "report", "c1", "--format", "csv", "--daily", "-o", str(tmp_path / "d.csv"))
+    daily = _read_csv(tmp_path / "d.csv")
+    assert daily[0][:3] == ["day", "calls_made", "accounts_called"]
+    assert daily[1][:4] == ["2026-11-02", "7", "6", "2"]
+    assert _ok(run, "report", "c1", "--format", "csv").stdout.startswith("\ufefffigure,")
+
+
+def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) -> None:
+    evil = '=HYPERLINK("http://evil.example","x")'
+    with engine.begin() as conn:  # K5 is the undialable contact the report lists
+        conn.execute(update(Contact).where(Contact.id == 5).values(name=evil))
+    target = tmp_path / "r.xlsx"
+    _ok(run, "report", "c1", "--format", "xlsx", "-o", str(target), "--show-names")
+    wb = load_workbook(target)
+    assert wb.sheetnames == [
+        "指标 Figures", "呼叫结果 Outcomes", "轮次漏斗 Funnel", "每日 Daily",
+        "无法拨通 Undialable", "说明 About",
+    ]  # fmt: skip
+    figures = {r[0].value: r for r in wb["指标 Figures"].iter_rows(min_row=2)}
+    useless = figures["useless_data"]
+    assert (useless[2].value, useless[3].value, useless[3].data_type) == ("无效数据", 6, "n")
+    rate = figures["reachable_rate"][3]
+    assert rate.value == pytest.approx(3 / 7) and rate.number_format == "0.0%"
+    outcomes = {r[0].value: [c.value for c in r] for r in wb["呼叫结果 Outcomes"].iter_rows()}
+    assert outcomes["outcome"] == [
+        "outcome", "label_en", "label_zh", "group", "bucket", "bucket_zh", "dials", "share",
+    ]  # fmt: skip
+    assert outcomes["vacant"][2:7] == ["空号", "dead_number", "terminal_number", "号码停拨", 1]
+    daily = list(wb["每日 Daily"].iter_rows())
+    assert [c.value for c in daily[0][:2]] == ["day (UTC)", "calls_made"]
+    day, calls, *_ = daily[1]
+    assert day.value == datetime(2026, 11, 2) and day.is_date  # a real date cell
+    assert (calls.value, calls.data_type) == (7, "n")
+    (name,) = (r[1] for r in wb["无法拨通 Undialable"].iter_rows(min_row=2))
+    assert (name.value, name.data_type, name.quotePrefix) == (evil, "s", True)  # inert text
+    about = {r[0]: r[1] for r in wb["说明 About"].iter_rows(values_only=True)}
+    assert about["timezone"] == "Asia/Shanghai"
+    generated = about["generated_at (Asia/Shanghai)"]
+    assert isinstance(generated, datetime) and generated.tzinfo is None  # naive, local
+    local_now = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    assert abs(local_now - generated) < timedelta(hours=1)  # Shanghai time, not UTC
+
+
+def test_xlsx_needs_an_output_file(run: CliRunner) -> None:
+    result = run.invoke(cli, ["report", "c1", "--format", "xlsx"])
+    assert result.exit_code == 2 and "--format xlsx writes a file" in result.output
 
 
 def test_html_needs_an_output_file(run: CliRunner, tmp_path: Path) -> None:
@@ -128,7 +183,8 @@ def test_escape_cell(cell: object, expected: object) -> None:
 def test_csv_writer_escapes_every_text_cell() -> None:
     out = io.StringIO()
     write_rows(out, ["=a", "b"], [["=1+1", 3], ["ok", None]])
-    assert list(csv.reader(io.StringIO(out.getvalue()))) == [
+    assert out.getvalue().startswith("\ufeff")
+    assert list(csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff")))) == [
         ["'=a", "b"],
         ["'=1+1", "3"],
         ["ok", ""],

@@ -2,7 +2,7 @@
 
 CLI → composition root (app) → operator actions → engine → adapters (pbx,
 process plumbing, importer, reporting) → db and campaign files (which parse and
-never write) → logging and settings → domain → errors. Every ``import`` counts,
+never write) → logging and settings → secret masking → domain → errors. Every ``import`` counts,
 including those under ``TYPE_CHECKING`` and inside functions.
 """
 
@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dialerd.db", "dialerd.campaignfile"),
     ("dialerd.logconfig", "dialerd.settings_sources"),
     ("dialerd.settings",),
+    ("dialerd.redact",),
     ("dialerd.domain",),
     ("dialerd.errors", "dialerd.problems"),
 )

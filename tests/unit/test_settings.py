@@ -64,7 +64,22 @@ def test_config_show_masks_secrets_and_names_sources(
     assert result.exit_code == 0, result.output
     assert "s3cret-value" not in result.output
     line = next(x for x in result.output.splitlines() if x.startswith("ami.secret"))
-    assert "**********" in line and f"[{toml}]" in line
+    assert "***" in line and f"[{toml}]" in line
     bad = CliRunner().invoke(cli, ["--config", str(tmp_path / "x.toml"), "config", "show"])
     assert bad.exit_code == 1 and "settings file not found" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_config_show_masks_the_database_password(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIALERD_DATABASE__URL", "postgresql://dialerd:s3cret-pw@db1:5432/dialerd")
+    for args in ([], ["--json"]):
+        result = CliRunner().invoke(cli, ["config", "show", *args])
+        assert result.exit_code == 0, result.output
+        assert "s3cret-pw" not in result.output
+        assert "postgresql://dialerd:***@db1:5432/dialerd" in result.output
+    rows = {key: value for key, value, _ in describe(load_settings(), None)}
+    assert rows["database.url"] == "postgresql://dialerd:***@db1:5432/dialerd"
+    assert rows["ami.secret"] == "(empty)"
