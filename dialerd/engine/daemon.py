@@ -68,7 +68,11 @@ class Daemon:
             )
             s.commit()
         self.campaigns = load_campaigns(
-            self.engine, Path(self.settings.campaigns_dir), now=now, actor=self.instance
+            self.engine,
+            Path(self.settings.campaigns_dir),
+            now=now,
+            actor=self.instance,
+            lists_dirs=self.settings.lists_dirs,
         )
         self._all_runtimes.update(self.campaigns.runtimes)
         self.pbx = make_pbx(self.settings, clock=self.clock, on_status=self._on_pbx_status)
@@ -143,6 +147,7 @@ class Daemon:
             now=self.clock.now(),
             actor=self.instance,
             previous=self.campaigns,
+            lists_dirs=self.settings.lists_dirs,
         )
         self._all_runtimes.update(self.campaigns.runtimes)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)

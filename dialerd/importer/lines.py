@@ -111,10 +111,7 @@ class Lines:
     def __next__(self) -> str:
         if len(self.taken) >= MAX_RECORD_LINES:
             raise RecordTooLong
-        if self._pending:
-            item = self._pending.popleft()
-        else:
-            item = self._read()
+        item = self._pending.popleft() if self._pending else self._read()
         if item is None:
             self.ended_in_record = bool(self.taken)
             raise StopIteration
