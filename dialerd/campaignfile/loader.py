@@ -168,16 +168,17 @@ def check_file(
     contact_paths = tuple((path.parent / name) for name in model.contacts)
     allowed = [path.parent.resolve(), *(d.resolve() for d in lists_dirs)]
     for index, contact in enumerate(contact_paths):
-        loc = ("contacts", index)
-        line, where = keys.line_of(loc), f"contacts[{index}]"
         if not any(contact.resolve().is_relative_to(folder) for folder in allowed):
             message = (
                 f"{model.contacts[index]} is outside the campaign's folder "
                 f"{path.parent}; allow its folder with the lists_dirs setting"
             )
-            problems.append(Problem(shown, line, where, message))
         elif not contact.is_file():
-            problems.append(Problem(shown, line, where, f"no such file: {contact}"))
+            message = f"no such file: {contact}"
+        else:
+            continue
+        line = keys.line_of(("contacts", index))
+        problems.append(Problem(shown, line, f"contacts[{index}]", message))
     if has_errors(problems):
         return None, problems
     loaded = LoadedCampaign(
