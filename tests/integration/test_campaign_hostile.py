@@ -129,7 +129,8 @@ def test_lists_dirs_allows_a_folder(folder: Path, tmp_path: Path) -> None:
     path = _contacts(folder, f'"{shared / "list.csv"}"')
     assert check_file(path)[0] is None
     loaded, problems = check_file(path, lists_dirs=[shared])
-    assert loaded is not None and loaded.contact_paths == (shared / "list.csv",)
+    assert loaded is not None and problems == []
+    assert loaded.contact_paths == (shared / "list.csv",)
     env = {"DIALERD_LISTS_DIRS": f"{tmp_path / 'other'}{os.pathsep}{shared}"}
     code, out = _validate(str(path), env=env)
     assert "outside the campaign's folder" not in out
