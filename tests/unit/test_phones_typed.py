@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dialerd.domain.phones import NormalizedNumber, Rejection, fold_digits, normalize
@@ -78,6 +78,7 @@ def _typed(national: str, data: st.DataObject) -> str:
     return "".join(out)
 
 
+@settings(deadline=None)  # no timing: the first parse loads phonenumbers' metadata
 @given(
     rest=st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
     data=st.data(),
@@ -87,6 +88,7 @@ def test_any_digit_script_and_separators_read_like_ascii(rest: str, data: st.Dat
     assert normalize(typed, "CN") == normalize(rest, "CN")
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40))
 def test_nothing_but_digits_ever_comes_out(raw: str) -> None:
     found = normalize(raw, "CN")
@@ -103,6 +105,7 @@ def test_nothing_but_digits_ever_comes_out(raw: str) -> None:
         }
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40))
 def test_fold_digits_is_idempotent(raw: str) -> None:
     once = fold_digits(raw)
