@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,9 +29,10 @@ def folder(tmp_path: Path) -> Path:
 
 
 def _oversize(path: Path) -> None:
-    """Valid TOML, far over the limit: a long comment after the real content."""
+    """Ten times the limit, with a TOML error at the end that only a parse would see."""
     text = path.read_text(encoding="utf-8")
-    path.write_text(text + "# " + "x" * (MAX_FILE_BYTES * 10) + "\n", encoding="utf-8")
+    tail = "# " + "x" * (MAX_FILE_BYTES * 10) + "\nbroken = = =\n"
+    path.write_text(text + tail, encoding="utf-8")
 
 
 def _contacts(folder: Path, value: str) -> Path:
@@ -51,9 +51,7 @@ def _validate(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
 def test_an_oversized_file_is_refused_unread(folder: Path) -> None:
     path = folder / "spot-check.toml"
     _oversize(path)
-    started = time.monotonic()
     loaded, problems = check_file(path)
-    assert time.monotonic() - started < 5  # unread: no parse of 10 MiB
     assert loaded is None
     assert [str(p) for p in problems] == [
         f"{path}:1: file: larger than 1024 KiB: not a campaign file (not read)"
