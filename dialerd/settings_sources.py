@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,5 +49,7 @@ def describe(settings: Settings, config_file: Path | None) -> list[tuple[str, st
         shown = "**********" if isinstance(value, SecretStr) and value.get_secret_value() else value
         if isinstance(value, SecretStr) and not value.get_secret_value():
             shown = "(empty)"
+        if isinstance(value, list):  # lists_dirs: as the environment writes it
+            shown = os.pathsep.join(str(item) for item in value) or "(none)"
         rows.append((key, str(shown), origin.get(key.lower(), "default")))
     return rows
