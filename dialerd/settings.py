@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -27,6 +28,13 @@ def default_database_url() -> str:
     state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
     folder = Path(state_dir) if state_dir else Path("var")
     return f"sqlite:///{folder / 'dialerd.db'}"
+
+
+def _path_list(value: Any) -> Any:
+    """``"/srv/a:/srv/b"`` (as the environment gives it) → two paths; lists pass through."""
+    if isinstance(value, str):
+        return [part for part in value.split(os.pathsep) if part.strip()]
+    return value
 
 
 def default_instance_id() -> str:
@@ -129,6 +137,10 @@ class Settings(BaseSettings):
     )
     campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")
+    lists_dirs: Annotated[list[Path], NoDecode, BeforeValidator(_path_list)] = Field(
+        default_factory=list,
+        description="folders besides each campaign's own that its contact lists may be in",
+    )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     pbx: PbxSettings = Field(default_factory=PbxSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,5 +49,7 @@ def describe(settings: Settings, config_file: Path | None) -> list[tuple[str, st
     for key, value in _leaf_items(settings):
         empty_secret = isinstance(value, SecretStr) and not value.get_secret_value()
         shown = "(empty)" if empty_secret else str(redact(value))
+        if isinstance(value, list):  # lists_dirs: as the environment writes it
+            shown = os.pathsep.join(str(item) for item in value) or "(none)"
         rows.append((key, shown, origin.get(key.lower(), "default")))
     return rows

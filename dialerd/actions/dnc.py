@@ -23,7 +23,7 @@ from dialerd.actions.control import find_campaign, record_event
 from dialerd.actions.requeue import resume, stranded
 from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
-from dialerd.domain.phones import Rejection, normalize
+from dialerd.domain.phones import Rejection, fold_digits, normalize
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
@@ -47,13 +47,33 @@ class Target:
 def number_target(raw: str, region: str) -> Target:
     found = normalize(raw, region)
     if isinstance(found, Rejection):
-        raise DncInputError(found.message)
+        message = found.message
+        if found.reason == "invalid_number":
+            message += "; " + prefix_hint(raw, region)
+        raise DncInputError(message)
     return Target("number", found.e164)
 
 
+def prefix_hint(raw: str, region: str) -> str:
+    """``a prefix ends with *; did you mean 0755*?`` for digits given without their ``*``.
+
+    Digits that start with the region's country code get the ``+`` form as well, since
+    without it they are read as a national prefix (``86755*`` is ``+8686755*``).
+    """
+    body = _SEPARATORS.sub("", fold_digits(raw).strip())
+    hint = f"a prefix ends with *; did you mean {body}*"
+    code = str(phonenumbers.country_code_for_region(region.upper()))
+    if body.isdigit() and code != "0" and body.startswith(code):
+        hint += f" (read as +{code}{body.removeprefix('0')}*) or +{body}*"
+    return hint + "?"
+
+
 def prefix_target(raw: str, region: str) -> Target:
-    """``+86755*``, ``0755*``, ``00867 55*`` or ``138*`` (national, in ``region``) → ``+86…*``."""
-    body = _SEPARATORS.sub("", raw.strip()).removesuffix("*")
+    """``+86755*``, ``0755*``, ``00867 55*`` or ``138*`` (national, in ``region``) → ``+86…*``.
+
+    Full-width and other Unicode digits are read as digits (:func:`fold_digits`).
+    """
+    body = _SEPARATORS.sub("", fold_digits(raw).strip()).removesuffix("*")
     if not body or not re.fullmatch(r"\+?[0-9]+", body):
         raise DncInputError("a prefix is digits, optionally after +, ending in *")
     if body.startswith("+"):
@@ -74,12 +94,16 @@ def contact_target(raw: str) -> Target:
     value = raw.strip()
     if not value or len(value) > 100:
         raise DncInputError("a contact id is 1 to 100 characters")
+    if any(ch < " " for ch in value):
+        raise DncInputError("a contact id has no control characters")
     return Target("contact", value)
 
 
 def parse_target(raw: str, region: str) -> Target:
-    """A number, or a prefix when it ends in ``*``."""
-    return prefix_target(raw, region) if raw.strip().endswith("*") else number_target(raw, region)
+    """A number, or a prefix when it ends in ``*`` (full-width ``＊`` too)."""
+    if fold_digits(raw).strip().endswith("*"):
+        return prefix_target(raw, region)
+    return number_target(raw, region)
 
 
 def _scope(campaign_id: int | None) -> ColumnElement[bool]:

@@ -2,7 +2,9 @@
 
 Columns: exactly one of ``number``, ``prefix`` or ``contact`` per row, and optional
 ``reason`` and ``campaign`` (a campaign name; empty = every campaign). The file is
-UTF-8 (a BOM is fine). Valid rows are added even when others are rejected.
+UTF-8 (a BOM is fine). Valid rows are added even when others are rejected: a row
+that cannot be read (not UTF-8, a value over the csv limit, a NUL byte) is
+rejected on its own line. A prefix ends with ``*``; one without is refused with a hint.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dialerd.actions import dnc
 from dialerd.actions.control import record_event
 from dialerd.db.models import Campaign, DncEntry
 from dialerd.errors import DialerdError
+from dialerd.importer.lines import LineFault, Lines, RecordTooLong
 
 TARGET_COLUMNS = ("number", "prefix", "contact")
 
@@ -42,20 +45,54 @@ class _Row:
     reason: str
 
 
-def _read(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+def _read(path: Path) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """Each row as (line, cleaned values), or (line, ``path:line: field: message``)."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            columns = {(c or "").strip().lower() for c in reader.fieldnames or ()}
-            if not columns.intersection(TARGET_COLUMNS):
-                raise DialerdError(f"{path}:1: header: needs a number, prefix or contact column")
-            for row in reader:
-                clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-                yield reader.line_num, clean
-    except UnicodeDecodeError as exc:
-        raise DialerdError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        raw = path.open("rb")
     except OSError as exc:
         raise DialerdError(f"{path}: {exc.strerror}") from exc
+    lines = Lines(raw, "utf-8")
+    try:
+        reader = csv.reader(lines, strict=False)
+        header = [h.strip().lower() for h in _header(path, reader, lines)]
+        if not set(header).intersection(TARGET_COLUMNS):
+            raise DialerdError(f"{path}:1: header: needs a number, prefix or contact column")
+        while True:
+            lines.mark()
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except LineFault as fault:
+                yield fault.line, f"{path}:{fault.line}: {fault.field}: {fault.message}"
+                continue
+            except (RecordTooLong, csv.Error) as exc:
+                (line, _), *rest = lines.taken
+                lines.push_back(rest)
+                why = str(exc) or "a quoted value spans too many lines (a quote left open?)"
+                yield line, f"{path}:{line}: row: {why}"
+                continue
+            if not values:
+                continue
+            line = lines.taken[0][0]
+            row = {name: (value or "").strip() for name, value in zip(header, values, strict=False)}
+            nul = next((name for name, value in row.items() if "\x00" in value), None)
+            if nul is not None:
+                yield line, f"{path}:{line}: {nul}: contains a NUL byte"
+                continue
+            yield line, row
+    finally:
+        lines.close()
+
+
+def _header(path: Path, reader: Iterator[list[str]], lines: Lines) -> list[str]:
+    lines.mark()
+    try:
+        return next(reader, [])
+    except LineFault as fault:
+        raise DialerdError(f"{path}:1: header: {fault.message}") from None
+    except (RecordTooLong, csv.Error) as exc:
+        raise DialerdError(f"{path}:1: header: {exc or 'unreadable'}") from None
 
 
 def _parse_row(
@@ -71,7 +108,9 @@ def _parse_row(
         if column == "number":
             target = dnc.number_target(raw, region)
         elif column == "prefix":
-            target = dnc.prefix_target(raw if raw.endswith("*") else raw + "*", region)
+            if not raw.endswith("*") and not raw.endswith("＊"):
+                return f"{path}:{line}: prefix: {dnc.prefix_hint(raw, region)}"
+            target = dnc.prefix_target(raw, region)
         else:
             target = dnc.contact_target(raw)
     except dnc.DncInputError as exc:
@@ -91,6 +130,9 @@ def import_file(
     fresh: dict[tuple[int | None, str, str], _Row] = {}
     for line, raw_row in _read(path):
         summary.rows += 1
+        if isinstance(raw_row, str):
+            summary.rejects.append(raw_row)
+            continue
         parsed = _parse_row(path, line, raw_row, region, campaigns)
         if isinstance(parsed, str):
             summary.rejects.append(parsed)

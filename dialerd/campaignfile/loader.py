@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
     from dialerd.domain.calendar import CallingCalendar
     from dialerd.domain.callerid import CallerIdRules
     from dialerd.domain.policy import DialPolicy
+
+MAX_FILE_BYTES = 1 << 20  # a campaign file is a few KiB; anything near this is not one
 
 
 @dataclass(frozen=True)
@@ -132,24 +135,50 @@ def _carrier_problems(model: CampaignFile, keys: KeyLines, path: str) -> list[Pr
     return found
 
 
-def check_file(path: Path) -> tuple[LoadedCampaign | None, list[Problem]]:
-    """Validate one campaign file and the presence of its contact lists."""
+def read_limited(path: Path) -> tuple[bytes | None, list[Problem]]:
+    """The file's bytes, or why not: unreadable, or over :data:`MAX_FILE_BYTES` (never parsed)."""
     shown = str(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return None, [Problem(shown, 1, "file", f"cannot read: {exc.strerror or exc}")]
+    if len(data) > MAX_FILE_BYTES:
+        message = f"larger than {MAX_FILE_BYTES // 1024} KiB: not a campaign file (not read)"
+        return None, [Problem(shown, 1, "file", message)]
+    return data, []
+
+
+def check_file(
+    path: Path, *, lists_dirs: Sequence[Path] = ()
+) -> tuple[LoadedCampaign | None, list[Problem]]:
+    """Validate one campaign file and its contact lists' paths.
+
+    A contact list must be a file inside the campaign file's folder (symbolic
+    links resolved), or inside one of ``lists_dirs`` (the ``lists_dirs`` setting).
+    """
+    shown = str(path)
+    data, problems = read_limited(path)
+    if data is None:
+        return None, problems
     model, problems = parse_bytes(data, shown)
     if model is None:
         return None, problems
     keys = KeyLines(data.decode("utf-8-sig"))
     contact_paths = tuple((path.parent / name) for name in model.contacts)
+    allowed = [path.parent.resolve(), *(d.resolve() for d in lists_dirs)]
     for index, contact in enumerate(contact_paths):
-        if not contact.is_file():
-            loc = ("contacts", index)
-            problems.append(
-                Problem(shown, keys.line_of(loc), f"contacts[{index}]", f"no such file: {contact}")
+        if not any(contact.resolve().is_relative_to(folder) for folder in allowed):
+            message = (
+                f"{model.contacts[index]} is outside the campaign's folder "
+                f"{path.parent}; allow its folder with the lists_dirs setting"
             )
+        elif not contact.is_file():
+            message = f"no such file: {contact}"
+        else:
+            continue
+        line = keys.line_of(("contacts", index))
+        problems.append(Problem(shown, line, f"contacts[{index}]", message))
     if has_errors(problems):
         return None, problems
     loaded = LoadedCampaign(
@@ -162,9 +191,9 @@ def check_file(path: Path) -> tuple[LoadedCampaign | None, list[Problem]]:
     return loaded, problems
 
 
-def load_file(path: Path) -> LoadedCampaign:
+def load_file(path: Path, *, lists_dirs: Sequence[Path] = ()) -> LoadedCampaign:
     """Like :func:`check_file`, raising :class:`CampaignFileError` when the file is invalid."""
-    loaded, problems = check_file(path)
+    loaded, problems = check_file(path, lists_dirs=lists_dirs)
     if loaded is None:
         raise CampaignFileError(problems)
     return loaded

@@ -14,17 +14,28 @@ Path = tuple[str | int, ...]
 
 
 class KeyLines:
-    """The line of every key path in one TOML text, with longest-prefix lookup."""
+    """The line of every key path in one TOML text, with longest-prefix lookup.
+
+    The text is scanned on the first lookup: a valid file with nothing to report
+    is never scanned.
+    """
 
     def __init__(self, text: str) -> None:
-        self.lines: dict[Path, int] = {}
-        _Scanner(text, self.lines).document()
+        self._text = text
+        self._lines: dict[Path, int] | None = None
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        if self._lines is None:
+            self._lines = {}
+            _Scanner(self._text, self._lines).document()
+        return self._lines
 
     def line_of(self, loc: Sequence[str | int]) -> int:
         """The line of the longest known prefix of ``loc`` (1 when none is known)."""
-        path = tuple(loc)
+        path, lines = tuple(loc), self.lines
         for end in range(len(path), 0, -1):
-            line = self.lines.get(path[:end])
+            line = lines.get(path[:end])
             if line is not None:
                 return line
         return 1
@@ -176,13 +187,17 @@ class _Scanner:
         quote = self.peek()
         delim = quote * 3 if self.peek(3) == quote * 3 else quote
         self.advance(len(delim))
-        while self.pos < len(self.text):
-            if quote == '"' and self.peek() == "\\":
-                self.advance(2)
-            elif self.peek(len(delim)) == delim:
-                self.advance(len(delim))
-                while len(delim) == 3 and self.peek() == quote:  # up to 2 quotes may close
-                    self.advance()
+        text = self.text
+        while self.pos < len(text):
+            end = text.find(delim, self.pos)
+            if end < 0:
+                self.advance(len(text) - self.pos)
                 return
-            else:
+            escape = text.find("\\", self.pos, end) if quote == '"' else -1
+            if escape >= 0:
+                self.advance(escape + 2 - self.pos)
+                continue
+            self.advance(end + len(delim) - self.pos)
+            while len(delim) == 3 and self.peek() == quote:  # up to 2 quotes may close
                 self.advance()
+            return

@@ -37,6 +37,10 @@ from dialerd.domain.treatments import TreatmentKind
 OUTCOME_CODES = tuple(o.value for o in Outcome)
 TREATMENT_NAMES = tuple(t.value for t in TreatmentKind)
 _DELAYABLE = frozenset({TreatmentKind.retry.value, TreatmentKind.callback.value})
+# Never redial at once (domain.md §1, seed 004: 不要马上二次拨打,保证通话间隔时间); the
+# fastest rulebook deadline (004: a service callback within 30 min, at most 3 h)
+# still fits several rounds 30 min apart.
+MIN_SPACING_FLOOR = timedelta(minutes=30)
 
 
 class Strict(BaseModel):
@@ -134,6 +138,16 @@ class Dialing(Strict):
     caller_id: CallerId
     answered: AnsweredTarget
     record: bool = True
+
+    @field_validator("min_spacing")
+    @classmethod
+    def _spacing(cls, value: timedelta) -> timedelta:
+        if value < MIN_SPACING_FLOOR:
+            raise PydanticCustomError(
+                "min_spacing",
+                "min_spacing must be at least 30m: the rulebooks never redial at once",
+            )
+        return value
 
     @field_validator("ring_timeout")
     @classmethod

@@ -48,20 +48,23 @@ def _report(problems: Iterable[object]) -> tuple[int, int]:
     return errors, warnings
 
 
-def _check(files: Sequence[Path]) -> tuple[list[LoadedCampaign], int, int]:
-    loaded, file_problems = registry.load_files(_expand(files))
+def _check(
+    files: Sequence[Path], lists_dirs: Sequence[Path]
+) -> tuple[list[LoadedCampaign], int, int]:
+    loaded, file_problems = registry.load_files(_expand(files), lists_dirs=lists_dirs)
     errors, warnings = _report(p for fp in file_problems for p in fp.problems)
     return loaded, errors, warnings
 
 
 @campaign.command("validate")
 @click.argument("files", nargs=-1, required=True, type=_FILES)
-def validate(files: tuple[Path, ...]) -> None:
+@pass_cli
+def validate(ctx: CliContext, files: tuple[Path, ...]) -> None:
     """Check campaign FILES (or folders of them) and their contact lists; write nothing.
 
     Prints every problem as ``path:line: field: message``; exits 1 on any error.
     """
-    loaded, errors, warnings = _check(files)
+    loaded, errors, warnings = _check(files, ctx.settings.lists_dirs)
     rows = 0
     for item in loaded:
         for contacts in item.contact_paths:
@@ -87,7 +90,7 @@ def load(ctx: CliContext, files: tuple[Path, ...], skip_contacts: bool) -> None:
     Nothing is written when any file has an error. A campaign keeps its state
     (active, paused...) across reloads; contacts already loaded are skipped.
     """
-    loaded, errors, _ = _check(files)
+    loaded, errors, _ = _check(files, ctx.settings.lists_dirs)
     if errors:
         click.echo(f"{errors} error(s): nothing loaded", err=True)
         raise SystemExit(1)
@@ -111,10 +114,10 @@ def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool
             if summary is None:
                 click.echo(f"  {contacts}: unchanged since its last import")
                 continue
-            rejected = sum(summary.rejected.values())
             click.echo(
                 f"  {contacts}: {summary.loaded} contact(s), {summary.numbers} number(s) loaded, "
-                f"{summary.already_loaded} already loaded, {rejected} rejected, "
+                f"{summary.already_loaded} already loaded, {summary.contacts_rejected} "
+                f"contact(s) and {summary.numbers_rejected} number(s) rejected, "
                 f"{summary.duplicates} duplicate(s), {summary.dnc_suppressed} do-not-call"
                 + (f" (rejects: {summary.rejects_file})" if summary.rejects_file else "")
             )

@@ -87,16 +87,20 @@ def _progress(file: Path) -> ProgressBar[int] | None:
 
 
 def _print(summary: ImportSummary) -> None:
-    click.echo(f"loaded:          {summary.loaded} contacts, {summary.numbers} numbers")
+    click.echo(f"loaded:            {summary.loaded} contacts, {summary.numbers} numbers")
     if summary.already_loaded:
-        click.echo(f"already loaded:  {summary.already_loaded} (skipped)")
-    rejected = sum(summary.rejected.values())
-    click.echo(f"rejected:        {rejected}")
+        click.echo(f"already loaded:    {summary.already_loaded} (skipped)")
+    numbers = summary.rejected_numbers
+    click.echo(f"rejected contacts: {summary.contacts_rejected} (rows not loaded)")
     for reason, count in sorted(summary.rejected.items()):
+        if count > numbers.get(reason, 0):
+            click.echo(f"  {reason}: {count - numbers.get(reason, 0)}")
+    click.echo(f"rejected numbers:  {summary.numbers_rejected} (dropped from their rows)")
+    for reason, count in sorted(numbers.items()):
         click.echo(f"  {reason}: {count}")
-    click.echo(f"duplicates:      {summary.duplicates}")
-    click.echo(f"dnc suppressed:  {summary.dnc_suppressed}")
-    click.echo(f"rejects file:    {summary.rejects_file or '-'}")
+    click.echo(f"duplicates:        {summary.duplicates}")
+    click.echo(f"dnc suppressed:    {summary.dnc_suppressed}")
+    click.echo(f"rejects file:      {summary.rejects_file or '-'}")
 
 
 def register(group: click.Group) -> None:

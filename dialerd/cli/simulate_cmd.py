@@ -53,7 +53,7 @@ def simulate(
     from dialerd.reporting.render_table import render
 
     configure_logging(ctx.settings.log.model_copy(update={"level": "warning"}))
-    loaded, problems = check_file(campaign_file)
+    loaded, problems = check_file(campaign_file, lists_dirs=ctx.settings.lists_dirs)
     for p in problems:
         click.echo(f"{p.path}:{p.line}: {p.field}: {p.message}", err=True)
     if loaded is None:

@@ -2,9 +2,14 @@
 
 ``normalize`` accepts what people type into spreadsheets (``+86 138 0013 8000``,
 ``0086 13800138000``, ``013800138000``, ``(021) 6234 5678``, ``0755-1234 5678``)
-and refuses everything else with a :class:`Rejection`. Only digits, spaces and
-``+ - ( ) .`` are allowed: a CR, LF, ``;``, ``@``, ``,`` or a letter in a number is
-refused before parsing, so nothing of the kind can ever reach the AMI wire.
+and refuses everything else with a :class:`Rejection`. Digits as people type them
+are read as digits first (:func:`fold_digits`): full-width ``１３８…`` from Chinese
+Excel exports and any other Unicode digit, the ideographic space, full-width and
+typographic dashes and dots, and invisible format marks. After that only digits,
+spaces and ``+ - ( ) .`` are allowed: a CR, LF, ``;``, ``@``, ``,`` or a letter in a
+number is refused before parsing, so nothing of the kind can ever reach the AMI
+wire. Two numbers in one cell (``13800138000、13900139000``) are refused with a
+reason of their own (``several_numbers``).
 
 Validity, type and carrier come from ``phonenumbers``. For Chinese mobile numbers
 (11 digits starting with 1) they depend only on the first digits, so results are
@@ -15,6 +20,7 @@ of a full parse (tests/unit/test_phones.py checks the fast path against the slow
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from typing import NamedTuple
@@ -32,6 +38,17 @@ _CN_MOBILE = re.compile(r"(?:\+86|0086|0)?(1[3-9][0-9]{9})")
 _CN_PREFIX_DIGITS = 5  # the CN mobile pattern and carrier table look at most at 5 digits
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]*)\}")
 _DIAL_PREFIX = re.compile(r"[0-9*#]{0,16}")
+# Group separators people type in numbers, after NFKC (which already turns the
+# full-width forms and the ideographic space into ASCII): dashes and middle dots.
+_SEPARATOR_FORMS = str.maketrans(
+    {
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\u2500", "-"),
+        **dict.fromkeys("\u00b7\u30fb\u2027", "."),
+    }
+)
+# Between two numbers in one cell: Chinese enumeration comma, commas, semicolons, slashes.
+_LIST_SEPARATORS = re.compile(r"[、,;/|]")
+_MIN_LISTED_DIGITS = 5
 
 _TYPE_NAMES = {
     PhoneNumberType.FIXED_LINE: "fixed_line",
@@ -64,26 +81,59 @@ class NormalizedNumber(NamedTuple):
 class Rejection:
     """Why a raw number was refused: a stable ``reason`` code and a readable ``message``.
 
-    Reasons: ``empty``, ``unsafe_characters``, ``too_long``, ``invalid_number``.
+    Reasons: ``empty``, ``unsafe_characters``, ``several_numbers``, ``too_long``,
+    ``invalid_number``.
     """
 
     reason: str
     message: str
 
 
+def fold_digits(raw: str) -> str:
+    """Digits and separators as typed, in ASCII: ``＋８６ １３８－００１３　８０００`` →
+    ``+86 138-0013 8000``.
+
+    NFKC (full-width forms, the ideographic space, no-break spaces), then every
+    other Unicode decimal digit to its ASCII digit, typographic dashes to ``-`` and
+    middle dots to ``.``; invisible format characters (zero-width space, direction
+    marks, a stray BOM) are dropped. Anything else is left for the caller to refuse.
+    """
+    if raw.isascii():
+        return raw
+    visible = "".join(ch for ch in raw if ch.isascii() or unicodedata.category(ch) != "Cf")
+    text = unicodedata.normalize("NFKC", visible).translate(_SEPARATOR_FORMS)
+    if text.isascii():
+        return text
+    return "".join(ch if ch.isascii() else _ascii_digit(ch) for ch in text)
+
+
+def _ascii_digit(ch: str) -> str:
+    digit = unicodedata.decimal(ch, None)
+    return ch if digit is None else str(digit)
+
+
 def normalize(raw: str, region: str) -> NormalizedNumber | Rejection:
     """Normalise ``raw`` as dialled from ``region`` (ISO 3166 code, e.g. ``CN``)."""
-    bad = _FORBIDDEN.search(raw)
+    text = raw.strip()
+    if len(text) > MAX_RAW_LEN:
+        return Rejection("too_long", f"longer than {MAX_RAW_LEN} characters")
+    folded = fold_digits(raw)
+    bad = _FORBIDDEN.search(folded)
     if bad is not None:
+        parts = _LIST_SEPARATORS.split(folded)
+        if len(parts) > 1 and all(_digit_count(p) >= _MIN_LISTED_DIGITS for p in parts):
+            return Rejection(
+                "several_numbers",
+                f"{len(parts)} numbers in one value (separated by {bad.group()!r}): "
+                "put each in its own phone1..phone4 column",
+            )
         return Rejection(
             "unsafe_characters",
             f"character {bad.group()!r} is not allowed (digits, spaces and + - ( ) . only)",
         )
-    text = raw.strip()
+    text = folded.strip()
     if not text:
         return Rejection("empty", "no number")
-    if len(text) > MAX_RAW_LEN:
-        return Rejection("too_long", f"longer than {MAX_RAW_LEN} characters")
     region = region.upper()
     if region == "CN":
         mobile = _CN_MOBILE.fullmatch(_SEPARATORS.sub("", text))
@@ -114,6 +164,10 @@ def _parse(text: str, region: str) -> NormalizedNumber | Rejection:
         carrier=carrier.name_for_number(number, "en") or None,
         region=phonenumbers.region_code_for_number(number),
     )
+
+
+def _digit_count(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
 
 
 @cache

@@ -8,6 +8,7 @@ its campaign's dialling; a changed contact list appends (importing is idempotent
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -132,9 +133,10 @@ def load_campaigns(
     now: datetime,
     actor: str,
     previous: CampaignSet | None = None,
+    lists_dirs: Sequence[Path] = (),
 ) -> CampaignSet:
     """Read every campaign file; register, import and build runtimes for the valid ones."""
-    loaded, problems = load_directory(directory)
+    loaded, problems = load_directory(directory, lists_dirs=lists_dirs)
     valid = {str(c.path) for c in loaded}
     result = CampaignSet(problems=[p for p in problems if p.path not in valid])
     for file_problems in problems:

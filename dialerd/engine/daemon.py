@@ -56,7 +56,11 @@ class Daemon:
             )
             s.commit()
         self.campaigns = load_campaigns(
-            self.engine, Path(self.settings.campaigns_dir), now=now, actor=self.instance
+            self.engine,
+            Path(self.settings.campaigns_dir),
+            now=now,
+            actor=self.instance,
+            lists_dirs=self.settings.lists_dirs,
         )
         self._all_runtimes.update(self.campaigns.runtimes)
         self.telephony.start(self.writer.submit)
@@ -116,6 +120,7 @@ class Daemon:
             now=self.clock.now(),
             actor=self.instance,
             previous=self.campaigns,
+            lists_dirs=self.settings.lists_dirs,
         )
         self._all_runtimes.update(self.campaigns.runtimes)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -18,12 +18,16 @@ from dialerd.db.models import Campaign, CampaignEvent
 RegisterResult = Literal["campaign_loaded", "campaign_updated", "campaign_unchanged"]
 
 
-def load_directory(path: Path) -> tuple[list[LoadedCampaign], list[FileProblems]]:
+def load_directory(
+    path: Path, *, lists_dirs: Sequence[Path] = ()
+) -> tuple[list[LoadedCampaign], list[FileProblems]]:
     """Every ``*.toml`` in ``path``, sorted by name: see :func:`load_files`."""
-    return load_files(sorted(path.glob("*.toml")))
+    return load_files(sorted(path.glob("*.toml")), lists_dirs=lists_dirs)
 
 
-def load_files(files: Iterable[Path]) -> tuple[list[LoadedCampaign], list[FileProblems]]:
+def load_files(
+    files: Iterable[Path], *, lists_dirs: Sequence[Path] = ()
+) -> tuple[list[LoadedCampaign], list[FileProblems]]:
     """Check each file in order; a bad file never stops the others.
 
     A campaign name already taken by an earlier file is an error of the later file.
@@ -33,7 +37,7 @@ def load_files(files: Iterable[Path]) -> tuple[list[LoadedCampaign], list[FilePr
     problems: list[FileProblems] = []
     seen: dict[str, Path] = {}
     for file in files:
-        campaign, found = check_file(file)
+        campaign, found = check_file(file, lists_dirs=lists_dirs)
         if campaign is not None and campaign.name in seen:
             line = KeyLines(file.read_text("utf-8-sig")).line_of(("name",))
             message = f'campaign "{campaign.name}" is already defined in {seen[campaign.name]}'

@@ -1,33 +1,43 @@
-"""Opening a contact file: encoding detection and a byte counter for progress bars.
+"""A contact file's encoding and line ends, guessed from its first 64 KiB.
 
 Contact lists come as UTF-8 (with or without a BOM) or, when exported by Excel on
-Chinese Windows, as GBK/GB18030. The first 64 KiB are decoded as strict UTF-8; if
-that fails the file is read as GB18030 (a superset of GBK and GB2312). ASCII-only
-files are UTF-8 either way. ``encoding=`` forces a codec.
+Chinese Windows, as GBK/GB18030 (sometimes with a UTF-8 BOM in front, which is
+dropped). The first 64 KiB after any BOM are decoded as strict UTF-8; if that
+fails the file is read as GB18030 (a superset of GBK and GB2312). ASCII-only
+files are UTF-8 either way. ``encoding=`` forces a codec; it must keep ASCII as
+ASCII (UTF-16 and the like are refused), since lines are split on bytes.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+
+from dialerd.importer.lines import BOM
 
 SAMPLE_BYTES = 64 * 1024
 FALLBACK_ENCODING = "gb18030"
+_ASCII_PROBE = 'external_id,"0\r\n'
 
 
 def detect_encoding(path: Path) -> str:
     """``utf-8-sig`` (reads files with and without a BOM alike) or ``gb18030``."""
     with path.open("rb") as raw:
         sample = raw.read(SAMPLE_BYTES)
+    body = sample.removeprefix(BOM)
     decoder = codecs.getincrementaldecoder("utf-8")("strict")
     try:
-        decoder.decode(sample, final=len(sample) < SAMPLE_BYTES)
+        decoder.decode(body, final=len(sample) < SAMPLE_BYTES)
     except UnicodeDecodeError:
         return FALLBACK_ENCODING
     return "utf-8-sig"
+
+
+def cr_line_ends(path: Path) -> bool:
+    """True when the file's lines end with ``\\r`` alone (no ``\\n`` in its first 64 KiB)."""
+    with path.open("rb") as raw:
+        sample = raw.read(SAMPLE_BYTES)
+    return b"\n" not in sample and b"\r" in sample
 
 
 def canonical_encoding(name: str) -> str:
@@ -36,35 +46,11 @@ def canonical_encoding(name: str) -> str:
         found = codecs.lookup(name).name
     except LookupError:
         raise ValueError(f"unknown encoding {name!r}") from None
+    plain = "utf-8" if found == "utf-8-sig" else found
+    try:
+        compatible = _ASCII_PROBE.encode(plain) == _ASCII_PROBE.encode("ascii")
+    except (UnicodeError, LookupError):
+        compatible = False
+    if not compatible:
+        raise ValueError(f"encoding {name!r} is not supported: use UTF-8, GBK or GB18030")
     return "utf-8-sig" if found == "utf-8" else found
-
-
-class _CountingReader(io.RawIOBase):
-    """A raw binary stream that reports every chunk it hands on."""
-
-    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None]) -> None:
-        self._raw = raw
-        self._on_read = on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._raw.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        if size:
-            self._on_read(size)
-        return size
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-def open_text(path: Path, encoding: str, on_read: Callable[[int], None] | None = None) -> IO[str]:
-    """``path`` as text for the csv module (``newline=""``), reporting bytes read."""
-    raw: IO[bytes] = path.open("rb")
-    if on_read is not None:
-        raw = io.BufferedReader(_CountingReader(raw, on_read), buffer_size=256 * 1024)
-    return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")

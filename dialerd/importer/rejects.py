@@ -30,6 +30,7 @@ class RejectsWriter:
         self._file: IO[str] | None = None
         self._writer: Any = None
         self.counts: Counter[str] = Counter()
+        self.number_counts: Counter[str] = Counter()  # the part of ``counts`` about numbers
 
     def __enter__(self) -> RejectsWriter:
         return self
@@ -46,12 +47,24 @@ class RejectsWriter:
     def written(self) -> bool:
         return self._file is not None
 
-    def write(self, values: list[str], line: int, field: str, reason: str, detail: str) -> None:
+    def write(
+        self,
+        values: list[str],
+        line: int,
+        field: str,
+        reason: str,
+        detail: str,
+        *,
+        number: bool = False,
+    ) -> None:
+        """One refusal: of a whole row (a contact), or of one ``number`` of a row."""
         if self._writer is None:
             self._file = self.path.open("w", encoding="utf-8-sig", newline="")
             self._writer = csv.writer(self._file)
             self._writer.writerow([*self._header, *EXTRA_COLUMNS])
         self.counts[reason] += 1
+        if number:
+            self.number_counts[reason] += 1
         self._writer.writerow([*values, line, field, reason, detail])
 
     def close(self) -> None:

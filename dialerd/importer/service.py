@@ -47,13 +47,16 @@ DNC_REASON = "dnc"
 class ImportSummary:
     """What one import did; ``rejected`` counts rejects-file lines by reason.
 
-    Duplicates and do-not-call numbers are counted apart (``duplicates``,
-    ``dnc_suppressed``), not in ``rejected``.
+    Of those, ``contacts_rejected`` are whole rows refused (no contact loaded) and
+    ``numbers_rejected`` single numbers dropped from a row (whose contact may still
+    load with its other numbers). Duplicates and do-not-call refusals are counted
+    apart (``duplicates``, ``dnc_suppressed``), not in ``rejected``.
     """
 
     loaded: int = 0
     numbers: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
+    rejected_numbers: dict[str, int] = field(default_factory=dict)  # the numbers' part, by reason
     duplicates: int = 0
     dnc_suppressed: int = 0
     already_loaded: int = 0
@@ -62,11 +65,21 @@ class ImportSummary:
     import_id: int | None = None
     encoding: str = ""
 
+    @property
+    def numbers_rejected(self) -> int:
+        return sum(self.rejected_numbers.values())
+
+    @property
+    def contacts_rejected(self) -> int:
+        return sum(self.rejected.values()) - self.numbers_rejected
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "loaded": self.loaded,
             "numbers": self.numbers,
             "rejected": dict(self.rejected),
+            "contacts_rejected": self.contacts_rejected,
+            "numbers_rejected": self.numbers_rejected,
             "duplicates": self.duplicates,
             "dnc_suppressed": self.dnc_suppressed,
             "rejects_file": self.rejects_file,
@@ -111,7 +124,7 @@ def import_contacts(
                 _Pass(reader, known, rejects, summary, now, confirm).run(loader)
             if rejects.written:
                 summary.rejects_file = str(out)
-            _tally(summary, dict(rejects.counts))
+            _tally(summary, dict(rejects.counts), dict(rejects.number_counts))
         finally:
             loader.close()
     finish_import(engine, campaign_id, summary, now, actor)
@@ -214,15 +227,19 @@ class _Pass:
             where = self.reader.phone_field(number.position)
             result = number.result
             if isinstance(result, Rejection):
-                self.rejects.write(row.values, row.line, where, result.reason, result.message)
+                self.rejects.write(
+                    row.values, row.line, where, result.reason, result.message, number=True
+                )
                 continue
             number_key = int(result.e164[1:])
             if number_key in self.known.numbers:
-                self.rejects.write(row.values, row.line, where, "duplicate_number", result.e164)
+                self.rejects.write(
+                    row.values, row.line, where, "duplicate_number", result.e164, number=True
+                )
                 continue
             rule = self.known.dnc.blocks(result.e164)
             if rule is not None:
-                self.rejects.write(row.values, row.line, where, DNC_REASON, rule)
+                self.rejects.write(row.values, row.line, where, DNC_REASON, rule, number=True)
                 continue
             self.known.numbers.add(number_key)
             kept.append(
@@ -239,13 +256,16 @@ class _Pass:
         return kept
 
 
-def _tally(summary: ImportSummary, counts: dict[str, int]) -> None:
+def _tally(summary: ImportSummary, counts: dict[str, int], numbers: dict[str, int]) -> None:
     summary.duplicates = sum(counts.get(r, 0) for r in DUPLICATE_REASONS)
     summary.dnc_suppressed = counts.get(DNC_REASON, 0)
     summary.rejected = {
         reason: count
         for reason, count in sorted(counts.items())
         if reason not in DUPLICATE_REASONS and reason != DNC_REASON
+    }
+    summary.rejected_numbers = {
+        reason: numbers[reason] for reason in summary.rejected if numbers.get(reason)
     }
 
 

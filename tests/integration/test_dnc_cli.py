@@ -191,7 +191,7 @@ def test_import_adds_valid_rows_and_reports_the_others(
     path.write_text(
         "\ufeffnumber,prefix,contact,reason,campaign\n"
         "13900139000,,,投诉,\n"
-        ",0755,,,survey\n"
+        ",0755*,,,survey\n"
         ",,s2,,survey\n"
         "13900139000,,,dup,\n"
         "not-a-number,,,,\n"
@@ -259,3 +259,63 @@ def test_prefix_forms(raw: str, expected: str) -> None:
 def test_bad_prefixes(raw: str) -> None:
     with pytest.raises(DncInputError):
         prefix_target(raw, "CN")
+
+
+@pytest.mark.usefixtures("seeded")
+def test_a_prefix_without_its_star_is_refused_with_a_hint(
+    config: Path, engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "dnc.csv"
+    path.write_text("prefix,reason\n86755,x\n0755,y\n+86755*,z\n", encoding="utf-8")
+    result = run(config, "dnc", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        f"{path}:2: prefix: a prefix ends with *; did you mean 86755* "
+        "(read as +8686755*) or +86755*?",
+        f"{path}:3: prefix: a prefix ends with *; did you mean 0755*?",
+    ]
+    assert "3 rows, 1 added, 0 already present, 2 rejected" in result.stdout
+    with Session(engine) as session:
+        assert list(session.scalars(select(DncEntry.value))) == ["+86755*"]
+    added = run(config, "dnc", "add", "0755")
+    assert added.exit_code == 1 and "Traceback" not in added.output
+    assert "did you mean 0755*?" in added.output
+
+
+@pytest.mark.usefixtures("seeded")
+def test_hostile_rows_of_a_dnc_file_are_refused_one_by_one(
+    config: Path, engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "dnc.csv"
+    path.write_bytes(
+        b"number,contact,reason\n"
+        b"13900139000,,a\n"
+        b",c\x00x,nul\n"
+        b"13700137000,,b\x00\n"
+        b"13600136000,,"
+        + b"r" * 140_000
+        + b"\n"
+        + "13500135000,,投诉\n".encode("gbk")
+        + b"13400134000,,ok\n"
+    )
+    result = run(config, "dnc", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    errors = result.stderr.splitlines()
+    assert [e.split(": ")[0:2] for e in errors] == [
+        [f"{path}:3", "contact"],
+        [f"{path}:4", "reason"],
+        [f"{path}:5", "row"],
+        [f"{path}:6", "encoding"],
+    ]
+    assert "NUL" in errors[0] and "field larger than field limit" in errors[2]
+    with Session(engine) as session:
+        assert sorted(session.scalars(select(DncEntry.value))) == [
+            "+8613400134000",
+            "+8613900139000",
+        ]
+
+
+def test_full_width_targets() -> None:
+    assert parse_target("１３８００１３８０００", "CN").value == "+8613800138000"
+    assert parse_target("０７５５＊", "CN").value == "+86755*"

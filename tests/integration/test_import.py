@@ -238,8 +238,11 @@ def test_cli_import_json_and_errors(engine: Engine, tmp_path: Path) -> None:
         "invalid_number": 1,
         "no_number_left": 1,
     }
+    assert summary["contacts_rejected"] == 1 and summary["numbers_rejected"] == 1
     code, out, _ = _cli(engine, "import", "renewals", str(path))
-    assert code == 0 and "already loaded:  1" in out and "invalid_number: 1" in out
+    assert code == 0 and "already loaded:    1" in out
+    assert "rejected contacts: 1 (rows not loaded)\n  no_number_left: 1\n" in out
+    assert "rejected numbers:  1 (dropped from their rows)\n  invalid_number: 1\n" in out
 
     code, _, err = _cli(engine, "import", "nope", str(path))
     assert code == 1 and "no campaign named 'nope'" in err
@@ -282,3 +285,93 @@ def test_already_loaded_is_confirmed_by_the_database_not_by_the_key_alone(
     assert (summary.loaded, summary.already_loaded, summary.duplicates) == (1, 1, 0)
     with Session(engine) as session:
         assert sorted(session.scalars(select(Contact.external_id))) == ["C1", "C2"]
+
+
+def _good_rows(first: int, count: int) -> str:
+    return "".join(f"G{i},n{i},1380013{i:04d}\n" for i in range(first, first + count))
+
+
+HOSTILE = {
+    "oversized": ("H,{},13900139000\n".format("x" * 140_000), "name", "value_too_long"),
+    "nul": ("H,Zh\x00ang,13900139000\n", "name", "nul_byte"),
+    "open_quote": ('H,"Zhang,13900139000\n', "row", "malformed_row"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_a_hostile_row_is_refused_and_every_valid_row_loads(
+    engine: Engine, tmp_path: Path, kind: str
+) -> None:
+    """200 valid rows around one bad one: the bad one is in the rejects file, the rest load."""
+    campaign_id = _campaign(engine)
+    bad, field, reason = HOSTILE[kind]
+    path = tmp_path / "list.csv"
+    path.write_text("external_id,name,phone1\n" + _good_rows(0, 100) + bad + _good_rows(100, 100))
+    summary = _import(engine, campaign_id, path)
+    assert summary.loaded == 200 and summary.contacts_rejected == 1
+    assert summary.rejected == {reason: 1}
+    (reject,) = _rejects(tmp_path / "list.rejects.csv")
+    assert (reject["line"], reject["field"], reject["reason"]) == ("102", field, reason)
+    assert "\x00" not in "".join(reject.values())
+    assert len(_numbers(engine, campaign_id)) == 200
+
+
+def test_undecodable_rows_are_refused_on_their_line_and_the_rest_loads(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_id = _campaign(engine)
+    path = tmp_path / "list.csv"
+    head = ("external_id,name,phone1\n" + _good_rows(0, 3000)).encode()
+    gbk = "H,张三,13900139000\n".encode("gbk")
+    path.write_bytes(head + gbk + _good_rows(3000, 10).encode())
+    summary = _import(engine, campaign_id, path)
+    assert summary.loaded == 3010 and summary.rejected == {"encoding": 1}
+    (reject,) = _rejects(tmp_path / "list.rejects.csv")
+    assert (reject["line"], reject["field"]) == ("3002", "encoding")
+
+
+def test_full_width_numbers_load_and_what_is_refused_is_named(
+    engine: Engine, tmp_path: Path
+) -> None:
+    campaign_id = _campaign(engine)
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "external_id,name,phone1,phone2\n"
+        "C1,张三,１３８００１３８０００,＋８６　１３９－００１３－９０００\n"
+        "C2,李四,13700137000、13600136000,０２１－６２３４５６７８\n"
+        "C3,王五,１３８号,\n",
+        encoding="gb18030",
+    )
+    summary = _import(engine, campaign_id, path)
+    assert summary.loaded == 2 and summary.numbers == 3
+    assert [n.e164 for n in _numbers(engine, campaign_id)] == [
+        "+8613800138000",
+        "+8613900139000",
+        "+862162345678",
+    ]
+    assert summary.rejected_numbers == {"several_numbers": 1, "unsafe_characters": 1}
+    assert summary.contacts_rejected == 1  # C3: no number left
+    rejects = _rejects(tmp_path / "list.rejects.csv")
+    assert [(r["external_id"], r["field"], r["reason"]) for r in rejects] == [
+        ("C2", "phone1", "several_numbers"),
+        ("C3", "phone1", "unsafe_characters"),
+        ("C3", "row", "no_number_left"),
+    ]
+    assert rejects[0]["phone1"] == "13700137000、13600136000"
+
+
+def test_cli_prints_no_traceback_for_hostile_files(engine: Engine, tmp_path: Path) -> None:
+    _campaign(engine)
+    path = tmp_path / "list.csv"
+    path.write_bytes(
+        b"external_id,name,phone1\n"
+        + _good_rows(0, 5).encode()
+        + b"H1,\x00,13900139000\nH2,"
+        + b"y" * 140_000
+        + b",13900139001\nH3,\xff\xfe,1\n"
+        + _good_rows(5, 5).encode()
+    )
+    code, out, err = _cli(engine, "import", "renewals", str(path), "--json")
+    assert code == 0 and "Traceback" not in out + err
+    summary = json.loads(out)
+    assert summary["loaded"] == 10 and summary["contacts_rejected"] == 3

@@ -264,3 +264,17 @@ def test_a_carrier_no_number_has_is_an_error_with_a_hint() -> None:
     )
     model, _ = check(edit('"China Mobile"', '"china mobile"'))
     assert model is not None
+
+
+@pytest.mark.parametrize("spacing", ["0s", "1m", "29m59s"])
+def test_min_spacing_below_the_floor_is_refused(spacing: str) -> None:
+    (problem,) = errors_of(edit('min_spacing = "6h"', f'min_spacing = "{spacing}"'))
+    assert problem == (
+        f"{PATH}:12: dialing.min_spacing: "
+        "min_spacing must be at least 30m: the rulebooks never redial at once"
+    )
+
+
+def test_min_spacing_at_the_floor_is_accepted() -> None:
+    model, _ = check(edit('min_spacing = "6h"', 'min_spacing = "30m"'))
+    assert model is not None and model.dialing.min_spacing.total_seconds() == 1800

@@ -47,12 +47,16 @@ def test_encoding_can_be_forced_and_wrong_guesses_are_clear(tmp_path: Path) -> N
     path.write_bytes(CHINESE.encode("gb18030"))
     rows = _rows(path, encoding="gbk")
     assert isinstance(rows[0], ContactRow) and rows[0].name == "张三"
-    with pytest.raises(ContactFileError) as err:
-        _rows(path, encoding="utf-8")
-    assert err.value.problem.field == "encoding"
-    assert "--encoding" in err.value.problem.message
+    wrong = _rows(path, encoding="utf-8")  # each undecodable row is refused on its own
+    assert [(r.line, r.field, r.reason) for r in wrong if isinstance(r, RowError)] == [
+        (2, "encoding", "encoding"),
+        (3, "encoding", "encoding"),
+    ]
+    assert all("--encoding" in r.message for r in wrong if isinstance(r, RowError))
     with pytest.raises(ContactFileError, match="unknown encoding"):
         _rows(path, encoding="klingon")
+    with pytest.raises(ContactFileError, match="not supported"):
+        _rows(path, encoding="utf-16")
 
 
 def test_header_is_case_insensitive_and_trimmed_and_extra_columns_are_data(tmp_path: Path) -> None:

@@ -86,7 +86,10 @@ def test_invalid_numbers_are_rejected(raw: str) -> None:
         "13800138000,w123",
         "1380013800O",  # a letter O
         "138\t0013 8000",
-        "１３８００１３８０００",  # full-width digits
+        "１３８００１３８０００\r\n",  # full-width digits are digits; the CR/LF is not
+        "13800138000；1",  # a full-width semicolon is a semicolon
+        "13800138000﹫trunk",  # so is a small commercial at
+        "1380013800Ｏ",  # and a full-width letter O
         "13800138000&PJSIP/x",
         "13800138000\x00",
     ],
