@@ -143,14 +143,15 @@ def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
     """Everything about one campaign; raises ``CampaignNotFound``."""
     summary = summaries(session, now=now, name=name)[0]
     campaign = session.get_one(Campaign, summary.id)
-    numbers = dict(
-        session.execute(
+    numbers = {
+        state.value: n
+        for state, n in session.execute(
             select(PhoneNumber.state, func.count())
             .where(PhoneNumber.campaign_id == campaign.id)
             .group_by(PhoneNumber.state)
             .order_by(PhoneNumber.state)
         ).all()
-    )
+    }
     later, next_due = session.execute(
         select(
             func.count().filter(PhoneNumber.next_dial_at > now),
