@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialerd.db.base import Base, Id
+from dialerd.db.queue import OPEN_SQL, QUEUED_SQL, USABLE_SQL
 from dialerd.db.types import JsonType, StrEnumText, UtcDateTime
 from dialerd.domain.states import AttemptStatus, CampaignState, ContactState, NumberState
 
@@ -134,27 +135,23 @@ class PhoneNumber(Base):
             "campaign_id",
             "contact_id",
             "state",
-            sqlite_where=text("state IN ('dialable', 'exhausted')"),
-            postgresql_where=text("state IN ('dialable', 'exhausted')"),
+            sqlite_where=text(USABLE_SQL),
+            postgresql_where=text(USABLE_SQL),
         ),
         Index(
             "ix_phone_numbers_due",
             "campaign_id",
             "priority",
             "next_dial_at",
-            sqlite_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
-            postgresql_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+            sqlite_where=text(QUEUED_SQL),
+            postgresql_where=text(QUEUED_SQL),
         ),
         Index(
             "ix_phone_numbers_deadline",
             "campaign_id",
             "deadline",
-            sqlite_where=text(
-                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
-            ),
-            postgresql_where=text(
-                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
-            ),
+            sqlite_where=text(f"{QUEUED_SQL} AND deadline IS NOT NULL"),
+            postgresql_where=text(f"{QUEUED_SQL} AND deadline IS NOT NULL"),
         ),
         Index(
             "ix_phone_numbers_in_flight",
@@ -254,8 +251,8 @@ class Attempt(Base):
         Index(
             "ix_attempts_open",
             "status",
-            sqlite_where=text("status = 'dialing'"),
-            postgresql_where=text("status = 'dialing'"),
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
         ),
     )
 

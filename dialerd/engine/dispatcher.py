@@ -22,6 +22,7 @@ from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
 from dialerd.domain.sharing import Demand, share
+from dialerd.domain.states import CampaignState, NumberState
 from dialerd.engine import claims, limits
 from dialerd.engine.dnc import DncCheck
 from dialerd.engine.results import record_outcome
@@ -126,7 +127,7 @@ class Dispatcher:
                 min(self._batch, rt.max_concurrent - everyone.get(rt.id, 0)),
             )
             for rt in runtimes.values()
-            if states.get(rt.id) == "active" and rt.calendar.next_open(now) is not None
+            if states.get(rt.id) == CampaignState.active and rt.calendar.next_open(now) is not None
         ]
         for campaign_id, n in share(max(capacity, 0), demands).items():
             if n > 0:
@@ -205,7 +206,7 @@ class Dispatcher:
         conn.execute(
             update(_pn)
             .where(_pn.c.id.in_([r.number_id for r in rows]))
-            .values(state="dnc", next_dial_at=None)
+            .values(state=NumberState.dnc, next_dial_at=None)
         )
         reschedule_contacts(conn, [r.contact_id for r in rows], runtime=rt, now=now)
         for row in rows:
