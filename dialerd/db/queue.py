@@ -14,32 +14,35 @@ from sqlalchemy.sql.elements import TextClause
 from dialerd.domain.states import USABLE_NUMBER_STATES, AttemptStatus, NumberState
 
 
-def _queued(table: str = "") -> str:
+def queued_sql(table: str = "") -> str:
+    """The condition on a number in the queue; ``table`` qualifies the columns (``"p."``)."""
     return f"{table}state = '{NumberState.dialable.value}' AND {table}next_dial_at IS NOT NULL"
 
 
-def _usable(table: str = "") -> str:
+def usable_sql(table: str = "") -> str:
+    """The condition on a number that may still be dialled."""
     return f"{table}state IN ({', '.join(repr(s.value) for s in USABLE_NUMBER_STATES)})"
 
 
-def _open(table: str = "") -> str:
+def open_sql(table: str = "") -> str:
+    """The condition on an attempt in flight."""
     return f"{table}status = '{AttemptStatus.dialing.value}'"
 
 
 # The partial indexes' predicates (models.py and migration 0001), unqualified.
-QUEUED_SQL = _queued()
-USABLE_SQL = _usable()
-OPEN_SQL = _open()
+QUEUED_SQL = queued_sql()
+USABLE_SQL = usable_sql()
+OPEN_SQL = open_sql()
 
-QUEUED: TextClause = text(_queued("phone_numbers."))
+QUEUED: TextClause = text(queued_sql("phone_numbers."))
 """A number in the dispatcher's queue: dialable, with a dial planned (due now or later).
 
 Due at ``now``: ``QUEUED`` and ``next_dial_at <= now``."""
 
-USABLE: TextClause = text(_usable("phone_numbers."))
+USABLE: TextClause = text(usable_sql("phone_numbers."))
 """A number that may still be dialled: dialable, or exhausted but not dead or DNC."""
 
-IN_FLIGHT: TextClause = text(_open("attempts."))
+IN_FLIGHT: TextClause = text(open_sql("attempts."))
 """An attempt claimed and not yet settled (its dial is, or may be, on the PBX)."""
 
 HAS_DIAL: TextClause = text(

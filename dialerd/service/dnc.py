@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, normalize
+from dialerd.domain.states import NumberState
 from dialerd.service.control import find_campaign, record_event
 from dialerd.service.requeue import resume, stranded
 
@@ -121,7 +122,8 @@ def mark_numbers(
         chunk = values[start : start + CHUNK]
         rows = session.execute(
             select(PhoneNumber.id, PhoneNumber.contact_id, PhoneNumber.next_dial_at).where(
-                PhoneNumber.state == "dialable", *_numbers_matching(campaign_id, kind, chunk)
+                PhoneNumber.state == NumberState.dialable,
+                *_numbers_matching(campaign_id, kind, chunk),
             )
         ).all()
         ids = [r.id for r in rows]
@@ -130,7 +132,7 @@ def mark_numbers(
             session.execute(
                 update(PhoneNumber)
                 .where(PhoneNumber.id.in_(ids[first : first + CHUNK]))
-                .values(state="dnc", next_dial_at=None)
+                .values(state=NumberState.dnc, next_dial_at=None)
                 .execution_options(synchronize_session=False)
             )
         numbers += len(ids)
@@ -222,7 +224,7 @@ def _restore_numbers(
         )
         .join(Contact, Contact.id == PhoneNumber.contact_id)
         .where(
-            PhoneNumber.state == "dnc",
+            PhoneNumber.state == NumberState.dnc,
             *_numbers_matching(campaign_id, target.kind, [target.value]),
         )
     ).all()
@@ -240,7 +242,7 @@ def _restore_numbers(
         session.execute(
             update(PhoneNumber)
             .where(PhoneNumber.id.in_(free[start : start + CHUNK]))
-            .values(state="dialable")
+            .values(state=NumberState.dialable)
             .execution_options(synchronize_session=False)
         )
     resume(session, paused, now=now)
