@@ -42,12 +42,15 @@ class Due(NamedTuple):
 
 
 def fit_window(
-    at: datetime, *, calendar: CallingCalendar, tz: str | None, policy: DialPolicy
+    at: datetime, *, calendar: CallingCalendar | None, tz: str | None, policy: DialPolicy
 ) -> datetime | None:
     """``at``, or the next instant after it where a dial of ``ring_timeout`` fits a window.
 
-    None when the calendar has no such instant left.
+    None when the calendar has no such instant left. Without a calendar, ``at``: the
+    window is left to the dispatcher, which fits each dial to it just before it.
     """
+    if calendar is None:
+        return at
     return calendar.next_open(at, tz=tz, duration=policy.ring_timeout)
 
 
@@ -56,14 +59,14 @@ def plan_next(
     *,
     now: datetime,
     policy: DialPolicy,
-    calendar: CallingCalendar,
+    calendar: CallingCalendar | None,
     tz: str | None = None,
 ) -> Step:
     """The next step of a contact, from its stored state alone.
 
     Which number and when (or nothing), whether that dial opens a round or keeps
     an appointment, and the contact's state afterwards (closed or paused when
-    nothing is left to dial).
+    nothing is left to dial). ``calendar`` None: see :func:`fit_window`.
     """
     aware(now, "now")
     return Planner(contact, now, policy, calendar, tz).next_step()
@@ -74,7 +77,7 @@ def first_due(
     *,
     now: datetime,
     policy: DialPolicy,
-    calendar: CallingCalendar,
+    calendar: CallingCalendar | None,
     tz: str | None = None,
 ) -> Due | None:
     """(position, when) of :func:`plan_next`'s dial, or None when nothing is due."""
@@ -98,7 +101,7 @@ class Planner:
         contact: ContactView,
         now: datetime,
         policy: DialPolicy,
-        calendar: CallingCalendar,
+        calendar: CallingCalendar | None,
         tz: str | None,
     ) -> None:
         self.contact = contact
@@ -192,7 +195,7 @@ class Planner:
         return fit_window(max(candidates), calendar=self.calendar, tz=self.tz, policy=self.policy)
 
     def _spaced(self, since: datetime) -> datetime:
-        if self.policy.spacing == "open_hours":
+        if self.policy.spacing == "open_hours" and self.calendar is not None:
             return self.calendar.add_open_time(since, self.policy.min_spacing, tz=self.tz)
         return since + self.policy.min_spacing
 
