@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
+from dialerd.domain.due import fit_window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
@@ -183,13 +184,11 @@ class Dispatcher:
         for row in rows:
             if row.number_id in blocked:
                 continue
-            duration = rt.policy.ring_timeout
-            if not rt.calendar.is_open(now, tz=row.contact_tz, duration=duration):
+            # the same dial, at the first instant from now where it fits the window
+            at = fit_window(now, calendar=rt.calendar, tz=row.contact_tz, policy=rt.policy)
+            if at != now:
                 report.pushed_to_window += 1
-                later = rt.calendar.next_open(now, tz=row.contact_tz, duration=duration)
-                conn.execute(
-                    update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=later)
-                )
+                conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
                 continue
             todo.append(self._claim(rt, row))
         return todo
