@@ -9,9 +9,9 @@ Rules (docs/contacts.md):
 * positions are renumbered 1..n in file order after dropping numbers;
 * a row whose external id is already in the campaign is skipped (``already_loaded``):
   re-importing a file adds nothing, importing a new one into a running campaign appends;
-* each contact's first dial is queued where the domain's ``plan_next`` puts it
-  (the first number at max(now, not_before), or at its appointment), without the
-  calling window: the dispatcher fits each dial to the window just before it.
+* each contact's first dial is queued where the domain's ``plan_next`` puts it:
+  the first number at max(now, not_before), or at its appointment (not_before still
+  holds), without the calling window: the dispatcher fits each dial to it.
 """
 
 from __future__ import annotations
