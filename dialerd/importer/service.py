@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -251,11 +251,17 @@ def _fresh(row: ContactRow, numbers: int) -> ContactView:
         rounds_started=0,
         round_started_at=None,
         refusals=0,
-        numbers=tuple(NumberView(p, NumberState.dialable, None) for p in range(1, numbers + 1)),
+        numbers=_undialled(numbers),
         round_results={},
         not_before=row.not_before,
         appointment_at=row.appointment,
     )
+
+
+@cache
+def _undialled(count: int) -> tuple[NumberView, ...]:
+    """``count`` dialable numbers never dialled (the same for every contact: built once)."""
+    return tuple(NumberView(p, NumberState.dialable, None) for p in range(1, count + 1))
 
 
 def _tally(summary: ImportSummary, counts: dict[str, int]) -> None:
