@@ -16,15 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialerd.db.models import Campaign, CampaignEvent
+from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound, DialerdError
 
 Action = Literal["pause", "resume", "stop"]
 
 # action -> (new state, states it may come from, audit event kind)
-_TRANSITIONS: dict[str, tuple[str, frozenset[str], str]] = {
-    "pause": ("paused", frozenset({"active"}), "campaign_paused"),
-    "resume": ("active", frozenset({"paused", "stopped"}), "campaign_resumed"),
-    "stop": ("stopped", frozenset({"active", "paused"}), "campaign_stopped"),
+_ACTIVE, _PAUSED, _STOPPED = CampaignState.active, CampaignState.paused, CampaignState.stopped
+_TRANSITIONS: dict[str, tuple[CampaignState, frozenset[CampaignState], str]] = {
+    "pause": (_PAUSED, frozenset({_ACTIVE}), "campaign_paused"),
+    "resume": (_ACTIVE, frozenset({_PAUSED, _STOPPED}), "campaign_resumed"),
+    "stop": (_STOPPED, frozenset({_ACTIVE, _PAUSED}), "campaign_stopped"),
 }
 
 

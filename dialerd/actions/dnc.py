@@ -24,6 +24,7 @@ from dialerd.actions.requeue import resume, stranded
 from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, fold_digits, normalize
+from dialerd.domain.states import NumberState
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
@@ -145,7 +146,8 @@ def mark_numbers(
         chunk = values[start : start + CHUNK]
         rows = session.execute(
             select(PhoneNumber.id, PhoneNumber.contact_id, PhoneNumber.next_dial_at).where(
-                PhoneNumber.state == "dialable", *_numbers_matching(campaign_id, kind, chunk)
+                PhoneNumber.state == NumberState.dialable,
+                *_numbers_matching(campaign_id, kind, chunk),
             )
         ).all()
         ids = [r.id for r in rows]
@@ -154,7 +156,7 @@ def mark_numbers(
             session.execute(
                 update(PhoneNumber)
                 .where(PhoneNumber.id.in_(ids[first : first + CHUNK]))
-                .values(state="dnc", next_dial_at=None)
+                .values(state=NumberState.dnc, next_dial_at=None)
                 .execution_options(synchronize_session=False)
             )
         numbers += len(ids)
@@ -246,7 +248,7 @@ def _restore_numbers(
         )
         .join(Contact, Contact.id == PhoneNumber.contact_id)
         .where(
-            PhoneNumber.state == "dnc",
+            PhoneNumber.state == NumberState.dnc,
             *_numbers_matching(campaign_id, target.kind, [target.value]),
         )
     ).all()
@@ -264,7 +266,7 @@ def _restore_numbers(
         session.execute(
             update(PhoneNumber)
             .where(PhoneNumber.id.in_(free[start : start + CHUNK]))
-            .values(state="dialable")
+            .values(state=NumberState.dialable)
             .execution_options(synchronize_session=False)
         )
     resume(session, paused, now=now)

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from dialerd.campaignfile.convert import to_calendar
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
+from dialerd.db.queue import IN_FLIGHT, QUEUED
+from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound
-
-OPEN_ATTEMPT = ("dialing",)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class CampaignSummary:
 
     id: int
     name: str
-    state: str
+    state: CampaignState
     contacts: dict[str, int]
     due_now: int
     in_flight: int
@@ -72,11 +72,7 @@ def due_now(session: Session, *, now: datetime) -> dict[int, int]:
     return _by_campaign(
         session,
         select(PhoneNumber.campaign_id, func.count())
-        .where(
-            PhoneNumber.state == "dialable",
-            PhoneNumber.next_dial_at.is_not(None),
-            PhoneNumber.next_dial_at <= now,
-        )
+        .where(QUEUED, PhoneNumber.next_dial_at <= now)
         .group_by(PhoneNumber.campaign_id),
     )
 
@@ -85,9 +81,7 @@ def open_attempts(session: Session) -> dict[int, int]:
     """Dials claimed or in progress, by campaign id, across every daemon."""
     return _by_campaign(
         session,
-        select(Attempt.campaign_id, func.count())
-        .where(Attempt.status.in_(OPEN_ATTEMPT))
-        .group_by(Attempt.campaign_id),
+        select(Attempt.campaign_id, func.count()).where(IN_FLIGHT).group_by(Attempt.campaign_id),
     )
 
 
@@ -143,23 +137,20 @@ def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
     """Everything about one campaign; raises ``CampaignNotFound``."""
     summary = summaries(session, now=now, name=name)[0]
     campaign = session.get_one(Campaign, summary.id)
-    numbers = dict(
-        session.execute(
+    numbers = {
+        state.value: n
+        for state, n in session.execute(
             select(PhoneNumber.state, func.count())
             .where(PhoneNumber.campaign_id == campaign.id)
             .group_by(PhoneNumber.state)
             .order_by(PhoneNumber.state)
         ).all()
-    )
+    }
     later, next_due = session.execute(
         select(
             func.count().filter(PhoneNumber.next_dial_at > now),
             func.min(PhoneNumber.next_dial_at),
-        ).where(
-            PhoneNumber.campaign_id == campaign.id,
-            PhoneNumber.state == "dialable",
-            PhoneNumber.next_dial_at.is_not(None),
-        )
+        ).where(PhoneNumber.campaign_id == campaign.id, QUEUED)
     ).one()
     outcomes = dict(
         session.execute(

@@ -14,13 +14,14 @@ from datetime import datetime
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Campaign, Contact, PhoneNumber
-from dialerd.domain.views import ONLY_DNC_LEFT
+from dialerd.db.queue import HAS_DIAL
+from dialerd.domain.states import ClosedReason, ContactState
 from dialerd.engine.campaigns import runtime_from
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.schedule import reschedule_contacts
@@ -55,15 +56,10 @@ def requeue(session: Session, contact_ids: Iterable[int], *, now: datetime) -> i
     conn = session.connection()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        busy = select(PhoneNumber.contact_id).where(
-            PhoneNumber.contact_id.in_(chunk),
-            or_(
-                PhoneNumber.next_dial_at.is_not(None), PhoneNumber.in_flight_attempt_id.is_not(None)
-            ),
-        )
+        busy = select(PhoneNumber.contact_id).where(PhoneNumber.contact_id.in_(chunk), HAS_DIAL)
         idle = session.execute(
             select(Contact.id, Contact.campaign_id).where(
-                Contact.id.in_(chunk), Contact.state == "active", Contact.id.not_in(busy)
+                Contact.id.in_(chunk), Contact.state == ContactState.active, Contact.id.not_in(busy)
             )
         ).all()
         for campaign_id in sorted({cid for _, cid in idle}):
@@ -98,8 +94,8 @@ def stranded(session: Session, contact_ids: Iterable[int]) -> set[int]:
             session.scalars(
                 select(Contact.id).where(
                     Contact.id.in_(chunk),
-                    Contact.state == "paused",
-                    Contact.closed_reason == ONLY_DNC_LEFT,
+                    Contact.state == ContactState.paused,
+                    Contact.closed_reason == ClosedReason.only_dnc_left,
                 )
             )
         )
@@ -113,6 +109,6 @@ def resume(session: Session, contact_ids: Iterable[int], *, now: datetime) -> No
         session.execute(
             update(Contact)
             .where(Contact.id.in_(ids[start : start + CHUNK]))
-            .values(state="active", closed_reason=None, updated_at=now)
+            .values(state=ContactState.active, closed_reason=None, updated_at=now)
             .execution_options(synchronize_session=False)
         )

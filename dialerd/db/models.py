@@ -25,7 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialerd.db.base import Base, Id
-from dialerd.db.types import JsonType, UtcDateTime
+from dialerd.db.queue import OPEN_SQL, QUEUED_SQL, USABLE_SQL
+from dialerd.db.types import JsonType, StrEnumText, UtcDateTime
+from dialerd.domain.states import AttemptStatus, CampaignState, ContactState, NumberState
 
 # Predicates of the reporting indexes (migration 0002 and docs/database.md).
 _COUNTED = (
@@ -55,8 +57,9 @@ class Campaign(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     max_rounds: Mapped[int] = mapped_column(SmallInteger)
     min_spacing_s: Mapped[int] = mapped_column(Integer)
-    # active | paused | stopped | finished
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[CampaignState] = mapped_column(
+        StrEnumText(CampaignState), default=CampaignState.active
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
@@ -99,8 +102,9 @@ class Contact(Base):
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     appointment_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     data: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
-    # active | completed | closed | paused
-    state: Mapped[str] = mapped_column(String(16), default="active")
+    state: Mapped[ContactState] = mapped_column(
+        StrEnumText(ContactState), default=ContactState.active
+    )
     closed_reason: Mapped[str | None] = mapped_column(String(32))
     rounds_started: Mapped[int] = mapped_column(SmallInteger, default=0)
     round_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -131,27 +135,23 @@ class PhoneNumber(Base):
             "campaign_id",
             "contact_id",
             "state",
-            sqlite_where=text("state IN ('dialable', 'exhausted')"),
-            postgresql_where=text("state IN ('dialable', 'exhausted')"),
+            sqlite_where=text(USABLE_SQL),
+            postgresql_where=text(USABLE_SQL),
         ),
         Index(
             "ix_phone_numbers_due",
             "campaign_id",
             "priority",
             "next_dial_at",
-            sqlite_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
-            postgresql_where=text("state = 'dialable' AND next_dial_at IS NOT NULL"),
+            sqlite_where=text(QUEUED_SQL),
+            postgresql_where=text(QUEUED_SQL),
         ),
         Index(
             "ix_phone_numbers_deadline",
             "campaign_id",
             "deadline",
-            sqlite_where=text(
-                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
-            ),
-            postgresql_where=text(
-                "state = 'dialable' AND next_dial_at IS NOT NULL AND deadline IS NOT NULL"
-            ),
+            sqlite_where=text(f"{QUEUED_SQL} AND deadline IS NOT NULL"),
+            postgresql_where=text(f"{QUEUED_SQL} AND deadline IS NOT NULL"),
         ),
         Index(
             "ix_phone_numbers_in_flight",
@@ -170,8 +170,9 @@ class PhoneNumber(Base):
     number_type: Mapped[str] = mapped_column(String(24), default="unknown")
     carrier: Mapped[str | None] = mapped_column(String(64))
     third_party: Mapped[bool] = mapped_column(Boolean, default=False)
-    # dialable | dead | dnc | exhausted
-    state: Mapped[str] = mapped_column(String(16), default="dialable")
+    state: Mapped[NumberState] = mapped_column(
+        StrEnumText(NumberState), default=NumberState.dialable
+    )
     dial_count: Mapped[int] = mapped_column(Integer, default=0)
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     last_dialed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -250,8 +251,8 @@ class Attempt(Base):
         Index(
             "ix_attempts_open",
             "status",
-            sqlite_where=text("status = 'dialing'"),
-            postgresql_where=text("status = 'dialing'"),
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
         ),
     )
 
@@ -266,7 +267,9 @@ class Attempt(Base):
     number: Mapped[str] = mapped_column(String(20))
     instance_id: Mapped[str] = mapped_column(String(64))
     # dialing (written in the claim's transaction, just before the Originate) | done
-    status: Mapped[str] = mapped_column(String(16), default="dialing")
+    status: Mapped[AttemptStatus] = mapped_column(
+        StrEnumText(AttemptStatus), default=AttemptStatus.dialing
+    )
     is_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)

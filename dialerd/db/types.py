@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime
+from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -40,3 +41,27 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumText(TypeDecorator[E]):
+    """A ``StrEnum`` stored as its value in a ``VARCHAR(length)``: the schema keeps plain text.
+
+    Values read back become members (an unknown value raises ``ValueError``); any
+    ``str`` with a member's value may be written.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int = 16) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)

@@ -27,8 +27,9 @@ Rules (domain.md §1–§4; docs/outcomes.md has them for people):
 * Nothing is ever due for a contact that is not active.
 
 The engine builds the views from its rows, calls :func:`decide` after each result
-(or :func:`plan_next` / :func:`first_due` for a contact with nothing scheduled) and
-writes back the fields of the answer. No I/O here; ``now`` is always an argument.
+(or :func:`~dialerd.domain.due.plan_next` for a contact with nothing scheduled) and
+writes back the fields of the answer; :mod:`dialerd.domain.due` owns the timing.
+No I/O here; ``now`` is always an argument.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from types import MappingProxyType
 from typing import Literal
 
 from dialerd.domain.calendar import CallingCalendar
+from dialerd.domain.due import Due, Planner, aware, first_due, fit_window, plan_next
 from dialerd.domain.outcomes import Bucket, Group, Outcome, info
-from dialerd.domain.planner import Planner
 from dialerd.domain.rounds import round_result
 from dialerd.domain.treatments import CLOSE, Treatment, TreatmentKind, bucket_of
 from dialerd.domain.views import (
@@ -64,6 +65,7 @@ __all__ = [
     "ContactView",
     "Decision",
     "DialPolicy",
+    "Due",
     "NumberState",
     "NumberView",
     "RollingCap",
@@ -125,47 +127,6 @@ class DialPolicy:
         return self.overrides.get(outcome) or info(outcome).default_treatment
 
 
-def fit_window(
-    at: datetime, *, calendar: CallingCalendar, tz: str | None, policy: DialPolicy
-) -> datetime | None:
-    """``at``, or the next instant after it where a dial of ``ring_timeout`` fits a window."""
-    return calendar.next_open(at, tz=tz, duration=policy.ring_timeout)
-
-
-def first_due(
-    contact: ContactView,
-    *,
-    now: datetime,
-    policy: DialPolicy,
-    calendar: CallingCalendar,
-    tz: str | None = None,
-) -> tuple[int, datetime] | None:
-    """(position, when) of the next dial of a contact that has nothing scheduled, or None.
-
-    For a fresh import, a resumed contact or a re-enabled number. :func:`plan_next`
-    says the same with the round bookkeeping (a new round to record? the contact
-    to close?), which the engine needs when this returns None.
-    """
-    step = plan_next(contact, now=now, policy=policy, calendar=calendar, tz=tz)
-    if step.position is None or step.at is None:
-        return None
-    return step.position, step.at
-
-
-def plan_next(
-    contact: ContactView,
-    *,
-    now: datetime,
-    policy: DialPolicy,
-    calendar: CallingCalendar,
-    tz: str | None = None,
-) -> Step:
-    """The next step of a contact, from its stored state alone."""
-    _aware(now, "now")
-    plan = Planner(contact, now, policy, calendar, tz)
-    return plan.next_step()
-
-
 def decide(
     contact: ContactView,
     position: int,
@@ -184,105 +145,163 @@ def decide(
     ``now``): spacing counts from it. The views may or may not already list that
     dial (``last_dialed_at``, ``recent_dials``); pass ``dialed_at`` so it counts once.
     """
-    _aware(now, "now")
+    aware(now, "now")
     if callback_at is not None:
-        _aware(callback_at, "callback_at")
-    outcome = Outcome(outcome)
-    number = contact.number(position)
-    group = info(outcome).group
-    our_fault = group is Group.our_fault
-    treatment = policy.treatment_for(outcome)
-    refusals = contact.refusals + (outcome is Outcome.refused)
-    closed_reason: str | None = None
-    if outcome is Outcome.refused and refusals >= policy.max_refusals:
-        treatment, closed_reason = CLOSE, MAX_REFUSALS
-    bucket = bucket_of(outcome, treatment)
-    add_dnc = outcome is Outcome.dnc_requested
-
-    number_state = number.state
-    if add_dnc:
-        number_state = NumberState.dnc
-    elif treatment.kind is TreatmentKind.drop_number:
-        number_state = NumberState.dead if group is Group.dead_number else NumberState.exhausted
-
+        aware(callback_at, "callback_at")
     when = dialed_at or now
-    _aware(when, "dialed_at")
-    dialled = replace(
-        number,
-        state=number_state,
-        last_dialed_at=max(number.last_dialed_at or when, when),
-        recent_dials=_with(number.recent_dials, when),
-        last_outcome=outcome,
-    )
+    aware(when, "dialed_at")
+    number = contact.number(position)
+    verdict = _verdict(contact, number, Outcome(outcome), policy)
+    dialled = _dialled(number, verdict, when)
     results = dict(contact.round_results)
-    if not our_fault:
-        results[position] = outcome
+    if not verdict.our_fault:
+        results[position] = verdict.outcome
     is_appointment = contact.appointment_at is not None and (
         contact.appointment_position in (None, position)
     )
     after = replace(
         contact,
         numbers=tuple(dialled if n.position == position else n for n in contact.numbers),
-        refusals=refusals,
+        refusals=verdict.refusals,
         round_results=MappingProxyType(results),
         recent_dials=_with(contact.recent_dials, when),
         appointment_at=None if is_appointment else contact.appointment_at,
         appointment_position=None if is_appointment else contact.appointment_position,
     )
-
-    def decision(step: Step, *, ends_round: bool) -> Decision:
-        return Decision(
-            outcome=outcome,
-            treatment=treatment,
-            bucket=bucket,
-            counted=bucket is not Bucket.not_counted,
-            number_state=number_state,
-            contact_state=step.contact_state,
-            closed_reason=step.closed_reason,
-            refusals=refusals,
-            round_result=round_result(results.values()) if ends_round else None,
-            next_position=step.position,
-            next_at=step.at,
-            next_is_appointment=step.is_appointment,
-            new_round=step.new_round,
-            add_dnc=add_dnc,
-            rounds_started=step.rounds_started,
-            round_started_at=step.round_started_at,
-            appointment_at=step.appointment_at,
-        )
-
     plan = Planner(after, now, policy, calendar, tz)
-    kind = treatment.kind
-    if contact.state in (ContactState.completed, ContactState.closed):
-        return decision(plan.idle(contact.state), ends_round=False)  # a late result: record only
-    if kind is TreatmentKind.complete:
-        return decision(plan.idle(ContactState.completed), ends_round=True)
-    if kind is TreatmentKind.close:
-        reason = closed_reason or outcome.value
-        return decision(plan.idle(ContactState.closed, reason), ends_round=True)
-    if kind is TreatmentKind.pause:
-        return decision(plan.idle(ContactState.paused), ends_round=False)
-    if contact.state != ContactState.active:
-        return decision(plan.idle(contact.state), ends_round=False)
+    step, ends_round = _next(contact.state, plan, verdict, dialled, is_appointment, callback_at)
+    return _decision(verdict, step, round_result(results.values()) if ends_round else None)
 
-    retrying = kind in (TreatmentKind.retry, TreatmentKind.callback)
-    if retrying and number_state == NumberState.dialable:
-        if our_fault:  # not counted: the same number again, same round, once spacing allows
-            return decision(plan.redial(dialled, keep_appointment=is_appointment), ends_round=False)
-        if kind is TreatmentKind.callback and callback_at is not None:
-            step = plan.appointment(dialled, callback_at)
-            if step.at is not None:
-                return decision(step, ends_round=True)
 
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What one result means before any scheduling: its treatment, counts and number state."""
+
+    outcome: Outcome
+    treatment: Treatment
+    closed_reason: str | None
+    refusals: int
+    number_state: NumberState
+    add_dnc: bool
+    our_fault: bool
+
+
+def _verdict(
+    contact: ContactView, number: NumberView, outcome: Outcome, policy: DialPolicy
+) -> _Verdict:
+    group = info(outcome).group
+    treatment = policy.treatment_for(outcome)
+    refusals = contact.refusals + (outcome is Outcome.refused)
+    closed_reason: str | None = None
+    if outcome is Outcome.refused and refusals >= policy.max_refusals:
+        treatment, closed_reason = CLOSE, MAX_REFUSALS
+    add_dnc = outcome is Outcome.dnc_requested
+    number_state = number.state
+    if add_dnc:
+        number_state = NumberState.dnc
+    elif treatment.kind is TreatmentKind.drop_number:
+        number_state = NumberState.dead if group is Group.dead_number else NumberState.exhausted
+    return _Verdict(
+        outcome, treatment, closed_reason, refusals, number_state, add_dnc, group is Group.our_fault
+    )
+
+
+def _dialled(number: NumberView, verdict: _Verdict, when: datetime) -> NumberView:
+    """The dialled number once its result is applied."""
+    return replace(
+        number,
+        state=verdict.number_state,
+        last_dialed_at=max(number.last_dialed_at or when, when),
+        recent_dials=_with(number.recent_dials, when),
+        last_outcome=verdict.outcome,
+    )
+
+
+# Treatments that end the contact's dialling: its state after, and whether the round ends.
+_STOPS: Mapping[TreatmentKind, tuple[ContactState, bool]] = MappingProxyType(
+    {
+        TreatmentKind.complete: (ContactState.completed, True),
+        TreatmentKind.close: (ContactState.closed, True),
+        TreatmentKind.pause: (ContactState.paused, False),
+    }
+)
+_FINAL = (ContactState.completed, ContactState.closed)
+
+
+def _next(
+    state: ContactState,
+    plan: Planner,
+    verdict: _Verdict,
+    dialled: NumberView,
+    is_appointment: bool,
+    callback_at: datetime | None,
+) -> tuple[Step, bool]:
+    """The contact's next step after the result (``state``: its state before), and whether
+    the result ends the round."""
+    if state in _FINAL:
+        return plan.idle(state), False  # a late result: record only
+    stop = _STOPS.get(verdict.treatment.kind)
+    if stop is not None:
+        after, ends_round = stop
+        reason = (
+            (verdict.closed_reason or verdict.outcome.value)
+            if after is ContactState.closed
+            else None
+        )
+        return plan.idle(after, reason), ends_round
+    if state != ContactState.active:
+        return plan.idle(state), False
+    again = _again(plan, verdict, dialled, is_appointment, callback_at)
+    if again is not None:
+        return again
     step = plan.next_step()
-    ends = step.new_round or step.contact_state in (ContactState.closed, ContactState.completed)
-    return decision(step, ends_round=ends)
+    return step, step.new_round or step.contact_state in _FINAL
+
+
+def _again(
+    plan: Planner,
+    verdict: _Verdict,
+    dialled: NumberView,
+    is_appointment: bool,
+    callback_at: datetime | None,
+) -> tuple[Step, bool] | None:
+    """The same number again: after our own failure, or at the callee's appointment."""
+    kind = verdict.treatment.kind
+    if kind not in (TreatmentKind.retry, TreatmentKind.callback):
+        return None
+    if verdict.number_state != NumberState.dialable:
+        return None
+    if verdict.our_fault:  # not counted: the same number again, same round, once spacing allows
+        return plan.redial(dialled, keep_appointment=is_appointment), False
+    if kind is TreatmentKind.callback and callback_at is not None:
+        step = plan.appointment(dialled, callback_at)
+        if step.at is not None:
+            return step, True
+    return None
+
+
+def _decision(verdict: _Verdict, step: Step, result: Outcome | None) -> Decision:
+    bucket = bucket_of(verdict.outcome, verdict.treatment)
+    return Decision(
+        outcome=verdict.outcome,
+        treatment=verdict.treatment,
+        bucket=bucket,
+        counted=bucket is not Bucket.not_counted,
+        number_state=verdict.number_state,
+        contact_state=step.contact_state,
+        closed_reason=step.closed_reason,
+        refusals=verdict.refusals,
+        round_result=result,
+        next_position=step.position,
+        next_at=step.at,
+        next_is_appointment=step.is_appointment,
+        new_round=step.new_round,
+        add_dnc=verdict.add_dnc,
+        rounds_started=step.rounds_started,
+        round_started_at=step.round_started_at,
+        appointment_at=step.appointment_at,
+    )
 
 
 def _with(dials: tuple[datetime, ...], when: datetime) -> tuple[datetime, ...]:
     return dials if when in dials else (*dials, when)
-
-
-def _aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")

@@ -64,6 +64,7 @@ class PbxSignals:
     disposition: str | None = None  # set on the answered call (FastAGI)
     callback_at: datetime | None = None  # appointment the callee accepted
     error: str | None = None  # adapter-side failure text (our fault)
+    lost: bool = False  # the PBX's word on this dial was lost: recorded as `interrupted`
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -9,30 +9,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from dialerd.domain.outcomes import Bucket, Outcome
+from dialerd.domain.states import ClosedReason, ContactState, NumberState
 from dialerd.domain.treatments import Treatment
 
+__all__ = [
+    "MAX_REFUSALS",
+    "MAX_ROUNDS",
+    "NO_NUMBERS",
+    "ONLY_DNC_LEFT",
+    "ContactState",
+    "ContactView",
+    "Decision",
+    "NumberState",
+    "NumberView",
+    "Step",
+]
+
 # closed_reason values besides a closing outcome's own code (e.g. "dnc_requested").
-MAX_ROUNDS = "max_rounds"
-NO_NUMBERS = "no_numbers"
-ONLY_DNC_LEFT = "dnc"  # paused, not closed: its numbers may be dialled again (domain.md §3)
-MAX_REFUSALS = "max_refusals"
-
-
-class ContactState(StrEnum):
-    active = "active"
-    completed = "completed"
-    closed = "closed"
-    paused = "paused"
-
-
-class NumberState(StrEnum):
-    dialable = "dialable"
-    dead = "dead"
-    dnc = "dnc"
-    exhausted = "exhausted"
+MAX_ROUNDS = ClosedReason.max_rounds
+NO_NUMBERS = ClosedReason.no_numbers
+ONLY_DNC_LEFT = ClosedReason.only_dnc_left
+MAX_REFUSALS = ClosedReason.max_refusals
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +39,7 @@ class NumberView:
     """One of a contact's numbers, as stored."""
 
     position: int
-    state: str  # NumberState
+    state: NumberState
     last_dialed_at: datetime | None
     recent_dials: tuple[datetime, ...] = ()  # start times, at least those within number_cap
     last_outcome: Outcome | None = None  # its last result: a `retry after` delay counts from it
@@ -58,7 +57,7 @@ class ContactView:
     ``appointment_position`` describe a pending appointment.
     """
 
-    state: str  # ContactState
+    state: ContactState
     rounds_started: int
     round_started_at: datetime | None
     refusals: int
@@ -92,8 +91,8 @@ class Step:
     at: datetime | None
     new_round: bool
     is_appointment: bool
-    contact_state: str
-    closed_reason: str | None
+    contact_state: ContactState
+    closed_reason: str | None  # a ClosedReason or a closing outcome's code
     rounds_started: int
     round_started_at: datetime | None
     appointment_at: datetime | None
@@ -114,9 +113,9 @@ class Decision:
     treatment: Treatment
     bucket: Bucket
     counted: bool
-    number_state: str
-    contact_state: str
-    closed_reason: str | None
+    number_state: NumberState
+    contact_state: ContactState
+    closed_reason: str | None  # a ClosedReason or a closing outcome's code
     refusals: int
     round_result: Outcome | None
     next_position: int | None

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, insert, update
 
 from dialerd.db import tables
+from dialerd.domain.states import CampaignState
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
@@ -37,9 +38,9 @@ class CalendarEvents:
                     update(tables.campaigns)
                     .where(
                         tables.campaigns.c.id == runtime.id,
-                        tables.campaigns.c.state.in_(("active", "paused")),
+                        tables.campaigns.c.state.in_((CampaignState.active, CampaignState.paused)),
                     )
-                    .values(state="finished", updated_at=now)
+                    .values(state=CampaignState.finished, updated_at=now)
                 )
         log.info(edge, campaign=runtime.name)
 

@@ -2,8 +2,9 @@
 
 PostgreSQL locks the chosen rows with ``FOR UPDATE SKIP LOCKED`` so several
 daemons never claim one number twice; SQLite has a single writer (``BEGIN
-IMMEDIATE``). The queue conditions are written as literals so the planners can
-use the partial indexes ``ix_phone_numbers_due`` and ``ix_phone_numbers_deadline``.
+IMMEDIATE``). The queue conditions come from :mod:`dialerd.db.queue`, as literals so
+the planners can use the partial indexes ``ix_phone_numbers_due`` and
+``ix_phone_numbers_deadline``.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dialerd.db import tables
+from dialerd.db.queue import QUEUED, QUEUED_SQL
+from dialerd.domain.states import AttemptStatus, ContactState
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
 _at = tables.attempts
 _rd = tables.rounds
-
-_QUEUED = text("phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL")
 
 
 @dataclass(frozen=True)
@@ -49,13 +50,13 @@ def attempt_key(campaign_id: int, row: DueRow) -> str:
 
 # A loose index scan: one seek in ix_phone_numbers_due per priority level present,
 # however many numbers are queued (a plain DISTINCT reads the whole index).
-_LEVELS = text("""
+_LEVELS = text(f"""
 WITH RECURSIVE levels(p) AS (
     SELECT max(priority) FROM phone_numbers
-     WHERE campaign_id = :c AND state = 'dialable' AND next_dial_at IS NOT NULL
+     WHERE campaign_id = :c AND {QUEUED_SQL}
     UNION ALL
     SELECT (SELECT max(priority) FROM phone_numbers
-             WHERE campaign_id = :c AND state = 'dialable' AND next_dial_at IS NOT NULL
+             WHERE campaign_id = :c AND {QUEUED_SQL}
                AND priority < levels.p)
       FROM levels WHERE levels.p IS NOT NULL
 )
@@ -85,7 +86,7 @@ def _due_query(campaign_id: int, now: datetime, lock: bool) -> Any:
             _ct.c.rounds_started,
         )
         .join(_ct, _ct.c.id == _pn.c.contact_id)
-        .where(_pn.c.campaign_id == campaign_id, _QUEUED, _pn.c.next_dial_at <= now)
+        .where(_pn.c.campaign_id == campaign_id, QUEUED, _pn.c.next_dial_at <= now)
     )
     return q.with_for_update(of=_pn, skip_locked=True) if lock else q
 
@@ -182,7 +183,7 @@ def write_claims(
             "try_no": c.row.try_no,
             "number": c.row.e164,
             "instance_id": instance_id,
-            "status": "dialing",
+            "status": AttemptStatus.dialing,
             "started_at": now,
             "is_appointment": c.row.is_appointment,
             "planned_at": c.row.due_at,
@@ -277,7 +278,7 @@ def _quarantine(
             update(_ct)
             .where(_ct.c.id == c.row.contact_id)
             .values(
-                state="paused",
+                state=ContactState.paused,
                 flagged=f"idempotency key {c.key} was already dialled",
                 updated_at=now,
             )

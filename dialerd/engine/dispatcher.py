@@ -18,10 +18,12 @@ from sqlalchemy import Connection, Engine, select, update
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
+from dialerd.domain.due import fit_window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
 from dialerd.domain.sharing import Demand, share
+from dialerd.domain.states import CampaignState, NumberState
 from dialerd.engine import claims, limits
 from dialerd.engine.dnc import DncCheck
 from dialerd.engine.results import record_outcome
@@ -129,7 +131,7 @@ class Dispatcher:
                 min(self._batch, rt.max_concurrent - everyone.get(rt.id, 0)),
             )
             for rt in runtimes.values()
-            if states.get(rt.id) == "active" and rt.calendar.next_open(now) is not None
+            if states.get(rt.id) == CampaignState.active and rt.calendar.next_open(now) is not None
         ]
         for campaign_id, n in share(max(capacity, 0), demands).items():
             if n > 0:
@@ -185,13 +187,11 @@ class Dispatcher:
         for row in rows:
             if row.number_id in blocked:
                 continue
-            duration = rt.policy.ring_timeout
-            if not rt.calendar.is_open(now, tz=row.contact_tz, duration=duration):
+            # the same dial, at the first instant from now where it fits the window
+            at = fit_window(now, calendar=rt.calendar, tz=row.contact_tz, policy=rt.policy)
+            if at != now:
                 report.pushed_to_window += 1
-                later = rt.calendar.next_open(now, tz=row.contact_tz, duration=duration)
-                conn.execute(
-                    update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=later)
-                )
+                conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
                 continue
             todo.append(self._claim(rt, row))
         return todo
@@ -208,7 +208,7 @@ class Dispatcher:
         conn.execute(
             update(_pn)
             .where(_pn.c.id.in_([r.number_id for r in rows]))
-            .values(state="dnc", next_dial_at=None)
+            .values(state=NumberState.dnc, next_dial_at=None)
         )
         reschedule_contacts(conn, [r.contact_id for r in rows], runtime=rt, now=now)
         for row in rows:

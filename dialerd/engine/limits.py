@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 
 from dialerd.db import tables
+from dialerd.db.queue import IN_FLIGHT
 
 _at = tables.attempts
-_OPEN = text("attempts.status = 'dialing'")
 
 
 def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:
     """Dials in flight per campaign (all daemons, or one), from the open-attempts index."""
-    q = select(_at.c.campaign_id, func.count()).where(_OPEN).group_by(_at.c.campaign_id)
+    q = select(_at.c.campaign_id, func.count()).where(IN_FLIGHT).group_by(_at.c.campaign_id)
     if instance_id is not None:
         q = q.where(_at.c.instance_id == instance_id)
     return {int(cid): int(n) for cid, n in conn.execute(q).all()}

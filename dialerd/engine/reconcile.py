@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, Row, select, update
 
 from dialerd.db import tables
+from dialerd.db.queue import IN_FLIGHT
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import PbxSignals
 from dialerd.engine.results import Pending, record_outcomes
@@ -23,7 +24,6 @@ from dialerd.logconfig import get_logger
 log = get_logger("dialerd.reconcile")
 _at = tables.attempts
 _in = tables.instances
-_OPEN = text("attempts.status = 'dialing'")
 # Without a word from the PBX, a call older than this is given up on.
 GIVE_UP_AFTER = timedelta(hours=4)
 
@@ -36,9 +36,9 @@ def alive_instances(conn: Connection, *, now: datetime, heartbeat_s: float) -> s
     return set(rows)
 
 
-def orphaned(conn: Connection, *, keep: set[str]) -> list[Any]:
+def orphaned(conn: Connection, *, keep: set[str]) -> list[Row[Any]]:
     """Open attempts of daemons not in ``keep`` (the live ones)."""
-    rows = conn.execute(select(_at).where(_OPEN)).all()
+    rows = conn.execute(select(_at).where(IN_FLIGHT)).all()
     return [r for r in rows if r.instance_id not in keep]
 
 
@@ -85,19 +85,19 @@ def interrupt_own(
     reason: str,
 ) -> int:
     """On shutdown past the drain bound: record this daemon's open dials as interrupted."""
-    rows = conn.execute(select(_at).where(_OPEN, _at.c.instance_id == instance_id)).all()
+    rows = conn.execute(select(_at).where(IN_FLIGHT, _at.c.instance_id == instance_id)).all()
     return _interrupt(conn, rows, runtime_for, now, reason)
 
 
 def _interrupt(
     conn: Connection,
-    attempts: Sequence[Any],
+    attempts: Sequence[Row[Any]],
     runtime_for: Callable[[int], CampaignRuntime | None],
     now: datetime,
     reason: str,
 ) -> int:
     """Record dials with no word from the PBX as ``interrupted``: not counted, spaced."""
-    signals = PbxSignals(error=f"interrupted: {reason}", ended_at=now)
+    signals = PbxSignals(error=f"interrupted: {reason}", ended_at=now, lost=True)
     done = record_outcomes(
         conn,
         [Pending(a, Outcome.interrupted, signals, rule=reason) for a in attempts],

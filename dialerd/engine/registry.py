@@ -14,6 +14,7 @@ from dialerd.campaignfile.errors import FileProblems, Problem
 from dialerd.campaignfile.loader import LoadedCampaign, check_file
 from dialerd.campaignfile.locate import KeyLines
 from dialerd.db.models import Campaign, CampaignEvent
+from dialerd.domain.states import CampaignState
 
 RegisterResult = Literal["campaign_loaded", "campaign_updated", "campaign_unchanged"]
 
@@ -64,7 +65,7 @@ def register(
     details: dict[str, Any] = {"source_path": str(loaded.path), "sha256": loaded.sha256}
     kind: RegisterResult
     if row is None:
-        row = Campaign(name=model.name, state="active", created_at=now, config={})
+        row = Campaign(name=model.name, state=CampaignState.active, created_at=now, config={})
         session.add(row)
         kind = "campaign_loaded"
     elif row.config == config and row.source_path == str(loaded.path):

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from dialerd.db import tables
 from dialerd.domain.classify import classify
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import Decision, DialPolicy, decide
 from dialerd.domain.ports import DialResult, PbxSignals
+from dialerd.domain.states import AttemptStatus
 from dialerd.engine.rowwrites import Writes
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contacts
@@ -29,8 +30,6 @@ _at = tables.attempts
 _rd = tables.rounds
 _dnc = tables.dnc_entries
 
-# A PbxSignals.error starting with this means the PBX's word was lost, not a failure.
-INTERRUPTED_PREFIX = "interrupted"
 RuntimeFor = Callable[[int], CampaignRuntime | None]
 
 
@@ -49,7 +48,7 @@ class Recorded:
 class Pending:
     """One attempt to close: its row, the outcome and the signals behind it."""
 
-    attempt: Any  # a row of attempts
+    attempt: Row[Any]  # a row of attempts
     outcome: Outcome
     signals: PbxSignals
     known: bool = True
@@ -62,7 +61,9 @@ def record_results(
     """Classify and write PBX results; unknown keys and attempts already closed are skipped."""
     if not results:
         return []
-    q = select(_at).where(_at.c.key.in_([r.key for r in results]), _at.c.status != "done")
+    q = select(_at).where(
+        _at.c.key.in_([r.key for r in results]), _at.c.status != AttemptStatus.done
+    )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update()
     open_attempts = {a.key: a for a in conn.execute(q)}
@@ -73,7 +74,7 @@ def record_results(
         if attempt is None or runtime is None:
             continue
         signals = result.signals
-        if signals.error is not None and signals.error.startswith(INTERRUPTED_PREFIX):
+        if signals.lost:
             pending.append(
                 Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
             )
@@ -85,7 +86,7 @@ def record_results(
 
 def record_outcome(
     conn: Connection,
-    attempt: Any,
+    attempt: Row[Any],
     outcome: Outcome,
     *,
     signals: PbxSignals,

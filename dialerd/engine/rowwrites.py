@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, bindparam, func, insert, update
 
@@ -16,7 +16,11 @@ from dialerd.db import tables
 from dialerd.domain.outcomes import Group, info
 from dialerd.domain.policy import Decision
 from dialerd.domain.ports import PbxSignals
+from dialerd.domain.states import AttemptStatus
 from dialerd.engine.views import LoadedContact
+
+if TYPE_CHECKING:
+    from dialerd.engine.results import Pending
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
@@ -28,7 +32,7 @@ _CLOSE_ATTEMPT = (
     update(_at)
     .where(_at.c.id == bindparam("b_id"))
     .values(
-        status="done",
+        status=AttemptStatus.done,
         outcome=bindparam("b_outcome"),
         bucket=bindparam("b_bucket"),
         treatment=bindparam("b_treatment"),
@@ -87,6 +91,8 @@ _QUEUE = (
 
 def _signals_json(signals: PbxSignals, rule: str, known: bool) -> dict[str, Any]:
     data = {k: v for k, v in asdict(signals).items() if k != "raw" and v is not None}
+    if not signals.lost:
+        del data["lost"]  # said only when true
     for k, v in data.items():
         if isinstance(v, datetime):
             data[k] = v.isoformat()
@@ -111,7 +117,7 @@ class Writes:
 
     def add(
         self,
-        p: Any,  # engine.results.Pending
+        p: Pending,
         loaded: LoadedContact,
         d: Decision,
         campaign: str,

@@ -13,7 +13,8 @@ from datetime import datetime
 from sqlalchemy import Connection, update
 
 from dialerd.db import tables
-from dialerd.domain.policy import plan_next
+from dialerd.domain.due import plan_next
+from dialerd.domain.states import ContactState
 from dialerd.engine.rowwrites import write_step
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contacts
@@ -57,5 +58,5 @@ def flag_contact(conn: Connection, contact_id: int, *, reason: str, now: datetim
     conn.execute(
         update(_ct)
         .where(_ct.c.id == contact_id)
-        .values(state="paused", flagged=reason[:500], updated_at=now)
+        .values(state=ContactState.paused, flagged=reason[:500], updated_at=now)
     )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 from dialerd.db import tables
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.policy import ContactView, DialPolicy, NumberView
+from dialerd.domain.states import AttemptStatus, ContactState, NumberState
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
@@ -109,20 +110,20 @@ def _view(
         started, position = a.started_at, a.position
         if since is not None and started is not None and started >= since:
             recent.setdefault(position, []).append(started)
-        if a.round == current and a.status == "done" and a.outcome:
+        if a.round == current and a.status == AttemptStatus.done and a.outcome:
             outcome = Outcome(a.outcome)
             if info(outcome).group is not Group.our_fault:
                 round_results[position] = outcome
     rows = numbers
     view = ContactView(
-        state=c.state,
+        state=ContactState(c.state),
         rounds_started=c.rounds_started,
         round_started_at=c.round_started_at,
         refusals=c.refusals,
         numbers=tuple(
             NumberView(
                 position=n.position,
-                state=n.state,
+                state=NumberState(n.state),
                 last_dialed_at=n.last_dialed_at,
                 recent_dials=tuple(sorted(recent.get(n.position, ()))),
                 last_outcome=Outcome(n.last_outcome) if n.last_outcome else None,

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from dialerd.domain.states import ContactState, NumberState
+
 CONTACT_COLUMNS = (
     "id",
     "campaign_id",
@@ -132,7 +134,7 @@ class BulkLoader:
                     at(c.not_before),
                     at(c.appointment_at),
                     c.data,
-                    "active",
+                    ContactState.active.value,
                     0,
                     0,
                     iid,
@@ -152,7 +154,7 @@ class BulkLoader:
                         n.number_type,
                         n.carrier,
                         n.third_party,
-                        "dialable",
+                        NumberState.dialable.value,
                         0,
                         at(n.next_dial_at),
                         n.next_is_appointment,

@@ -9,8 +9,9 @@ Rules (docs/contacts.md):
 * positions are renumbered 1..n in file order after dropping numbers;
 * a row whose external id is already in the campaign is skipped (``already_loaded``):
   re-importing a file adds nothing, importing a new one into a running campaign appends;
-* the first number of each contact is queued at max(now, not_before), or at its
-  appointment; the others wait for the dispatcher.
+* each contact's first dial is queued where the domain's ``plan_next`` puts it:
+  the first number at max(now, not_before), or at its appointment (not_before still
+  holds), without the calling window: the dispatcher fits each dial to it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 
+from dialerd.domain.due import plan_next
 from dialerd.domain.phones import Rejection
+from dialerd.domain.policy import DialPolicy
+from dialerd.domain.states import ContactState, NumberState
+from dialerd.domain.views import ContactView, NumberView
 from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
@@ -41,6 +46,7 @@ BATCH_CONTACTS = 10_000
 CONFIRM_BATCH = 1_000  # ids checked against the database per query
 DUPLICATE_REASONS = frozenset({"duplicate_external_id", "duplicate_number"})
 DNC_REASON = "dnc"
+POLICY = DialPolicy()  # a contact with no dial yet: only not_before and appointments apply
 
 
 @dataclass
@@ -200,11 +206,10 @@ class _Pass:
                 row.values, row.line, "row", "no_number_left", "no dialable number left"
             )
             return None
-        first = kept[0]
-        if row.appointment is not None:
-            first.next_dial_at, first.next_is_appointment = row.appointment, True
-        else:
-            first.next_dial_at = max(self.now, row.not_before) if row.not_before else self.now
+        step = plan_next(_fresh(row, len(kept)), now=self.now, policy=POLICY, calendar=None)
+        if step.position is not None:
+            first = kept[step.position - 1]
+            first.next_dial_at, first.next_is_appointment = step.at, step.is_appointment
         self.summary.loaded += 1
         self.summary.numbers += len(kept)
         return NewContact(
@@ -254,6 +259,26 @@ class _Pass:
                 )
             )
         return kept
+
+
+def _fresh(row: ContactRow, numbers: int) -> ContactView:
+    """A contact about to be loaded, as the policy sees it: no dial yet."""
+    return ContactView(
+        state=ContactState.active,
+        rounds_started=0,
+        round_started_at=None,
+        refusals=0,
+        numbers=_undialled(numbers),
+        round_results={},
+        not_before=row.not_before,
+        appointment_at=row.appointment,
+    )
+
+
+@cache
+def _undialled(count: int) -> tuple[NumberView, ...]:
+    """``count`` dialable numbers never dialled (the same for every contact: built once)."""
+    return tuple(NumberView(p, NumberState.dialable, None) for p in range(1, count + 1))
 
 
 def _tally(summary: ImportSummary, counts: dict[str, int], numbers: dict[str, int]) -> None:

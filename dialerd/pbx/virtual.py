@@ -170,7 +170,7 @@ class VirtualPbx:
         if key in self.live_keys():
             return
         now = self._clock.now()
-        lost = PbxSignals(ended_at=now, error=NOT_LIVE, raw={"events_lost": True})
+        lost = PbxSignals(ended_at=now, error=NOT_LIVE, lost=True, raw={"events_lost": True})
         result = DialResult(key=key, attempt_id=attempt_id, signals=lost)
         heapq.heappush(self._pending, (now, next(self._order), result))
 

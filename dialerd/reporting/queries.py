@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
+from dialerd.db.queue import usable_sql
+from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting.figures import DAILY_COLUMNS, LATENESS_COLUMNS, Report, plain
 from dialerd.reporting.masking import maybe_mask_name, maybe_mask_number
@@ -190,12 +192,12 @@ def _local_hours(hourly: list[dict[str, Any]], tz: ZoneInfo) -> list[int]:
 
 # Contacts never reached whose numbers are all dead or DNC (v_contact_status's
 # "undialable"), first ones only, with their numbers for data cleaning.
-UNDIALABLE_SQL = """
+UNDIALABLE_SQL = f"""
 SELECT c.id, c.external_id, c.name, c.closed_reason
 FROM contacts c
-WHERE c.campaign_id = :c AND c.state <> 'completed'
+WHERE c.campaign_id = :c AND c.state <> '{ContactState.completed.value}'
   AND NOT EXISTS (SELECT 1 FROM phone_numbers p
-    WHERE p.contact_id = c.id AND p.state IN ('dialable', 'exhausted'))
+    WHERE p.contact_id = c.id AND {usable_sql("p.")})
   AND NOT EXISTS (SELECT 1 FROM attempts a
     WHERE a.contact_id = c.id AND a.started_at IS NOT NULL
       AND a.outcome IN (SELECT code FROM outcome_labels WHERE group_code = 'reached'))

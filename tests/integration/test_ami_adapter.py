@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 import pytest
 
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
-from dialerd.engine.results import INTERRUPTED_PREFIX
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.pbx.ami.adapter import LOST, AmiTelephony
 from dialerd.pbx.fastagi import AnsweredInfo, Verdict
@@ -163,7 +162,7 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
 
     gone = rig.result(timeout=3.0)  # started + 0.5 s ring + 0.2 s grace
     assert (gone.key, gone.attempt_id, gone.signals.error) == (lost.key, 102, LOST)
-    assert LOST.startswith(INTERRUPTED_PREFIX)  # the engine records it as interrupted
+    assert gone.signals.lost  # the engine records it as interrupted
     rig.server.play(survivor.key)  # the rest of the answered call, on the new connection
     kept = rig.result()
     assert kept.key == survivor.key and kept.signals.error is None

@@ -375,3 +375,21 @@ def test_cli_prints_no_traceback_for_hostile_files(engine: Engine, tmp_path: Pat
     assert code == 0 and "Traceback" not in out + err
     summary = json.loads(out)
     assert summary["loaded"] == 10 and summary["contacts_rejected"] == 3
+
+
+def test_the_first_dial_is_planned_by_the_policy(engine: Engine, tmp_path: Path) -> None:
+    """not_before holds for an appointment too; a past appointment is due now."""
+    campaign_id = _campaign(engine)
+    path = tmp_path / "list.csv"
+    path.write_text(
+        HEADER
+        + "C1,a,13800138000,,,2026-11-24T09:00,2026-11-23T15:00,,\n"
+        + "C2,b,13900139000,,,,2026-11-20T15:00,,\n",
+        encoding="utf-8",
+    )
+    _import(engine, campaign_id, path)
+    rows = [(n.e164, n.next_dial_at, n.next_is_appointment) for n in _numbers(engine, campaign_id)]
+    assert rows == [
+        ("+8613800138000", datetime(2026, 11, 24, 1, tzinfo=UTC), True),
+        ("+8613900139000", NOW, True),
+    ]

@@ -29,7 +29,6 @@ from dialerd.domain.ports import (
     Telephony,
     Verdict,
 )
-from dialerd.engine.results import INTERRUPTED_PREFIX
 from dialerd.errors import UnsafeDialInput
 from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.pbx.scenario import LAST_DIGIT, Scenario
@@ -58,7 +57,7 @@ OUTCOMES = {
 
 def outcome_of(signals: PbxSignals) -> str:
     """The outcome the engine records for these signals (results.record_results' rule)."""
-    if (signals.error or "").startswith(INTERRUPTED_PREFIX):
+    if signals.lost:
         return "interrupted"
     return str(classify(signals).outcome)
 

@@ -42,7 +42,7 @@ from dialerd.settings import AmiSettings
 log = get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
 
-# The engine records a dial whose error starts with "interrupted" as `interrupted` (not counted).
+# The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
 LOST = "interrupted: AMI link lost with the dial's events"
 
 
@@ -299,7 +299,7 @@ class AmiTelephony:
                 signals = result.signals
                 hung_up = signals.hangup_cause is not None
                 if signals.error is None and not (keep_if_hung_up and hung_up):
-                    signals = dataclasses.replace(signals, error=LOST)
+                    signals = dataclasses.replace(signals, error=LOST, lost=True)
                     log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
                 raw = {**signals.raw, "events_lost": True}
                 self._collect_result(

@@ -1,16 +1,21 @@
-"""The scheduling arithmetic behind :mod:`dialerd.domain.policy`: which number, and when.
+"""When a contact is next due: the one place that decides which number, and when.
 
 Every due time is the latest of its lower bounds (now, spacing, caps, the
 contact's ``not_before``, a round's planned start, an appointment's time),
-then pushed to where a dial of ``ring_timeout`` fits in a calling window. All
-bounds only ever loosen as time passes, so one push suffices.
+then pushed by :func:`fit_window` to where a dial of ``ring_timeout`` fits in a
+calling window. All bounds only ever loosen as time passes, so one push suffices.
+
+:func:`plan_next` answers for a contact with nothing scheduled (a fresh import,
+a DNC change, a resumed contact); :func:`dialerd.domain.policy.decide` asks the
+same :class:`Planner` after each result; the dispatcher asks :func:`fit_window`
+when a queued dial finds the window closed. Pure: ``now`` is always an argument.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.outcomes import Group, info
@@ -29,6 +34,65 @@ if TYPE_CHECKING:
     from dialerd.domain.policy import DialPolicy
 
 
+class Due(NamedTuple):
+    """A contact's next dial: the number's position and when."""
+
+    position: int
+    at: datetime
+
+
+def fit_window(
+    at: datetime, *, calendar: CallingCalendar | None, tz: str | None, policy: DialPolicy
+) -> datetime | None:
+    """``at``, or the next instant after it where a dial of ``ring_timeout`` fits a window.
+
+    None when the calendar has no such instant left. Without a calendar, ``at``: the
+    window is left to the dispatcher, which fits each dial to it just before it.
+    """
+    if calendar is None:
+        return at
+    return calendar.next_open(at, tz=tz, duration=policy.ring_timeout)
+
+
+def plan_next(
+    contact: ContactView,
+    *,
+    now: datetime,
+    policy: DialPolicy,
+    calendar: CallingCalendar | None,
+    tz: str | None = None,
+) -> Step:
+    """The next step of a contact, from its stored state alone.
+
+    Which number and when (or nothing), whether that dial opens a round or keeps
+    an appointment, and the contact's state afterwards (closed or paused when
+    nothing is left to dial). ``calendar`` None: see :func:`fit_window`.
+    """
+    aware(now, "now")
+    return Planner(contact, now, policy, calendar, tz).next_step()
+
+
+def first_due(
+    contact: ContactView,
+    *,
+    now: datetime,
+    policy: DialPolicy,
+    calendar: CallingCalendar | None,
+    tz: str | None = None,
+) -> Due | None:
+    """(position, when) of :func:`plan_next`'s dial, or None when nothing is due."""
+    step = plan_next(contact, now=now, policy=policy, calendar=calendar, tz=tz)
+    if step.position is None or step.at is None:
+        return None
+    return Due(step.position, step.at)
+
+
+def aware(value: datetime, name: str) -> None:
+    """Refuse a naive datetime: every time in the domain is timezone-aware."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got {value.isoformat()}")
+
+
 class Planner:
     """The scheduling arithmetic over one contact view (after the result, if any)."""
 
@@ -37,7 +101,7 @@ class Planner:
         contact: ContactView,
         now: datetime,
         policy: DialPolicy,
-        calendar: CallingCalendar,
+        calendar: CallingCalendar | None,
         tz: str | None,
     ) -> None:
         self.contact = contact
@@ -48,7 +112,7 @@ class Planner:
 
     # -- steps ---------------------------------------------------------------------------
 
-    def idle(self, state: str, reason: str | None = None) -> Step:
+    def idle(self, state: ContactState, reason: str | None = None) -> Step:
         c = self.contact
         return Step(
             None, None, False, False, state, reason, c.rounds_started, c.round_started_at, None
@@ -128,12 +192,10 @@ class Planner:
             capped = self.policy.contact_cap.not_before(c.recent_dials)
             if capped is not None:
                 candidates.append(capped)
-        return self.calendar.next_open(
-            max(candidates), tz=self.tz, duration=self.policy.ring_timeout
-        )
+        return fit_window(max(candidates), calendar=self.calendar, tz=self.tz, policy=self.policy)
 
     def _spaced(self, since: datetime) -> datetime:
-        if self.policy.spacing == "open_hours":
+        if self.policy.spacing == "open_hours" and self.calendar is not None:
             return self.calendar.add_open_time(since, self.policy.min_spacing, tz=self.tz)
         return since + self.policy.min_spacing
 
