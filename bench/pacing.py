@@ -372,7 +372,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--rates", type=float, nargs="+", default=[0.15, 0.3, 0.6])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--strategies", nargs="+", default=list(STRATEGIES), choices=list(STRATEGIES))
+    ap.add_argument("--dial-risk", type=float, help="predictive: PacingConfig.dial_risk")
+    ap.add_argument("--risk-curve", type=float, help="predictive: PacingConfig.risk_curve")
     args = ap.parse_args(argv)
+    tuned = {
+        k: v
+        for k, v in (("dial_risk", args.dial_risk), ("risk_curve", args.risk_curve))
+        if v is not None
+    }
+    if tuned:
+        config = PacingConfig(mode=PacingMode.PREDICTIVE, **tuned)
+        STRATEGIES["dialerd predictive"] = lambda: dialerd_pacer(config)
     print(
         "| agents | answer rate | strategy | occupancy | abandon (run) | abandon (worst hour) "
         "| wait p95 | dials / agent-hour |"

@@ -26,8 +26,10 @@ class PacingConfig:
     min_human_answers: int = 20  # human answers measured (ring times of answered calls)
     min_talks: int = 20  # finished talks measured
     max_lines_per_agent: float = 3.0  # predictive: dials in flight per logged-in agent, at most
-    safety: float = 0.7  # predictive: standard deviations of margin with no abandons measured
-    safety_gain: float = 2.0  # predictive: margin added as the abandon rate reaches its cap
+    # predictive: the abandon risk a new dial may carry, as a multiple of max_abandon_rate;
+    # scaled by 1 - pressure ** risk_curve (pressure: measured rate / cap)
+    dial_risk: float = 1.0
+    risk_curve: float = 1.0
     step: float = 1.0  # predictive: the look-ahead grid, seconds
 
     def __post_init__(self) -> None:
@@ -40,8 +42,8 @@ class PacingConfig:
             ("min_human_answers", self.min_human_answers >= 1),
             ("min_talks", self.min_talks >= 1),
             ("max_lines_per_agent", self.max_lines_per_agent >= 1),
-            ("safety", self.safety >= 0),
-            ("safety_gain", self.safety_gain >= 0),
+            ("dial_risk", self.dial_risk > 0),
+            ("risk_curve", self.risk_curve > 0),
             ("step", self.step > 0),
         )
         for name, ok in checks:

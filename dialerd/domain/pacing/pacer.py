@@ -20,8 +20,6 @@ from dialerd.domain.pacing.stats import PacingStats, Survival
 # The abandon rate over a window is shrunk toward half the cap by this many human
 # answers' worth of prior, so one early abandon does not read as a 50 % rate.
 PRIOR_ANSWERS = 30.0
-# Window rates count from this many known human answers on.
-MIN_WINDOW_ANSWERS = 20
 
 
 def dials_to_start(config: PacingConfig, floor: Floor, stats: PacingStats, cap: int) -> int:
@@ -51,7 +49,7 @@ class Decision:
 
     dials: int
     reason: str  # predictive | over_cap | few_agents | scarce_data
-    margin: float = 0.0  # standard deviations of safety used
+    risk: float = 0.0  # the abandon risk allowed to each new dial
 
 
 def abandon_pressure(config: PacingConfig, stats: PacingStats) -> float:
@@ -66,13 +64,22 @@ def abandon_pressure(config: PacingConfig, stats: PacingStats) -> float:
     return max((r.abandoned + prior) / (r.outcomes + PRIOR_ANSWERS) for r in periods) / cap
 
 
+def dial_risk(config: PacingConfig, stats: PacingStats) -> float:
+    """The abandon risk a new dial may carry: `dial_risk` x the cap, less as the rate nears it."""
+    pressure = min(abandon_pressure(config, stats), 1.0)
+    return (
+        config.max_abandon_rate * config.dial_risk * (1.0 - math.pow(pressure, config.risk_curve))
+    )
+
+
 def over_cap(config: PacingConfig, stats: PacingStats) -> bool:
-    """The day's abandon rate, or the window's (from 20 answers on), has reached the cap."""
+    """The day's abandon rate, or the window's (shrunk as in `abandon_pressure`), is at the cap."""
     cap = config.max_abandon_rate
     day, window = stats.day, stats.window
     if day.outcomes and day.abandon_rate >= cap:
         return True
-    return window.outcomes >= MIN_WINDOW_ANSWERS and window.abandon_rate >= cap
+    prior = 0.5 * cap * PRIOR_ANSWERS
+    return (window.abandoned + prior) / (window.outcomes + PRIOR_ANSWERS) >= cap
 
 
 def scarce(config: PacingConfig, stats: PacingStats) -> bool:
@@ -99,10 +106,10 @@ def predictive(config: PacingConfig, floor: Floor, stats: PacingStats) -> Decisi
         return Decision(progressive(floor, config.ratio), "few_agents")
     if scarce(config, stats):
         return Decision(progressive(floor, config.ratio), "scarce_data")
-    margin = config.safety + config.safety_gain * abandon_pressure(config, stats) ** 2
+    risk = dial_risk(config, stats)
     room = math.floor(config.max_lines_per_agent * floor.working) - floor.in_flight
-    ahead = min(_dials_ahead(config, floor, stats, margin), room)
-    return Decision(max(base, ahead, 0), "predictive", margin)
+    ahead = min(_dials_ahead(config, floor, stats, risk), room)
+    return Decision(max(base, ahead, 0), "predictive", risk)
 
 
 def _horizon(ring_human: Survival) -> float:
@@ -113,20 +120,25 @@ def _horizon(ring_human: Survival) -> float:
     return len(ring_human.tail) * ring_human.width
 
 
-def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, z: float) -> int:
-    """The most new dials for which, at every time t on the look-ahead grid,
+def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, risk: float) -> int:
+    """The most new dials, each of which would meet an agent with probability >= 1 - risk.
 
-        answers(t) + z * sd  <=  agents free by t + abandon_after
+    On a look-ahead grid of times t after now, with the answered calls waiting, the
+    expected human answers of the dials ringing and the agents expected to finish
+    their talk and wrap-up:
 
-    (answers: the waiting calls, the expected human answers of the dials ringing
-    and of the new ones; agents: the ready ones and those expected to finish
-    their talk and wrap-up; sd: both sums' Bernoulli spread).
+        X(t) = answers by t,   Y(t) = agents free by t + abandon_after
+
+    (sums of Bernoulli trials; mean and variance). A new dial answered at t is
+    abandoned when X(t) >= Y(t): P ~ Phi((E[X] - E[Y] + 0.5) / sd). Its risk is that
+    probability averaged over when a person answers (the measured ring times); the
+    j-th new dial sees the j - 1 before it among the answers. The result is the
+    number of new dials whose risk stays within `risk`.
     """
     p = stats.answer_rate
     step, aa = config.step, config.abandon_after
     sh, so, talk, wrap = stats.ring_human, stats.ring_other, stats.talk, stats.wrap_up
     wrap_mean = wrap.mean if wrap.n else 0.0
-    grid = [k * step for k in range(1, math.ceil(_horizon(sh) / step) + 1)]
 
     ringing = Counter(round(r / step) * step for r in floor.ringing)
     dials = []  # (count, ring time so far, P(still ringing) = p*sh(r) + (1-p)*so(r))
@@ -140,15 +152,21 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, z: floa
         if a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAP_UP)
     )
 
-    best: float = math.inf
-    for t in grid:
-        h = t + aa
+    points = []  # (weight: P(answer in this step | human), gap E[X]-E[Y], var, a = P(new by t))
+    before = 1.0
+    for k in range(1, math.ceil(_horizon(sh) / step) + 1):
+        t = k * step
+        after = sh(t)
+        weight = before - after
+        before = after
+        if weight <= 1e-6:
+            continue
         ey, vy = float(floor.ready), 0.0
         for (state, e), m in busy.items():
             if state is AgentState.WRAP_UP:
-                f = wrap.ends_within(e, h)
+                f = wrap.ends_within(e, t + aa)
             else:
-                f = talk.ends_within(e if state is AgentState.TALKING else 0.0, h - wrap_mean)
+                f = talk.ends_within(e if state is AgentState.TALKING else 0.0, t + aa - wrap_mean)
             ey += m * f
             vy += m * f * (1 - f)
         ex, vx = float(floor.waiting), 0.0
@@ -156,22 +174,35 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, z: floa
             q = p * (sh(r) - sh(r + t)) / alive
             ex += m * q
             vx += m * q * (1 - q)
-        a = p * (1 - sh(t))
-        if a <= 0:
-            continue
-        best = min(best, _most_new(a, ey - ex, vx + vy, z))
-        if best <= 0:
-            return 0
-    return 0 if best == math.inf else int(best)
+        points.append((weight, ex - ey, vx + vy, p * (1 - after)))
+    total = sum(w for w, _, _, _ in points)
+    if total <= 0:
+        return 0
+
+    def risk_of(j: int) -> float:
+        """The abandon risk of a new dial with j new dials before it."""
+        acc = 0.0
+        for w, gap, var, a in points:
+            sd = math.sqrt(var + j * a * (1 - a) + 0.25)
+            acc += w * _phi((gap + j * a + 0.5) / sd)
+        return acc / total
+
+    if risk_of(0) > risk:
+        return 0
+    lo, hi = 0, 1  # risk_of(lo) <= risk; grow hi until it fails
+    while risk_of(hi) <= risk:
+        lo, hi = hi, hi * 2
+        if hi > 100_000:
+            return hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if risk_of(mid) <= risk:
+            lo = mid
+        else:
+            hi = mid
+    return lo + 1
 
 
-def _most_new(a: float, slack: float, var: float, z: float) -> float:
-    """The largest n >= 0 with n*a + z*sqrt(var + n*a*(1-a)) <= slack (0 if none)."""
-    if slack - z * math.sqrt(var) < 0:
-        return 0.0
-    b = a * (1 - a)
-    if b <= 1e-12:
-        return math.floor(slack - z * math.sqrt(var) + 1e-9)
-    k = a / b
-    u = (-z + math.sqrt(z * z + 4 * k * (slack + k * var))) / (2 * k)
-    return math.floor(max(0.0, (u * u - var) / b) + 1e-9)
+def _phi(x: float) -> float:
+    """The standard normal distribution function."""
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))

@@ -128,7 +128,7 @@ _DIAL, _HUMAN, _CONNECTED, _ABANDONED = range(4)
 class CallStats:
     """The accumulator: feed it events as they happen, read `snapshot(now)`."""
 
-    def __init__(self, window: float = 900.0, max_samples: int = 5000) -> None:
+    def __init__(self, window: float = 1800.0, max_samples: int = 5000) -> None:
         self.window = window
         self.ring_human = Histogram(1.0, 120.0, max_samples)
         self.ring_other = Histogram(1.0, 120.0, max_samples)
