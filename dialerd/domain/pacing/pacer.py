@@ -140,41 +140,43 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, risk: f
     sh, so, talk, wrap = stats.ring_human, stats.ring_other, stats.talk, stats.wrap_up
     wrap_mean = wrap.mean if wrap.n else 0.0
 
-    ringing = Counter(round(r / step) * step for r in floor.ringing)
-    dials = []  # (count, ring time so far, P(still ringing) = p*sh(r) + (1-p)*so(r))
-    for r, m in ringing.items():
-        alive = p * sh(r) + (1 - p) * so(r)
-        if alive > 1e-9:
-            dials.append((m, r, alive))
+    times, weights = [], []  # grid times with P(a person answers in the step before | human)
+    before = 1.0
+    for k in range(1, math.ceil(_horizon(sh) / step) + 1):
+        after = sh(k * step)
+        if before - after > 1e-6:
+            times.append(k * step)
+            weights.append(before - after)
+        before = after
+    ey = [float(floor.ready)] * len(times)  # agents free by t + abandon_after
+    vy = [0.0] * len(times)
     busy = Counter(
         (a.state, round(a.elapsed / step) * step)
         for a in floor.agents
         if a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAP_UP)
     )
-
-    points = []  # (weight: P(answer in this step | human), gap E[X]-E[Y], var, a = P(new by t))
-    before = 1.0
-    for k in range(1, math.ceil(_horizon(sh) / step) + 1):
-        t = k * step
-        after = sh(t)
-        weight = before - after
-        before = after
-        if weight <= 1e-6:
+    for (state, e), m in busy.items():
+        # done: P(free by t + aa) = 1 - S(e + t + aa - lag) / S(e) (talk is followed by wrap-up)
+        dist, lag = (wrap, 0.0) if state is AgentState.WRAP_UP else (talk, wrap_mean)
+        e = e if state is not AgentState.RINGING else 0.0
+        for i, t in enumerate(times):
+            f = dist.ends_within(e, t + aa - lag)
+            ey[i] += m * f
+            vy[i] += m * f * (1 - f)
+    ex = [float(floor.waiting)] * len(times)  # answers by t
+    vx = [0.0] * len(times)
+    for r, m in Counter(round(r / step) * step for r in floor.ringing).items():
+        alive = p * sh(r) + (1 - p) * so(r)
+        if alive <= 1e-9:
             continue
-        ey, vy = float(floor.ready), 0.0
-        for (state, e), m in busy.items():
-            if state is AgentState.WRAP_UP:
-                f = wrap.ends_within(e, t + aa)
-            else:
-                f = talk.ends_within(e if state is AgentState.TALKING else 0.0, t + aa - wrap_mean)
-            ey += m * f
-            vy += m * f * (1 - f)
-        ex, vx = float(floor.waiting), 0.0
-        for m, r, alive in dials:
-            q = p * (sh(r) - sh(r + t)) / alive
-            ex += m * q
-            vx += m * q * (1 - q)
-        points.append((weight, ex - ey, vx + vy, p * (1 - after)))
+        start_h = sh(r)
+        for i, t in enumerate(times):
+            q = p * (start_h - sh(r + t)) / alive
+            ex[i] += m * q
+            vx[i] += m * q * (1 - q)
+    points = [
+        (w, ex[i] - ey[i], vx[i] + vy[i], p * (1 - sh(times[i]))) for i, w in enumerate(weights)
+    ]
     total = sum(w for w, _, _, _ in points)
     if total <= 0:
         return 0

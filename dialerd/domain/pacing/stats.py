@@ -18,7 +18,7 @@ from dataclasses import dataclass
 class Histogram:
     """Counts in buckets of `width` seconds; the last bucket holds everything beyond."""
 
-    __slots__ = ("_cache", "counts", "max_samples", "total", "width")
+    __slots__ = ("_cache", "_stale", "counts", "max_samples", "total", "width")
 
     def __init__(self, width: float, span: float, max_samples: int = 5000) -> None:
         self.width = width
@@ -26,6 +26,7 @@ class Histogram:
         self.total = 0.0
         self.max_samples = max_samples
         self._cache: Survival | None = None
+        self._stale = 0  # samples added since the cached survival was built
 
     def add(self, value: float) -> None:
         i = min(max(int(value / self.width), 0), len(self.counts) - 1)
@@ -34,11 +35,13 @@ class Histogram:
         if self.total > self.max_samples:
             self.counts = [c / 2 for c in self.counts]
             self.total /= 2
-        self._cache = None
+        self._stale += 1
 
     def survival(self) -> Survival:
-        if self._cache is None:
+        """The survival function; rebuilt once 1 % of the samples are newer than it."""
+        if self._cache is None or self._stale > self.total / 100:
             self._cache = Survival.of(self.counts, self.width, self.total)
+            self._stale = 0
         return self._cache
 
 
