@@ -78,15 +78,18 @@ def test_the_callers_cap_bounds_every_mode() -> None:
 
 def test_predictive_dials_ahead_by_the_risk_of_the_last_dial() -> None:
     # 10 ready agents, nothing else; half the dials are answered, all at 10-11 s.
-    # Pressure: (0 abandons + 0.45 prior) / (200 + 30) answers / 3 % = 0.0652, so a
-    # dial may carry 3 % x (1 - 0.0652) = 2.80 % abandon risk. With j dials before
+    # Pressure: (0 abandons + 0.45 prior) / (200 + 30) answers / 3 % = 0.0652, so with
+    # dial_risk 1 a dial may carry 3 % x (1 - 0.0652) = 2.80 % abandon risk. With j dials before
     # it, the next dial is abandoned when the j answers (mean j/2, var j/4) fill the
     # 10 agents: Phi((j/2 - 10 + 0.5) / (sqrt(j + 1) / 2)).
     # j = 12: Phi(-3.5 / 1.803) = 2.61 %: dial; j = 13: Phi(-3 / 1.871) = 5.4 %: stop.
-    decision = predictive(PREDICTIVE, Floor([READY] * 10), measured())
+    config = PacingConfig(mode=PacingMode.PREDICTIVE, dial_risk=1.0)
+    decision = predictive(config, Floor([READY] * 10), measured())
     assert decision.reason == "predictive"
     assert decision.risk == pytest.approx(0.03 - 0.45 / 230)
     assert decision.dials == 13
+    # the default dial_risk 0.4 allows 1.12 %: j = 11 (Phi(-4 / 1.732) = 1.05 %) is the last
+    assert predictive(PREDICTIVE, Floor([READY] * 10), measured()).dials == 12
 
 
 def test_predictive_counts_agents_about_to_free_and_dials_ringing() -> None:

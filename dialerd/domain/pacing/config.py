@@ -28,7 +28,7 @@ class PacingConfig:
     max_lines_per_agent: float = 3.0  # predictive: dials in flight per logged-in agent, at most
     # predictive: the abandon risk a new dial may carry, as a multiple of max_abandon_rate;
     # scaled by 1 - pressure ** risk_curve (pressure: measured rate / cap)
-    dial_risk: float = 1.0
+    dial_risk: float = 0.4
     risk_curve: float = 1.0
     step: float = 1.0  # predictive: the look-ahead grid, seconds
 
