@@ -14,7 +14,7 @@ their published rules, `ratio1` (fixed ratio 1.0), `vicidial` (ADAPT_AVERAGE:
 dial level x active agents minus live calls, the level nudged toward the 3 %
 drop target every 15 s, between 1.0 and 3.0) and `omni` (OMniDialer's
 C = floor(((free + expected_free - ringing x p_hit) / p_hit) x gamma), gamma
-falling from 1.2 to 0.8 as the 15-minute drop rate nears 3 %).
+falling from 1.2 to 0.8 as the 30-minute drop rate nears 3 %).
 
     .venv/bin/python -m bench.pacing [--hours 4] [--teams 5 20 100] [--rates 0.15 0.3 0.6]
 """
@@ -226,7 +226,7 @@ def vicidial_adapt_average() -> Strategy:
     """VICIdial ADAPT_AVERAGE: lines = level x (ready + in-call agents) - live calls.
 
     Every 15 s the level moves toward the drop target: the average of the day's
-    and the last 15 minutes' drop rates at or over 3 % lowers it (harder the
+    and the last 30 minutes' drop rates at or over 3 % lowers it (harder the
     further over); under it, agents left waiting raise it in proportion to the
     idle share and the room left under the target. Level between 1.0 and 3.0.
     """
@@ -260,7 +260,7 @@ def omni_predictive(aggressiveness: float = 1.2, gamma_floor: float = 0.8) -> St
     expected_free: agents whose expected remaining handle time (mean talk minus
     talk so far, then wrap-up; or wrap-up left) is within the mean ring time of
     answered calls. gamma falls linearly from `aggressiveness` at no drops to
-    `gamma_floor` at the 3 % cap (15-minute window). Ratio 1 until p is measured.
+    `gamma_floor` at the 3 % cap (30-minute window). Ratio 1 until p is measured.
     """
 
     def decide(c: Centre) -> int:
