@@ -18,6 +18,7 @@ from dialerd.domain.pacing import (
     predictive,
     progressive,
 )
+from dialerd.domain.pacing.pacer import over_cap
 from dialerd.domain.pacing.stats import Histogram
 
 READY = Agent(AgentState.READY)
@@ -259,22 +260,24 @@ def test_predictive_dials_no_further_ahead_over_the_days_cap(
     assert n == 0 or floor.in_flight + floor.waiting + n <= floor.ready
 
 
-@given(st.sampled_from([PROGRESSIVE, PREDICTIVE]), floors, stats())
+@given(st.sampled_from(list(PacingMode)), st.floats(0.5, 3), floors, stats())
 def test_one_more_ready_agent_never_means_fewer_dials(
-    config: PacingConfig, floor: Floor, s: PacingStats
+    mode: PacingMode, ratio: float, floor: Floor, s: PacingStats
 ) -> None:
+    config = PacingConfig(mode=mode, ratio=ratio)
     more = Floor([*floor.agents, READY], floor.ringing, floor.waiting)
     assert dials_to_start(config, more, s, 10**6) >= dials_to_start(config, floor, s, 10**6)
 
 
-@given(floors, stats())
-def test_predictive_never_below_progressive_at_ratio_one_nor_over_the_lines(
-    floor: Floor, s: PacingStats
+@given(st.floats(0.5, 3), floors, stats())
+def test_predictive_never_below_progressive_nor_over_the_lines(
+    ratio: float, floor: Floor, s: PacingStats
 ) -> None:
-    n = dials_to_start(PREDICTIVE, floor, s, 10**6)
-    base = progressive(floor, 1.0)
+    config = PacingConfig(mode=PacingMode.PREDICTIVE, ratio=ratio)
+    n = dials_to_start(config, floor, s, 10**6)
+    base = progressive(floor, min(ratio, 1.0) if over_cap(config, s) else ratio)
     assert n >= base
-    lines = math.floor(PREDICTIVE.max_lines_per_agent * floor.working)
+    lines = math.floor(config.max_lines_per_agent * floor.working)
     assert n == base or floor.in_flight + n <= lines
 
 

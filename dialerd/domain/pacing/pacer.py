@@ -27,7 +27,8 @@ def dials_to_start(config: PacingConfig, floor: Floor, stats: PacingStats, cap: 
 
     broadcast: `cap` (the caller's caps alone pace the campaign). progressive:
     enough to keep `ratio` x ready agents' worth of dials in flight. predictive:
-    `predictive()`, never fewer than progressive at ratio 1 would start.
+    `predictive()`, never fewer than progressive at `ratio` would start (at most
+    ratio 1 once the abandon cap is reached).
     """
     cap = max(cap, 0)
     if config.mode is PacingMode.BROADCAST:
@@ -95,17 +96,18 @@ def scarce(config: PacingConfig, stats: PacingStats) -> bool:
 def predictive(config: PacingConfig, floor: Floor, stats: PacingStats) -> Decision:
     """Dial ahead of agents becoming free, holding the abandon rate under its cap.
 
-    Falls back to progressive (at `ratio`) while data is scarce or the team is
-    small, and to progressive at ratio 1 (no customer waits without a ready agent)
-    once the day's or the window's abandon rate reaches the cap.
+    Never fewer dials than progressive at `ratio`; exactly that while data is
+    scarce or the team is small; progressive at ratio 1 at most (no customer
+    waits without a ready agent) once the day's or the window's abandon rate
+    reaches the cap.
     """
-    base = progressive(floor, min(config.ratio, 1.0))
     if over_cap(config, stats):
-        return Decision(base, "over_cap")
+        return Decision(progressive(floor, min(config.ratio, 1.0)), "over_cap")
+    base = progressive(floor, config.ratio)
     if floor.working < config.min_agents:
-        return Decision(progressive(floor, config.ratio), "few_agents")
+        return Decision(base, "few_agents")
     if scarce(config, stats):
-        return Decision(progressive(floor, config.ratio), "scarce_data")
+        return Decision(base, "scarce_data")
     risk = dial_risk(config, stats)
     room = math.floor(config.max_lines_per_agent * floor.working) - floor.in_flight
     ahead = min(_dials_ahead(config, floor, stats, risk), room)
