@@ -158,7 +158,7 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, risk: f
         if a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAP_UP)
     )
     for (state, e), m in busy.items():
-        # done: P(free by t + aa) = 1 - S(e + t + aa - lag) / S(e) (talk is followed by wrap-up)
+        # P(free by t + aa) = 1 - S(e + t + aa - lag) / S(e); after a talk comes wrap-up
         dist, lag = (wrap, 0.0) if state is AgentState.WRAP_UP else (talk, wrap_mean)
         e = e if state is not AgentState.RINGING else 0.0
         for i, t in enumerate(times):
