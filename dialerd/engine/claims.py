@@ -44,8 +44,13 @@ class DueRow:
 
 
 def attempt_key(campaign_id: int, row: DueRow) -> str:
-    """The idempotency key: campaign, contact, number, round (and try, for our own failures)."""
-    return f"{campaign_id}-{row.contact_id}-{row.position}-{row.round}-{row.try_no}"
+    """The idempotency key: campaign, contact, number, round (and try, for our own failures).
+
+    The try is written with three digits: Asterisk refuses a ChannelId that is a prefix
+    of a live channel's id, and ``…-1`` would be one of ``…-10``. With every other field
+    closed by a ``-``, no key is a prefix of another (``key-2`` is the dial's own ``;2``).
+    """
+    return f"{campaign_id}-{row.contact_id}-{row.position}-{row.round}-{row.try_no:03d}"
 
 
 # A loose index scan: one seek in ix_phone_numbers_due per priority level present,
