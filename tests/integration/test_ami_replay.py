@@ -2,13 +2,12 @@
 
 The bytes are fed in random-sized chunks with the recording's timing, with
 unknown events and garbage lines injected between messages; the PbxSignals must
-carry what the fixtures README documents, and classify to the outcome the file
+carry what the transcripts README documents, and classify to the outcome the file
 name says.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialerd.domain.ports import DialResult, PbxSignals
+from dialerd.pbx import transcripts
 from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, Correlator
 from dialerd.pbx.ami.protocol import AmiParser
 from tests.amikit import signal_fields
-from tests.conftest import FIXTURES_AMI
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JUNK = (
@@ -137,7 +136,7 @@ class Replay:
 
 def _originates(name: str) -> list[tuple[str, str, bool]]:
     """(ActionID, DIALERD_ATTEMPT value, async) of every Originate the client sent."""
-    sent = (FIXTURES_AMI / f"{name}.sent.txt").read_bytes().decode()
+    sent = transcripts.load(name).sent.decode()
     found = []
     for block in sent.split("\r\n\r\n"):
         if "Action: Originate" in block:
@@ -150,13 +149,12 @@ def _originates(name: str) -> list[tuple[str, str, bool]]:
 
 def _pieces(name: str, rng: random.Random, junk_rate: float) -> list[tuple[float, bytes]]:
     """The received bytes as (time, piece), junk injected at message ends, randomly chunked."""
-    data = (FIXTURES_AMI / f"{name}.txt").read_bytes()
-    timing = json.loads((FIXTURES_AMI / f"{name}.timing.json").read_text())["chunks"]
+    recording = transcripts.load(name)
     pieces: list[tuple[float, bytes]] = []
-    for t, direction, offset, length in timing:
-        if direction != "recv":
+    for recorded in recording.chunks:
+        if recorded.direction != "recv":
             continue
-        chunk = data[offset : offset + length]
+        t, chunk = recorded.at_s, recording.data(recorded)
         parts = chunk.split(b"\r\n\r\n")
         for i in range(len(parts) - 1):
             junk = rng.choice(JUNK) if rng.random() < junk_rate else b""
@@ -210,7 +208,7 @@ def _classify(signals: PbxSignals) -> str:
 
 
 def test_every_transcript_is_covered() -> None:
-    names = {p.name[: -len(".txt")] for p in FIXTURES_AMI.glob("*.txt") if p.name.count(".") == 1}
+    names = set(transcripts.names())
     assert names == set(EXPECTED_SIGNALS) | {"concurrent-10", "ping", "bad-login"}
 
 
@@ -258,11 +256,11 @@ def test_concurrent_ten_classifies_per_digit() -> None:
 
 def test_ping_and_bad_login_parse_through_junk() -> None:
     parser = AmiParser()
-    msgs = parser.feed((FIXTURES_AMI / "ping.txt").read_bytes())
+    msgs = parser.feed(transcripts.read_bytes("ping.txt"))
     pongs = [m for m in msgs if m.get("Ping") == "Pong"]
     assert len(pongs) == 2 and all(float(m["Timestamp"]) > 0 for m in pongs)
     assert [m.get("ActionID") for m in pongs] == ["ping-ping-2", None]
-    bad = AmiParser().feed((FIXTURES_AMI / "bad-login.txt").read_bytes())
+    bad = AmiParser().feed(transcripts.read_bytes("bad-login.txt"))
     assert [(m.kind, m.name) for m in bad] == [
         ("banner", "Asterisk Call Manager/11.0.0"),
         ("response", "Error"),
@@ -272,14 +270,14 @@ def test_ping_and_bad_login_parse_through_junk() -> None:
 
 @pytest.mark.parametrize("name", ["ping", "bad-login", "busy", "concurrent-10"])
 def test_random_chunks_and_junk_give_the_same_messages_as_one_clean_read(name: str) -> None:
-    clean = AmiParser().feed((FIXTURES_AMI / f"{name}.txt").read_bytes())
+    clean = AmiParser().feed(transcripts.read_bytes(f"{name}.txt"))
     run = replay(name, seed=7, junk_rate=1.0)
     assert run.messages == [(m.kind, m.name, m.headers) for m in clean]
     assert run.garbage_lines + run.unknown_events > 0
 
 
 def test_duplicate_headers_of_chanvars_transcript_are_kept() -> None:
-    msgs = AmiParser().feed((FIXTURES_AMI / "chanvars-busy.txt").read_bytes())
+    msgs = AmiParser().feed(transcripts.read_bytes("chanvars-busy.txt"))
     hangups = [m for m in msgs if m.name == "Hangup"]
     assert hangups and all(m.get_all("ChanVariable") for m in hangups)
     assert all(m["ChanVariable"].startswith("DIALERD_ATTEMPT=") for m in hangups)

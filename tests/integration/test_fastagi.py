@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dialerd.pbx import transcripts
 from dialerd.pbx.fastagi import AnsweredInfo, FastAgiServer, parse_callback_at
 from dialerd.settings import AgiSettings
-from tests.conftest import FIXTURES_AMI
 
-RECORDED_ENV = (FIXTURES_AMI / "answered-human-fastagi.agi-recv.txt").read_text().split("\n\n")[0]
-RECORDED_REPLIES = (FIXTURES_AMI / "answered-human-fastagi.agi-recv.txt").read_text()
+RECORDED_REPLIES = transcripts.read_text("answered-human-fastagi.agi-recv.txt")
+RECORDED_ENV = RECORDED_REPLIES.split("\n\n")[0]
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import pytest
 
 from dialerd.domain.ports import DialResult
+from dialerd.pbx import transcripts
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
 from dialerd.pbx.simulator import AmiSimulator, Faults, Scenario
 from dialerd.pbx.simulator.scenario import DIGIT_OUTCOMES, KNOWN_TEMPLATES, default_template
-from tests.conftest import FIXTURES_AMI
 from tests.integration.test_ami_replay import DIGIT_TRANSCRIPT, EXPECTED_SIGNALS
 
 SECRET = "s3cret"
@@ -104,7 +104,7 @@ def _address(sim: AmiSimulator) -> tuple[str, int]:
 
 
 def _recorded_originate(name: str) -> bytes:
-    sent = (FIXTURES_AMI / f"{name}.sent.txt").read_bytes()
+    sent = transcripts.load(name).sent
     return next(b for b in sent.split(b"\r\n\r\n") if b"Action: Originate" in b) + b"\r\n\r\n"
 
 
@@ -126,7 +126,7 @@ def _normalised(msgs: list[AmiMessage]) -> list[list[tuple[str, str]]]:
 
 
 def _recorded_call_events(name: str) -> list[AmiMessage]:
-    msgs = AmiParser().feed((FIXTURES_AMI / f"{name}.txt").read_bytes())
+    msgs = AmiParser().feed(transcripts.load(name).received)
     ack = next(i for i, m in enumerate(msgs) if m.get("ActionID") == f"{name}-orig-2")
     return [m for m in msgs[ack + 1 :] if m.kind == "event"]
 

@@ -13,9 +13,9 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+from dialerd.pbx import transcripts
+
 BY_DIGIT = {
     "0": "answered-human",
     "1": "busy",
@@ -41,7 +41,7 @@ def parse(block: bytes) -> dict[str, str]:
 
 def recorded_events(name: str) -> list[bytes]:
     """The call's events of one transcript (after login, FullyBooted and the ack)."""
-    blocks = (FIXTURES / f"{name}.txt").read_bytes().split(b"\r\n\r\n")
+    blocks = transcripts.load(name).received.split(b"\r\n\r\n")
     return [b for b in blocks if b.startswith(b"Event: ") and b"FullyBooted" not in b[:30]]
 
 
