@@ -15,9 +15,6 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from asterisk.manager import ManagerMsg
 
 from dialerd.domain.ports import Clock, DialRequest, DialResult, PbxSignals, ResultSink
 from dialerd.domain.wire import check_dial_request
@@ -27,6 +24,7 @@ from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
+from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.pbx.fastagi import AnsweredInfo
 from dialerd.settings import AmiSettings
 
@@ -200,7 +198,7 @@ class AmiTelephony:
         for result in results:
             self._sink(result)
 
-    def _on_events(self, events: list[dict[str, Any]]) -> None:
+    def _on_events(self, events: list[AmiMessage]) -> None:
         now = self._clock.now()
         feed = self._correlator.feed
         with self._lock:
@@ -210,11 +208,11 @@ class AmiTelephony:
         if self._outbox:
             self._flush()
 
-    def _on_ack(self, client: AmiClient, key: str, reply: ManagerMsg) -> None:
+    def _on_ack(self, client: AmiClient, key: str, reply: AmiMessage) -> None:
         """Reader thread: a refused Originate is the dial's final word."""
-        if reply.get_header("Response") == "Success":
+        if reply.get("Response") == "Success":
             return
-        message = reply.get_header("Message")
+        message = reply.get("Message")
         log.warning("ami_originate_refused", key=key, message=message)
         client.call_soon(lambda: self._refused(key, str(message)))
 

@@ -3,8 +3,16 @@
 A dial is registered with ``expect`` before its Originate is written. Events are
 joined to it by, in order: the OriginateResponse ActionID (= key), the channel
 Uniqueid (= ChannelId = key; ``key-2`` for the Local ``;2`` half), the Linkedid
-of an already joined channel, and the ``DIALERD_ATTEMPT`` VarSet. Channels seen
-before they can be joined (a Newchannel precedes its VarSet) wait as orphans.
+of an already joined channel, and the ``DIALERD_ATTEMPT`` VarSet (the one path
+when Asterisk did not take the ChannelId, as in the recorded transcripts).
+Channels seen before they can be joined (a Newchannel precedes its VarSet) wait
+as orphans.
+
+The correlator reads only :data:`CORRELATED_EVENTS` and, of the VarSet events,
+:data:`KEPT_VARIABLES`. The AMI client's filters are built from these two sets
+(``client.WANTED_EVENTS``, ``client.WANTED_VARIABLES``), so production receives
+every event that a join path above needs; docs/asterisk.md gives the same
+filter for manager.conf.
 
 A dial is final when its final word (OriginateResponse event, or the reply to a
 synchronous Originate passed in with ``sync_response``) is known and every
@@ -29,7 +37,8 @@ SPOOL_FAILED_CHANNEL = "OutgoingSpoolFailed"
 KEPT_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS", ATTEMPT_VARIABLE})
 DEFAULT_SETTLE_S = 1.0
 DEFAULT_MAX_ORPHANS = 10_000
-# The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter.
+# The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter
+# (with only_variables=KEPT_VARIABLES for the VarSet events).
 CORRELATED_EVENTS = frozenset(
     {"Newchannel", "VarSet", "Newstate", "DialState", "DialEnd", "Hangup", "OriginateResponse"}
 )

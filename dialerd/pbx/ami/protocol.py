@@ -123,19 +123,25 @@ class AmiParser:
     """Incremental AMI parser: ``feed`` bytes as they arrive, get complete messages.
 
     With ``only_events``, events named otherwise are counted in ``skipped`` and
-    dropped before they are decoded (a cheap client-side event filter); responses,
-    garbage and the listed events are returned. Not thread-safe: one parser per
+    dropped before they are decoded (a cheap client-side event filter); with
+    ``only_variables``, so are ``VarSet`` events of other variables. Responses,
+    garbage and the kept events are returned. A message with junk in front of
+    its first header is never dropped. Not thread-safe: one parser per
     connection, fed by one reader.
     """
 
-    __slots__ = ("_buf", "_expect_banner", "_only", "banner", "skipped")
+    __slots__ = ("_buf", "_expect_banner", "_only", "_variables", "banner", "skipped")
 
     def __init__(
-        self, expect_banner: bool = True, only_events: Collection[str] | None = None
+        self,
+        expect_banner: bool = True,
+        only_events: Collection[str] | None = None,
+        only_variables: Collection[str] | None = None,
     ) -> None:
         self._buf = b""
         self._expect_banner = expect_banner
-        self._only = frozenset(n.encode() for n in only_events) if only_events is not None else None
+        self._only = _encoded(only_events)
+        self._variables = _encoded(only_variables)
         self.banner: str | None = None
         self.skipped = 0
 
@@ -163,16 +169,13 @@ class AmiParser:
             sep = b"\r\n\r\n"
         blocks = buf.split(sep)
         rest = blocks.pop()
-        only = self._only
+        filtered = self._only is not None or self._variables is not None
         for block in blocks:
             if not block:
                 continue
-            if only is not None and block.startswith(b"Event: "):
-                end = block.find(b"\n")
-                name = (block[7:end] if end > 0 else block[7:]).rstrip(b"\r")
-                if name not in only:
-                    self.skipped += 1
-                    continue
+            if filtered and block.startswith(b"Event: ") and not self._wanted(block):
+                self.skipped += 1
+                continue
             out.append(_parse_block(block.decode("utf-8", "replace")))
         if len(rest) > MAX_BUFFER_BYTES:
             out.append(AmiMessage("garbage", "", [], ["<oversized message dropped>"]))
@@ -180,10 +183,30 @@ class AmiParser:
         self._buf = rest
         return out
 
+    def _wanted(self, block: bytes) -> bool:
+        """Whether an event block passes the filters (read from its bytes, undecoded)."""
+        name = _line_value(block, 7)
+        if self._only is not None and name not in self._only:
+            return False
+        if self._variables is None or name != b"VarSet":
+            return True
+        at = block.find(b"\nVariable: ")
+        return at >= 0 and _line_value(block, at + 11) in self._variables
+
     @property
     def pending_bytes(self) -> int:
         """Bytes held back waiting for the end of a message."""
         return len(self._buf)
+
+
+def _encoded(names: Collection[str] | None) -> frozenset[bytes] | None:
+    return frozenset(n.encode() for n in names) if names is not None else None
+
+
+def _line_value(block: bytes, start: int) -> bytes:
+    """The bytes from ``start`` to the end of that line (CR dropped)."""
+    end = block.find(b"\n", start)
+    return (block[start:end] if end >= 0 else block[start:]).rstrip(b"\r")
 
 
 _FORBIDDEN = ("\r", "\n", "\0")
