@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 
 from dialerd.errors import UnsafeDialInput
 from dialerd.pbx.ami.client import encode_action
-from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
+from dialerd.pbx.ami.protocol import (
+    AmiMessage,
+    AmiParser,
+    _parse_block,
+    _parse_lines,
+    format_action,
+)
 
 SESSION = (
     b"Asterisk Call Manager/11.0.0\r\n"
@@ -194,3 +200,14 @@ def test_encode_action_matches_format_action_and_refuses_line_breaks() -> None:
     for bad in ("1\r\nAction: Command", "1\n", "1\r", "1\0"):
         with pytest.raises(UnsafeDialInput, match="Channel"):
             encode_action("Originate", [("Channel", bad)])
+
+
+LINE = st.text(alphabet="Ab-: \r\n\u5f20", max_size=12)
+
+
+@given(st.lists(st.one_of(LINE, st.sampled_from(["Event: Hangup", "Key: v: w", "Key:", ": v"]))))
+def test_the_fast_path_parses_every_message_as_the_line_by_line_path(lines: list[str]) -> None:
+    text = "\r\n".join(lines)
+    fast, slow = _parse_block(text), _parse_lines(text)
+    assert (fast.kind, fast.name, fast.headers) == (slow.kind, slow.name, slow.headers)
+    assert fast.garbage == slow.garbage

@@ -28,7 +28,6 @@ from datetime import datetime
 
 from dialerd.domain.ports import DialResult
 from dialerd.pbx.ami.dialstate import Chan, Dial, PendingDial, build_signals
-from dialerd.pbx.ami.protocol import AmiMessage
 
 __all__ = ["ATTEMPT_VARIABLE", "CORRELATED_EVENTS", "Correlator", "PendingDial"]
 
@@ -43,7 +42,7 @@ CORRELATED_EVENTS = frozenset(
     {"Newchannel", "VarSet", "Newstate", "DialState", "DialEnd", "Hangup", "OriginateResponse"}
 )
 
-Message = Mapping[str, str] | AmiMessage
+Message = Mapping[str, str]  # an AmiMessage (a dict of first values) or any such mapping
 
 
 class Correlator:

@@ -1,13 +1,13 @@
 """Where each parsed AMI message goes: events in batches, replies by ActionID (pure, no I/O).
 
-The reader hands every read's messages to :meth:`Router.dispatch`, which keeps
-wire order: a run of events goes to ``on_events`` as one batch before the next
-reply or list event is handled, so a handler that sees a reply has seen every
-event sent before it. Replies go to the handler registered for their ActionID
-(``expect``), the events of a list action to theirs until it says it is done
-(``expect_list``); any other reply goes to ``unclaimed`` (pyst2's FIFO, for
-``send_action``). Banners and garbage go nowhere. A handler that raises is
-logged and the messages after it are still delivered.
+The reader hands every read's messages to :meth:`Router.dispatch`. Replies go
+to the handler registered for their ActionID (``expect``) as they are met, any
+other reply to ``unclaimed`` (pyst2's FIFO, for ``send_action``). The read's
+events go to ``on_events`` as one batch, in order; the events of a list action
+go to its handler (``expect_list``) until it says it is done, and the events
+before them are delivered first, so a list is complete only once every event
+sent before its end has been handed over. Banners and garbage go nowhere. A
+handler that raises is logged and the messages after it are still delivered.
 
 The route tables are touched with single dict operations (atomic under the
 GIL): callers register from any thread, the reader dispatches without a lock.
@@ -53,7 +53,7 @@ class Router:
         self._lists.pop(action_id, None)
 
     def dispatch(self, messages: list[AmiMessage]) -> None:
-        """Deliver one read's messages, in wire order."""
+        """Deliver one read's messages (see the module docstring)."""
         batch: list[AmiMessage] = []
         lists = self._lists
         for msg in messages:
@@ -67,7 +67,6 @@ class Router:
                 if _call(lists[action_id], msg):
                     self.forget(action_id)
             elif kind == "response":
-                batch = self._flush(batch)
                 handler = self._replies.pop(msg.get("ActionID") or "", None)
                 _call(handler or self.unclaimed, msg)
         self._flush(batch)
