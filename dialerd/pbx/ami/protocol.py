@@ -152,7 +152,7 @@ class AmiParser:
     connection, fed by one reader.
     """
 
-    __slots__ = ("_bare", "_buf", "_expect_banner", "_prefixes", "_variables", "banner", "skipped")
+    __slots__ = ("_buf", "_events", "_expect_banner", "_variables", "banner", "skipped")
 
     def __init__(
         self,
@@ -162,10 +162,7 @@ class AmiParser:
     ) -> None:
         self._buf = b""
         self._expect_banner = expect_banner
-        # An event is wanted when its first line is exactly "Event: NAME" for a wanted NAME.
-        names = [f"Event: {name}".encode() for name in only_events or ()]
-        self._prefixes = tuple(n + end for n in names for end in (b"\r\n", b"\n"))
-        self._bare = None if only_events is None else frozenset(names)
+        self._events = None if only_events is None else {n.encode() for n in only_events}
         self._variables = None if only_variables is None else {v.encode() for v in only_variables}
         self.banner: str | None = None
         self.skipped = 0
@@ -207,16 +204,18 @@ class AmiParser:
 
     def _kept(self, blocks: list[bytes]) -> list[bytes]:
         """The non-empty blocks that pass the filters, read from their bytes (whole-list passes)."""
-        bare, prefixes, variables = self._bare, self._prefixes, self._variables
-        if bare is None:
+        events, variables = self._events, self._variables
+        if events is None:
             kept = [b for b in blocks if b]
-        else:
+        else:  # the name: the rest of the first line, less one CR (as the parse reads it)
             kept = [
                 b
                 for b in blocks
-                if b.startswith(prefixes)
-                or (b and not b.startswith(b"Event: "))
-                or (b"\n" not in b and b in bare)
+                if b
+                and (
+                    not b.startswith(b"Event: ")
+                    or b.partition(b"\n")[0][7:].removesuffix(b"\r") in events
+                )
             ]
         if variables is not None:
             kept = [
