@@ -6,7 +6,7 @@ from dialerd.domain.ports import PbxSignals
 
 
 def signal_fields(s: PbxSignals) -> tuple[object, ...]:
-    """What a dial's classification rests on, to compare with the fixtures README's tables."""
+    """What a dial's classification rests on, to compare with the transcripts README's tables."""
     return (
         s.originate_response,
         s.reason,

@@ -1,8 +1,8 @@
 """What the recorded Asterisk 22 transcripts show, as the AMI path reads them.
 
-The one place tests read the packaged recordings: through the AMI simulator's
-own reader (today ``dialerd/pbx/simulator/templates/``), so repointing the
-simulator repoints this too.
+The one place tests read the recorded calls' events: through the AMI simulator's
+own reader of :mod:`dialerd.pbx.transcripts`, so the simulator and the tests
+hold the same recordings to the same reading.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.pbx.ami.correlate import Correlator
-from dialerd.pbx.simulator.templates import _timed_messages as recording
+from dialerd.pbx.simulator.templates import timed_messages as recording
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -1,26 +1,35 @@
-"""Every recorded Asterisk 22 transcript, replayed through AmiParser + Correlator.
+"""Every recorded Asterisk 22 transcript, replayed into the Correlator two ways.
 
-The bytes are fed in random-sized chunks with the recording's timing, with
-unknown events and garbage lines injected between messages; the PbxSignals must
-carry what the fixtures README documents, and classify to the outcome the file
-name says.
+* ``replay``: the pure AmiParser, fed the bytes in random-sized chunks with the
+  recording's timing, unknown events and garbage lines injected between messages;
+* ``replay_client``: the production AmiClient (pyst2 underneath, its reader,
+  filters and ActionID routing) connected to a loopback server that plays the
+  recorded session back while the client sends the recorded actions.
+
+The PbxSignals must carry what the transcripts README
+(dialerd/pbx/transcripts/README.md) documents, and classify to the outcome the
+recording's name says.
 """
 
 from __future__ import annotations
 
-import json
 import random
 import re
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dialerd.domain.ports import DialResult, PbxSignals
-from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, Correlator
-from dialerd.pbx.ami.protocol import AmiParser
+from dialerd.pbx import transcripts
+from dialerd.pbx.ami.client import WANTED_EVENTS, AmiClient, AmiLoginRejected
+from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, KEPT_VARIABLES, Correlator
+from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
+from dialerd.settings import AmiSettings
 from tests.amikit import signal_fields
-from tests.conftest import FIXTURES_AMI
+from tests.integration.transcript_ami import DEADLINE_S, ReplayAmi
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 JUNK = (
@@ -64,6 +73,14 @@ EXPECTED_SIGNALS: dict[str, tuple[object, ...]] = {
     "chanvars-answered-human": (S, 4, 16, 16, "ANSWER", False, *HUMAN, True),
     "chanvars-busy": (F, 5, 0, 17, "BUSY", False, None, None, False),
 }
+QUEUE_RECORDINGS = (
+    "queue-all-agents-paused",
+    "queue-answered-agent",
+    "queue-caller-abandons",
+    "queue-four-calls-two-agents",
+    "queue-pause-unpause",
+    "queue-status",
+)
 DIGIT_TRANSCRIPT = (
     "answered-human",
     "busy",
@@ -133,11 +150,22 @@ class Replay:
     garbage_lines: int
     unknown_events: int
     messages: list[tuple[str, str, list[tuple[str, str]]]]
+    replies: dict[str, AmiMessage] = field(default_factory=dict)
+
+
+def _actions(name: str) -> list[list[tuple[str, str]]]:
+    """The header pairs of every action the recording's client sent, in order."""
+    sent = transcripts.load(name).sent.decode()
+    return [
+        [tuple(line.split(": ", 1)) for line in block.split("\r\n")]  # type: ignore[misc]
+        for block in sent.split("\r\n\r\n")
+        if block
+    ]
 
 
 def _originates(name: str) -> list[tuple[str, str, bool]]:
     """(ActionID, DIALERD_ATTEMPT value, async) of every Originate the client sent."""
-    sent = (FIXTURES_AMI / f"{name}.sent.txt").read_bytes().decode()
+    sent = transcripts.load(name).sent.decode()
     found = []
     for block in sent.split("\r\n\r\n"):
         if "Action: Originate" in block:
@@ -148,15 +176,24 @@ def _originates(name: str) -> list[tuple[str, str, bool]]:
     return found
 
 
+def _correlator(name: str, results: dict[str, DialResult]) -> tuple[Correlator, dict[str, bool]]:
+    """A correlator expecting the recording's dials, and whether each was Async."""
+    correlator = Correlator(lambda r: results.__setitem__(r.key, r), settle_s=1.0)
+    asyncs = {}
+    for action_id, tag, is_async in _originates(name):
+        correlator.expect(action_id, 1, 5.0, T0, attempt_tag=tag)
+        asyncs[action_id] = is_async
+    return correlator, asyncs
+
+
 def _pieces(name: str, rng: random.Random, junk_rate: float) -> list[tuple[float, bytes]]:
     """The received bytes as (time, piece), junk injected at message ends, randomly chunked."""
-    data = (FIXTURES_AMI / f"{name}.txt").read_bytes()
-    timing = json.loads((FIXTURES_AMI / f"{name}.timing.json").read_text())["chunks"]
+    recording = transcripts.load(name)
     pieces: list[tuple[float, bytes]] = []
-    for t, direction, offset, length in timing:
-        if direction != "recv":
+    for recorded in recording.chunks:
+        if recorded.direction != "recv":
             continue
-        chunk = data[offset : offset + length]
+        t, chunk = recorded.at_s, recording.data(recorded)
         parts = chunk.split(b"\r\n\r\n")
         for i in range(len(parts) - 1):
             junk = rng.choice(JUNK) if rng.random() < junk_rate else b""
@@ -170,13 +207,13 @@ def _pieces(name: str, rng: random.Random, junk_rate: float) -> list[tuple[float
 
 
 def replay(name: str, seed: int = 0, junk_rate: float = 0.3, filtered: bool = False) -> Replay:
-    originates = _originates(name)
+    """The recording through the pure AmiParser."""
     results: dict[str, DialResult] = {}
-    correlator = Correlator(lambda r: results.__setitem__(r.key, r), settle_s=1.0)
-    asyncs = {action_id: is_async for action_id, _, is_async in originates}
-    for action_id, tag, _ in originates:
-        correlator.expect(action_id, 1, 5.0, T0, attempt_tag=tag)
-    parser = AmiParser(only_events=CORRELATED_EVENTS if filtered else None)
+    correlator, asyncs = _correlator(name, results)
+    parser = AmiParser(
+        only_events=CORRELATED_EVENTS if filtered else None,
+        only_variables=KEPT_VARIABLES if filtered else None,
+    )
     garbage = unknown = 0
     messages = []
     now = T0
@@ -198,6 +235,70 @@ def replay(name: str, seed: int = 0, junk_rate: float = 0.3, filtered: bool = Fa
     return Replay(results, garbage, unknown, messages)
 
 
+def _until(check: Callable[[], object]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)
+
+
+def replay_client(
+    name: str, seed: int = 0, junk_rate: float = 0.3, filtered: bool = True
+) -> Replay:
+    """The recording played to the production AmiClient, which sends the recorded actions.
+
+    ``filtered``: the client's production event filters (else it keeps every event).
+    Each message is handed to the correlator at its recorded time; the replay
+    ends when the server closes the connection after its last recorded read.
+    """
+    results: dict[str, DialResult] = {}
+    correlator, asyncs = _correlator(name, results)
+    server = ReplayAmi(name, seed=seed, junk_rate=junk_rate, junk=JUNK)
+    messages: list[tuple[str, str, list[tuple[str, str]]]] = []
+    replies: dict[str, AmiMessage] = {}
+    last = [T0]
+
+    def now() -> datetime:
+        last[0] = T0 + timedelta(seconds=server.time_at(client.bytes_received))
+        return last[0]
+
+    def on_events(events: list[AmiMessage]) -> None:
+        at = now()
+        for msg in events:
+            if msg.name != "FrobnicatorReport":
+                messages.append((msg.kind, msg.name, msg.headers))
+            correlator.feed(msg, at)
+        correlator.tick(at)
+
+    def on_reply(action_id: str) -> Callable[[AmiMessage], None]:
+        def handle(msg: AmiMessage) -> None:
+            replies[action_id] = msg
+            if action_id in asyncs and (not asyncs[action_id] or msg.name == "Error"):
+                correlator.sync_response(action_id, msg.name, msg.get("Message"), now())
+
+        return handle
+
+    settings = AmiSettings(port=server.port, connect_timeout_s=DEADLINE_S)
+    settings.action_timeout_s = DEADLINE_S
+    kept = {} if filtered else {"wanted_events": None, "wanted_variables": None}
+    client = AmiClient(settings, on_events, **kept)  # type: ignore[arg-type]
+    server.consumed = lambda: client.bytes_received
+    try:
+        client.connect()
+        for n, (action, *headers) in enumerate(_actions(name)[1:]):  # after the Login
+            action_id = dict(headers).get("ActionID") or f"unrecorded-{n}"
+            rest = [(k, v) for k, v in headers if k != "ActionID"]
+            client.send_nowait(action[1], rest, action_id, on_reply(action_id))
+        _until(lambda: not client.connected())
+    finally:
+        client.close()
+        server.stop()
+    assert server.error is None, server.error
+    correlator.tick(last[0] + timedelta(seconds=2))
+    assert correlator.pending() == []
+    return Replay(results, 0, 0, messages, replies)
+
+
 def _fields(s: PbxSignals) -> tuple[object, ...]:
     """signal_fields with the AMD cause, which the replay tables also give."""
     *head, answered = signal_fields(s)
@@ -210,8 +311,9 @@ def _classify(signals: PbxSignals) -> str:
 
 
 def test_every_transcript_is_covered() -> None:
-    names = {p.name[: -len(".txt")] for p in FIXTURES_AMI.glob("*.txt") if p.name.count(".") == 1}
+    names = set(transcripts.names())
     assert names == set(EXPECTED_SIGNALS) | {"concurrent-10", "ping", "bad-login"}
+    assert transcripts.names(transcripts.QUEUE) == [f"queue/{name}" for name in QUEUE_RECORDINGS]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))
@@ -258,11 +360,11 @@ def test_concurrent_ten_classifies_per_digit() -> None:
 
 def test_ping_and_bad_login_parse_through_junk() -> None:
     parser = AmiParser()
-    msgs = parser.feed((FIXTURES_AMI / "ping.txt").read_bytes())
+    msgs = parser.feed(transcripts.read_bytes("ping.txt"))
     pongs = [m for m in msgs if m.get("Ping") == "Pong"]
     assert len(pongs) == 2 and all(float(m["Timestamp"]) > 0 for m in pongs)
     assert [m.get("ActionID") for m in pongs] == ["ping-ping-2", None]
-    bad = AmiParser().feed((FIXTURES_AMI / "bad-login.txt").read_bytes())
+    bad = AmiParser().feed(transcripts.read_bytes("bad-login.txt"))
     assert [(m.kind, m.name) for m in bad] == [
         ("banner", "Asterisk Call Manager/11.0.0"),
         ("response", "Error"),
@@ -272,14 +374,95 @@ def test_ping_and_bad_login_parse_through_junk() -> None:
 
 @pytest.mark.parametrize("name", ["ping", "bad-login", "busy", "concurrent-10"])
 def test_random_chunks_and_junk_give_the_same_messages_as_one_clean_read(name: str) -> None:
-    clean = AmiParser().feed((FIXTURES_AMI / f"{name}.txt").read_bytes())
+    clean = AmiParser().feed(transcripts.read_bytes(f"{name}.txt"))
     run = replay(name, seed=7, junk_rate=1.0)
     assert run.messages == [(m.kind, m.name, m.headers) for m in clean]
     assert run.garbage_lines + run.unknown_events > 0
 
 
 def test_duplicate_headers_of_chanvars_transcript_are_kept() -> None:
-    msgs = AmiParser().feed((FIXTURES_AMI / "chanvars-busy.txt").read_bytes())
+    msgs = AmiParser().feed(transcripts.read_bytes("chanvars-busy.txt"))
     hangups = [m for m in msgs if m.name == "Hangup"]
     assert hangups and all(m.get_all("ChanVariable") for m in hangups)
     assert all(m["ChanVariable"].startswith("DIALERD_ATTEMPT=") for m in hangups)
+
+
+# -- the same recordings through the production client ----------------------------------------
+SESSIONS = sorted(set(transcripts.names()) - {"bad-login"}) + [
+    f"queue/{name}" for name in QUEUE_RECORDINGS
+]
+
+
+@pytest.mark.parametrize("name", SESSIONS)
+def test_production_client_reads_every_session_as_the_parser_does(name: str) -> None:
+    """Every event and every reply, through pyst2, the reader and the router, with junk."""
+    run = replay_client(name, seed=3, junk_rate=0.5, filtered=False)
+    parsed = AmiParser().feed(transcripts.read_bytes(f"{name}.txt"))
+    assert run.messages == [(m.kind, m.name, m.headers) for m in parsed if m.kind == "event"]
+    replies = {}
+    for msg in parsed:
+        action_id = msg.get("ActionID")
+        if msg.kind == "response" and action_id and action_id not in replies:
+            replies[action_id] = msg.headers
+    login = _actions(name)[0]
+    expected = {k: v for k, v in replies.items() if k != dict(login)["ActionID"]}
+    assert {k: m.headers for k, m in run.replies.items() if k in replies} == expected
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_SIGNALS))
+def test_production_client_gives_documented_signals(name: str) -> None:
+    run = replay_client(name, seed=4)
+    assert list(run.results) == [f"{name}-orig-2"]
+    signals = run.results[f"{name}-orig-2"].signals
+    assert _fields(signals) == EXPECTED_SIGNALS[name]
+    assert _classify(signals) == EXPECTED_OUTCOME[name]
+    if signals.answered_at is not None:
+        assert signals.talk_seconds is not None and signals.talk_seconds > 0
+    kept = replay_client(name, seed=5, junk_rate=0.0).messages
+    every = replay_client(name, seed=5, junk_rate=0.0, filtered=False).messages
+    assert kept == [
+        m
+        for m in every
+        if m[1] in WANTED_EVENTS and (m[1] != "VarSet" or dict(m[2])["Variable"] in KEPT_VARIABLES)
+    ]
+
+
+def test_production_client_sends_the_recorded_actions_byte_for_byte() -> None:
+    server_actions: list[bytes] = []
+    original = ReplayAmi.__init__
+
+    def keep(self: ReplayAmi, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        server_actions.append(self.actions)  # type: ignore[arg-type]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ReplayAmi, "__init__", keep)
+        replay_client("concurrent-10", junk_rate=0.0)
+    (actions,) = server_actions
+    recorded = transcripts.load("concurrent-10").sent.split(b"\r\n\r\n")[1:-2]
+    assert b"".join(actions[1:-1]) == b"".join(block + b"\r\n\r\n" for block in recorded)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_production_client_correlates_ten_concurrent_calls(seed: int) -> None:
+    run = replay_client("concurrent-10", seed)
+    assert len(run.results) == 10
+    for digit in range(10):
+        signals = run.results[f"concurrent-10-orig-{digit + 2}"].signals
+        assert _fields(signals) == EXPECTED_SIGNALS[DIGIT_TRANSCRIPT[digit]], digit
+        assert _classify(signals) == EXPECTED_OUTCOME[DIGIT_TRANSCRIPT[digit]]
+
+
+def test_production_client_is_refused_by_the_recorded_bad_login() -> None:
+    server = ReplayAmi("bad-login")
+    settings = AmiSettings(port=server.port, connect_timeout_s=DEADLINE_S)
+    settings.action_timeout_s = DEADLINE_S
+    client = AmiClient(settings, lambda _events: None)
+    server.consumed = lambda: client.bytes_received
+    try:
+        with pytest.raises(AmiLoginRejected):
+            client.connect()
+    finally:
+        client.close()
+        server.stop()
+    assert server.done.wait(DEADLINE_S) and server.error is None

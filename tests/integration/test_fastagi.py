@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from structlog.testing import capture_logs
 
+from dialerd.pbx import transcripts
 from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.fastagi import (
     AnsweredInfo,
@@ -21,31 +22,8 @@ from dialerd.pbx.fastagi import (
 )
 from dialerd.settings import AgiSettings
 
-# The environment Asterisk 22.10.1 sent for AGI(agi://127.0.0.1:4573/answered,...)
-# (recording answered-human-fastagi; its arguments are the ones dialerd's dialplan passes).
-RECORDED_ENV = """\
-agi_network: yes
-agi_network_script: answered
-agi_request: agi://127.0.0.1:4573/answered
-agi_channel: Local/13800000000@callee-sim-00000024;1
-agi_language: en
-agi_type: Local
-agi_uniqueid: 1795343547.74
-agi_version: 22.10.1
-agi_callerid: 4000
-agi_calleridname: dialerd
-agi_callingpres: 0
-agi_callingani2: 0
-agi_callington: 0
-agi_callingtns: 0
-agi_dnid: unknown
-agi_rdnis: unknown
-agi_context: dialerd-answered
-agi_extension: s
-agi_priority: 4
-agi_enhanced: 0.0
-agi_accountcode:
-agi_threadid: 140443629254336"""
+RECORDED_REPLIES = transcripts.read_text("answered-human-fastagi.agi-recv.txt")
+RECORDED_ENV = RECORDED_REPLIES.split("\n\n")[0]
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 TOKENS = AgiTokens("test-secret")
 DEADLINE_S = 60.0

@@ -12,15 +12,18 @@ from datetime import UTC, datetime
 import pytest
 
 from dialerd.domain.ports import DialResult
+from dialerd.pbx import transcripts
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
 from dialerd.pbx.simulator import AmiSimulator, Faults, Scenario
 from dialerd.pbx.simulator.scenario import DIGIT_OUTCOMES, KNOWN_TEMPLATES, default_template
-from tests.conftest import FIXTURES_AMI
+from dialerd.pbx.simulator.templates import load_template
 from tests.integration.test_ami_replay import DIGIT_TRANSCRIPT, EXPECTED_SIGNALS
 
 SECRET = "s3cret"
 SCALE = 0.01
+DEADLINE_S = 30.0  # for any wait on what should come: generous, the machine may be busy
+HELD = 1e6  # time_scale at which a call moves on only when the test plays it
 _OPEN: list[socket.socket] = []
 
 
@@ -54,7 +57,7 @@ class Client:
         if self.sock is not None:
             self.sock.sendall(data)
 
-    def until(self, pred: Callable[[AmiMessage], bool], timeout: float = 5.0) -> AmiMessage:
+    def until(self, pred: Callable[[AmiMessage], bool], timeout: float = DEADLINE_S) -> AmiMessage:
         """The first message read (already or from now on) that ``pred`` accepts."""
         deadline = time.monotonic() + timeout
         seen = 0
@@ -75,7 +78,7 @@ class Client:
             self.eof = not data
             self.messages += self.parser.feed(data)
 
-    def until_count(self, count: int, timeout: float = 10.0) -> None:
+    def until_count(self, count: int, timeout: float = DEADLINE_S) -> None:
         """Read until ``count`` messages in all were read."""
         if len(self.messages) < count:
             self.until(lambda _: len(self.messages) >= count, timeout)
@@ -104,7 +107,7 @@ def _address(sim: AmiSimulator) -> tuple[str, int]:
 
 
 def _recorded_originate(name: str) -> bytes:
-    sent = (FIXTURES_AMI / f"{name}.sent.txt").read_bytes()
+    sent = transcripts.load(name).sent
     return next(b for b in sent.split(b"\r\n\r\n") if b"Action: Originate" in b) + b"\r\n\r\n"
 
 
@@ -126,7 +129,7 @@ def _normalised(msgs: list[AmiMessage]) -> list[list[tuple[str, str]]]:
 
 
 def _recorded_call_events(name: str) -> list[AmiMessage]:
-    msgs = AmiParser().feed((FIXTURES_AMI / f"{name}.txt").read_bytes())
+    msgs = AmiParser().feed(transcripts.load(name).received)
     ack = next(i for i, m in enumerate(msgs) if m.get("ActionID") == f"{name}-orig-2")
     return [m for m in msgs[ack + 1 :] if m.kind == "event"]
 
@@ -165,7 +168,7 @@ def _originate(client: Client, key: str, number: str, **extra: str) -> None:
     client.send("Originate", *((k, v) for k, v in headers.items() if v))
 
 
-def _results(client: Client, keys: list[str], timeout: float = 10.0) -> dict[str, DialResult]:
+def _results(client: Client, keys: list[str], timeout: float = DEADLINE_S) -> dict[str, DialResult]:
     results: dict[str, DialResult] = {}
     correlator = Correlator(lambda r: results.__setitem__(r.key, r), settle_s=0.0)
     now = datetime.now(UTC)
@@ -277,13 +280,14 @@ def test_core_show_channels_lists_a_live_call_and_hangup_ends_it(sim: AmiSimulat
 
 
 def test_dropped_connection_keeps_the_call_and_loses_outage_events() -> None:
-    sim = AmiSimulator(secret=SECRET, time_scale=0.05, faults=Faults(drop_after_originates=1))
+    sim = AmiSimulator(secret=SECRET, time_scale=HELD, faults=Faults(drop_after_originates=1))
     address = sim.start_in_thread()
     try:
         client = Client(address)
-        _originate(client, "k8", "13800000008")  # answering machine: about 0.5 s scaled
+        _originate(client, "k8", "13800000008")  # answering machine, held until played
         with pytest.raises(AssertionError, match="eof=True"):
             client.until(lambda m: False)
+        sim.play("k8", 2)  # the call goes on during the outage; these events reach no one
         assert not any(m.name == "Hangup" for m in client.messages)
         again = Client(address)
         again.send("CoreShowChannels", ("ActionID", "c-1"))
@@ -292,6 +296,7 @@ def test_dropped_connection_keeps_the_call_and_loses_outage_events() -> None:
             "k8",
             "k8-2",
         }
+        sim.play("k8")  # the rest of the call, on the new connection
         hangup = again.until(lambda m: m.name == "Hangup" and m["Uniqueid"] == "k8")
         assert hangup["Cause"] == "16"
         assert not any(m.name == "Newchannel" for m in again.messages)  # sent during the outage
@@ -306,10 +311,10 @@ def test_event_delay_and_drop_connections_on_demand() -> None:
         client = Client(address)
         started = time.monotonic()
         _originate(client, "k1", "13800000001")
-        client.until(lambda m: m.get("ActionID") == "k1")
-        acked = time.monotonic()
-        client.until(lambda m: m.name == "Newchannel")
-        assert acked - started < 0.25 <= time.monotonic() - started
+        ack = client.until(lambda m: m.get("ActionID") == "k1")
+        newchannel = client.until(lambda m: m.name == "Newchannel")
+        assert time.monotonic() - started >= 0.3  # the events waited; the ack came before them
+        assert client.messages.index(ack) < client.messages.index(newchannel)
         other = Client(address)
         sim.drop_connections()
         for each in (client, other):
@@ -391,9 +396,10 @@ def test_timeout_ends_an_unanswered_call_early() -> None:
         client = Client(address)
         started = time.monotonic()
         _originate(client, "k2", "13800000002", Timeout="300")
-        s = _results(client, ["k2"], timeout=5)["k2"].signals
-        assert time.monotonic() - started < 3.0
+        s = _results(client, ["k2"])["k2"].signals
         assert (s.reason, s.hangup_cause) == (3, 19)
+        # 0.3 s after the Originate at time_scale 1; the recording's own Timeout was 5 s
+        assert time.monotonic() - started < load_template("no-answer").recorded_timeout_s
     finally:
         sim.stop()
 

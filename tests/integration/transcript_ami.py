@@ -1,21 +1,28 @@
-"""A tiny AMI server that answers Originates by replaying the recorded Asterisk 22 transcripts.
+"""Two tiny AMI servers on loopback that play the recorded Asterisk 22 transcripts.
 
-The number's last digit picks the transcript (the recorded [callee-sim] table);
-``transcripts`` maps exact numbers to other recordings. Replayed events are
-rewritten for the request: ActionID, the ``;1``/``;2`` Uniqueids and Linkedid
-become ``ChannelId``/``OtherChannelId``, and ``DIALERD_ATTEMPT`` the one sent.
-With ``autoplay = False`` events wait in ``backlog[key]`` until ``play()``.
+:class:`TranscriptAmi` answers Originates: the number's last digit picks the
+transcript (the recorded [callee-sim] table); ``transcripts`` maps exact numbers
+to other recordings. Replayed events are rewritten for the request: ActionID,
+the ``;1``/``;2`` Uniqueids and Linkedid become ``ChannelId``/``OtherChannelId``,
+and ``DIALERD_ATTEMPT`` the one sent. With ``autoplay = False`` events wait in
+``backlog[key]`` until ``play()``.
+
+:class:`ReplayAmi` plays one whole recorded session back, byte for byte, to a
+client that sends the recorded actions.
 """
 
 from __future__ import annotations
 
+import bisect
+import random
 import re
 import socket
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+from dialerd.pbx import transcripts
+
 BY_DIGIT = {
     "0": "answered-human",
     "1": "busy",
@@ -41,7 +48,7 @@ def parse(block: bytes) -> dict[str, str]:
 
 def recorded_events(name: str) -> list[bytes]:
     """The call's events of one transcript (after login, FullyBooted and the ack)."""
-    blocks = (FIXTURES / f"{name}.txt").read_bytes().split(b"\r\n\r\n")
+    blocks = transcripts.load(name).received.split(b"\r\n\r\n")
     return [b for b in blocks if b.startswith(b"Event: ") and b"FullyBooted" not in b[:30]]
 
 
@@ -204,3 +211,112 @@ def _variables(received: bytearray, key: str) -> list[tuple[str, str]]:
                 if line.startswith("Variable: DIALERD_ATTEMPT=")
             ]
     return []
+
+
+DEADLINE_S = 60.0  # for each step of a replay: generous, the machine may be busy
+
+
+class ReplayAmi:
+    """Loopback AMI server that plays one recorded session back to one client.
+
+    The recorded reads are written in order, byte for byte; the reads that
+    followed the N-th recorded action wait until the client has sent N actions
+    (``actions`` keeps them). Each read is written in random pieces, with one of
+    ``junk`` at message ends at ``junk_rate``, and the next read only once the
+    client has taken it all in (``consumed()``, its byte count): a client read
+    never spans two recorded reads, so :meth:`time_at` gives every message its
+    recorded time. After the last read the server closes the connection, as
+    Asterisk does after ``Goodbye`` or a failed login. ``error`` says what went
+    wrong on the server's side, if anything.
+    """
+
+    def __init__(
+        self, name: str, seed: int = 0, junk_rate: float = 0.0, junk: tuple[bytes, ...] = ()
+    ) -> None:
+        self.recording = transcripts.load(name)
+        self.consumed: Callable[[], int] = lambda: 0
+        self.actions: list[bytes] = []
+        self.error: str | None = None
+        self.done = threading.Event()
+        self._rng = random.Random(seed)
+        self._junk_rate, self._junk = junk_rate, junk
+        self._ends: list[int] = []  # bytes written up to the end of each recorded read ...
+        self._times: list[float] = []  # ... and that read's recorded time
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        threading.Thread(target=self._serve, name="replay-ami", daemon=True).start()
+
+    def time_at(self, received: int) -> float:
+        """The recorded time of the read that holds the ``received``-th byte written."""
+        at = bisect.bisect_left(self._ends, received)
+        return self._times[min(at, len(self._times) - 1)]
+
+    def stop(self) -> None:
+        self._listener.close()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        threading.Thread(target=self._read, args=(conn,), daemon=True).start()
+        try:
+            self._play(conn)
+        except OSError as exc:
+            self.error = f"write failed: {exc}"
+        finally:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes the action reader; the client reads EOF
+            except OSError:
+                pass
+            conn.close()
+            self.done.set()
+
+    def _play(self, conn: socket.socket) -> None:
+        recording, written = self.recording, 0
+        for chunk in recording.chunks:
+            if chunk.direction == "sent":
+                sent = recording.sent[: chunk.offset + chunk.length].count(b"\r\n\r\n")
+                if not self._wait(lambda n=sent: len(self.actions) >= n):
+                    self.error = f"the client sent {len(self.actions)} of {sent} actions"
+                    return
+                continue
+            data = self._with_junk(recording.data(chunk))
+            written += len(data)
+            self._ends.append(written)
+            self._times.append(chunk.at_s)
+            while data:
+                size = self._rng.randint(1, 700)
+                conn.sendall(data[:size])
+                data = data[size:]
+            if not self._wait(lambda n=written: self.consumed() >= n):
+                self.error = f"the client read {self.consumed()} of {written} bytes"
+                return
+
+    def _with_junk(self, data: bytes) -> bytes:
+        parts = data.split(b"\r\n\r\n")
+        for i in range(len(parts) - 1):
+            if self._junk and self._rng.random() < self._junk_rate:
+                parts[i] += b"\r\n\r\n" + self._rng.choice(self._junk)
+            else:
+                parts[i] += b"\r\n\r\n"
+        return b"".join(parts)
+
+    def _read(self, conn: socket.socket) -> None:
+        buf = b""
+        try:
+            while data := conn.recv(65536):
+                *blocks, buf = (buf + data).split(b"\r\n\r\n")
+                self.actions += [block + b"\r\n\r\n" for block in blocks]
+        except OSError:
+            return
+
+    @staticmethod
+    def _wait(check: Callable[[], bool]) -> bool:
+        deadline = time.monotonic() + DEADLINE_S
+        while not check():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.001)
+        return True

@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialerd.errors import UnsafeDialInput
-from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
+from dialerd.pbx.ami.client import encode_action
+from dialerd.pbx.ami.protocol import (
+    AmiMessage,
+    AmiParser,
+    _parse_block,
+    _parse_lines,
+    format_action,
+)
 
 SESSION = (
     b"Asterisk Call Manager/11.0.0\r\n"
@@ -144,3 +151,63 @@ def test_only_events_filter_drops_other_events_cheaply() -> None:
         ("event", "Newexten"),  # behind a garbage line: parsed, not filtered
     ]
     assert parser.skipped == 2
+
+
+def test_only_variables_filter_keeps_the_named_varsets_and_every_other_event() -> None:
+    parser = AmiParser(expect_banner=False, only_variables={"AMDSTATUS", "DIALERD_ATTEMPT"})
+    msgs = parser.feed(
+        b"Event: VarSet\r\nVariable: MACRO_DEPTH\r\nValue: 0\r\n\r\n"
+        b"Event: VarSet\r\nUniqueid: k-1\r\nVariable: AMDSTATUS\r\nValue: HUMAN\r\n\r\n"
+        b"Event: VarSet\r\nVariable: AMDSTATUSX\r\n\r\n"  # a longer name is another variable
+        b"Event: VarSet\r\nValue: none\r\n\r\n"  # no Variable header at all
+        b"Event: Hangup\r\nCause: 16\r\n\r\n"
+        b"Event: VarSet\nVariable: DIALERD_ATTEMPT\n\n"  # bare LF, name on the last line
+    )
+    assert [(m.name, m.get("Variable")) for m in msgs] == [
+        ("VarSet", "AMDSTATUS"),
+        ("Hangup", None),
+        ("VarSet", "DIALERD_ATTEMPT"),
+    ]
+    assert parser.skipped == 3
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=60),
+    st.sampled_from([{"VarSet", "Hangup"}, {"VarSet"}, {"Hangup"}]),
+    st.sampled_from([{"AMDCAUSE"}, {"AMDSTATUS"}]),
+)
+def test_filters_give_the_same_messages_as_filtering_after_the_parse(
+    sizes: list[int], wanted: set[str], variables: set[str]
+) -> None:
+    parser = AmiParser(only_events=wanted, only_variables=variables)
+    msgs: list[AmiMessage] = []
+    data, i = SESSION, 0
+    while data:
+        msgs += parser.feed(data[: sizes[i % len(sizes)]])
+        data, i = data[sizes[i % len(sizes)] :], i + 1
+    expected = [
+        m
+        for m in AmiParser().feed(SESSION)
+        if m.kind != "event"
+        or (m.name in wanted and (m.name != "VarSet" or m.get("Variable") in variables))
+    ]
+    assert [(m.kind, m.headers) for m in msgs] == [(m.kind, m.headers) for m in expected]
+
+
+def test_encode_action_matches_format_action_and_refuses_line_breaks() -> None:
+    headers = [("ActionID", "k-1"), ("Channel", "PJSIP/1@t"), ("Variable", "A=1")]
+    assert encode_action("Originate", headers) == format_action("Originate", headers)
+    for bad in ("1\r\nAction: Command", "1\n", "1\r", "1\0"):
+        with pytest.raises(UnsafeDialInput, match="Channel"):
+            encode_action("Originate", [("Channel", bad)])
+
+
+LINE = st.text(alphabet="Ab-: \r\n\u5f20", max_size=12)
+
+
+@given(st.lists(st.one_of(LINE, st.sampled_from(["Event: Hangup", "Key: v: w", "Key:", ": v"]))))
+def test_the_fast_path_parses_every_message_as_the_line_by_line_path(lines: list[str]) -> None:
+    text = "\r\n".join(lines)
+    fast, slow = _parse_block(text), _parse_lines(text)
+    assert (fast.kind, fast.name, fast.headers) == (slow.kind, slow.name, slow.headers)
+    assert fast.garbage == slow.garbage

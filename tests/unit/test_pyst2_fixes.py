@@ -1,103 +1,142 @@
-"""The patched pyst2 reader: parsing, filtering and routing of AMI text, without a socket."""
+"""pyst2's private surface that dialerd relies on, pinned; the patched Manager, without a socket.
+
+If a pyst2 release renames, retypes or stops using one of the attributes in
+``PYST2_PRIVATE``, or changes the methods dialerd calls, these tests fail before
+anything reaches a PBX.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import inspect
+import io
+import threading
+from importlib.metadata import version
 
 import pytest
-from asterisk.manager import ManagerMsg
+from asterisk.manager import Manager, ManagerSocketException
 
-from dialerd.errors import UnsafeDialInput
-from dialerd.pbx.ami.client import WANTED_EVENTS, WANTED_VARIABLES, encode_action
-from dialerd.pbx.ami.protocol import format_action
-from dialerd.pbx.ami.pyst2_fixes import DialerdManager, FixedManagerMsg, parse_headers
+from dialerd.pbx.ami.client import WANTED_EVENTS, WANTED_VARIABLES
+from dialerd.pbx.ami.protocol import AmiMessage
+from dialerd.pbx.ami.pyst2_fixes import PYST2_PRIVATE, DialerdManager
 
-HANGUP = (
-    "Event: Hangup\r\nPrivilege: call,all\r\nUniqueid: k-1\r\nCause: 17\r\nCause-txt: User busy"
-)
-NEWEXTEN = "Event: Newexten\r\nPrivilege: dialplan,all\r\nUniqueid: k-1\r\nApplication: AMD"
-VARSET_AMD = "Event: VarSet\r\nPrivilege: dialplan,all\r\nVariable: AMDSTATUS\r\nValue: HUMAN"
-VARSET_OTHER = "Event: VarSet\r\nPrivilege: dialplan,all\r\nVariable: MACRO_DEPTH\r\nValue: 0"
-
-
-def _manager() -> DialerdManager:
-    return DialerdManager(WANTED_EVENTS, WANTED_VARIABLES)
+# The pyst2 code that reads each attribute dialerd sets or feeds (names it refers to).
+PYST2_READS = {
+    "send_action": {"_connected", "_sock", "_response_queue"},
+    "event_dispatch": {"_running", "_event_queue", "_event_callbacks"},
+    "__init__": {"message_thread", "message_loop", "event_dispatch_thread", "event_dispatch"},
+}
 
 
-def test_chanvariable_headers_parse_instead_of_crashing() -> None:
-    text = (
-        "Event: Newchannel\r\nChannel: Local/1@x;1\r\nChanVariable: DIALERD_ATTEMPT=\r\n"
-        "ChanVariable: DIALERD_KEY=k-1\r\nDestChanVariable: A=b=c"
+class ScriptedSocket:
+    """Stands in for the TCP socket: ``recv`` returns the scripted chunks, then EOF."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = list(chunks)
+
+    def recv(self, _size: int) -> bytes:
+        return self.chunks.pop(0) if self.chunks else b""
+
+    def shutdown(self, _how: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_pyst2_is_the_release_these_pins_were_written_for() -> None:
+    assert version("pyst2") == "0.5.1"  # pyproject pins it; an upgrade re-checks everything here
+
+
+def test_each_private_attribute_exists_with_its_type_after_manager_init() -> None:
+    manager = Manager()
+    for name, (kind, why) in PYST2_PRIVATE.items():
+        assert isinstance(getattr(manager, name), kind), f"{name}: {why}"
+    for thread in (manager.message_thread, manager.event_dispatch_thread):
+        assert isinstance(thread, threading.Thread) and not thread.is_alive()
+    assert isinstance(manager._event_callbacks, dict)
+
+
+def test_pyst2_code_still_uses_them_where_the_patch_expects() -> None:
+    for method, names in PYST2_READS.items():
+        used = set(getattr(Manager, method).__code__.co_names)
+        assert names <= used, f"Manager.{method} no longer uses {names - used}"
+    assert set(PYST2_PRIVATE) <= set().union(*PYST2_READS.values())
+
+
+def test_the_methods_dialerd_calls_or_replaces_keep_their_signatures() -> None:
+    signatures = {
+        "send_action": "(self, cdict={}, **kwargs)",
+        "register_event": "(self, event, function)",
+        "message_loop": "(self)",
+        "event_dispatch": "(self)",
+        "close": "(self)",
+    }
+    for method, expected in signatures.items():
+        assert str(inspect.signature(getattr(Manager, method))) == expected, method
+
+
+def test_send_action_writes_the_login_and_returns_the_next_fifo_reply() -> None:
+    manager = DialerdManager(lambda _messages: None)
+    written = io.BytesIO()
+    manager._sock = written
+    manager._connected.set()
+    reply = AmiMessage.from_pairs([("Response", "Success"), ("ActionID", "l-1")])
+    manager.fifo(reply)
+    assert manager.send_action({"Action": "Login", "ActionID": "l-1", "Username": "u"}) is reply
+    assert written.getvalue() == b"Action: Login\r\nActionID: l-1\r\nUsername: u\r\n\r\n"
+    manager._response_queue.put(None)  # what the reader leaves when the link is lost
+    with pytest.raises(ManagerSocketException):
+        manager.send_action({"Action": "Ping"})
+    manager.close()
+
+
+def test_the_reader_feeds_every_read_through_the_parser_with_the_filters() -> None:
+    reads: list[list[AmiMessage]] = []
+    manager = DialerdManager(reads.append, WANTED_EVENTS, WANTED_VARIABLES)
+    session = (
+        b"Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: l-1\r\n\r\n"
+        b"Event: Newexten\r\nUniqueid: k\r\n\r\nEvent: VarSet\r\nVariable: MACRO_DEPTH\r\n\r\n"
+        b"Event: VarSet\r\nVariable: AMDSTATUS\r\nValue: HUMAN\r\n\r\n"
+        b"Event: Hangup\r\nUniqueid: k\r\nChanVariable: A=1\r\nChanVariable: B=2\r\n\r\n"
     )
-    headers, data = parse_headers(text)
-    assert headers["Event"] == "Newchannel"
-    assert headers["ChanVariable"] == {"DIALERD_ATTEMPT": "", "DIALERD_KEY": "k-1"}
-    assert headers["DestChanVariable"] == {"A": "b=c"}
-    assert data == ""
-    message = FixedManagerMsg([line + "\r\n" for line in text.split("\r\n")])
-    assert message.headers["ChanVariable"]["DIALERD_KEY"] == "k-1"
-
-
-def test_headers_without_a_space_and_trailing_data() -> None:
-    headers, data = parse_headers("Response: Follows\r\nActionID:7\r\nno colon here\r\nmore")
-    assert headers == {"Response": "Follows", "ActionID": "7"}
-    assert data == "no colon here\r\nmore"
-
-
-def test_only_wanted_events_and_variables_come_through_in_order() -> None:
-    manager = _manager()
-    text = "\r\n\r\n".join([NEWEXTEN, HANGUP, VARSET_OTHER, VARSET_AMD, NEWEXTEN])
-    batch = manager._split(text)
-    assert [(h["Event"], h.get("Variable")) for h in batch] == [
-        ("Hangup", None),
-        ("VarSet", "AMDSTATUS"),
+    manager._raw = ScriptedSocket(session[:45], session[45:130], session[130:])
+    manager._connected.set()
+    manager.message_loop()
+    got = [(m.kind, m.name) for read in reads for m in read]
+    assert got == [
+        ("banner", "Asterisk Call Manager/11.0.0"),
+        ("response", "Success"),
+        ("event", "VarSet"),
+        ("event", "Hangup"),
     ]
-    assert batch[0]["Cause-txt"] == "User busy"
+    assert reads[-1][-1].get_all("ChanVariable") == ["A=1", "B=2"]  # pyst2's parse crashed here
+    assert manager.bytes_received == len(session)
+    assert not manager.connected()  # EOF: the link is down and every waiter released
+    assert manager._response_queue.get_nowait() is None
+    assert manager._event_queue.get_nowait() is None
+    manager.close()
 
 
-def test_junk_in_front_of_a_message_does_not_lose_it() -> None:
-    manager = _manager()
-    batch = manager._split(f"garbage line without a colon\r\n{HANGUP}")
-    assert [h["Event"] for h in batch] == ["Hangup"]
+def test_call_soon_runs_in_order_on_pyst2_dispatch_and_survives_a_failure() -> None:
+    manager = DialerdManager(lambda _messages: None)
+    ran: list[str] = []
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    manager.call_soon(lambda: ran.append("first"))
+    manager.call_soon(fail)
+    manager.call_soon(lambda: ran.append("last"))
+    manager._event_queue.put(None)
+    manager._running.set()
+    manager.event_dispatch()  # pyst2's own loop, run here instead of on its thread
+    assert ran == ["first", "last"]
+    manager.close()
+    manager.close()  # idempotent
 
 
-def test_responses_are_routed_by_action_id_not_fifo() -> None:
-    manager = _manager()
-    got: dict[str, ManagerMsg] = {}
-    manager.expect("a-1", lambda m: got.__setitem__("a-1", m))
-    manager.expect("a-2", lambda m: got.__setitem__("a-2", m))
-    manager._split(
-        "Response: Success\r\nActionID: a-2\r\nPing: Pong\r\n\r\n"
-        "Response: Error\r\nActionID: a-1\r\nMessage: Originate failed"
-    )
-    assert got["a-1"].get_header("Message") == "Originate failed"
-    assert got["a-2"].get_header("Ping") == "Pong"
-    unclaimed = "Response: Success\r\nActionID: pyst2-1\r\nMessage: Authentication accepted"
-    manager._split(unclaimed)
-    assert manager._response_queue.get_nowait().get_header("ActionID") == "pyst2-1"
-
-
-def test_list_action_events_go_to_their_collector() -> None:
-    manager = _manager()
-    rows: list[dict[str, Any]] = []
-
-    def collect(headers: dict[str, Any]) -> bool:
-        rows.append(headers)
-        return headers["Event"] == "CoreShowChannelsComplete"
-
-    manager.expect_list("c-1", collect)
-    manager._split(
-        "Event: CoreShowChannel\r\nActionID: c-1\r\nUniqueid: k-1\r\n\r\n"
-        f"{HANGUP}\r\n\r\n"
-        "Event: CoreShowChannelsComplete\r\nActionID: c-1\r\nListItems: 1"
-    )
-    assert [r["Event"] for r in rows] == ["CoreShowChannel", "CoreShowChannelsComplete"]
-    assert "c-1" not in manager._lists
-
-
-def test_encode_action_matches_format_action_and_refuses_line_breaks() -> None:
-    headers = [("ActionID", "k-1"), ("Channel", "PJSIP/1@t"), ("Variable", "A=1")]
-    assert encode_action("Originate", headers) == format_action("Originate", headers)
-    for bad in ("1\r\nAction: Command", "1\n", "1\r", "1\0"):
-        with pytest.raises(UnsafeDialInput, match="Channel"):
-            encode_action("Originate", [("Channel", bad)])
+def test_a_write_without_a_connection_is_refused() -> None:
+    manager = DialerdManager(lambda _messages: None)
+    with pytest.raises(ManagerSocketException):
+        manager.send_raw(b"Action: Ping\r\n\r\n")
+    manager.close()

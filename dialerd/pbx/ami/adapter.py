@@ -14,9 +14,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from asterisk.manager import ManagerMsg
 
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.ports import (
@@ -36,6 +33,7 @@ from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
+from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.pbx.fastagi import HeldAnswer, Verdict
 from dialerd.settings import AmiSettings
 
@@ -214,7 +212,7 @@ class AmiTelephony:
         for result in results:
             self._sink(result)
 
-    def _on_events(self, events: list[dict[str, Any]]) -> None:
+    def _on_events(self, events: list[AmiMessage]) -> None:
         now = self._clock.now()
         feed = self._correlator.feed
         with self._lock:
@@ -224,11 +222,11 @@ class AmiTelephony:
         if self._outbox:
             self._flush()
 
-    def _on_ack(self, client: AmiClient, key: str, reply: ManagerMsg) -> None:
+    def _on_ack(self, client: AmiClient, key: str, reply: AmiMessage) -> None:
         """Reader thread: a refused Originate is the dial's final word."""
-        if reply.get_header("Response") == "Success":
+        if reply.get("Response") == "Success":
             return
-        message = reply.get_header("Message")
+        message = reply.get("Message")
         log.warning("ami_originate_refused", key=key, message=message)
         client.call_soon(lambda: self._refused(key, str(message)))
 

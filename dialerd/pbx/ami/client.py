@@ -2,8 +2,11 @@
 
 One :class:`AmiClient` is one TCP connection (pyst2 cannot reconnect an object;
 the adapter builds a new client per connection). Every action goes through one
-lock and carries our own ActionID; replies are matched by ActionID on the reader
-thread (:class:`~dialerd.pbx.ami.pyst2_fixes.DialerdManager`), never FIFO.
+lock and carries our own ActionID. The reader thread
+(:class:`~dialerd.pbx.ami.pyst2_fixes.DialerdManager`) parses what arrives with
+:class:`~dialerd.pbx.ami.protocol.AmiParser`, and a
+:class:`~dialerd.pbx.ami.routing.Router` hands replies over by ActionID (never
+FIFO, except the Login through pyst2's ``send_action``) and events in batches.
 Originates are pipelined: ``send_nowait`` queues the bytes for a writer thread
 (one ``sendall`` per burst) and returns; the reply is handed to a callback.
 Synchronous actions wait with ``action_timeout_s``; a missed deadline cuts the
@@ -18,45 +21,32 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
 
-from asterisk.manager import Event, ManagerException, ManagerMsg
+from asterisk.manager import ManagerException
 
 from dialerd.errors import TelephonyUnavailable
-from dialerd.logconfig import get_logger
-from dialerd.pbx.ami.protocol import format_action
-from dialerd.pbx.ami.pyst2_fixes import Call, DialerdManager, EventBatch
+from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, KEPT_VARIABLES
+from dialerd.pbx.ami.protocol import AmiMessage, format_action
+from dialerd.pbx.ami.pyst2_fixes import DialerdManager
+from dialerd.pbx.ami.routing import EventsHandler, Router
 from dialerd.settings import AmiSettings
 
-log = get_logger(__name__)
-
 #: Login event classes: call (OriginateResponse, Hangup, Dial*, Newstate...), user
-#: (UserEvent), dialplan (VarSet: AMDSTATUS, AMDCAUSE).
+#: (UserEvent), dialplan (VarSet: AMDSTATUS, AMDCAUSE, DIALERD_ATTEMPT).
 EVENT_CLASSES = "call,user,dialplan"
-#: Events dialerd reads; the reader drops every other one before parsing it.
-WANTED_EVENTS = frozenset(
-    {
-        "OriginateResponse",
-        "Newchannel",
-        "VarSet",
-        "Newstate",
-        "DialState",
-        "DialEnd",
-        "Hangup",
-        "UserEvent",
-        "FullyBooted",
-        "Shutdown",
-        "CoreShowChannel",
-        "CoreShowChannelsComplete",
-    }
-)
+#: Events dialerd reads: what the correlator joins, the list action's rows, and the
+#: link's own. The parser drops every other one before decoding it.
+WANTED_EVENTS = CORRELATED_EVENTS | {
+    "UserEvent",
+    "FullyBooted",
+    "Shutdown",
+    "CoreShowChannel",
+    "CoreShowChannelsComplete",
+}
+#: VarSet events dialerd reads: exactly those the correlator keeps.
+WANTED_VARIABLES = KEPT_VARIABLES
 
-#: VarSet events dialerd reads: AMD and AGI verdicts. Channels are joined to their
-#: dial by ChannelId/OtherChannelId (= key, key-2), so DIALERD_ATTEMPT is not needed.
-WANTED_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS"})
-
-EventHandler = Callable[[list[dict[str, Any]]], None]
 Headers = Sequence[tuple[str, str]]
 
 
@@ -87,13 +77,13 @@ class AmiClient:
     def __init__(
         self,
         settings: AmiSettings,
-        on_events: EventHandler,
+        on_events: EventsHandler,
         wanted_events: Collection[str] | None = WANTED_EVENTS,
         wanted_variables: Collection[str] | None = WANTED_VARIABLES,
     ) -> None:
         self._settings = settings
-        self._on_events = on_events
-        self._manager = DialerdManager(wanted_events, wanted_variables)
+        self._router = router = Router(on_events, unclaimed=lambda reply: manager.fifo(reply))
+        self._manager = manager = DialerdManager(router.dispatch, wanted_events, wanted_variables)
         self._send_lock = threading.Lock()
         self._wqueue: deque[bytes] = deque()
         self._wready = threading.Event()
@@ -120,7 +110,6 @@ class AmiClient:
         except ManagerException as exc:
             self._manager.close()
             raise AmiLinkDown(f"cannot connect to AMI at {self.peer}: {exc}") from exc
-        self._manager.register_event("*", self._dispatch)
         self._login(fields)
         self._writer.start()
 
@@ -132,13 +121,13 @@ class AmiClient:
         watchdog.daemon = True
         watchdog.start()
         try:
-            reply = self._manager.send_action({"Action": "Login", **dict(fields)})
+            reply: AmiMessage = self._manager.send_action({"Action": "Login", **dict(fields)})
         except ManagerException as exc:
             self._manager.close()
             raise AmiLinkDown(f"AMI login to {self.peer} got no answer: {exc}") from exc
         finally:
             watchdog.cancel()
-        if reply.get_header("Response") != "Success":
+        if reply.get("Response") != "Success":
             self._manager.close()
             raise AmiLoginRejected(f"AMI login rejected by {self.peer}")
 
@@ -165,25 +154,24 @@ class AmiClient:
 
     # -- actions -------------------------------------------------------------------
     def send_nowait(
-        self, action: str, headers: Headers, action_id: str, on_reply: Callable[[ManagerMsg], None]
+        self, action: str, headers: Headers, action_id: str, on_reply: Callable[[AmiMessage], None]
     ) -> None:
         """Queue one action for the writer; ``on_reply`` gets its response on the reader thread."""
         payload = encode_action(action, [("ActionID", action_id), *headers])
-        manager = self._manager
-        manager.expect(action_id, on_reply)
+        self._router.expect(action_id, on_reply)
         try:
             self._write(payload)
         except AmiLinkDown:
-            manager.forget(action_id)
+            self._router.forget(action_id)
             raise
 
-    def request(self, action: str, headers: Headers, timeout: float | None = None) -> ManagerMsg:
+    def request(self, action: str, headers: Headers, timeout: float | None = None) -> AmiMessage:
         """Send one action and wait for its response (matched by ActionID)."""
         action_id = self._next_id()
         done = threading.Event()
-        box: list[ManagerMsg] = []
+        box: list[AmiMessage] = []
 
-        def on_reply(message: ManagerMsg) -> None:
+        def on_reply(message: AmiMessage) -> None:
             box.append(message)
             done.set()
 
@@ -191,28 +179,30 @@ class AmiClient:
         self._await(done, action, action_id, timeout)
         return box[0]
 
-    def collect(
-        self, action: str, headers: Headers, complete_event: str
-    ) -> list[Mapping[str, Any]]:
-        """Run a list action (e.g. CoreShowChannels) and return its events' headers."""
+    def collect(self, action: str, headers: Headers, complete_event: str) -> list[AmiMessage]:
+        """Run a list action (e.g. CoreShowChannels) and return its events.
+
+        Its events must be among the wanted ones. The rows are complete when every
+        event sent before the list has been handed to ``on_events``.
+        """
         action_id = self._next_id()
         done = threading.Event()
-        rows: list[Mapping[str, Any]] = []
+        rows: list[AmiMessage] = []
         errors: list[str] = []
 
-        def on_reply(message: ManagerMsg) -> None:
-            if message.get_header("Response") != "Success":
-                errors.append(str(message.get_header("Message", "refused")))
+        def on_reply(message: AmiMessage) -> None:
+            if message.get("Response") != "Success":
+                errors.append(message.get("Message") or "refused")
                 done.set()
 
-        def on_event(headers: dict[str, Any]) -> bool:
-            if headers.get("Event") == complete_event:
+        def on_event(event: AmiMessage) -> bool:
+            if event.name == complete_event:
                 done.set()
                 return True
-            rows.append(headers)
+            rows.append(event)
             return False
 
-        self._manager.expect_list(action_id, on_event)
+        self._router.expect_list(action_id, on_event)
         self.send_nowait(action, headers, action_id, on_reply)
         self._await(done, action, action_id, None)
         if errors:
@@ -271,26 +261,13 @@ class AmiClient:
         deadline = time.monotonic() + limit
         while not done.wait(0.05):
             if not self._manager.connected():
-                self._manager.forget(action_id)
+                self._router.forget(action_id)
                 raise AmiLinkDown(f"AMI link to {self.peer} lost during {action}")
             if time.monotonic() >= deadline:
-                self._manager.forget(action_id)
+                self._router.forget(action_id)
                 self._manager.abort()
                 raise AmiLinkDown(f"AMI {action} unanswered by {self.peer} within {limit:g} s")
 
     def call_soon(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` on the event thread, after the events read so far."""
+        """Run ``fn`` on pyst2's dispatch thread, in order with other ``call_soon`` functions."""
         self._manager.call_soon(fn)
-
-    def _dispatch(self, item: object, _manager: object) -> bool:
-        """The one ``'*'`` callback: hand events over; never raises (pyst2 would stop)."""
-        try:
-            if isinstance(item, EventBatch):
-                self._on_events(item.events)
-            elif isinstance(item, Call):
-                item.fn()
-            elif isinstance(item, Event):  # pyst2's own event objects, should any come
-                self._on_events([item.headers])
-        except Exception:
-            log.exception("ami_event_handler_failed")
-        return False

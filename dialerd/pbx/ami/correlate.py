@@ -3,8 +3,16 @@
 A dial is registered with ``expect`` before its Originate is written. Events are
 joined to it by, in order: the OriginateResponse ActionID (= key), the channel
 Uniqueid (= ChannelId = key; ``key-2`` for the Local ``;2`` half), the Linkedid
-of an already joined channel, and the ``DIALERD_ATTEMPT`` VarSet. Channels seen
-before they can be joined (a Newchannel precedes its VarSet) wait as orphans.
+of an already joined channel, and the ``DIALERD_ATTEMPT`` VarSet (the one path
+when Asterisk did not take the ChannelId, as in the recorded transcripts).
+Channels seen before they can be joined (a Newchannel precedes its VarSet) wait
+as orphans.
+
+The correlator reads only :data:`CORRELATED_EVENTS` and, of the VarSet events,
+:data:`KEPT_VARIABLES`. The AMI client's filters are built from these two sets
+(``client.WANTED_EVENTS``, ``client.WANTED_VARIABLES``), so production receives
+every event that a join path above needs; docs/asterisk.md gives the same
+filter for manager.conf.
 
 A dial is final when its final word (OriginateResponse event, or the reply to a
 synchronous Originate passed in with ``sync_response``) is known and every
@@ -20,7 +28,6 @@ from datetime import datetime
 
 from dialerd.domain.ports import DialResult
 from dialerd.pbx.ami.dialstate import Chan, Dial, PendingDial, build_signals
-from dialerd.pbx.ami.protocol import AmiMessage
 
 __all__ = ["ATTEMPT_VARIABLE", "CORRELATED_EVENTS", "Correlator", "PendingDial"]
 
@@ -29,12 +36,13 @@ SPOOL_FAILED_CHANNEL = "OutgoingSpoolFailed"
 KEPT_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS", ATTEMPT_VARIABLE})
 DEFAULT_SETTLE_S = 1.0
 DEFAULT_MAX_ORPHANS = 10_000
-# The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter.
+# The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter
+# (with only_variables=KEPT_VARIABLES for the VarSet events).
 CORRELATED_EVENTS = frozenset(
     {"Newchannel", "VarSet", "Newstate", "DialState", "DialEnd", "Hangup", "OriginateResponse"}
 )
 
-Message = Mapping[str, str] | AmiMessage
+Message = Mapping[str, str]  # an AmiMessage (a dict of first values) or any such mapping
 
 
 class Correlator:

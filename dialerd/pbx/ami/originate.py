@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from dialerd.domain.ports import DialRequest
+from dialerd.pbx.ami.protocol import AmiMessage
 
 
 def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
@@ -34,15 +32,20 @@ def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
     return headers
 
 
-def keys_of_channels(rows: list[Mapping[str, Any]]) -> set[str]:
-    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY."""
+def keys_of_channels(rows: list[AmiMessage]) -> set[str]:
+    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY.
+
+    ``ChanVariable: DIALERD_KEY=<key>`` rows come only when manager.conf sets
+    ``channelvars`` (the ``chanvars-*`` transcripts).
+    """
     keys: set[str] = set()
     for row in rows:
         for field in ("Uniqueid", "Linkedid"):
             value = row.get(field)
-            if isinstance(value, str) and value:
+            if value:
                 keys.add(value[:-2] if value.endswith("-2") else value)
-        chanvars = row.get("ChanVariable")
-        if isinstance(chanvars, dict) and chanvars.get("DIALERD_KEY"):
-            keys.add(chanvars["DIALERD_KEY"])
+        for chanvar in row.get_all("ChanVariable"):
+            name, _, value = chanvar.partition("=")
+            if name == "DIALERD_KEY" and value:
+                keys.add(value)
     return keys

@@ -10,7 +10,8 @@ garbage: lines without ``": "`` are recorded on the message (or make a
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import re
+from collections.abc import Collection, Sequence
 from typing import Literal
 
 from dialerd.errors import UnsafeDialInput
@@ -23,44 +24,58 @@ MAX_BUFFER_BYTES = 4 * 1024 * 1024  # an unterminated message this large is drop
 MessageKind = Literal["event", "response", "banner", "garbage"]
 
 
-class AmiMessage:
-    """One AMI message: ordered headers (duplicates kept) with dict-like access.
+class AmiMessage(dict[str, str]):
+    """One AMI message: a dict of its headers' first values, in wire order, and more.
 
-    ``get``/``[]`` return the first value of a header, ``get_last`` the last one
-    and ``get_all`` every value. Header names are matched exactly (Asterisk
-    sends them in canonical case).
+    ``get``/``[]``/``in`` are the dict's own (the correlator reads every event
+    through them); ``kind`` and ``name`` say what the message is, ``headers``
+    keeps every (name, value) pair with duplicates (``Variable:``,
+    ``ChanVariable:``), ``get_last``/``get_all`` read them, and ``garbage``
+    holds the lines that were not headers. Header names are matched exactly
+    (Asterisk sends them in canonical case).
     """
 
-    __slots__ = ("_first", "_last", "garbage", "headers", "kind", "name")
+    __slots__ = ("_headers", "_last", "garbage", "kind", "name")
 
-    def __init__(
-        self,
-        kind: MessageKind,
-        name: str,
-        headers: list[tuple[str, str]],
-        garbage: list[str] | None = None,
-    ) -> None:
-        self.kind: MessageKind = kind
-        self.name = name
-        self.headers = headers
-        self.garbage: list[str] = garbage if garbage is not None else []
-        self._first: dict[str, str] = dict(reversed(headers))
-        self._last: dict[str, str] | None = None
+    kind: MessageKind
+    name: str
+    garbage: list[str]
+    _headers: list[tuple[str, str]] | None
+    _last: dict[str, str] | None
 
     @classmethod
-    def from_pairs(cls, pairs: Sequence[tuple[str, str]]) -> AmiMessage:
-        """Build a message from header pairs (kind and name derived like the parser does)."""
-        headers = list(pairs)
-        first = dict(reversed(headers))
-        if "Event" in first:
-            return cls("event", first["Event"], headers)
-        if "Response" in first:
-            return cls("response", first["Response"], headers)
-        return cls("garbage", "", headers)
+    def from_pairs(
+        cls, pairs: Sequence[tuple[str, str]], garbage: list[str] | None = None
+    ) -> AmiMessage:
+        """A message from header pairs (kind and name derived like the parser does)."""
+        msg = cls()
+        for key, value in pairs:
+            msg.setdefault(key, value)
+        return msg._typed(list(pairs), garbage if garbage is not None else [])
 
-    def get(self, key: str, default: str | None = None) -> str | None:
-        """First value of header ``key``, else ``default``."""
-        return self._first.get(key, default)
+    @classmethod
+    def banner_line(cls, banner: str) -> AmiMessage:
+        msg = cls()._typed([], [])
+        msg.kind, msg.name = "banner", banner
+        return msg
+
+    def _typed(self, headers: list[tuple[str, str]] | None, garbage: list[str]) -> AmiMessage:
+        """Set what the dict does not hold; ``headers`` None: the dict's items, no duplicates."""
+        self._headers, self._last, self.garbage = headers, None, garbage
+        if "Event" in self:
+            self.kind, self.name = "event", self["Event"]
+        elif "Response" in self:
+            self.kind, self.name = "response", self["Response"]
+        else:
+            self.kind, self.name = "garbage", ""
+        return self
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        """Every (name, value) pair in wire order, duplicates included."""
+        if self._headers is None:
+            self._headers = list(self.items())
+        return self._headers
 
     def get_last(self, key: str, default: str | None = None) -> str | None:
         """Last value of header ``key``, else ``default``."""
@@ -74,26 +89,41 @@ class AmiMessage:
 
     def as_dict(self) -> dict[str, str]:
         """Headers as a plain dict in wire order (first value wins)."""
-        return {key: self._first[key] for key in self}
-
-    def __getitem__(self, key: str) -> str:
-        return self._first[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._first
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys(key for key, _ in self.headers))
-
-    def __len__(self) -> int:
-        return len(self._first)
+        return dict(self)
 
     def __repr__(self) -> str:
         return f"AmiMessage({self.kind}, {self.name!r}, {len(self.headers)} headers)"
 
 
 def _parse_block(text: str) -> AmiMessage:
-    """Parse one message (no trailing empty line) already decoded to str."""
+    """Parse one message (no trailing empty line) already decoded to str.
+
+    The common case, CRLF lines that are each ``Key: value`` with one ``": "``
+    and distinct keys, is split in whole-string passes and accepted only if
+    joining the pairs back gives the text again; anything else goes line by
+    line through :func:`_parse_lines` (the two agree on every input, see the
+    unit tests).
+    """
+    flat = text.replace("\r\n", ": ")
+    if "\n" not in flat and flat[-1:] != "\r":
+        parts = flat.split(": ")
+        it = iter(parts)
+        msg = AmiMessage(zip(it, it, strict=False))
+        if (
+            2 * len(msg) == len(parts)
+            and "" not in msg
+            and "\r\n".join(map(": ".join, msg.items())) == text
+        ):
+            msg._headers, msg._last, msg.garbage = None, None, []
+            if parts[0] == "Event":  # the first header names the message, as Asterisk sends it
+                msg.kind, msg.name = "event", parts[1]
+                return msg
+            return msg._typed(None, [])
+    return _parse_lines(text)
+
+
+def _parse_lines(text: str) -> AmiMessage:
+    """Parse one message line by line: bare LF, ``Key:`` lines, garbage lines."""
     headers: list[tuple[str, str]] = []
     garbage: list[str] | None = None
     for line in text.split("\n"):
@@ -108,34 +138,32 @@ def _parse_block(text: str) -> AmiMessage:
             if garbage is None:
                 garbage = []
             garbage.append(line)
-    if not headers:
-        return AmiMessage("garbage", "", headers, garbage)
-    msg = AmiMessage("garbage", "", headers, garbage)
-    first = msg._first
-    if "Event" in first:
-        msg.kind, msg.name = "event", first["Event"]
-    elif "Response" in first:
-        msg.kind, msg.name = "response", first["Response"]
-    return msg
+    return AmiMessage.from_pairs(headers, garbage)
 
 
 class AmiParser:
     """Incremental AMI parser: ``feed`` bytes as they arrive, get complete messages.
 
     With ``only_events``, events named otherwise are counted in ``skipped`` and
-    dropped before they are decoded (a cheap client-side event filter); responses,
-    garbage and the listed events are returned. Not thread-safe: one parser per
+    dropped before they are decoded (a cheap client-side event filter); with
+    ``only_variables``, so are ``VarSet`` events of other variables. Responses,
+    garbage and the kept events are returned. A message with junk in front of
+    its first header is never dropped. Not thread-safe: one parser per
     connection, fed by one reader.
     """
 
-    __slots__ = ("_buf", "_expect_banner", "_only", "banner", "skipped")
+    __slots__ = ("_buf", "_events", "_expect_banner", "_variables", "banner", "skipped")
 
     def __init__(
-        self, expect_banner: bool = True, only_events: Collection[str] | None = None
+        self,
+        expect_banner: bool = True,
+        only_events: Collection[str] | None = None,
+        only_variables: Collection[str] | None = None,
     ) -> None:
         self._buf = b""
         self._expect_banner = expect_banner
-        self._only = frozenset(n.encode() for n in only_events) if only_events is not None else None
+        self._events = None if only_events is None else {n.encode() for n in only_events}
+        self._variables = None if only_variables is None else {v.encode() for v in only_variables}
         self.banner: str | None = None
         self.skipped = 0
 
@@ -152,7 +180,7 @@ class AmiParser:
             line = buf[:nl].rstrip(b"\r")
             if line.startswith(BANNER_PREFIX):
                 self.banner = line.decode("utf-8", "replace")
-                out.append(AmiMessage("banner", self.banner, []))
+                out.append(AmiMessage.banner_line(self.banner))
                 buf = buf[nl + 1 :]
         if b"\r" not in buf:
             sep = b"\n\n"
@@ -163,27 +191,51 @@ class AmiParser:
             sep = b"\r\n\r\n"
         blocks = buf.split(sep)
         rest = blocks.pop()
-        only = self._only
-        for block in blocks:
-            if not block:
-                continue
-            if only is not None and block.startswith(b"Event: "):
-                end = block.find(b"\n")
-                name = (block[7:end] if end > 0 else block[7:]).rstrip(b"\r")
-                if name not in only:
-                    self.skipped += 1
-                    continue
-            out.append(_parse_block(block.decode("utf-8", "replace")))
+        kept = self._kept(blocks)
+        if kept:
+            # One decode for the lot: sep is ASCII, so no character is cut or made.
+            text = sep.join(kept).decode("utf-8", "replace")
+            out += [_parse_block(block) for block in text.split(sep.decode())]
         if len(rest) > MAX_BUFFER_BYTES:
-            out.append(AmiMessage("garbage", "", [], ["<oversized message dropped>"]))
+            out.append(AmiMessage.from_pairs([], ["<oversized message dropped>"]))
             rest = b""
         self._buf = rest
         return out
+
+    def _kept(self, blocks: list[bytes]) -> list[bytes]:
+        """The non-empty blocks that pass the filters, read from their bytes (whole-list passes)."""
+        events, variables = self._events, self._variables
+        if events is None:
+            kept = [b for b in blocks if b]
+        else:  # the name: the rest of the first line, less one CR (as the parse reads it)
+            kept = [
+                b
+                for b in blocks
+                if b
+                and (
+                    not b.startswith(b"Event: ")
+                    or b.partition(b"\n")[0][7:].removesuffix(b"\r") in events
+                )
+            ]
+        if variables is not None:
+            kept = [
+                b
+                for b in kept
+                if not (b.startswith(_VARSET) or b == _VARSET_BARE)
+                or ((v := _VARIABLE.search(b)) is not None and v[1] in variables)
+            ]
+        self.skipped += len(blocks) - blocks.count(b"") - len(kept)
+        return kept
 
     @property
     def pending_bytes(self) -> int:
         """Bytes held back waiting for the end of a message."""
         return len(self._buf)
+
+
+_VARSET_BARE = b"Event: VarSet"
+_VARSET = (_VARSET_BARE + b"\r\n", _VARSET_BARE + b"\n")
+_VARIABLE = re.compile(rb"\nVariable: ([^\n]*?)\r?(?:\n|$)")  # the first Variable line's value
 
 
 _FORBIDDEN = ("\r", "\n", "\0")

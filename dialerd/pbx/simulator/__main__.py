@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dialerd.pbx.simulator",
         description="AMI server that answers like the recorded Asterisk 22 "
-        "(outcome by the number's last digit, see the fixtures README).",
+        "(outcome by the number's last digit, see dialerd/pbx/transcripts/README.md).",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5038)

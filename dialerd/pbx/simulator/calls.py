@@ -81,6 +81,17 @@ class Call:
             self.pos += 1
         self.host.call_ended(self)
 
+    def play(self, groups: int | None = None) -> None:
+        """Emit the next ``groups`` event groups now (None: all the rest); the rest keep time."""
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+        end = len(self.template.groups) if groups is None else self.pos + groups
+        while self.pos < min(end, len(self.template.groups)):
+            self._emit(self.pos)
+            self.pos += 1
+        self._advance()
+
     def _fire(self) -> None:
         self._emit(self.pos)
         self.pos += 1

@@ -1,8 +1,10 @@
 """Scripted callee behaviour: which recorded outcome a dialled number gets.
 
-By default the fixtures' dialplan: an exact-number variant if one matches,
-else the last digit 0-9 (answered human, busy, no answer, vacant, rejected,
-congestion, powered off, early hangup, answering machine, no user responding).
+By default the dialplan the recordings were made with ([callee-sim] in
+dialerd/pbx/transcripts/extensions.conf): an exact-number variant if one
+matches, else the last digit 0-9 (answered human, busy, no answer, vacant,
+rejected, congestion, powered off, early hangup, answering machine, no user
+responding).
 Rules map numbers (a glob string such as ``"+86138*"``, a compiled regex or a
 ``"re:..."`` string)
 to one outcome or to outcome probabilities; the first matching rule wins, and
@@ -91,7 +93,7 @@ class Scenario:
 
 
 def default_template(number: str) -> str:
-    """The fixtures' dialplan: exact-number variants, else the last digit."""
+    """The recordings' dialplan ([callee-sim]): exact-number variants, else the last digit."""
     digits = "".join(ch for ch in number if ch.isdigit())
     for exact, name in EXACT_NUMBERS.items():
         if digits == exact or (digits.endswith(exact) and len(digits) - len(exact) <= 3):

@@ -198,6 +198,14 @@ class AmiSimulator:
         for session in list(self.live_sessions):
             session.close(abort=True)
 
+    def play(self, channel_id: str, groups: int | None = None) -> None:
+        """Play the next ``groups`` event groups of a call now (None: the rest of it).
+
+        The call is the one originated with this ChannelId. With a large
+        ``time_scale`` nothing happens on its own, and a test moves each call on.
+        """
+        self._in_loop(lambda: self.calls[channel_id].play(groups))
+
     def live_call_count(self) -> int:
         """Calls still playing."""
         return self._in_loop(lambda: len(self.calls))

@@ -1,8 +1,8 @@
 """Recorded Asterisk event sequences, compiled once into cheap per-call renderers.
 
-Each template is a transcript recorded from a real Asterisk 22 (package data
-copied from the fixtures: ``NAME.txt`` received bytes, ``NAME.sent.txt`` and
-``NAME.timing.json``). The events after the Originate ack become format
+Each template is a transcript recorded from a real Asterisk 22, read from
+:mod:`dialerd.pbx.transcripts` (the same files the tests replay; their README
+says what each one shows). The events after the Originate ack become format
 strings where every call-specific value is a slot: ``{action_id_line}``,
 ``{chan}`` (requested channel), ``{seq}``, ``{number}``, ``{uid1}``...,
 ``{orig_uid}``, ``{tag}``, ``{cid_num}``, ``{cid_name}``, ``{context}``,
@@ -14,12 +14,11 @@ recording's time, relative to the ack.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from dialerd.pbx import transcripts
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
 
 __all__ = ["Group", "Part", "Template", "load_template"]
@@ -156,28 +155,26 @@ class _Compiler:
         )
 
 
-def _timed_messages(name: str) -> tuple[list[tuple[float, AmiMessage]], _Recorded]:
-    base = resources.files(__package__).joinpath("templates")
-    data = base.joinpath(f"{name}.txt").read_bytes()
-    sent = base.joinpath(f"{name}.sent.txt").read_bytes().decode()
-    chunks = json.loads(base.joinpath(f"{name}.timing.json").read_text())["chunks"]
-    rec = _recorded(sent)
+def timed_messages(name: str) -> tuple[list[tuple[float, AmiMessage]], _Recorded]:
+    """Recording ``name``'s events after its Originate's ack, each with its time from the ack."""
+    recording = transcripts.load(name)
+    rec = _recorded(recording.sent.decode())
     parser, out, ack_at = AmiParser(), [], None
-    for t, direction, offset, length in chunks:
-        if direction != "recv":
+    for chunk in recording.chunks:
+        if chunk.direction != "recv":
             continue
-        for msg in parser.feed(data[offset : offset + length]):
+        for msg in parser.feed(recording.data(chunk)):
             if msg.kind == "response" and msg.get("ActionID") == rec.action_id:
-                ack_at = t
+                ack_at = chunk.at_s
             elif msg.kind == "event" and ack_at is not None:
-                out.append((round(t - ack_at, 3), msg))
+                out.append((round(chunk.at_s - ack_at, 3), msg))
     return out, rec
 
 
 @cache
 def load_template(name: str) -> Template:
-    """Compile one packaged recording (cached: compiled once per process)."""
-    timed, rec = _timed_messages(name)
+    """Compile one recording of :mod:`dialerd.pbx.transcripts` (compiled once per process)."""
+    timed, rec = timed_messages(name)
     uids: dict[str, str] = {}
     for _, msg in timed:
         for key, value in msg.headers:
