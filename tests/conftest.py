@@ -15,8 +15,7 @@ from dialerd.db.migrate import upgrade
 from tests.pgcluster import Cluster, start_cluster
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES_AMI = SHARED / "fixtures" / "ami"
+FIXTURES_AMI = REPO / "tests" / "fixtures" / "ami"
 
 
 @pytest.fixture(autouse=True)
