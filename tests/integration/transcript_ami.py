@@ -13,9 +13,10 @@ import re
 import socket
 import threading
 import time
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ami"
+from tests.conftest import FIXTURES_AMI
+
+FIXTURES = FIXTURES_AMI
 BY_DIGIT = {
     "0": "answered-human",
     "1": "busy",
