@@ -172,9 +172,9 @@ class Site:
             rows = dict(
                 s.execute(select(Attempt.status, func.count()).group_by(Attempt.status)).all()
             )
-            rows["interrupted"] = s.scalar(
+            rows["interrupted"] = s.execute(
                 select(func.count()).where(Attempt.outcome == "interrupted")
-            )
+            ).scalar_one()
         return rows
 
     def wait_until(self, what: str, check: object, timeout: float = 20.0) -> None:

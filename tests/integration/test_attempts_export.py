@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Generator
 from typing import Any
 
 import pytest
@@ -81,4 +82,5 @@ def test_rows_are_streamed(engine: Engine) -> None:
     reportdata.load(engine)
     rows = export.iter_attempts(engine, "c1")
     assert next(rows)["attempt_id"] == 1  # a generator: rows come one at a time
+    assert isinstance(rows, Generator)
     rows.close()

@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.loader import load_file
@@ -51,7 +52,7 @@ class Live:
             self.dispatcher.tick()
             time.sleep(0.05)
 
-    def attempts(self) -> list[object]:
+    def attempts(self) -> list[Row[Any]]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(tables.attempts)).all())
 

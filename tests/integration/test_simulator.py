@@ -341,7 +341,7 @@ def test_junk_and_interleaving_faults_do_not_change_results() -> None:
         }
         assert any(m.name == "SimulatorUnknownEvent" for m in client.messages)
         assert any(m.garbage for m in client.messages)
-        uids = [m.get("Uniqueid", "").partition("-")[0] for m in client.messages]
+        uids = [(m.get("Uniqueid") or "").partition("-")[0] for m in client.messages]
         owners = [uid for uid in uids if uid in results]
         switches = sum(a != b for a, b in itertools.pairwise(owners))
         assert switches > len(keys)  # the calls' events are interleaved
