@@ -38,12 +38,15 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend (no schema)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'dialerd.db'}"
+        yield f"sqlite:///{tmp_path / 'dialerd.db'}"
+        return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
-    return cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield cluster.create_database(name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture
