@@ -29,7 +29,8 @@ from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, CampaignEvent, Instance
 from dialerd.pbx.simulator import AmiSimulator, Scenario
 
-pytestmark = pytest.mark.slow
+# each test starts daemons and waits on them with deadlines of up to a minute
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 SECRET = "acceptance-secret"
 WATCHDOG_USEC = 2_000_000  # the daemon must ping at least every second

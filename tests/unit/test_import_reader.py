@@ -171,6 +171,7 @@ def test_number_rejections_stay_on_the_row(tmp_path: Path) -> None:
     assert isinstance(row.numbers[1].result, Rejection)
 
 
+@pytest.mark.slow
 def test_reading_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     """tracemalloc slows Python down a lot: 60k rows keep this test near 2 s."""
     rows = 60_000
