@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from dialerd.db.engine import make_engine
@@ -16,6 +17,11 @@ from tests.pgcluster import Cluster, start_cluster
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES_AMI = REPO / "tests" / "fixtures" / "ami"
+
+# Property tests judge results, never speed: no per-example deadline, no "too slow" health
+# check, so a busy CPU cannot fail them.
+settings.register_profile("dialerd", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dialerd")
 
 
 @pytest.fixture(autouse=True)
