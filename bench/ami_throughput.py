@@ -115,7 +115,7 @@ def _replay_reply(block: bytes, templates: dict[str, bytes]) -> bytes:
 
 
 def _serve_simulator(ready: Any, stop: Any) -> None:
-    from dialerd.pbx.simulator import AmiSimulator  # type: ignore[attr-defined]
+    from dialerd.pbx.simulator import AmiSimulator
 
     sim = AmiSimulator("127.0.0.1", port=0, username="dialerd", secret=SECRET, time_scale=0)
     ready.put(sim.start_in_thread()[1])
@@ -310,7 +310,7 @@ def run_pyst2(port: int, calls: int) -> float:
 
 
 def run_adapter(port: int, calls: int) -> float:
-    settings = AmiSettings(host="127.0.0.1", port=port, secret=SECRET)  # type: ignore[arg-type]
+    settings = AmiSettings(host="127.0.0.1", port=port, secret=SECRET)
     results: list[DialResult] = []
     done = threading.Event()
 
@@ -344,7 +344,7 @@ def main() -> None:
     kind = args.server
     if kind == "auto":
         try:
-            from dialerd.pbx.simulator import AmiSimulator  # type: ignore[attr-defined]  # noqa: F401
+            from dialerd.pbx.simulator import AmiSimulator  # noqa: F401
 
             kind = "simulator"
         except ImportError:

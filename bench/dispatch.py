@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datetime import time as dtime
 
+from dialerd.db import tables
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
-from dialerd.db.models import Campaign, Contact, PhoneNumber
 from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRules
 from dialerd.domain.clock import SystemClock
@@ -93,7 +93,7 @@ def populate(engine: Engine, n: int, t0: datetime, run_s: float) -> int:
     now = datetime.now(UTC)
     with engine.begin() as conn:
         cid = conn.execute(
-            insert(Campaign.__table__)
+            insert(tables.campaigns)
             .values(
                 name="bench",
                 description="",
@@ -106,7 +106,7 @@ def populate(engine: Engine, n: int, t0: datetime, run_s: float) -> int:
                 created_at=now,
                 updated_at=now,
             )
-            .returning(Campaign.__table__.c.id)
+            .returning(tables.campaigns.c.id)
         ).scalar_one()
     streamed = int(DUE_RATE * run_s)
     step = 50_000
@@ -114,7 +114,7 @@ def populate(engine: Engine, n: int, t0: datetime, run_s: float) -> int:
         ids = range(start + 1, min(n, start + step) + 1)
         with engine.begin() as conn:
             conn.execute(
-                insert(Contact.__table__),
+                insert(tables.contacts),
                 [
                     {
                         "id": i,
@@ -131,7 +131,7 @@ def populate(engine: Engine, n: int, t0: datetime, run_s: float) -> int:
                 ],
             )
             conn.execute(
-                insert(PhoneNumber.__table__),
+                insert(tables.phone_numbers),
                 [
                     {
                         "id": i,

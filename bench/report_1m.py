@@ -57,7 +57,7 @@ def _copy(engine: Engine, table: str, columns: str, rows: Iterator[tuple[Any, ..
     raw = engine.raw_connection()
     try:
         cur = raw.cursor()
-        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+        with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as cp:
             for row in rows:
                 cp.write_row(row)
         raw.commit()

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 
 from dialerd.db.engine import make_engine
@@ -15,6 +16,10 @@ from dialerd.db.migrate import upgrade
 from tests.pgcluster import Cluster, start_cluster
 
 REPO = Path(__file__).resolve().parent.parent
+# Property tests judge results, never speed: no per-example deadline, no "too slow" health
+# check, so a busy CPU cannot fail them.
+settings.register_profile("dialerd", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("dialerd")
 
 
 @pytest.fixture(autouse=True)
@@ -37,12 +42,15 @@ def pg_cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database on each backend (no schema)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'dialerd.db'}"
+        yield f"sqlite:///{tmp_path / 'dialerd.db'}"
+        return
     cluster: Cluster = request.getfixturevalue("pg_cluster")
-    return cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield cluster.create_database(name)
+    cluster.drop_database(name)
 
 
 @pytest.fixture

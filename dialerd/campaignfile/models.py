@@ -37,7 +37,7 @@ from dialerd.domain.treatments import TreatmentKind
 OUTCOME_CODES = tuple(o.value for o in Outcome)
 TREATMENT_NAMES = tuple(t.value for t in TreatmentKind)
 _DELAYABLE = frozenset({TreatmentKind.retry.value, TreatmentKind.callback.value})
-# Never redial at once (domain.md §1, seed 004: 不要马上二次拨打,保证通话间隔时间); the
+# Never redial at once (docs/rulebook.md §1, seed 004: 不要马上二次拨打,保证通话间隔时间); the
 # fastest rulebook deadline (004: a service callback within 30 min, at most 3 h)
 # still fits several rounds 30 min apart.
 MIN_SPACING_FLOOR = timedelta(minutes=30)

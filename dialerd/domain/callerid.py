@@ -1,4 +1,4 @@
-"""Caller ID and trunk choice per callee: by number prefix and by carrier (domain.md §6).
+"""Caller ID and trunk choice per callee: by number prefix and by carrier (docs/rulebook.md §6).
 
 Never call a China Mobile customer from a China Unicom or China Telecom number:
 a campaign lists rules such as "carrier China Mobile → caller ID X on trunk

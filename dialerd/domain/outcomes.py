@@ -1,7 +1,7 @@
 """The outcome taxonomy: stable codes, labels (en/zh), groups and default treatments.
 
 The first fourteen codes are the failure reasons of the insurer's manual
-(domain.md §2), with its Chinese wording; the others are what a dialer needs
+(docs/rulebook.md §2), with its Chinese wording; the others are what a dialer needs
 besides: reaching the person (``answered`` … ``dnc_requested``) and failures
 that are ours, not the callee's (``internal_failure``, ``interrupted``).
 Codes are stored in the database and named in campaign files: never rename one.
@@ -53,7 +53,7 @@ class Outcome(StrEnum):
 
 
 class Group(StrEnum):
-    """The manual's grouping of outcomes (domain.md §2), plus ours."""
+    """The manual's grouping of outcomes (docs/rulebook.md §2), plus ours."""
 
     dial_again = "dial_again"  # try again next round
     number_problem = "number_problem"  # this number will not reach the person

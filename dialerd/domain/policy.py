@@ -1,6 +1,6 @@
 """The dialing policy and the decision after each result: what is dialled next, and when.
 
-Rules (domain.md §1–§4; docs/outcomes.md has them for people):
+Rules (docs/rulebook.md §1–§4; docs/outcomes.md has them for people):
 
 * A *round* dials each dialable number of the contact once, in position order,
   one at a time: the next number is due right after the previous result, subject
@@ -19,7 +19,7 @@ Rules (domain.md §1–§4; docs/outcomes.md has them for people):
 * ``drop_number`` makes the number ``dead`` (vacant) or ``exhausted`` (any other
   outcome); the contact's other numbers go on. With no dialable number left the
   contact is closed (``no_numbers``), or paused when one of its numbers is only
-  barred by DNC (domain.md §3).
+  barred by DNC (docs/rulebook.md §3).
 * Our own failures (``internal_failure``, ``interrupted``) are not counted: the same
   number is due again, in the same round, once its spacing allows.
 * ``refused`` counts refusals; the ``max_refusals``-th closes the contact.
@@ -99,7 +99,7 @@ class RollingCap:
 
 @dataclass(frozen=True)
 class DialPolicy:
-    """A campaign's dialing rules; defaults are dialerd's (domain.md §1–§3)."""
+    """A campaign's dialing rules; defaults are dialerd's (docs/rulebook.md §1–§3)."""
 
     max_rounds: int = 4
     min_spacing: timedelta = timedelta(hours=6)

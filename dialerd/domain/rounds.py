@@ -1,7 +1,7 @@
 """A round's result: one outcome chosen from the results of its dials, by precedence.
 
 The manual keeps every number's result and picks one per round for the contact
-(domain.md §1: 四个结果均需备注). dialerd picks the result that says the most
+(docs/rulebook.md §1: 四个结果均需备注). dialerd picks the result that says the most
 about *the person*, most definite first:
 
 1. the person was reached and it settled the contact: ``completed``, ``answered``,

@@ -31,7 +31,9 @@ class ClosedReason(StrEnum):
     max_rounds = "max_rounds"
     no_numbers = "no_numbers"
     max_refusals = "max_refusals"
-    only_dnc_left = "dnc"  # paused, not closed: its numbers may be dialled again (domain.md §3)
+    only_dnc_left = (
+        "dnc"  # paused, not closed: its numbers may be dialled again (docs/rulebook.md §3)
+    )
 
 
 class NumberState(StrEnum):

@@ -170,32 +170,33 @@ class ContactReader:
             except csv.Error as exc:
                 yield self._csv_error(lines, columns, str(exc))
                 continue
-            taken = lines.taken
-            if lines.ended_in_record and len(taken) > 1:
-                yield self._broken(lines, width, "malformed_row", "a quote is never closed")
-                continue
-            if not any(values):
-                continue
-            line = taken[0][0]
-            if len(values) > width:
-                if any(v.strip() for v in values[width:]):
-                    yield RowError(
-                        line,
-                        values[:width],
-                        "row",
-                        "malformed_row",
-                        f"{len(values)} values for {width} columns",
-                    )
-                    continue
-                values = values[:width]
-            elif len(values) < width:
-                values = values + [""] * (width - len(values))
-            if any("\x00" in text for _, text in taken):
-                at = next(i for i, v in enumerate(values) if "\x00" in v)
-                shown = [v.replace("\x00", "\ufffd") for v in values]
-                yield RowError(line, shown, columns.names[at], "nul_byte", "contains a NUL byte")
-                continue
-            yield line, values
+            checked = self._checked(lines, columns, values)
+            if checked is not None:
+                yield checked
+
+    def _checked(
+        self, lines: Lines, columns: Columns, values: list[str]
+    ) -> tuple[int, list[str]] | RowError | None:
+        """A record read whole, padded to the header's width, or why not; None: blank."""
+        width = len(columns.names)
+        taken = lines.taken
+        if lines.ended_in_record and len(taken) > 1:
+            return self._broken(lines, width, "malformed_row", "a quote is never closed")
+        if not any(values):
+            return None
+        line = taken[0][0]
+        if len(values) > width:
+            if any(v.strip() for v in values[width:]):
+                message = f"{len(values)} values for {width} columns"
+                return RowError(line, values[:width], "row", "malformed_row", message)
+            values = values[:width]
+        elif len(values) < width:
+            values = values + [""] * (width - len(values))
+        if any("\x00" in text for _, text in taken):
+            at = next(i for i, v in enumerate(values) if "\x00" in v)
+            shown = [v.replace("\x00", "\ufffd") for v in values]
+            return RowError(line, shown, columns.names[at], "nul_byte", "contains a NUL byte")
+        return line, values
 
     def _broken(self, lines: Lines, width: int, reason: str, message: str) -> RowError:
         """Refuse the record's first line; read the other lines taken again."""

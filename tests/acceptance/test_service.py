@@ -29,7 +29,8 @@ from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, CampaignEvent, Instance
 from dialerd.pbx.simulator import AmiSimulator, Scenario
 
-pytestmark = pytest.mark.slow
+# each test starts daemons and waits on them with deadlines of up to a minute
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 SECRET = "acceptance-secret"
 WATCHDOG_USEC = 2_000_000  # the daemon must ping at least every second
@@ -172,10 +173,15 @@ class Site:
             rows = dict(
                 s.execute(select(Attempt.status, func.count()).group_by(Attempt.status)).all()
             )
-            rows["interrupted"] = s.scalar(
+            rows["interrupted"] = s.execute(
                 select(func.count()).where(Attempt.outcome == "interrupted")
-            )
+            ).scalar_one()
         return rows
+
+    def adopted(self) -> int:
+        """Orphaned dials the daemons' logs say they adopted."""
+        settled = [e for e in self.events() if e["event"] == "orphans_settled"]
+        return sum(int(str(e["adopted"])) for e in settled)
 
     def wait_until(self, what: str, check: object, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -304,8 +310,19 @@ def test_sighup_applies_the_valid_change_and_keeps_the_broken_file_previous_vers
     assert proc.wait(timeout=30) == 0
 
 
+def _hang_up_every_call(sim: AmiSimulator) -> None:
+    """As the callees would: every call the simulator is playing ends now."""
+
+    def hang_up() -> None:
+        for call in list(sim.calls.values()):
+            call.hangup()
+
+    sim.loop.call_soon_threadsafe(hang_up)
+
+
 def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
     site.write_campaign("alpha", 3)
+    site.sim.time_scale = 20.0  # calls last minutes: they end when the test hangs them up
     first = site.start()
     ready = site.notify.wait_for("READY=1")
     site.wait_until("three calls in flight", lambda: site.sim.live_call_count() == 3)
@@ -316,6 +333,8 @@ def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
 
     second = site.start()
     site.notify.wait_for("READY=1", after=ready + 1)
+    site.wait_until("the calls the PBX still has adopted", lambda: site.adopted() >= 3)
+    _hang_up_every_call(site.sim)
     site.wait_until(
         "the calls dialled before the crash recorded",
         lambda: site.attempts().get("done", 0) >= 3,

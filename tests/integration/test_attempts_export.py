@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Generator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -169,6 +170,7 @@ def test_rows_are_streamed(engine: Engine) -> None:
     reportdata.load(engine)
     rows = export.iter_attempts(engine, "c1")
     assert next(rows)["attempt_id"] == 1  # a generator: rows come one at a time
+    assert isinstance(rows, Generator)
     rows.close()
 
 

@@ -20,7 +20,7 @@ from dialerd.settings import AgiSettings
 from tests.enginekit import Rig, make_rig, write_campaign
 
 TOKENS = AgiTokens("disposition-test-secret")
-REASONS = list(Outcome)[:14]  # the manual's fourteen failure reasons (domain.md §2)
+REASONS = list(Outcome)[:14]  # the manual's fourteen failure reasons (docs/rulebook.md §2)
 ANSWERS, NO_ANSWER = "13800138000", "13800138002"
 
 

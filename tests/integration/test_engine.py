@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy import Engine, Row, insert, select, text, update
 
-from dialerd.db.models import Attempt, Contact, DncEntry, PhoneNumber
+from dialerd.db import tables
+from dialerd.db.models import Attempt, Contact, PhoneNumber
 from dialerd.domain.ports import DialRequest
 from tests.enginekit import make_rig, write_campaign
 
 ANSWERS, BUSY, VACANT = "13800138000", "13800138001", "13800138003"
 
 
-def _attempts(engine: Engine) -> list[Attempt]:
+def _attempts(engine: Engine) -> list[Row[Any]]:
     with engine.connect() as conn:
-        return list(conn.execute(select(Attempt.__table__).order_by(Attempt.id)).all())
+        return list(conn.execute(select(tables.attempts).order_by(Attempt.id)).all())
 
 
 def test_attempt_row_is_committed_before_the_dial(engine: Engine, tmp_path: Path) -> None:
@@ -85,7 +87,7 @@ def test_dnc_entry_added_while_running_stops_the_next_dial(engine: Engine, tmp_p
     rig = make_rig(engine, write_campaign(tmp_path, [f"c1,张三,{ANSWERS}", f"c2,李四,{BUSY}"]))
     with engine.begin() as conn:
         conn.execute(
-            insert(DncEntry.__table__).values(
+            insert(tables.dnc_entries).values(
                 kind="prefix",
                 value="+86138001380*",
                 reason="test",
@@ -109,7 +111,7 @@ def test_max_concurrent_holds(engine: Engine, tmp_path: Path) -> None:
         with engine.connect() as conn:
             open_ = conn.execute(
                 text("SELECT count(*) FROM attempts WHERE status = 'dialing'")
-            ).scalar()
+            ).scalar_one()
         assert open_ <= 5
     assert rig.pbx.in_flight() == 5
 
@@ -117,7 +119,7 @@ def test_max_concurrent_holds(engine: Engine, tmp_path: Path) -> None:
 def test_unsafe_number_never_reaches_the_pbx(engine: Engine, tmp_path: Path) -> None:
     rig = make_rig(engine, write_campaign(tmp_path, [f"c1,张三,{ANSWERS}"]))
     with engine.begin() as conn:
-        conn.execute(update(PhoneNumber.__table__).values(e164="+86138\r\nAction: X"))
+        conn.execute(update(tables.phone_numbers).values(e164="+86138\r\nAction: X"))
     rig.step()
     assert rig.pbx.originated == []
     (attempt,) = _attempts(engine)

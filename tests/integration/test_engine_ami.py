@@ -12,10 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Row, select
 from sqlalchemy.orm import Session
 
 from dialerd.app import assemble
@@ -51,7 +52,7 @@ class Live:
             self.dispatcher.tick()
             time.sleep(0.05)
 
-    def attempts(self) -> list[object]:
+    def attempts(self) -> list[Row[Any]]:
         with self.engine.connect() as conn:
             return list(conn.execute(select(tables.attempts)).all())
 
@@ -150,6 +151,7 @@ FAULTS = {
 }
 
 
+@pytest.mark.timeout(90)  # run_until allows 60 s
 @pytest.mark.parametrize("fault", list(FAULTS))
 def test_every_simulated_outcome_is_classified(live: Callable[..., Live], fault: str) -> None:
     rig = live([f"c{d},n{d},1380013800{d}" for d in EXPECTED], faults=FAULTS[fault])
@@ -159,6 +161,7 @@ def test_every_simulated_outcome_is_classified(live: Callable[..., Live], fault:
     assert len(rig.sim.originates) == 10
 
 
+@pytest.mark.timeout(180)  # run_until allows 120 s
 def test_connection_killed_mid_campaign_loses_and_doubles_nothing(
     live: Callable[..., Live],
 ) -> None:
@@ -193,6 +196,7 @@ def test_connection_killed_mid_campaign_loses_and_doubles_nothing(
     )
 
 
+@pytest.mark.timeout(60)  # run_until allows 30 s
 def test_no_dial_while_the_login_is_rejected(live: Callable[..., Live]) -> None:
     rig = live(["c0,n0,13800138000"], faults=Faults(reject_login=True), wait_up=False)
     for _ in range(10):

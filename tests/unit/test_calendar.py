@@ -25,8 +25,18 @@ def every_day(start: time, end: time) -> Window:
     return Window(frozenset(range(7)), start, end)
 
 
-def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=zone, fold=fold)  # type: ignore[misc]
+def local(
+    zone: ZoneInfo,
+    year: int,
+    month: int,
+    day: int,
+    hour: int = 0,
+    minute: int = 0,
+    second: int = 0,
+    *,
+    fold: int = 0,
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone, fold=fold)
 
 
 def spans(c: CallingCalendar, day: date) -> list[tuple[datetime, datetime]]:

@@ -1,4 +1,4 @@
-"""Caller ID and trunk choice by prefix and carrier (domain.md §6)."""
+"""Caller ID and trunk choice by prefix and carrier (docs/rulebook.md §6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """classify(): every recorded Asterisk 22 transcript, the Q.850 table, dispositions, unknowns.
 
-The signal rows are the tables of the shared fixtures' README (fixtures/ami/README.md),
+The signal rows are the tables of the transcripts' README (dialerd/pbx/transcripts/README.md),
 one PbxSignals literal per transcript; talk times are those of the recordings.
 """
 
@@ -32,7 +32,9 @@ def answered(talk_s: float, **kw: object) -> PbxSignals:
     return PbxSignals(**fields)  # type: ignore[arg-type]
 
 
-def failed(reason: int | None, c1: int | None, c2: int | None, status: str | None, **kw: object):
+def failed(
+    reason: int | None, c1: int | None, c2: int | None, status: str | None, **kw: object
+) -> PbxSignals:
     return PbxSignals(
         originate_response=kw.pop("response", "Failure"),  # type: ignore[arg-type]
         reason=reason,
@@ -43,7 +45,7 @@ def failed(reason: int | None, c1: int | None, c2: int | None, status: str | Non
     )
 
 
-TRANSCRIPTS: list[tuple[str, PbxSignals, Outcome]] = [
+TRANSCRIPTS: list[tuple[str, PbxSignals, str]] = [  # name, signals, expected outcome code
     # -- the ten main outcomes
     ("answered-human", answered(3.5, amd_status="HUMAN", amd_cause="HUMAN-800-800"), "answered"),
     ("busy", failed(5, 0, 17, "BUSY"), "busy"),

@@ -157,7 +157,7 @@ def test_max_rounds_closes_the_contact() -> None:
     c = contact(rounds=4, results={1: O.no_answer, 2: O.no_answer}, dialed={1: T0, 2: T0, 3: T0})
     d = run(c, 3, O.busy, T0 + M)
     assert (d.contact_state, d.closed_reason, d.round_result) == ("closed", "max_rounds", O.busy)
-    assert d.next_position is d.next_at is None
+    assert d.next_position is None and d.next_at is None
     assert not d.new_round
 
 

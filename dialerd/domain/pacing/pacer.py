@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dialerd.domain.pacing.config import PacingConfig, PacingMode
@@ -137,45 +138,10 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, risk: f
     j-th new dial sees the j - 1 before it among the answers. The result is the
     number of new dials whose risk stays within `risk`.
     """
-    p = stats.answer_rate
-    step, aa = config.step, config.abandon_after
-    sh, so, talk, wrap = stats.ring_human, stats.ring_other, stats.talk, stats.wrap_up
-    wrap_mean = wrap.mean if wrap.n else 0.0
-
-    times, weights = [], []  # grid times with P(a person answers in the step before | human)
-    before = 1.0
-    for k in range(1, math.ceil(_horizon(sh) / step) + 1):
-        after = sh(k * step)
-        if before - after > 1e-6:
-            times.append(k * step)
-            weights.append(before - after)
-        before = after
-    ey = [float(floor.ready)] * len(times)  # agents free by t + abandon_after
-    vy = [0.0] * len(times)
-    busy = Counter(
-        (a.state, round(a.elapsed / step) * step)
-        for a in floor.agents
-        if a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAP_UP)
-    )
-    for (state, e), m in busy.items():
-        # P(free by t + aa) = 1 - S(e + t + aa - lag) / S(e); after a talk comes wrap-up
-        dist, lag = (wrap, 0.0) if state is AgentState.WRAP_UP else (talk, wrap_mean)
-        e = e if state is not AgentState.RINGING else 0.0
-        for i, t in enumerate(times):
-            f = dist.ends_within(e, t + aa - lag)
-            ey[i] += m * f
-            vy[i] += m * f * (1 - f)
-    ex = [float(floor.waiting)] * len(times)  # answers by t
-    vx = [0.0] * len(times)
-    for r, m in Counter(round(r / step) * step for r in floor.ringing).items():
-        alive = p * sh(r) + (1 - p) * so(r)
-        if alive <= 1e-9:
-            continue
-        start_h = sh(r)
-        for i, t in enumerate(times):
-            q = p * (start_h - sh(r + t)) / alive
-            ex[i] += m * q
-            vx[i] += m * q * (1 - q)
+    p, sh = stats.answer_rate, stats.ring_human
+    times, weights = _answer_grid(sh, config.step)
+    ey, vy = _agents_free(config, floor, stats, times)
+    ex, vx = _answers_by(config, floor, stats, times)
     points = [
         (w, ex[i] - ey[i], vx[i] + vy[i], p * (1 - sh(times[i]))) for i, w in enumerate(weights)
     ]
@@ -191,6 +157,69 @@ def _dials_ahead(config: PacingConfig, floor: Floor, stats: PacingStats, risk: f
             acc += w * _phi((gap + j * a + 0.5) / sd)
         return acc / total
 
+    return _most_within(risk_of, risk)
+
+
+def _answer_grid(sh: Survival, step: float) -> tuple[list[float], list[float]]:
+    """Grid times, each with P(a person answers in the step before it | a person answers)."""
+    times: list[float] = []
+    weights: list[float] = []
+    before = 1.0
+    for k in range(1, math.ceil(_horizon(sh) / step) + 1):
+        after = sh(k * step)
+        if before - after > 1e-6:
+            times.append(k * step)
+            weights.append(before - after)
+        before = after
+    return times, weights
+
+
+def _agents_free(
+    config: PacingConfig, floor: Floor, stats: PacingStats, times: list[float]
+) -> tuple[list[float], list[float]]:
+    """Mean and variance of the agents free by each t + abandon_after."""
+    step, aa = config.step, config.abandon_after
+    talk, wrap = stats.talk, stats.wrap_up
+    wrap_mean = wrap.mean if wrap.n else 0.0
+    ey = [float(floor.ready)] * len(times)
+    vy = [0.0] * len(times)
+    busy = Counter(
+        (a.state, round(a.elapsed / step) * step)
+        for a in floor.agents
+        if a.state in (AgentState.RINGING, AgentState.TALKING, AgentState.WRAP_UP)
+    )
+    for (state, e), m in busy.items():
+        # P(free by t + aa) = 1 - S(e + t + aa - lag) / S(e); after a talk comes wrap-up
+        dist, lag = (wrap, 0.0) if state is AgentState.WRAP_UP else (talk, wrap_mean)
+        e = e if state is not AgentState.RINGING else 0.0
+        for i, t in enumerate(times):
+            f = dist.ends_within(e, t + aa - lag)
+            ey[i] += m * f
+            vy[i] += m * f * (1 - f)
+    return ey, vy
+
+
+def _answers_by(
+    config: PacingConfig, floor: Floor, stats: PacingStats, times: list[float]
+) -> tuple[list[float], list[float]]:
+    """Mean and variance of the calls answered by each t: those waiting and those ringing."""
+    p, sh, so, step = stats.answer_rate, stats.ring_human, stats.ring_other, config.step
+    ex = [float(floor.waiting)] * len(times)
+    vx = [0.0] * len(times)
+    for r, m in Counter(round(r / step) * step for r in floor.ringing).items():
+        alive = p * sh(r) + (1 - p) * so(r)
+        if alive <= 1e-9:
+            continue
+        start_h = sh(r)
+        for i, t in enumerate(times):
+            q = p * (start_h - sh(r + t)) / alive
+            ex[i] += m * q
+            vx[i] += m * q * (1 - q)
+    return ex, vx
+
+
+def _most_within(risk_of: Callable[[int], float], risk: float) -> int:
+    """The most new dials whose risk (non-decreasing in j) stays within ``risk``."""
     if risk_of(0) > risk:
         return 0
     lo, hi = 0, 1  # risk_of(lo) <= risk; grow hi until it fails
