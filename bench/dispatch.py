@@ -34,11 +34,15 @@ from dialerd.domain.callerid import CallerIdRules
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.ports import (
+    AnsweredInfo,
     AnsweredTarget,
     DialRequest,
     DialResult,
+    LinkState,
+    LinkStatus,
     PbxSignals,
     ResultSink,
+    Verdict,
 )
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.runtime import CampaignRuntime
@@ -83,6 +87,18 @@ class InstantPbx:
 
     def live_keys(self) -> set[str]:
         return set()
+
+    def link_status(self) -> LinkStatus:
+        return LinkStatus(LinkState.UP, "instant")
+
+    def in_flight(self) -> int:
+        return 0
+
+    def adopt(self, key: str, attempt_id: int) -> None:
+        pass
+
+    def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
+        return Verdict.not_in_flight
 
     def close(self) -> None:
         pass

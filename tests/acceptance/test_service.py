@@ -170,9 +170,8 @@ class Site:
     def attempts(self) -> dict[str, int]:
         """Attempt rows by status (plus ``interrupted`` for that outcome)."""
         with Session(self.engine) as s:
-            rows = dict(
-                s.execute(select(Attempt.status, func.count()).group_by(Attempt.status)).all()
-            )
+            by_status = select(Attempt.status, func.count()).group_by(Attempt.status)
+            rows = {str(status): n for status, n in s.execute(by_status).all()}
             rows["interrupted"] = s.execute(
                 select(func.count()).where(Attempt.outcome == "interrupted")
             ).scalar_one()

@@ -281,7 +281,7 @@ def replay_client(
     settings = AmiSettings(port=server.port, connect_timeout_s=DEADLINE_S)
     settings.action_timeout_s = DEADLINE_S
     kept = {} if filtered else {"wanted_events": None, "wanted_variables": None}
-    client = AmiClient(settings, on_events, **kept)  # type: ignore[arg-type]
+    client = AmiClient(settings, on_events, **kept)
     server.consumed = lambda: client.bytes_received
     try:
         client.connect()
@@ -432,8 +432,8 @@ def test_production_client_sends_the_recorded_actions_byte_for_byte() -> None:
     original = ReplayAmi.__init__
 
     def keep(self: ReplayAmi, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        server_actions.append(self.actions)  # type: ignore[arg-type]
+        original(self, *args, **kwargs)
+        server_actions.append(self.actions)
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(ReplayAmi, "__init__", keep)

@@ -15,6 +15,7 @@ from dialerd.campaignfile.errors import CampaignFileError
 from dialerd.campaignfile.loader import check_file, load_file
 from dialerd.cli import cli
 from dialerd.db.models import Campaign, CampaignEvent, Contact
+from dialerd.domain.states import CampaignState
 from dialerd.engine.registry import load_directory, register
 from tests.conftest import REPO
 
@@ -113,7 +114,7 @@ def test_register_inserts_then_keeps_then_updates(engine: Engine, folder: Path) 
         assert (row.max_rounds, row.min_spacing_s, row.timezone) == (4, 21_600, "Asia/Shanghai")
         assert row.config["dialing"]["min_spacing"] == "6h"
         assert row.state == "active"
-        row.state = "paused"  # as an operator would
+        row.state = CampaignState.paused  # as an operator would
     with Session(engine) as session, session.begin():
         _, kind = register(session, load_file(path), now=NOW, actor="test")
         assert kind == "campaign_unchanged"

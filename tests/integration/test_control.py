@@ -16,6 +16,7 @@ from dialerd.actions.control import actor
 from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, Campaign, CampaignEvent, Contact, PhoneNumber, Round
+from dialerd.domain.states import CampaignState
 from dialerd.process import heartbeat
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -180,7 +181,9 @@ def test_pause_resume_stop_write_the_state_and_an_audit_row(config: Path, engine
 @pytest.mark.usefixtures("seeded")
 def test_a_finished_campaign_cannot_be_resumed(config: Path, engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        session.scalars(select(Campaign).where(Campaign.name == "survey")).one().state = "finished"
+        session.scalars(
+            select(Campaign).where(Campaign.name == "survey")
+        ).one().state = CampaignState.finished
     result = run(config, "campaign", "resume", "survey")
     assert result.exit_code == 1
     assert "is finished: cannot resume it" in result.output

@@ -273,12 +273,18 @@ class ReplayAmi:
             conn.close()
             self.done.set()
 
+    def _actions_reach(self, n: int) -> Callable[[], bool]:
+        return lambda: len(self.actions) >= n
+
+    def _consumed_reach(self, n: int) -> Callable[[], bool]:
+        return lambda: self.consumed() >= n
+
     def _play(self, conn: socket.socket) -> None:
         recording, written = self.recording, 0
         for chunk in recording.chunks:
             if chunk.direction == "sent":
                 sent = recording.sent[: chunk.offset + chunk.length].count(b"\r\n\r\n")
-                if not self._wait(lambda n=sent: len(self.actions) >= n):
+                if not self._wait(self._actions_reach(sent)):
                     self.error = f"the client sent {len(self.actions)} of {sent} actions"
                     return
                 continue
@@ -290,7 +296,7 @@ class ReplayAmi:
                 size = self._rng.randint(1, 700)
                 conn.sendall(data[:size])
                 data = data[size:]
-            if not self._wait(lambda n=written: self.consumed() >= n):
+            if not self._wait(self._consumed_reach(written)):
                 self.error = f"the client read {self.consumed()} of {written} bytes"
                 return
 

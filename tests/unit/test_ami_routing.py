@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
 from dialerd.pbx.ami.routing import Router
 
@@ -23,7 +25,7 @@ class Log:
     def unclaimed(self, reply: AmiMessage) -> None:
         self.calls.append(("fifo", reply.get("ActionID")))
 
-    def reply(self, name: str) -> object:
+    def reply(self, name: str) -> Callable[[AmiMessage], None]:
         return lambda msg: self.calls.append((name, msg.get("Message")))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dialerd.importer.lines import MAX_LINE_BYTES, MAX_RECORD_LINES
 from dialerd.importer.reader import MAX_FIELD_CHARS, ContactReader, check_file
@@ -15,7 +16,7 @@ def _good(first: int, count: int) -> str:
     return "".join(f"C{i},n{i},1380013{i:04d}\n" for i in range(first, first + count))
 
 
-def _read(path: Path, **kwargs: str) -> tuple[list[ContactRow], list[RowError]]:
+def _read(path: Path, **kwargs: Any) -> tuple[list[ContactRow], list[RowError]]:
     with ContactReader(path, region="CN", **kwargs) as reader:
         rows = list(reader)
     good = [r for r in rows if isinstance(r, ContactRow)]

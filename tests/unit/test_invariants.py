@@ -38,6 +38,7 @@ from dialerd.domain.policy import (
     decide,
     plan_next,
 )
+from dialerd.domain.states import ContactState, NumberState
 from dialerd.domain.treatments import Treatment, TreatmentKind
 
 H = timedelta(hours=1)
@@ -133,14 +134,14 @@ class Model:
 
     def view(self) -> ContactView:
         return ContactView(
-            state=self.state,
+            state=ContactState(self.state),
             rounds_started=self.rounds_started,
             round_started_at=self.round_started_at,
             refusals=self.refusals,
             numbers=tuple(
                 NumberView(
                     n.position,
-                    n.state,
+                    NumberState(n.state),
                     max(n.dials, default=None),
                     tuple(n.dials),
                     n.last_outcome,

@@ -22,6 +22,7 @@ from dialerd.domain.policy import (
     fit_window,
     plan_next,
 )
+from dialerd.domain.states import NumberState
 from dialerd.domain.treatments import Treatment, TreatmentKind
 
 O = Outcome  # noqa: E741
@@ -53,7 +54,7 @@ def contact(
         numbers=tuple(
             NumberView(
                 p,
-                states.get(p, "dialable"),
+                NumberState(states.get(p, "dialable")),
                 dialed.get(p),
                 (dialed[p],) if p in dialed else (),
             )

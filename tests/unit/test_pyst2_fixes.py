@@ -78,7 +78,7 @@ def test_the_methods_dialerd_calls_or_replaces_keep_their_signatures() -> None:
 def test_send_action_writes_the_login_and_returns_the_next_fifo_reply() -> None:
     manager = DialerdManager(lambda _messages: None)
     written = io.BytesIO()
-    manager._sock = written
+    manager._sock = written  # type: ignore[assignment]
     manager._connected.set()
     reply = AmiMessage.from_pairs([("Response", "Success"), ("ActionID", "l-1")])
     manager.fifo(reply)
@@ -99,7 +99,9 @@ def test_the_reader_feeds_every_read_through_the_parser_with_the_filters() -> No
         b"Event: VarSet\r\nVariable: AMDSTATUS\r\nValue: HUMAN\r\n\r\n"
         b"Event: Hangup\r\nUniqueid: k\r\nChanVariable: A=1\r\nChanVariable: B=2\r\n\r\n"
     )
-    manager._raw = ScriptedSocket(session[:45], session[45:130], session[130:])
+    manager._raw = ScriptedSocket(  # type: ignore[assignment]
+        session[:45], session[45:130], session[130:]
+    )
     manager._connected.set()
     manager.message_loop()
     got = [(m.kind, m.name) for read in reads for m in read]
