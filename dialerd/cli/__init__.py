@@ -1,10 +1,15 @@
 """The ``dialerd`` command: operator verbs, one error boundary.
 
 Each verb group lives in its own module and is registered in ``_register``.
+Expected failures (``DialerdError``, and the database being unreachable, locked
+or not migrated) end as one line on stderr and the error's exit status; a verb
+that promised JSON (``CliContext.json_errors``) also prints a JSON error object
+on stdout. Tracebacks only with ``-v``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from pathlib import Path
@@ -13,21 +18,28 @@ from typing import Any
 import click
 
 from dialerd.cli.context import CliContext
+from dialerd.db.failures import database_error
 from dialerd.errors import DialerdError
 
 
 class _Group(click.Group):
-    """Turns expected errors into one clear line and exit status 1 (traceback with -v)."""
+    """The error boundary: expected errors become one clear line and a documented status."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DialerdError as exc:
+        except Exception as exc:
+            error = exc if isinstance(exc, DialerdError) else database_error(exc)
+            if error is None:
+                raise
             obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
             if obj is not None and obj.verbose:
                 traceback.print_exc()
-            click.echo(f"dialerd: {exc}", err=True)
-            sys.exit(1)
+            if obj is not None and obj.json_errors:
+                doc = {"error": error.code, "message": str(error), "exit_status": error.exit_status}
+                click.echo(json.dumps(doc))
+            click.echo(f"dialerd: {error}", err=True)
+            sys.exit(error.exit_status)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -19,6 +19,7 @@ class CliContext:
     config_file: Path | None = None
     verbose: bool = False
     overrides: dict[str, object] = field(default_factory=dict)
+    json_errors: bool = False  # a verb printing JSON sets it: errors then come as JSON too
 
     @cached_property
     def settings(self) -> Settings:
@@ -27,7 +28,8 @@ class CliContext:
     @cached_property
     def engine(self) -> Engine:
         """The database, closed when the command ends (no connection outlives it)."""
-        engine = make_engine(self.settings.database.url)
+        database = self.settings.database
+        engine = make_engine(database.url, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)
@@ -36,7 +38,8 @@ class CliContext:
     @cached_property
     def read_engine(self) -> Engine:
         """The database for commands that only read (reports, exports, status)."""
-        engine = make_engine(self.settings.database.url, read_only=True)
+        database = self.settings.database
+        engine = make_engine(database.url, read_only=True, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)
