@@ -22,11 +22,15 @@ from pydantic_settings import (
 DEFAULT_CONFIG_FILE = Path("/etc/dialerd/dialerd.toml")
 
 
+def state_directory() -> Path:
+    """systemd's ``$STATE_DIRECTORY`` (its first entry), else ``./var``."""
+    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir) if state_dir else Path("var")
+
+
 def default_database_url() -> str:
     """An SQLite file in systemd's ``$STATE_DIRECTORY``, else ``./var/dialerd.db``."""
-    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    folder = Path(state_dir) if state_dir else Path("var")
-    return f"sqlite:///{folder / 'dialerd.db'}"
+    return f"sqlite:///{state_directory() / 'dialerd.db'}"
 
 
 def default_instance_id() -> str:
@@ -37,6 +41,27 @@ class DatabaseSettings(BaseModel):
     url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL; default: SQLite in $STATE_DIRECTORY, else ./var/dialerd.db",
+    )
+    busy_timeout_s: float = Field(
+        30.0, gt=0, description="SQLite: how long a write waits for another writer's lock"
+    )
+
+
+class ResultsSettings(BaseModel):
+    """The result writer: what it holds while the database cannot take results."""
+
+    queue_max: int = Field(10_000, ge=1, description="results held in memory; more are spilled")
+    spill_dir: Path = Field(
+        default_factory=state_directory,
+        description="folder of the spill files (results-<instance>.jsonl); "
+        "default: $STATE_DIRECTORY, else ./var",
+    )
+    retry_min_s: float = Field(0.5, gt=0, description="first wait after a failed write (doubles)")
+    retry_max_s: float = Field(30.0, gt=0, description="longest wait between write attempts")
+    give_up_s: float = Field(
+        600.0,
+        gt=0,
+        description="the database failing this long stops the daemon (exit 70; systemd restarts)",
     )
 
 
@@ -117,6 +142,7 @@ class Settings(BaseSettings):
     campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    results: ResultsSettings = Field(default_factory=ResultsSettings)
     pbx: PbxSettings = Field(default_factory=PbxSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)
