@@ -58,11 +58,11 @@ class _Source:
         self.path = path
         self.handle = handle
         self.offset = 0
-        handle.seek(0)
-        self.lines = sum(1 for line in handle if line.endswith(b"\n"))
-        if handle.tell() and not _ends_with_newline(handle):
+        if handle.seek(0, os.SEEK_END) and not _ends_with_newline(handle):
             handle.write(b"\n")  # a line cut short by a crash stays apart from the next
             handle.flush()
+        handle.seek(0)
+        self.lines = sum(1 for line in handle if line.endswith(b"\n"))
 
     def read(self, limit: int) -> tuple[list[bytes], int]:
         """Up to ``limit`` whole lines from ``offset``, and their size in bytes."""
