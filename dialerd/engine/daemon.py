@@ -10,13 +10,14 @@ stops the daemon with ``EXIT_WORKER_FAILED`` (docs/operations.md).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from dialerd.db.failures import is_transient
+from dialerd.db.failures import database_error, is_transient
 from dialerd.db.migrate import require_current
 from dialerd.engine import jobs
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
@@ -54,6 +55,8 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
+        self._ticking = threading.Lock()  # held by a tick; stop waits for the one running
+        self._troubled_at: float | None = None  # the last job run the database failed
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -152,6 +155,8 @@ class Daemon:
         """Stop dialling, let calls in flight finish up to the bound, record everything."""
         self.notifier.stopping()
         self.dispatcher.paused.set()
+        with self._ticking:  # a tick under way finishes its dials before they are counted
+            pass
         bound = self.settings.scheduler.drain_timeout_s
         log.info("drain_started", in_flight=self.in_flight(), bound_s=bound)
         deadline = time.monotonic() + bound
@@ -212,10 +217,11 @@ class Daemon:
 
     # -- jobs ---------------------------------------------------------------------
     def tick(self) -> None:
-        try:
-            self._supervised("dispatch", self._dispatch)
-        finally:
-            self._last_tick = time.monotonic()
+        with self._ticking:
+            try:
+                self._supervised("dispatch", self._dispatch)
+            finally:
+                self._last_tick = time.monotonic()
 
     def _dispatch(self) -> None:
         report = self.dispatcher.tick()
@@ -232,9 +238,11 @@ class Daemon:
                 log.exception("job_crashed", job=name)
                 worker.failed(f"{type(exc).__name__}: {exc}")
                 return
+            reason = str(database_error(exc) or exc).splitlines()[0]
+            self._troubled_at = self.supervisor.monotonic()
             if worker.trouble is None:
-                log.warning("job_failed", job=name, error=str(exc).splitlines()[0])
-            worker.retrying(str(exc).splitlines()[0])
+                log.warning("job_failed", job=name, error=reason)
+            worker.retrying(reason)
             return
         if worker.trouble is not None:
             log.info("job_recovered", job=name)
@@ -246,7 +254,23 @@ class Daemon:
         else:
             self._supervised("reap", self._reap)
 
+    def _peers_may_be_behind(self) -> bool:
+        """True while peers may not have beaten since the database came back.
+
+        No daemon can beat while the database is away, so right after an outage
+        every peer looks gone: settling their dials then would interrupt live calls.
+        """
+        if self.writer.hold_reason() is not None:
+            return True
+        if self._troubled_at is None:
+            return False
+        window = (heartbeat.ALIVE_BEATS + 1) * self.settings.scheduler.heartbeat_s
+        return self.supervisor.monotonic() - self._troubled_at < window
+
     def _reap(self, startup: bool = False) -> None:
+        if not startup and self._peers_may_be_behind():
+            log.debug("reap_deferred")
+            return
         telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
         now = self.clock.now()

@@ -6,11 +6,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from dialerd.app import assemble
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
+from dialerd.db.models import Attempt
 from dialerd.domain.clock import VirtualClock
 from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.engine.daemon import Daemon
@@ -21,7 +23,7 @@ from dialerd.process.signals import SignalRouter
 from dialerd.process.supervisor import EXIT_WORKER_FAILED
 from dialerd.settings import AgiSettings, ResultsSettings, SchedulerSettings, Settings
 from tests.dbfaults import Outage
-from tests.enginekit import MONDAY_10
+from tests.enginekit import MONDAY_10, make_rig, write_campaign
 
 
 class RecordingNotifier(Notifier):
@@ -146,3 +148,35 @@ def test_the_sqlite_file_replaced_under_the_daemon(tmp_path: Path) -> None:
         engine.dispose()
     assert daemon.failure is not None
     assert daemon.failure.reason == f"{path}: the database file was replaced by another file"
+
+
+def test_after_an_outage_peers_dials_are_not_settled_until_they_could_beat(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """No daemon beats while the database is away: right after, every peer looks gone."""
+    peer = make_rig(engine, write_campaign(tmp_path / "peer", _ANSWERED), instance_id="peer-1")
+    assert peer.step() == 2  # the peer never beats: to a reaper it is gone
+    daemon = _daemon(engine, tmp_path, lambda _parts: None)
+    daemon._all_runtimes[peer.runtime.id] = peer.runtime
+    ticker = [1000.0]
+    daemon.supervisor.monotonic = lambda: ticker[0]
+
+    def outage() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    daemon._supervised("heartbeat", outage)
+    daemon._supervised("heartbeat", lambda: None)  # the database is back
+    daemon.reap()
+    assert _statuses(engine) == ["dialing", "dialing"]  # deferred: the peer may be alive
+    ticker[0] += 4 * daemon.settings.scheduler.heartbeat_s
+    daemon.reap()
+    assert _statuses(engine) == ["done", "done"]  # now it has had its chance to beat
+    daemon.writer.stop()
+
+
+_ANSWERED = ["c1,a,13800138000", "c2,b,13800138010"]
+
+
+def _statuses(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(Attempt.status).order_by(Attempt.id)).scalars())
