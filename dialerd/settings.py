@@ -108,6 +108,12 @@ class SchedulerSettings(BaseModel):
     reap_interval_s: float = Field(15.0, gt=0, description="period of the orphaned-dial check")
     heartbeat_s: float = Field(5.0, gt=0, description="instance heartbeat period")
     drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")
+    peer_grace_s: float = Field(
+        120.0,
+        ge=0,
+        description="a peer gone this long has its unanswered dials interrupted "
+        "(time for it to restart and replay its spilled results)",
+    )
 
 
 class LogSettings(BaseModel):

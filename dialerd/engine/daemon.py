@@ -22,7 +22,12 @@ from dialerd.db.migrate import require_current
 from dialerd.engine import jobs
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
 from dialerd.engine.parts import Parts
-from dialerd.engine.reconcile import alive_instances, interrupt_own, settle_orphans
+from dialerd.engine.reconcile import (
+    alive_instances,
+    interrupt_own,
+    open_instances,
+    settle_orphans,
+)
 from dialerd.errors import DialerdError
 from dialerd.logconfig import get_logger
 from dialerd.process import heartbeat
@@ -57,6 +62,7 @@ class Daemon:
         self._last_tick = time.monotonic()
         self._ticking = threading.Lock()  # held by a tick; stop waits for the one running
         self._troubled_at: float | None = None  # the last job run the database failed
+        self._gone_since: dict[str, float] = {}  # peers with open dials, since seen gone
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -267,6 +273,14 @@ class Daemon:
         window = (heartbeat.ALIVE_BEATS + 1) * self.settings.scheduler.heartbeat_s
         return self.supervisor.monotonic() - self._troubled_at < window
 
+    def _lately_gone(self, gone: set[str]) -> frozenset[str]:
+        """Peers seen gone for less than ``scheduler.peer_grace_s``: their unanswered dials
+        wait, so a peer that restarts can replay its spilled results first."""
+        now = self.supervisor.monotonic()
+        self._gone_since = {i: self._gone_since.get(i, now) for i in gone}
+        grace = self.settings.scheduler.peer_grace_s
+        return frozenset(i for i, since in self._gone_since.items() if now - since < grace)
+
     def _reap(self, startup: bool = False) -> None:
         if not startup and self._peers_may_be_behind():
             log.debug("reap_deferred")
@@ -285,6 +299,7 @@ class Daemon:
                 adopt=telephony.adopt,
                 now=now,
                 startup=startup,
+                spare=self._lately_gone(open_instances(conn) - alive - {self.instance}),
             )
         if adopted or interrupted:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)

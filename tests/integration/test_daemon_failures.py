@@ -150,7 +150,7 @@ def test_the_sqlite_file_replaced_under_the_daemon(tmp_path: Path) -> None:
     assert daemon.failure.reason == f"{path}: the database file was replaced by another file"
 
 
-def test_after_an_outage_peers_dials_are_not_settled_until_they_could_beat(
+def test_a_gone_peers_dials_wait_for_its_heartbeats_and_its_restart(
     engine: Engine, tmp_path: Path
 ) -> None:
     """No daemon beats while the database is away: right after, every peer looks gone."""
@@ -169,8 +169,11 @@ def test_after_an_outage_peers_dials_are_not_settled_until_they_could_beat(
     daemon.reap()
     assert _statuses(engine) == ["dialing", "dialing"]  # deferred: the peer may be alive
     ticker[0] += 4 * daemon.settings.scheduler.heartbeat_s
+    daemon.reap()  # it had its chance to beat: gone, seen so for the first time
+    assert _statuses(engine) == ["dialing", "dialing"]  # it may restart and replay its spill
+    ticker[0] += daemon.settings.scheduler.peer_grace_s
     daemon.reap()
-    assert _statuses(engine) == ["done", "done"]  # now it has had its chance to beat
+    assert _statuses(engine) == ["done", "done"]  # interrupted, to be dialled again
     daemon.writer.stop()
 
 
