@@ -23,13 +23,18 @@ from dialerd.engine.calendar_events import CalendarEvents
 from dialerd.engine.dispatcher import Dispatcher
 from dialerd.engine.parts import AnsweredLegServer, Parts
 from dialerd.engine.runtime import CampaignRuntime
+from dialerd.engine.spill import Spill
 from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.factory import make_pbx
 from dialerd.pbx.fastagi import FastAgiServer
+from dialerd.process.dbfile import DatabaseFileWatch, sqlite_file
 from dialerd.process.metrics import make_metrics
 from dialerd.process.notify import Notifier
+from dialerd.process.supervisor import Supervisor
 from dialerd.settings import Settings
+
+STALE_MARGIN_S = 60.0
 
 
 def assemble(
@@ -53,12 +58,40 @@ def assemble(
     clock = clock or SystemClock()
     metrics = make_metrics(settings.metrics)
     activity = Activity(metrics, monotonic=monotonic)
-    database = database if database is not None else make_engine(settings.database.url)
+    if database is None:
+        database = make_engine(
+            settings.database.url, busy_timeout_s=settings.database.busy_timeout_s
+        )
     if telephony is None:  # last: the simulator kind starts a server thread
         telephony = make_pbx(settings, clock=clock, on_status=activity.on_link)
     runtimes: dict[int, CampaignRuntime] = {}
     instance = settings.instance_id
-    writer = ResultWriter(database, clock, runtimes.get, on_recorded=activity.on_recorded)
+    supervisor = _supervisor(settings)
+    db_file = sqlite_file(database.url.render_as_string(hide_password=True))
+    guard = None
+    if db_file is not None:
+        watch = DatabaseFileWatch(db_file)
+        supervisor.watch("database file", watch.check)
+        guard = watch.check
+    results = settings.results
+    writer = ResultWriter(
+        database,
+        clock,
+        runtimes.get,
+        on_recorded=activity.on_recorded,
+        spill=Spill(results.spill_dir, instance),
+        queue_max=results.queue_max,
+        retry_min_s=results.retry_min_s,
+        retry_max_s=results.retry_max_s,
+        health=supervisor.register(
+            "results",
+            give_up_s=results.give_up_s,
+            # a write may wait out the busy timeout, a retry the longest backoff
+            stale_s=settings.database.busy_timeout_s + results.retry_max_s + STALE_MARGIN_S,
+            threads=("dialerd-results",),
+        ),
+        guard=guard,
+    )
     agi_secret = settings.agi.secret.get_secret_value()
     # without a configured secret, every daemon of the database signs with its shared one
     tokens = agi_tokens or AgiTokens(agi_secret or (lambda: shared_secret(database, "agi")))
@@ -73,6 +106,7 @@ def assemble(
         on_dial=activity.on_dial,
         monotonic=monotonic,
         agi_tokens=tokens,
+        hold=writer.hold_reason,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:
@@ -92,4 +126,16 @@ def assemble(
         calendar=CalendarEvents(database, instance),
         queue_gauges=queue_gauges,
         agi=agi,
+        supervisor=supervisor,
     )
+
+
+def _supervisor(settings: Settings) -> Supervisor:
+    """The workers besides the result writer: the daemon's jobs and the adapters' threads."""
+    supervisor = Supervisor()
+    for job in ("dispatch", "reap", "heartbeat"):
+        supervisor.register(job, give_up_s=settings.results.give_up_s)
+    supervisor.register("pbx", threads=("ami-",))
+    supervisor.register("fastagi", threads=("fastagi",))
+    supervisor.register("metrics", threads=("metrics",))
+    return supervisor

@@ -23,11 +23,15 @@ from pydantic_settings import (
 DEFAULT_CONFIG_FILE = Path("/etc/dialerd/dialerd.toml")
 
 
+def state_directory() -> Path:
+    """systemd's ``$STATE_DIRECTORY`` (its first entry), else ``./var``."""
+    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state_dir) if state_dir else Path("var")
+
+
 def default_database_url() -> str:
     """An SQLite file in systemd's ``$STATE_DIRECTORY``, else ``./var/dialerd.db``."""
-    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    folder = Path(state_dir) if state_dir else Path("var")
-    return f"sqlite:///{folder / 'dialerd.db'}"
+    return f"sqlite:///{state_directory() / 'dialerd.db'}"
 
 
 def _path_list(value: Any) -> Any:
@@ -45,6 +49,27 @@ class DatabaseSettings(BaseModel):
     url: str = Field(
         default_factory=default_database_url,
         description="SQLAlchemy URL; default: SQLite in $STATE_DIRECTORY, else ./var/dialerd.db",
+    )
+    busy_timeout_s: float = Field(
+        30.0, gt=0, description="SQLite: how long a write waits for another writer's lock"
+    )
+
+
+class ResultsSettings(BaseModel):
+    """The result writer: what it holds while the database cannot take results."""
+
+    queue_max: int = Field(10_000, ge=1, description="results held in memory; more are spilled")
+    spill_dir: Path = Field(
+        default_factory=state_directory,
+        description="folder of the spill files (results-<instance>.jsonl); "
+        "default: $STATE_DIRECTORY, else ./var",
+    )
+    retry_min_s: float = Field(0.5, gt=0, description="first wait after a failed write (doubles)")
+    retry_max_s: float = Field(30.0, gt=0, description="longest wait between write attempts")
+    give_up_s: float = Field(
+        600.0,
+        gt=0,
+        description="the database failing this long stops the daemon (exit 70; systemd restarts)",
     )
 
 
@@ -104,6 +129,12 @@ class SchedulerSettings(BaseModel):
     reap_interval_s: float = Field(15.0, gt=0, description="period of the orphaned-dial check")
     heartbeat_s: float = Field(5.0, gt=0, description="instance heartbeat period")
     drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")
+    peer_grace_s: float = Field(
+        120.0,
+        ge=0,
+        description="a peer gone this long has its unanswered dials interrupted "
+        "(time for it to restart and replay its spilled results)",
+    )
 
 
 class LogSettings(BaseModel):
@@ -142,6 +173,7 @@ class Settings(BaseSettings):
         description="folders besides each campaign's own that its contact lists may be in",
     )
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    results: ResultsSettings = Field(default_factory=ResultsSettings)
     pbx: PbxSettings = Field(default_factory=PbxSettings)
     ami: AmiSettings = Field(default_factory=AmiSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)

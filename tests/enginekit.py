@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import textwrap
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,8 @@ from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
-from dialerd.settings import AgiSettings, PbxSettings, Settings
+from dialerd.process.supervisor import Supervisor
+from dialerd.settings import AgiSettings, PbxSettings, ResultsSettings, Settings
 
 # Monday 2026-11-23 10:00 in Shanghai
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -77,6 +79,7 @@ class Rig:
     pbx: VirtualPbx
     writer: ResultWriter
     dispatcher: Dispatcher
+    supervisor: Supervisor
 
     def step(self) -> int:
         """Deliver due results, write them, run one tick; returns dials sent."""
@@ -97,13 +100,21 @@ class Rig:
 
 
 def rig_settings(
-    instance_id: str, *, max_channels: int = 100, calls_per_second: float = 1000
+    instance_id: str,
+    *,
+    max_channels: int = 100,
+    calls_per_second: float = 1000,
+    results: ResultsSettings | None = None,
 ) -> Settings:
-    """Settings for an engine test: its instance, its PBX limits, no FastAGI, no metrics."""
+    """Settings for an engine test: its instance, its PBX limits, no FastAGI, no metrics.
+
+    ``results`` defaults to a spill folder under the temporary folder, never ./var.
+    """
     return Settings(
         instance_id=instance_id,
         pbx=PbxSettings(kind="ami", max_channels=max_channels, calls_per_second=calls_per_second),
         agi=AgiSettings(enabled=False),
+        results=results or ResultsSettings(spill_dir=Path(tempfile.mkdtemp(prefix="spill-"))),
     )
 
 
@@ -116,12 +127,14 @@ def make_rig(
     instance_id: str = "test-1",
     max_channels: int = 100,
     agi_tokens: AgiTokens | None = None,
+    results: ResultsSettings | None = None,
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
     pbx = VirtualPbx(clock, scenario or Scenario())
+    results = results or ResultsSettings(spill_dir=campaign_file.parent / "state")
     parts = assemble(
-        rig_settings(instance_id, max_channels=max_channels),
+        rig_settings(instance_id, max_channels=max_channels, results=results),
         clock=clock,
         telephony=pbx,
         database=engine,
@@ -132,4 +145,4 @@ def make_rig(
     parts.runtimes[runtime.id] = runtime
     pbx.start(parts.writer.submit)
     parts.dispatcher.set_campaigns({runtime.id: runtime})
-    return Rig(engine, clock, runtime, pbx, parts.writer, parts.dispatcher)
+    return Rig(engine, clock, runtime, pbx, parts.writer, parts.dispatcher, parts.supervisor)

@@ -34,6 +34,16 @@ class Cluster:
     root: Path
     port: int
     bindir: Path
+    options: str = ""  # the postgres -o options it runs with
+
+    def stop_server(self) -> None:
+        """Stop the server (as a restart would), keeping the cluster for ``start_server``."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+
+    def start_server(self) -> None:
+        data = self.root / "data"
+        log = str(self.root / "log")
+        self._run("pg_ctl", "-D", str(data), "-o", self.options, "-l", log, "-w", "start")
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
@@ -99,7 +109,8 @@ def start_cluster() -> Cluster | None:
         f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={root}"
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
-    cluster._run("pg_ctl", "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start")
+    cluster.options = opts
+    cluster.start_server()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -1,25 +1,30 @@
 """The ``dialerd`` command: operator verbs, one error boundary.
 
 Each verb group lives in its own module and is registered in ``_register``.
+Expected failures (``DialerdError``, and the database being unreachable, locked
+or not migrated) end as one line on stderr and the error's exit status; a verb
+that promised JSON (``CliContext.json_errors``) also prints a JSON error object
+on stdout. Tracebacks only with ``-v``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import traceback
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.exc import OperationalError
 
 from dialerd.cli.context import CliContext
+from dialerd.db.failures import database_error
 from dialerd.errors import DialerdError
 from dialerd.redact import redact_text
 
 
 class _Group(click.Group):
-    """Turns expected errors into one clear line and exit status 1 (traceback with -v).
+    """The error boundary: expected errors become one clear line and a documented status.
 
     Whatever is printed goes through ``redact_text``: a URL in it shows no password.
     """
@@ -27,20 +32,19 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DialerdError as exc:
-            self._fail(ctx, str(exc))
-        except OperationalError as exc:  # the database is unreachable or refused us
+        except Exception as exc:
+            error = exc if isinstance(exc, DialerdError) else database_error(exc)
+            if error is None:
+                raise
             obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
-            url = obj.settings.database.url if obj is not None else "the database"
-            self._fail(ctx, f"{url}: {str(exc.orig or exc).splitlines()[0]}")
-
-    @staticmethod
-    def _fail(ctx: click.Context, message: str) -> None:
-        obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
-        if obj is not None and obj.verbose:
-            click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
-        click.echo(f"dialerd: {redact_text(message)}", err=True)
-        sys.exit(1)
+            if obj is not None and obj.verbose:
+                click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
+            if obj is not None and obj.json_errors:
+                message = redact_text(str(error))
+                doc = {"error": error.code, "message": message, "exit_status": error.exit_status}
+                click.echo(json.dumps(doc))
+            click.echo(f"dialerd: {redact_text(str(error))}", err=True)
+            sys.exit(error.exit_status)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

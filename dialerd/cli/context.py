@@ -17,10 +17,10 @@ from dialerd.redact import redact_text
 from dialerd.settings import Settings, load_settings
 
 
-def _make_engine(url: str, *, read_only: bool = False) -> Engine:
+def _make_engine(url: str, *, read_only: bool = False, busy_timeout_s: float) -> Engine:
     """``make_engine``; a URL it cannot parse is a ConfigError naming it, password masked."""
     try:
-        return make_engine(url, read_only=read_only)
+        return make_engine(url, read_only=read_only, busy_timeout_s=busy_timeout_s)
     except (ArgumentError, ValueError) as exc:
         raise ConfigError(f"database.url {redact_text(url)}: {exc}") from None
 
@@ -30,6 +30,7 @@ class CliContext:
     config_file: Path | None = None
     verbose: bool = False
     overrides: dict[str, object] = field(default_factory=dict)
+    json_errors: bool = False  # a verb printing JSON sets it: errors then come as JSON too
 
     @cached_property
     def settings(self) -> Settings:
@@ -38,7 +39,8 @@ class CliContext:
     @cached_property
     def engine(self) -> Engine:
         """The database, closed when the command ends (no connection outlives it)."""
-        engine = _make_engine(self.settings.database.url)
+        database = self.settings.database
+        engine = _make_engine(database.url, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)
@@ -47,7 +49,8 @@ class CliContext:
     @cached_property
     def read_engine(self) -> Engine:
         """The database for commands that only read (reports, exports, status)."""
-        engine = _make_engine(self.settings.database.url, read_only=True)
+        database = self.settings.database
+        engine = _make_engine(database.url, read_only=True, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)

@@ -176,6 +176,7 @@ stop = _state_command(
 @pass_cli
 def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
+    ctx.json_errors = as_json
     sessions = open_db(ctx)
     now = datetime.now(UTC)
     beat_s = ctx.settings.scheduler.heartbeat_s

@@ -6,6 +6,7 @@ import click
 
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db import migrate
+from dialerd.errors import SchemaOutOfDate
 
 
 @click.group("db")
@@ -25,11 +26,11 @@ def upgrade(ctx: CliContext, revision: str) -> None:
 @db.command("current")
 @pass_cli
 def current(ctx: CliContext) -> None:
-    """Print the schema revision; exit 1 when it is not the latest."""
+    """Print the schema revision; exit 5 when it is not the latest."""
     rev, head = migrate.current_revision(ctx.engine), migrate.head_revision()
     click.echo(f"{rev or 'empty'} (latest {head})")
     if rev != head:
-        raise SystemExit(1)
+        raise SystemExit(SchemaOutOfDate.exit_status)
 
 
 def register(group: click.Group) -> None:

@@ -17,27 +17,33 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536  # per connection: a million-contact queue index stays in memory
 
 
-def make_engine(url: str, *, read_only: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, read_only: bool = False, busy_timeout_s: float | None = None, **kwargs: Any
+) -> Engine:
     """Create an engine for ``url``; creates the SQLite file's folder when needed.
 
     ``read_only`` (reports, exports, status): on SQLite its transactions begin
     deferred, so a long read never holds the write lock the daemon needs (WAL lets
-    readers and the writer run side by side).
+    readers and the writer run side by side). ``busy_timeout_s`` (SQLite): how long
+    to wait for another connection's lock; default ``SQLITE_BUSY_TIMEOUT_MS``.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, read_only=read_only, **kwargs)
+        busy_ms = SQLITE_BUSY_TIMEOUT_MS if busy_timeout_s is None else int(busy_timeout_s * 1000)
+        return _sqlite_engine(url, parsed.database, read_only=read_only, busy_ms=busy_ms, **kwargs)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_engine(url: str, database: str | None, *, read_only: bool, **kwargs: Any) -> Engine:
+def _sqlite_engine(
+    url: str, database: str | None, *, read_only: bool, busy_ms: int, **kwargs: Any
+) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        connect_args={"timeout": busy_ms / 1000, "check_same_thread": False},
         **kwargs,
     )
 
@@ -47,7 +53,7 @@ def _sqlite_engine(url: str, database: str | None, *, read_only: bool, **kwargs:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()

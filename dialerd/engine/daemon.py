@@ -3,23 +3,36 @@
 Main thread: signals, sd_notify (READY, STATUS, WATCHDOG only while healthy,
 RELOADING, STOPPING), reload and drain. APScheduler runs the dispatcher tick, the
 reaper and the heartbeat; the PBX adapter and the result writer have their own threads.
+Every one of them reports to ``parts.supervisor``: a transient database error is
+retried (the jobs run again, the writer keeps its batch); a worker dead for good
+stops the daemon with ``EXIT_WORKER_FAILED`` (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from dialerd.db.failures import database_error, is_transient
 from dialerd.db.migrate import require_current
 from dialerd.engine import jobs
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
 from dialerd.engine.parts import Parts
-from dialerd.engine.reconcile import alive_instances, interrupt_own, settle_orphans
+from dialerd.engine.reconcile import (
+    alive_instances,
+    interrupt_own,
+    open_instances,
+    settle_orphans,
+)
+from dialerd.errors import DialerdError
 from dialerd.logconfig import get_logger
 from dialerd.process import heartbeat
 from dialerd.process.signals import SignalRouter
+from dialerd.process.supervisor import EXIT_WORKER_FAILED, Failure
 
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
@@ -42,13 +55,20 @@ class Daemon:
         self.scheduler = parts.scheduler
         self.calendar = parts.calendar
         self.activity = parts.activity
+        self.supervisor = parts.supervisor
+        self.failure: Failure | None = None
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
+        self._ticking = threading.Lock()  # held by a tick; stop waits for the one running
+        self._troubled_at: float | None = None  # the last job run the database failed
+        self._gone_since: dict[str, float] = {}  # peers with open dials, since seen gone
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
         require_current(self.engine)
+        self.supervisor.install()
+        self.supervisor.check()  # the SQLite file watch takes the file it will guard
         now = self.clock.now()
         with Session(self.engine) as s:
             heartbeat.register_instance(
@@ -63,6 +83,7 @@ class Daemon:
             lists_dirs=self.settings.lists_dirs,
         )
         self._all_runtimes.update(self.campaigns.runtimes)
+        self.writer.replay()  # a previous run's spilled results, before the reaper looks
         self.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()
@@ -101,6 +122,11 @@ class Daemon:
         self.notifier.ready()
         interval = self.notifier.watchdog_interval() or 1.0
         while not signals.stop_requested:
+            self.failure = self.supervisor.check()
+            if self.failure is not None:
+                log.error("daemon_failing", worker=self.failure.worker, reason=self.failure.reason)
+                self.notifier.status(f"failed: {self.failure.worker}: {self.failure.reason}")
+                break
             self.notifier.status(self.status_line())
             if self.healthy():
                 self.notifier.watchdog()
@@ -108,7 +134,7 @@ class Daemon:
             if signals.take_reload():
                 self.reload()
         self.stop(signals)
-        return 0
+        return EXIT_WORKER_FAILED if self.failure is not None else 0
 
     def reload(self) -> None:
         """SIGHUP: re-read the campaigns folder; progress is in the database, so nothing is lost."""
@@ -140,6 +166,8 @@ class Daemon:
         """Stop dialling, let calls in flight finish up to the bound, record everything."""
         self.notifier.stopping()
         self.dispatcher.paused.set()
+        with self._ticking:  # a tick under way finishes its dials before they are counted
+            pass
         bound = self.settings.scheduler.drain_timeout_s
         log.info("drain_started", in_flight=self.in_flight(), bound_s=bound)
         deadline = time.monotonic() + bound
@@ -151,22 +179,42 @@ class Daemon:
             signals.wait(0.2)
         self.scheduler.shutdown(wait=True)
         self.telephony.close()
-        self.writer.stop()
-        self.writer.drain()
+        unwritten = self.writer.stop()
         self._stop_fastagi()
+        left = 0
+        if unwritten:
+            # their attempts stay open: the next start replays the spill, then reaps
+            log.warning("interrupt_skipped", unwritten=unwritten)
+        elif self.failure is None or self.failure.worker != "database file":
+            left = self._best_effort("interrupt_own", self._interrupt_own) or 0
+            self._best_effort("mark_stopped", self._mark_stopped)
+        self.metrics.close()
+        self.supervisor.uninstall()
+        log.info("daemon_stopped", interrupted=left, unwritten=unwritten)
+
+    def _interrupt_own(self) -> int:
         with self.engine.begin() as conn:
-            left = interrupt_own(
+            return interrupt_own(
                 conn,
                 instance_id=self.instance,
                 runtime_for=self._all_runtimes.get,
                 now=self.clock.now(),
                 reason="daemon stopped",
             )
+
+    def _mark_stopped(self) -> None:
         with Session(self.engine) as s:
             heartbeat.mark_stopped(s, self.instance, now=self.clock.now())
             s.commit()
-        self.metrics.close()
-        log.info("daemon_stopped", interrupted=left)
+
+    @staticmethod
+    def _best_effort(what: str, step: Callable[[], int | None]) -> int | None:
+        """A stopping step that needs the database: a failure is logged, the stop goes on."""
+        try:
+            return step()
+        except Exception as exc:
+            log.error("stop_step_failed", step=what, error=str(exc))
+            return None
 
     def _abandon_start(self) -> None:
         """Start-up failed (old schema, bad settings): release what was already made."""
@@ -175,16 +223,73 @@ class Daemon:
         self.telephony.close()
         self.writer.stop()
         self._stop_fastagi()
+        self.supervisor.uninstall()
         self.engine.dispose()
 
     # -- jobs ---------------------------------------------------------------------
     def tick(self) -> None:
+        with self._ticking:
+            try:
+                self._supervised("dispatch", self._dispatch)
+            finally:
+                self._last_tick = time.monotonic()
+
+    def _dispatch(self) -> None:
         report = self.dispatcher.tick()
         for seconds in report.lateness_s:
             self.metrics.lateness(seconds)
-        self._last_tick = time.monotonic()
+
+    def _supervised(self, name: str, work: Callable[[], None]) -> None:
+        """Run a job under its worker: transient errors are retried by the next run."""
+        worker = self.supervisor.worker(name)
+        try:
+            work()
+        except Exception as exc:
+            if not (is_transient(exc) or isinstance(exc, DialerdError)):
+                log.exception("job_crashed", job=name)
+                worker.failed(f"{type(exc).__name__}: {exc}")
+                return
+            reason = str(database_error(exc) or exc).splitlines()[0]
+            self._troubled_at = self.supervisor.monotonic()
+            if worker.trouble is None:
+                log.warning("job_failed", job=name, error=reason)
+            worker.retrying(reason)
+            return
+        if worker.trouble is not None:
+            log.info("job_recovered", job=name)
+            worker.recovered()
 
     def reap(self, startup: bool = False) -> None:
+        if startup:
+            self._reap(startup=True)
+        else:
+            self._supervised("reap", self._reap)
+
+    def _peers_may_be_behind(self) -> bool:
+        """True while peers may not have beaten since the database came back.
+
+        No daemon can beat while the database is away, so right after an outage
+        every peer looks gone: settling their dials then would interrupt live calls.
+        """
+        if self.writer.hold_reason() is not None:
+            return True
+        if self._troubled_at is None:
+            return False
+        window = (heartbeat.ALIVE_BEATS + 1) * self.settings.scheduler.heartbeat_s
+        return self.supervisor.monotonic() - self._troubled_at < window
+
+    def _lately_gone(self, gone: set[str]) -> frozenset[str]:
+        """Peers seen gone for less than ``scheduler.peer_grace_s``: their unanswered dials
+        wait, so a peer that restarts can replay its spilled results first."""
+        now = self.supervisor.monotonic()
+        self._gone_since = {i: self._gone_since.get(i, now) for i in gone}
+        grace = self.settings.scheduler.peer_grace_s
+        return frozenset(i for i, since in self._gone_since.items() if now - since < grace)
+
+    def _reap(self, startup: bool = False) -> None:
+        if not startup and self._peers_may_be_behind():
+            log.debug("reap_deferred")
+            return
         telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
         now = self.clock.now()
@@ -199,11 +304,15 @@ class Daemon:
                 adopt=telephony.adopt,
                 now=now,
                 startup=startup,
+                spare=self._lately_gone(open_instances(conn) - alive - {self.instance}),
             )
         if adopted or interrupted:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)
 
     def beat(self) -> None:
+        self._supervised("heartbeat", self._beat)
+
+    def _beat(self) -> None:
         up, now = self.telephony.is_up(), self.clock.now()
         with Session(self.engine) as s:
             heartbeat.beat(
@@ -234,14 +343,24 @@ class Daemon:
         return self.activity.dial_rate()
 
     def healthy(self) -> bool:
+        """The watchdog is fed only while this holds: jobs run and every worker lives."""
         stale = max(5.0, 10 * self.settings.scheduler.tick_s)
-        return self.scheduler.running and time.monotonic() - self._last_tick < stale
+        return (
+            self.scheduler.running
+            and time.monotonic() - self._last_tick < stale
+            and self.supervisor.healthy()
+        )
 
     def status_line(self) -> str:
-        return (
+        line = (
             f"{len(self.campaigns.runtimes)} campaigns, {self.in_flight()} calls in flight, "
             f"{self.dial_rate()} dials/s; {self.activity.link.detail}"
         )
+        held = self.writer.hold_reason()
+        troubles = self.supervisor.troubles()
+        if held is not None:
+            troubles.insert(0, f"dialling held: {held}")
+        return "; ".join([line, *troubles])
 
     def _start_fastagi(self) -> None:
         if self.parts.agi is None:

@@ -84,6 +84,7 @@ class Dispatcher:
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
+        hold: Callable[[], str | None] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -99,6 +100,8 @@ class Dispatcher:
         self._monotonic = monotonic
         self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
+        self._hold = hold
+        self._held: str | None = None
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -113,7 +116,7 @@ class Dispatcher:
 
     def tick(self) -> TickReport:
         report = TickReport()
-        if self.paused.is_set() or not self._pbx.is_up():
+        if self.paused.is_set() or not self._pbx.is_up() or self._is_held():
             return report
         now = self._clock.now()
         runtimes = self.campaigns()
@@ -137,6 +140,16 @@ class Dispatcher:
             if n > 0:
                 self._dispatch_campaign(runtimes[campaign_id], n, now, report)
         return report
+
+    def _is_held(self) -> bool:
+        """The gate (e.g. results cannot be written): no dial starts; logged once per hold."""
+        reason = self._hold() if self._hold is not None else None
+        if reason is not None and self._held is None:
+            log.warning("dispatch_held", reason=reason)
+        elif reason is None and self._held is not None:
+            log.info("dispatch_resumed")
+        self._held = reason
+        return reason is not None
 
     def _dispatch_campaign(
         self, rt: CampaignRuntime, n: int, now: datetime, report: TickReport

@@ -18,6 +18,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.process.metrics import Metrics
 from dialerd.process.notify import Notifier
+from dialerd.process.supervisor import Supervisor
 from dialerd.settings import Settings
 
 
@@ -41,6 +42,7 @@ class Parts:
 
     ``runtimes`` is shared: the writer and the reaper look campaigns up in it, and
     it keeps every campaign ever loaded so late results of a removed one still land.
+    ``supervisor`` holds every worker's health (registered here, read by the daemon).
     """
 
     settings: Settings
@@ -57,3 +59,4 @@ class Parts:
     calendar: CalendarEvents
     queue_gauges: QueueGauges
     agi: AnsweredLegServer | None
+    supervisor: Supervisor

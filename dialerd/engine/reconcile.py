@@ -36,6 +36,11 @@ def alive_instances(conn: Connection, *, now: datetime, heartbeat_s: float) -> s
     return set(rows)
 
 
+def open_instances(conn: Connection) -> set[str]:
+    """Instances with dials still open."""
+    return set(conn.execute(select(_at.c.instance_id).where(IN_FLIGHT).distinct()).scalars())
+
+
 def orphaned(conn: Connection, *, keep: set[str]) -> list[Row[Any]]:
     """Open attempts of daemons not in ``keep`` (the live ones)."""
     rows = conn.execute(select(_at).where(IN_FLIGHT)).all()
@@ -52,13 +57,16 @@ def settle_orphans(
     adopt: Callable[[str, int], None] | None,
     now: datetime,
     startup: bool = False,
+    spare: frozenset[str] = frozenset(),
 ) -> tuple[int, int]:
     """Adopt orphans whose call is still up; interrupt the others. Returns (adopted, interrupted).
 
     At start-up this daemon's own id counts as a previous run's (a fresh process has
     nothing in flight), so a fixed ``instance_id`` survives kill -9 too. With the
     PBX's channel list unknown (link down), only orphans older than GIVE_UP_AFTER
-    are interrupted; the rest wait for the next pass.
+    are interrupted; the rest wait for the next pass. Orphans of the instances in
+    ``spare`` (peers gone only lately, which may yet restart and replay their
+    spilled results) may be adopted but are not interrupted yet.
     """
     adopted = 0
     lost = []
@@ -70,6 +78,8 @@ def settle_orphans(
             if adopt is not None:
                 adopt(key, attempt.id)
             adopted += 1
+        elif attempt.instance_id in spare and now - started < GIVE_UP_AFTER:
+            continue
         elif live_keys is not None or now - started >= GIVE_UP_AFTER:
             lost.append(attempt)
     interrupted = _interrupt(conn, lost, runtime_for, now, "its daemon stopped")

@@ -102,7 +102,8 @@ class PrometheusMetrics:
 
     def serve(self, host: str, port: int) -> int:
         """Start the HTTP endpoint; returns the bound port (useful with port 0)."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        server, thread = start_http_server(port, addr=host, registry=self.registry)
+        thread.name = "metrics-http"  # the supervisor's "metrics" worker owns it
         self._server = server
         bound: int = server.server_address[1]
         self.port = bound

@@ -237,7 +237,7 @@ def test_commands_refuse_an_unmigrated_database(db_url: str, tmp_path: Path) -> 
     path = tmp_path / "dialerd.toml"
     path.write_text(f'[database]\nurl = "{db_url}"\n')
     result = run(path, "campaign", "list")
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # schema not current
     assert "dialerd db upgrade" in result.output
 
 

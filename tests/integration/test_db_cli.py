@@ -15,7 +15,7 @@ def test_upgrade_then_current(db_url: str, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("DIALERD_DATABASE__URL", db_url)
     runner = CliRunner()
     before = runner.invoke(cli, ["db", "current"])
-    assert before.exit_code == 1 and before.output.startswith("empty")
+    assert before.exit_code == 5 and before.output.startswith("empty")
     engine = make_engine(db_url)
     with pytest.raises(SchemaOutOfDate, match="dialerd db upgrade"):
         require_current(engine)
@@ -31,6 +31,6 @@ def test_upgrade_then_current(db_url: str, monkeypatch: pytest.MonkeyPatch) -> N
 def test_run_refuses_an_old_schema(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALERD_DATABASE__URL", db_url)
     result = CliRunner().invoke(cli, ["run"])
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # schema not current
     assert "run `dialerd db upgrade`" in result.output
     assert "Traceback" not in result.output

@@ -1,0 +1,25 @@
+"""`dialerd run` when its SQLite file is deleted: a clear error, exit 70, the watchdog stops."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.acceptance.test_service import Site, site  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.slow
+
+
+def test_deleting_the_sqlite_file_stops_the_daemon(site: Site) -> None:  # noqa: F811
+    site.write_campaign("alpha", 2)
+    proc = site.start()
+    ready = site.notify.wait_for("READY=1")
+    site.notify.wait_for("WATCHDOG=1", after=ready)
+    (site.root / "dialerd.db").unlink()
+    assert proc.wait(timeout=60) == 70
+    messages = site.notify.messages
+    failed = next(i for i, m in enumerate(messages) if m.startswith("STATUS=failed: "))
+    assert "the database file was deleted" in messages[failed]
+    assert "WATCHDOG=1" not in messages[failed:]
+    events = [e for e in site.events() if e["event"] == "daemon_failing"]
+    assert len(events) == 1 and events[0]["worker"] == "database file"
+    assert "Traceback" not in site.log.read_text()
