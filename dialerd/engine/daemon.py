@@ -66,6 +66,7 @@ class Daemon:
         self.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()
+        self._start_api()
         self._wait_for_pbx()
         self.reap(startup=True)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
@@ -154,6 +155,7 @@ class Daemon:
         self.writer.stop()
         self.writer.drain()
         self._stop_fastagi()
+        self._stop_api()
         with self.engine.begin() as conn:
             left = interrupt_own(
                 conn,
@@ -175,6 +177,7 @@ class Daemon:
         self.telephony.close()
         self.writer.stop()
         self._stop_fastagi()
+        self._stop_api()
         self.engine.dispose()
 
     # -- jobs ---------------------------------------------------------------------
@@ -252,6 +255,16 @@ class Daemon:
     def _stop_fastagi(self) -> None:
         if self.parts.agi is not None:
             self.parts.agi.stop()
+
+    def _start_api(self) -> None:
+        if self.parts.api is None:
+            return
+        host, port = self.parts.api.start()
+        log.info("api_listening", host=host, port=port)
+
+    def _stop_api(self) -> None:
+        if self.parts.api is not None:
+            self.parts.api.stop()
 
     def _wait_for_pbx(self) -> None:
         deadline = time.monotonic() + PBX_WAIT_S

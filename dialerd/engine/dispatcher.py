@@ -7,12 +7,14 @@ for each row immediately before the dial.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -82,6 +84,7 @@ class Dispatcher:
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
+        pace: Callable[[Connection], Mapping[int, Mapping[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -97,6 +100,7 @@ class Dispatcher:
         self._monotonic = monotonic
         self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
+        self._pace = pace  # operators' pace overrides (campaign id -> field -> value)
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -119,7 +123,11 @@ class Dispatcher:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
+            paced = self._pace(conn) if self._pace is not None else {}
             conn.rollback()
+        for campaign_id, values in paced.items():
+            if campaign_id in runtimes:
+                runtimes[campaign_id] = dataclasses.replace(runtimes[campaign_id], **values)
         capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
         demands = [
             Demand(

@@ -28,7 +28,7 @@ class QueueGauges(Protocol):
 
 
 class AnsweredLegServer(Protocol):
-    """The FastAGI server's life, as the daemon drives it."""
+    """A server thread's life, as the daemon drives it (FastAGI, the HTTP API)."""
 
     def start(self) -> tuple[str, int]: ...
 
@@ -57,3 +57,4 @@ class Parts:
     calendar: CalendarEvents
     queue_gauges: QueueGauges
     agi: AnsweredLegServer | None
+    api: AnsweredLegServer | None = None  # the HTTP API (dialerd.api), when enabled
