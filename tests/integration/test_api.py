@@ -301,7 +301,7 @@ def test_contacts_are_appended_through_the_importer_with_their_rejections(
     assert (2, "n3", "dnc") in reasons  # the number, then the row that has none left
     assert {(e, r) for _, e, r in reasons} >= {("n2", "no_number_left"), ("n3", "no_number_left")}
     assert {row for row, _, _ in reasons} == {1, 2}
-    csv_body = "external_id,phone1\nn4,13700000005\nn5,abc\n".encode()
+    csv_body = b"external_id,phone1\nn4,13700000005\nn5,abc\n"
     uploaded = client.post(
         "/v1/campaigns/test-campaign/contacts",
         content=csv_body,
