@@ -17,6 +17,20 @@ from dialerd.logconfig import get_logger
 log = get_logger("dialerd.api")
 
 
+DRAIN_BYTES = 32 << 20  # a refused body is read (and dropped) up to this much
+
+
+async def _discard(receive: Receive, most: int) -> None:
+    seen = 0
+    while seen <= most:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 async def _refuse(send: Send, status: int, message: str) -> None:
     payload = json.dumps(body(status, message)).encode()
     await send(
@@ -54,6 +68,7 @@ class BodyLimit:
         limit = self.csv_limit if ctype == b"text/csv" else self.limit
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _discard(receive, DRAIN_BYTES)  # so the client reads the answer, not a reset
             await _refuse(send, 413, f"body over {limit} bytes")
             return
         seen = 0

@@ -14,7 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +27,11 @@ from openapi_spec_validator import validate
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from dialerd.db.models import Attempt, AttemptSummary, CampaignEvent, Instance
+from dialerd.db.engine import make_engine
+from dialerd.db.migrate import upgrade
+from dialerd.db.models import Attempt, AttemptSummary, CampaignEvent, Instance, PhoneNumber
 from dialerd.pbx.simulator import AmiSimulator, Scenario
+from tests.pgcluster import Cluster
 
 pytestmark = pytest.mark.slow
 
@@ -168,8 +173,8 @@ class ApiSite:
         wait_until(f"{n} heartbeats of {instance}", moved)
 
 
-@pytest.fixture
-def api_site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[ApiSite]:
+@contextmanager
+def make_site(engine: Engine, db_url: str, root: Path) -> Iterator[ApiSite]:
     sim = AmiSimulator(
         username="dialerd",
         secret=SECRET,
@@ -177,10 +182,10 @@ def api_site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[ApiSite]:
         time_scale=0.2,
     )
     host, port = sim.start_in_thread()
-    (tmp_path / "campaigns").mkdir()
-    (tmp_path / "dialerd.toml").write_text(
+    (root / "campaigns").mkdir()
+    (root / "dialerd.toml").write_text(
         f"""\
-campaigns_dir = "{tmp_path / "campaigns"}"
+campaigns_dir = "{root / "campaigns"}"
 [pbx]
 kind = "ami"
 [ami]
@@ -198,7 +203,7 @@ drain_timeout_s = 20
 format = "json"
 """
     )
-    site = ApiSite(tmp_path, db_url, engine, sim)
+    site = ApiSite(root, db_url, engine, sim)
     try:
         yield site
     finally:
@@ -211,6 +216,24 @@ format = "json"
                     d.proc.kill()
                     d.proc.wait(timeout=10)
         sim.stop()
+
+
+@pytest.fixture
+def api_site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[ApiSite]:
+    with make_site(engine, db_url, tmp_path) as site:
+        yield site
+
+
+@pytest.fixture
+def pg_site(pg_cluster: Cluster, tmp_path: Path) -> Iterator[ApiSite]:
+    url = pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    engine = make_engine(url)
+    upgrade(engine)
+    try:
+        with make_site(engine, url, tmp_path) as site:
+            yield site
+    finally:
+        engine.dispose()
 
 
 def bearer(token: str, **extra: str) -> dict[str, str]:
@@ -278,3 +301,103 @@ def _first_done(site: ApiSite) -> int | None:
         return s.scalar(
             select(Attempt.id).where(Attempt.outcome == "answered").order_by(Attempt.id).limit(1)
         )
+
+
+@pytest.mark.postgres
+def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: ApiSite) -> None:
+    site = pg_site
+    site.write_campaign("alpha", [f"a{i},+861390002{i:04d}\n" for i in range(300)], concurrent=4)
+    ops = site.token("ops-tool", "ops")
+    first, second = site.start("api-1"), site.start("api-2", api=False)
+
+    def dialled_by() -> set[str]:
+        with Session(site.engine) as s:
+            return set(s.scalars(select(Attempt.instance_id).distinct()))
+
+    wait_until("both daemons dialling", lambda: dialled_by() == {"api-1", "api-2"})
+    with httpx.Client(base_url=first.api_url(), timeout=30) as http:
+        assert http.post("/v1/campaigns/alpha/pause", headers=bearer(ops)).status_code == 200
+        for d in (first, second):  # every tick that read "active" before the pause is over
+            site.beats_after(d.instance, 2)
+        dials = site.count(Attempt)
+        due = site.count(PhoneNumber, PhoneNumber.next_dial_at.is_not(None))
+        for d in (first, second):
+            site.beats_after(d.instance, 3)
+        assert due > 0 and site.count(Attempt) == dials  # due work, and nobody dialled it
+        assert http.post("/v1/campaigns/alpha/resume", headers=bearer(ops)).status_code == 200
+    wait_until("dialling again after resume", lambda: site.count(Attempt) > dials)
+    print(f"two daemons: {dials} dials before the pause, {due} due left, none while paused")
+
+
+BURST = 1000
+
+
+def _bad_requests(url: str, agent: str) -> list[int]:
+    """``BURST`` requests, each refused: no or bad token, bad bodies, wrong scope, too large."""
+    big = b"{" + b" " * (1 << 20) + b"}"
+    kinds: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/v1/status", {}),
+        ("GET", "/v1/status", {"headers": bearer("dlr_forged")}),
+        ("POST", "/v1/attempts/1/disposition", {"headers": bearer(agent), "json": {"x": 1}}),
+        ("POST", "/v1/attempts/1/disposition", {"headers": bearer(agent), "json": {"code": 5}}),
+        ("POST", "/v1/attempts/1/disposition",
+         {"headers": bearer(agent, **{"content-type": "application/json"}), "content": b"{"}),
+        ("POST", "/v1/attempts/999999/disposition",
+         {"headers": bearer(agent), "json": {"code": "completed"}}),
+        ("POST", "/v1/campaigns/alpha/pause", {"headers": bearer(agent)}),
+        ("GET", "/v1/attempts/not-a-number", {"headers": bearer(agent)}),
+        ("GET", "/v1/campaigns/nope/report", {"headers": bearer(agent)}),
+    ]  # fmt: skip
+    codes: list[int] = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        for i in range(BURST):
+            if i % 100 == 99:
+                method, path, kw = (
+                    "POST",
+                    "/v1/attempts/1/disposition",
+                    {
+                        "headers": bearer(agent, **{"content-type": "application/json"}),
+                        "content": big,
+                    },
+                )
+            else:
+                method, path, kw = kinds[i % len(kinds)]
+            codes.append(http.request(method, path, **kw).status_code)
+    return codes
+
+
+def test_a_thousand_bad_requests_leave_the_dial_rate_and_memory_alone(api_site: ApiSite) -> None:
+    site = api_site
+    rows = [f"b{i},+861390003{i:04d}\n" for i in range(3000)]
+    site.write_campaign("alpha", rows, concurrent=500, per_second=10)
+    agent = site.token("desk-1", "agent")
+    daemon = site.start("api-1")
+    url = daemon.api_url()
+
+    def dials() -> int:
+        return site.count(Attempt)
+
+    def rate_over(n: int) -> float:
+        start, t0 = dials(), time.monotonic()
+        wait_until(f"{n} more dials", lambda: dials() >= start + n)
+        return (dials() - start) / (time.monotonic() - t0)
+
+    wait_until("dialling under way", lambda: dials() >= 20)
+    before = rate_over(60)
+    rss_before = daemon.rss_kib()
+    start, t0 = dials(), time.monotonic()
+    codes = _bad_requests(url, agent)
+    during = (dials() - start) / (time.monotonic() - t0)
+    elapsed = time.monotonic() - t0
+    after = rate_over(60)
+    rss_after = daemon.rss_kib()
+    print(
+        f"\nAPI burst: {BURST} bad requests in {elapsed:.1f} s; dial rate {before:.1f}/s before, "
+        f"{during:.1f}/s during, {after:.1f}/s after (campaign limit 10/s); "
+        f"RSS {rss_before / 1024:.1f} MiB -> {rss_after / 1024:.1f} MiB"
+    )
+    assert all(400 <= c < 500 for c in codes), sorted(set(codes))
+    assert {401, 403, 404, 413, 422} <= set(codes)
+    # generous bounds: the rate limit (10/s) is the bound, not the API
+    assert during >= 0.5 * before and after >= 0.5 * before
+    assert rss_after - rss_before < 64 * 1024

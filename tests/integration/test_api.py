@@ -9,7 +9,7 @@ against ``dialerd run``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,18 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from dialerd.actions.api_tokens import add_token
+from dialerd.actions.control import change_state
 from dialerd.actions.pace import pace_overrides
 from dialerd.api.application import make_app
 from dialerd.api.context import ApiContext
 from dialerd.app import reader_of
 from dialerd.db.models import (
     ApiIdempotencyKey,
+    Attempt,
     AttemptSummary,
     Campaign,
     CampaignEvent,
+    Contact,
     DncEntry,
     PhoneNumber,
 )
@@ -62,9 +65,7 @@ def tokens(engine: Engine) -> dict[str, str]:
         }
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -85,15 +86,11 @@ def auth(token: str, **extra: str) -> dict[str, str]:
 
 def attempt_id(engine: Engine, number: str) -> int:
     with engine.connect() as conn:
-        from dialerd.db.models import Attempt
-
-        return int(
-            conn.execute(
-                select(Attempt.id).where(Attempt.number == "+86" + number).order_by(Attempt.id)
-            )
-            .scalars()
-            .first()  # fmt: skip
-        )
+        found = conn.execute(
+            select(Attempt.id).where(Attempt.number == "+86" + number).order_by(Attempt.id)
+        ).scalar()
+    assert found is not None
+    return int(found)
 
 
 def count(engine: Engine, model: Any, *where: Any) -> int:
@@ -187,14 +184,10 @@ def test_a_dial_in_flight_is_refused_until_its_result_is_recorded(
     client, tok = api
     with Session(engine) as s, s.begin():
         campaign = s.scalars(select(Campaign)).one()
-        from dialerd.actions.control import change_state
-
         change_state(s, campaign.name, "resume", who="t", now=rig.clock.now())
     due = rig.clock.now() + timedelta(hours=7)
     rig.clock.advance_to(due)
     assert rig.step() > 0  # the second round's dials are out
-    from dialerd.db.models import Attempt
-
     with engine.connect() as conn:
         live = conn.execute(select(Attempt.id).where(Attempt.status == "dialing")).scalars().all()
     assert live
@@ -242,8 +235,6 @@ def test_bad_bodies_name_the_field_and_change_nothing(
     half = client.post("/v1/campaigns/test-campaign/contacts", json=rows, headers=ops)
     assert half.status_code == 422 and half.json()["field"] == "contacts[1].external_id"
     assert count(engine, AttemptSummary) == 0
-    from dialerd.db.models import Contact
-
     assert count(engine, Contact, Contact.external_id == "n1") == 0
 
 
