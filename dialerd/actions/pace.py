@@ -9,7 +9,7 @@ dispatcher reads every tick: the file's values give way to these.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -52,7 +52,7 @@ def set_pace(
         raise PaceRefused(
             f"calls_per_second: {calls_per_second} is not within (0, {MAX_CALLS_PER_SECOND:g}]"
         )
-    when = now or datetime.now().astimezone()
+    when = now or datetime.now(UTC)
     found = find_campaign(session, campaign, for_update=True)
     row = session.get(CampaignPace, found.id)
     before = {

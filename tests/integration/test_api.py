@@ -8,12 +8,14 @@ against ``dialerd run``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
 from sqlalchemy import Engine, func, select
@@ -24,9 +26,12 @@ from dialerd.actions.control import change_state
 from dialerd.actions.pace import pace_overrides
 from dialerd.api.application import make_app
 from dialerd.api.context import ApiContext
+from dialerd.api.server import ApiServer, ApiServerError
 from dialerd.app import reader_of
+from dialerd.cli import cli
 from dialerd.db.models import (
     ApiIdempotencyKey,
+    ApiToken,
     Attempt,
     AttemptSummary,
     Campaign,
@@ -361,3 +366,71 @@ def test_writes_beyond_the_bucket_get_429_with_retry_after(engine: Engine, rig: 
         assert int(codes[2].headers["Retry-After"]) >= 1
         # reads are not limited
         assert client.get("/v1/status", headers=auth(tok["ops"])).status_code == 200
+
+
+def test_a_body_sent_without_a_length_stops_at_the_limit(
+    api: tuple[TestClient, dict[str, str]], engine: Engine
+) -> None:
+    client, tok = api
+    aid = attempt_id(engine, ANSWERS)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"code": "completed", "note": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    sent = client.post(
+        f"/v1/attempts/{aid}/disposition",
+        content=chunks(),
+        headers=auth(tok["agent"], **{"content-type": "application/json"}),
+    )
+    assert sent.status_code == 413
+    assert count(engine, AttemptSummary) == 0
+
+
+def test_token_verbs_print_once_list_and_revoke(
+    engine: Engine, rig: Rig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DIALERD_DATABASE__URL", engine.url.render_as_string(hide_password=False))
+    config = tmp_path / "dialerd.toml"
+    config.write_text("")
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, ["--config", str(config), "api", "token", *args])
+
+    made = run("add", "crm-desk", "--scope", "agent")
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    assert token.startswith("dlr_")
+    assert run("add", "crm-desk", "--scope", "read").exit_code == 1  # the name is taken
+    assert run("add", "x", "--scope", "admin").exit_code == 2
+    listed = run("list", "--json")
+    assert [(t["name"], t["scope"], t["revoked_at"]) for t in json.loads(listed.stdout)] == [
+        ("crm-desk", "agent", None)
+    ]
+    assert token not in listed.stdout
+    with Session(engine) as s:
+        stored = s.scalars(select(ApiToken.token_sha256)).one()
+    assert stored != token and token not in stored
+    settings = Settings(api=ApiSettings(enabled=True))
+    with TestClient(make_app(ApiContext(settings, engine, engine, rig.clock))) as client:
+        assert client.get("/v1/status", headers=auth(token)).status_code == 200
+        assert run("revoke", "crm-desk").exit_code == 0
+        assert client.get("/v1/status", headers=auth(token)).status_code == 401
+    assert "already revoked" in run("revoke", "crm-desk").output
+    assert run("revoke", "nobody").exit_code == 1
+
+
+def test_the_server_thread_reports_its_port_and_a_taken_one(engine: Engine, rig: Rig) -> None:
+    first = ApiServer(ApiContext(Settings(api=ApiSettings(port=0)), engine, engine, rig.clock))
+    host, port = first.start()
+    try:
+        assert host == "127.0.0.1" and port > 0 and first.alive()
+        taken = Settings(api=ApiSettings(port=port))
+        with pytest.raises(ApiServerError, match="cannot listen"):
+            ApiServer(ApiContext(taken, engine, engine, rig.clock)).start()
+    finally:
+        first.stop()
+    assert not first.alive()
