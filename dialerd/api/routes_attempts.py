@@ -16,12 +16,12 @@ from dialerd.api.auth import AgentWriter, Caller, Reader
 from dialerd.api.context import ApiContext
 from dialerd.api.problems import ApiError
 from dialerd.api.rows import as_json
-from dialerd.api.schemas import DispositionIn
+from dialerd.api.schemas import REFUSALS, DispositionIn
 from dialerd.db import tables
 from dialerd.db.models import ApiIdempotencyKey, AttemptSummary
 from dialerd.domain.outcomes import info
 
-router = APIRouter(prefix="/v1/attempts", tags=["attempts"])
+router = APIRouter(prefix="/v1/attempts", tags=["attempts"], responses=REFUSALS)
 AttemptId = Annotated[int, Path(ge=1, le=2**62)]
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 _keys = cast(Table, ApiIdempotencyKey.__table__)

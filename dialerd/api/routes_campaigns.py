@@ -21,7 +21,7 @@ from dialerd.api.auth import Caller, OpsWriter, Reader
 from dialerd.api.context import ApiContext
 from dialerd.api.problems import ApiError
 from dialerd.api.rows import as_json, plain
-from dialerd.api.schemas import ContactRowIn, ContactsIn, PaceIn
+from dialerd.api.schemas import REFUSALS, ContactRowIn, ContactsIn, PaceIn
 from dialerd.db import tables
 from dialerd.errors import CampaignNotFound
 from dialerd.importer.reader import ContactFileError
@@ -29,7 +29,7 @@ from dialerd.importer.service import import_contacts
 from dialerd.reporting.queries import load_report
 from dialerd.reporting.render_csv import report_json
 
-router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=REFUSALS)
 CampaignName = Annotated[str, Path(min_length=1, max_length=100)]
 ExternalId = Annotated[str, Path(min_length=1, max_length=100)]
 DEFAULT_REGION = "CN"

@@ -12,12 +12,12 @@ from dialerd.actions.requeue import requeue_all
 from dialerd.api.auth import OpsWriter
 from dialerd.api.context import ApiContext
 from dialerd.api.problems import ApiError
-from dialerd.api.schemas import DncIn
+from dialerd.api.schemas import REFUSALS, DncIn
 from dialerd.db import tables
 from dialerd.db.models import DncEntry
 from dialerd.errors import CampaignNotFound
 
-router = APIRouter(prefix="/v1/dnc", tags=["dnc"])
+router = APIRouter(prefix="/v1/dnc", tags=["dnc"], responses=REFUSALS)
 
 
 def _ctx(request: Request) -> ApiContext:

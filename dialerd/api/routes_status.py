@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from dialerd.actions import overview
 from dialerd.api.auth import Reader
 from dialerd.api.context import ApiContext
+from dialerd.api.schemas import REFUSALS
 from dialerd.process import heartbeat
 from dialerd.redact import redact
 
-router = APIRouter(prefix="/v1", tags=["status"])
+router = APIRouter(prefix="/v1", tags=["status"], responses=REFUSALS)
 RECENT = timedelta(days=1)
 
 

@@ -65,3 +65,31 @@ class DncIn(Strict):
     reason: Text = ""
     source: Annotated[str, StringConstraints(max_length=64)] = "api"
     region: Annotated[str, StringConstraints(min_length=2, max_length=2)] = "CN"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemOut(BaseModel):
+    """Every refusal's body (docs/api.md, Errors)."""
+
+    error: str = Field(description="a stable code: unauthorized, invalid, conflict...")
+    message: str
+    field: str | None = Field(None, description="the field at fault, e.g. contacts[3].phone1")
+    problems: list[FieldProblem] | None = Field(None, description="each invalid field (422)")
+
+
+REFUSALS: dict[int | str, dict[str, object]] = {
+    status: {"model": ProblemOut, "description": text}
+    for status, text in (
+        (401, "no token, or an unknown or revoked one"),
+        (403, "the token's scope does not allow this"),
+        (404, "no such campaign, attempt, contact or entry"),
+        (409, "the current state refuses it"),
+        (413, "the body is over the size limit"),
+        (422, "a field is missing, unknown or invalid"),
+        (429, "too many writes: see Retry-After"),
+    )
+}

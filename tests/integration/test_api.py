@@ -9,6 +9,7 @@ against ``dialerd run``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -350,6 +351,8 @@ def test_status_report_and_the_openapi_document(
     assert client.get("/v1/campaigns/nope/report", headers=auth(tok["read"])).status_code == 404
     spec = client.get("/v1/openapi.json").json()
     validate(spec)
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec)))
+    assert refs <= set(spec["components"]["schemas"])  # every reference resolves
     assert "/v1/attempts/{attempt_id}/disposition" in spec["paths"]
 
 
