@@ -437,3 +437,22 @@ def test_the_server_thread_reports_its_port_and_a_taken_one(engine: Engine, rig:
     finally:
         first.stop()
     assert not first.alive()
+
+
+def test_csv_uploads_have_their_own_size_limit(engine: Engine, rig: Rig) -> None:
+    settings = Settings(api=ApiSettings(max_body_bytes=1024, max_csv_bytes=4096))
+    tok = tokens(engine)
+    rows = "".join(f"u{i},1370000{i:04d}\n" for i in range(100))  # about 2 KiB
+    csv_headers = auth(tok["ops"], **{"content-type": "text/csv"})
+    with TestClient(make_app(ApiContext(settings, engine, engine, rig.clock))) as client:
+        url = "/v1/campaigns/test-campaign/contacts"
+        fits = client.post(
+            url, content=("external_id,phone1\n" + rows).encode(), headers=csv_headers
+        )
+        assert fits.status_code == 200 and fits.json()["loaded"] == 100
+        over = ("external_id,phone1\n" + rows * 3).encode()
+        assert client.post(url, content=over, headers=csv_headers).status_code == 413
+        as_json = {
+            "contacts": [{"external_id": f"j{i}", "phone1": "13700000001"} for i in range(40)]
+        }
+        assert client.post(url, json=as_json, headers=auth(tok["ops"])).status_code == 413
