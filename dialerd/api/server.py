@@ -52,6 +52,7 @@ class ApiServer:
             access_log=False,
             limit_concurrency=MAX_CONNECTIONS,
             timeout_keep_alive=5,
+            timeout_graceful_shutdown=int(STOP_TIMEOUT_S // 2),
             lifespan="off",
             server_header=False,
         )

@@ -302,7 +302,10 @@ def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: ApiS
             "the appended contact dialled",
             lambda: site.count(Attempt, Attempt.number == "+8613900020001") == 1,
         )
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=60) == 0  # the API thread stops with the daemon
     names = [e.get("event") for e in daemon.events()]
+    assert names.index("api_listening") < names.index("daemon_stopped")
     logged = [e for e in daemon.events() if e.get("event") == "api_request"]
     assert "api_listening" in names and {e["token"] for e in logged} >= {"desk-1", "ops-tool"}
     assert not any(agent in line or ops in line for line in daemon.log.read_text().splitlines())
