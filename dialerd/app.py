@@ -13,7 +13,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dialerd.actions.overview import queue_gauges
-from dialerd.db.engine import make_engine
+from dialerd.actions.pace import pace_overrides
+from dialerd.api.context import ApiContext
+from dialerd.api.server import ApiServer
+from dialerd.db.engine import is_sqlite, make_engine
 from dialerd.db.secrets import shared_secret
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.ports import Clock, Telephony
@@ -107,10 +110,14 @@ def assemble(
         monotonic=monotonic,
         agi_tokens=tokens,
         hold=writer.hold_reason,
+        pace=pace_overrides,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:
         agi = FastAgiServer(settings.agi, telephony.on_answered, tokens=tokens)
+    api: AnsweredLegServer | None = None
+    if settings.api.enabled:
+        api = ApiServer(ApiContext(settings, database, reader_of(database), clock))
     return Parts(
         settings=settings,
         database=database,
@@ -127,6 +134,7 @@ def assemble(
         queue_gauges=queue_gauges,
         agi=agi,
         supervisor=supervisor,
+        api=api,
     )
 
 
@@ -139,3 +147,10 @@ def _supervisor(settings: Settings) -> Supervisor:
     supervisor.register("fastagi", threads=("fastagi",))
     supervisor.register("metrics", threads=("metrics",))
     return supervisor
+
+
+def reader_of(database: Engine) -> Engine:
+    """An engine for reads: on SQLite one whose transactions begin deferred (no write lock)."""
+    if not is_sqlite(database):
+        return database
+    return make_engine(database.url.render_as_string(hide_password=False), read_only=True)

@@ -151,6 +151,18 @@ class MetricsSettings(BaseModel):
     port: int = Field(9464, ge=0, le=65535)
 
 
+class ApiSettings(BaseModel):
+    """The HTTP JSON API (docs/api.md); plain HTTP: TLS is a reverse proxy's job."""
+
+    enabled: bool = Field(False, description="serve the HTTP API")
+    host: str = Field("127.0.0.1", description="where the API listens")
+    port: int = Field(8473, ge=0, le=65535, description="API port (0 picks a free one)")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest JSON body accepted")
+    max_csv_bytes: int = Field(10 << 20, ge=1024, description="largest CSV upload accepted")
+    writes_per_second: float = Field(20.0, gt=0, description="each token's sustained write rate")
+    write_burst: int = Field(40, ge=1, description="writes a token may send at once")
+
+
 class Settings(BaseSettings):
     """Everything a daemon or a CLI command needs to know about its surroundings."""
 
@@ -181,6 +193,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
 
     @classmethod
     def settings_customise_sources(

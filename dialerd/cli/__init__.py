@@ -66,6 +66,7 @@ def cli(ctx: click.Context, config_file: Path | None, verbose: bool) -> None:
 
 def _register() -> None:
     from dialerd.cli import (
+        api_cmd,
         attempts_cmd,
         campaign_cmd,
         config_cmd,
@@ -89,6 +90,7 @@ def _register() -> None:
         attempts_cmd,
         run_cmd,
         simulate_cmd,
+        api_cmd,
     ):
         module.register(cli)
 

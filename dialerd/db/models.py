@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -370,3 +371,73 @@ class OutcomeLabel(Base):
     label_zh: Mapped[str] = mapped_column(String(64))
     group_code: Mapped[str] = mapped_column(String(24))
     bucket: Mapped[str] = mapped_column(String(24))
+
+
+class ApiToken(Base):
+    """An HTTP API token: only its SHA-256 is kept; ``scope`` is agent | ops | read.
+
+    Made by ``dialerd api token add`` (which prints the token once); a revoked
+    token keeps its row (``revoked_at``) so its name stays in the audit trail.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiIdempotencyKey(Base):
+    """A write request's ``Idempotency-Key`` with the response it got, per token.
+
+    A retry with the same key and body gets the stored response; the same key with
+    another body is refused. ``request_sha256`` covers the method, path and body.
+    """
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_name", "key"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(SmallInteger)
+    response: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AttemptSummary(Base):
+    """An agent's call summary (电话小结) of an answered dial: at most one per attempt."""
+
+    __tablename__ = "attempt_summaries"
+
+    attempt_id: Mapped[int] = mapped_column(
+        ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
+    )
+    outcome: Mapped[str] = mapped_column(String(32))
+    agent: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(Text, default="")
+    callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    token_name: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignPace(Base):
+    """An operator's override of a campaign's pace; NULL keeps the file's value.
+
+    Every daemon's dispatcher reads it each tick (``actions.pace.pace_overrides``).
+    """
+
+    __tablename__ = "campaign_pace"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_concurrent: Mapped[int | None] = mapped_column(Integer)
+    calls_per_second: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(100))

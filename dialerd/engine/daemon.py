@@ -87,6 +87,7 @@ class Daemon:
         self.telephony.start(self.writer.submit)
         self.writer.start()
         self._start_fastagi()
+        self._start_api()
         self._wait_for_pbx()
         self.reap(startup=True)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
@@ -181,6 +182,7 @@ class Daemon:
         self.telephony.close()
         unwritten = self.writer.stop()
         self._stop_fastagi()
+        self._stop_api()
         left = 0
         if unwritten:
             # their attempts stay open: the next start replays the spill, then reaps
@@ -223,6 +225,7 @@ class Daemon:
         self.telephony.close()
         self.writer.stop()
         self._stop_fastagi()
+        self._stop_api()
         self.supervisor.uninstall()
         self.engine.dispose()
 
@@ -371,6 +374,16 @@ class Daemon:
     def _stop_fastagi(self) -> None:
         if self.parts.agi is not None:
             self.parts.agi.stop()
+
+    def _start_api(self) -> None:
+        if self.parts.api is None:
+            return
+        host, port = self.parts.api.start()
+        log.info("api_listening", host=host, port=port)
+
+    def _stop_api(self) -> None:
+        if self.parts.api is not None:
+            self.parts.api.stop()
 
     def _wait_for_pbx(self) -> None:
         deadline = time.monotonic() + PBX_WAIT_S

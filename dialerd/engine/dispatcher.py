@@ -7,12 +7,14 @@ for each row immediately before the dial.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -85,6 +87,7 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
         hold: Callable[[], str | None] | None = None,
+        pace: Callable[[Connection], Mapping[int, Mapping[str, Any]]] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -102,6 +105,7 @@ class Dispatcher:
         self._dnc = DncCheck()
         self._hold = hold
         self._held: str | None = None
+        self._pace = pace  # operators' pace overrides (campaign id -> field -> value)
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -124,7 +128,11 @@ class Dispatcher:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
+            paced = self._pace(conn) if self._pace is not None else {}
             conn.rollback()
+        for campaign_id, values in paced.items():
+            if campaign_id in runtimes:
+                runtimes[campaign_id] = dataclasses.replace(runtimes[campaign_id], **values)
         capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
         demands = [
             Demand(

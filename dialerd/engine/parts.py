@@ -29,7 +29,7 @@ class QueueGauges(Protocol):
 
 
 class AnsweredLegServer(Protocol):
-    """The FastAGI server's life, as the daemon drives it."""
+    """A server thread's life, as the daemon drives it (FastAGI, the HTTP API)."""
 
     def start(self) -> tuple[str, int]: ...
 
@@ -60,3 +60,4 @@ class Parts:
     queue_gauges: QueueGauges
     agi: AnsweredLegServer | None
     supervisor: Supervisor
+    api: AnsweredLegServer | None = None  # the HTTP API (dialerd.api), when enabled

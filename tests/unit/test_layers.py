@@ -1,6 +1,6 @@
 """The layer contract: no package imports one above it, and peers stay apart.
 
-CLI → composition root (app) → operator actions → engine → adapters (pbx,
+CLI → composition root (app) → HTTP API → operator actions → engine → adapters (pbx,
 process plumbing, importer, reporting) → db and campaign files (which parse and
 never write) → logging and settings → secret masking → domain → errors. Every ``import`` counts,
 including those under ``TYPE_CHECKING`` and inside functions.
@@ -19,6 +19,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dialerd.__main__",),
     ("dialerd.cli",),
     ("dialerd.app",),
+    ("dialerd.api",),
     ("dialerd.actions",),
     ("dialerd.engine",),
     ("dialerd.pbx", "dialerd.process", "dialerd.importer", "dialerd.reporting"),
