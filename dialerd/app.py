@@ -13,6 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dialerd.actions.overview import queue_gauges
+from dialerd.actions.pace import pace_overrides
 from dialerd.db.engine import make_engine
 from dialerd.db.secrets import shared_secret
 from dialerd.domain.clock import SystemClock
@@ -73,6 +74,7 @@ def assemble(
         on_dial=activity.on_dial,
         monotonic=monotonic,
         agi_tokens=tokens,
+        pace=pace_overrides,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:

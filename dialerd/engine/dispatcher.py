@@ -82,6 +82,7 @@ class Dispatcher:
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
+        pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -97,6 +98,7 @@ class Dispatcher:
         self._monotonic = monotonic
         self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
+        self._pace = pace  # operators' pace overrides, read on each tick
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -117,6 +119,9 @@ class Dispatcher:
         runtimes = self.campaigns()
         with self._engine.connect() as conn:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
+            if self._pace is not None:
+                paced = self._pace(conn)
+                runtimes = {cid: rt.paced(paced.get(cid)) for cid, rt in runtimes.items()}
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
             conn.rollback()
