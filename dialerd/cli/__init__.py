@@ -73,6 +73,7 @@ def _register() -> None:
         report_cmd,
         run_cmd,
         simulate_cmd,
+        top_cmd,
     )
 
     for module in (
@@ -87,6 +88,7 @@ def _register() -> None:
         attempts_cmd,
         run_cmd,
         simulate_cmd,
+        top_cmd,
     ):
         module.register(cli)
 
