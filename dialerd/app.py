@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dialerd.actions.overview import queue_gauges
-from dialerd.actions.pace import pace_overrides
+from dialerd.actions.pace import drop_stale_overrides, pace_overrides
 from dialerd.db.engine import make_engine
 from dialerd.db.secrets import shared_secret
 from dialerd.domain.clock import SystemClock
@@ -75,6 +75,7 @@ def assemble(
         monotonic=monotonic,
         agi_tokens=tokens,
         pace=pace_overrides,
+        on_load=lambda: drop_stale_overrides(database, who=instance, now=clock.now()),
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:

@@ -10,9 +10,12 @@ Storage: the ``campaign_overrides`` table (migration 0005), one row per campaign
 and key, holding the value, the file's value when it was set, who and when. The
 override holds until ``reset_pace`` or until the loaded file says something else
 for that key: :func:`pace_overrides` skips such a row from then on, and
-:func:`drop_stale` (run by ``dialerd campaign load``) deletes it with an audit
-event. Every set, reset and drop is written to ``campaign_events``
-(``pace_set``, ``pace_reset``, ``pace_override_dropped``).
+:func:`drop_stale` deletes it with an audit event when the campaigns are loaded
+(``dialerd campaign load``; a daemon's start and SIGHUP reload, through the
+dispatcher's ``on_load`` hook the composition root wires to
+:func:`drop_stale_overrides`), so the file edited back later does not revive it.
+Every set, reset and drop is written to ``campaign_events`` (``pace_set``,
+``pace_reset``, ``pace_override_dropped``).
 
 The three functions the rest of the tree uses: ``set_pace``, ``reset_pace`` and
 ``pace_overrides(conn) -> {campaign_id: {key: value}}``.
@@ -27,7 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError, create_model
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.orm import Session
 
 from dialerd.actions.control import find_campaign, record_event
@@ -254,3 +257,9 @@ def drop_stale(session: Session, *, who: str, now: datetime) -> list[tuple[str, 
         )
         dropped.append((campaign.name, row.key))
     return dropped
+
+
+def drop_stale_overrides(engine: Engine, *, who: str, now: datetime) -> list[tuple[str, str]]:
+    """:func:`drop_stale` in its own transaction: what a daemon runs after loading its files."""
+    with Session(engine) as session, session.begin():
+        return drop_stale(session, who=who, now=now)

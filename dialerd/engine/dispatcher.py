@@ -83,6 +83,7 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
         pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
+        on_load: Callable[[], object] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -99,6 +100,7 @@ class Dispatcher:
         self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
         self._pace = pace  # operators' pace overrides, read on each tick
+        self._on_load = on_load  # after each (re)load of the campaigns: drops stale overrides
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -106,6 +108,8 @@ class Dispatcher:
         with self._lock:
             self._runtimes = dict(runtimes)
             self._priorities.clear()
+        if self._on_load is not None:
+            self._on_load()
 
     def campaigns(self) -> dict[int, CampaignRuntime]:
         with self._lock:

@@ -128,6 +128,24 @@ def test_an_edit_of_the_key_in_the_file_ends_the_override(engine: Engine, tmp_pa
     assert kinds == ["pace_set", "pace_override_dropped"]
 
 
+def test_a_daemon_reload_drops_the_override_its_file_changed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_campaign(tmp_path, ROWS, max_concurrent=20)
+    rig = make_rig(engine, path)
+    _set(engine, max_concurrent=5)
+    path.write_text(path.read_text().replace("max_concurrent = 20", "max_concurrent = 30"))
+    runtime = install(engine, load_file(path), now=MONDAY_10, actor="test")
+    rig.dispatcher.set_campaigns({runtime.id: runtime})  # what a SIGHUP reload does
+    with Session(engine) as session:
+        assert session.scalars(select(CampaignOverride)).all() == []
+        event = session.scalars(
+            select(CampaignEvent).where(CampaignEvent.kind == "pace_override_dropped")
+        ).one()
+    assert event.actor == "test-1"  # the daemon's instance id
+    assert event.details == {"max_concurrent": {"override": 5, "file_was": 20, "file": 30}}
+
+
 def _cli(config: Path, *args: str) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config), *args])
 
