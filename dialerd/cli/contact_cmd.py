@@ -11,6 +11,7 @@ import click
 from dialerd.actions.history import ContactHistory, contact_history
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.cli.control_cmd import open_db, render_table
+from dialerd.db.engine import session_factory
 
 
 @click.command("contact")
@@ -21,8 +22,8 @@ from dialerd.cli.control_cmd import open_db, render_table
 def contact(ctx: CliContext, campaign: str, external_id: str, as_json: bool) -> None:
     """Every dial of one contact (outcome, 中文 label, caller ID, channel, round) and its
     next step with why it waits. Times are the contact's local time."""
-    sessions = open_db(ctx)
-    with sessions() as session:
+    open_db(ctx)  # the schema is current
+    with session_factory(ctx.read_engine)() as session:
         history = contact_history(session, campaign, external_id, now=datetime.now(UTC))
     if as_json:
         click.echo(json.dumps(history.as_json(), ensure_ascii=False, indent=2))

@@ -28,6 +28,7 @@ from dialerd.actions import control
 from dialerd.actions.live import LiveFigures, live_figures
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.cli.control_cmd import open_db
+from dialerd.db.engine import session_factory
 from dialerd.domain.outcomes import info
 from dialerd.errors import DialerdError
 
@@ -117,7 +118,8 @@ def top(ctx: CliContext, interval: float, minutes: int) -> None:
     """
     if not sys.stdin.isatty():
         raise click.UsageError("dialerd top needs a terminal")
-    sessions = open_db(ctx)
+    open_db(ctx)  # the schema is current
+    reads = session_factory(ctx.read_engine)  # SQLite: plain BEGIN, never the write lock
     # sizes a shell exported at start-up would pin the screen: follow the terminal instead
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
@@ -125,7 +127,7 @@ def top(ctx: CliContext, interval: float, minutes: int) -> None:
     selected, message = 0, ""
     with _keys() as fd, Live(auto_refresh=False, screen=True) as live:
         while True:
-            with sessions() as session:
+            with reads() as session:
                 figures = live_figures(
                     session, now=datetime.now(UTC), minutes=minutes, heartbeat_s=beat_s
                 )
