@@ -13,7 +13,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from dialerd.actions.overview import queue_gauges
-from dialerd.actions.pace import pace_overrides
+from dialerd.actions.pace import drop_stale_overrides, pace_overrides
 from dialerd.api.context import ApiContext
 from dialerd.api.server import ApiServer
 from dialerd.db.engine import is_sqlite, make_engine
@@ -111,6 +111,7 @@ def assemble(
         agi_tokens=tokens,
         hold=writer.hold_reason,
         pace=pace_overrides,
+        on_load=lambda: drop_stale_overrides(database, who=instance, now=clock.now()),
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:

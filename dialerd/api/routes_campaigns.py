@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from dialerd.actions import control
-from dialerd.actions.pace import PaceRefused, set_pace
+from dialerd.actions.pace import PaceError, set_pace
 from dialerd.api.auth import Caller, OpsWriter, Reader
 from dialerd.api.context import ApiContext
 from dialerd.api.problems import ApiError
@@ -83,22 +83,16 @@ def pace(
     ctx = _ctx(request)
     try:
         with ctx.sessions.begin() as session:
-            stored = set_pace(
-                session,
-                name,
-                max_concurrent=body.max_concurrent,
-                calls_per_second=body.calls_per_second,
-                actor=_who(caller),
-                now=ctx.now(),
+            change = set_pace(
+                session, name, body.model_dump(exclude_none=True), who=_who(caller), now=ctx.now()
             )
     except CampaignNotFound as exc:
         raise ApiError(404, str(exc), field="name") from exc
-    except PaceRefused as exc:
+    except PaceError as exc:
         raise ApiError(422, str(exc)) from exc
     return {
         "campaign": name,
-        "max_concurrent": stored.max_concurrent,
-        "calls_per_second": stored.calls_per_second,
+        "changes": {k: {"from": a, "to": b} for k, (a, b) in change.changes.items()},
     }
 
 

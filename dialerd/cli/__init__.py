@@ -70,6 +70,7 @@ def _register() -> None:
         attempts_cmd,
         campaign_cmd,
         config_cmd,
+        contact_cmd,
         control_cmd,
         db_cmd,
         dnc_cmd,
@@ -77,6 +78,7 @@ def _register() -> None:
         report_cmd,
         run_cmd,
         simulate_cmd,
+        top_cmd,
     )
 
     for module in (
@@ -84,6 +86,7 @@ def _register() -> None:
         db_cmd,
         campaign_cmd,
         control_cmd,
+        contact_cmd,
         dnc_cmd,
         import_cmd,
         report_cmd,
@@ -91,6 +94,7 @@ def _register() -> None:
         run_cmd,
         simulate_cmd,
         api_cmd,
+        top_cmd,
     ):
         module.register(cli)
 

@@ -1,6 +1,7 @@
 """``dialerd campaign``: check campaign files and load them into the database.
 
-Other verbs (list, status, pause, resume, stop) attach to the same ``campaign`` group.
+``set`` and ``reset`` change a campaign's pace through the database. Other verbs
+(list, status, pause, resume, stop) attach to the same ``campaign`` group.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from dialerd.actions import control, pace
 from dialerd.campaignfile.errors import Problem
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.cli.context import CliContext, pass_cli
@@ -108,6 +110,9 @@ def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool
             row, kind = registry.register(session, item, now=now, actor=actor)
             campaign_id = row.id
         click.echo(f"{item.name}: {kind.removeprefix('campaign_')} ({item.path})")
+        with ctx.sessions.begin() as session:
+            for name, key in pace.drop_stale(session, who=actor, now=now):
+                click.echo(f"  {name}: the file changed {key}: its `campaign set` override ends")
         if skip_contacts:
             continue
         for contacts, summary in import_lists(ctx.engine, item, campaign_id, now=now, actor=actor):
@@ -123,6 +128,40 @@ def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool
             )
 
 
+@campaign.command("set")
+@click.argument("name")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@pass_cli
+def set_pace(ctx: CliContext, name: str, assignments: tuple[str, ...]) -> None:
+    """Set campaign NAME's pace without editing its file, for every daemon.
+
+    Keys: max_concurrent, calls_per_second, priority, weight; values are checked
+    like the file's. Daemons apply it on their next tick. It holds until
+    `dialerd campaign reset NAME KEY` or until the file's value of that key changes.
+    """
+    values = pace.parse_assignments(assignments)
+    require_current(ctx.engine)
+    with ctx.sessions.begin() as session:
+        change = pace.set_pace(session, name, values, who=control.actor(), now=datetime.now(UTC))
+    for key, (before, after) in change.changes.items():
+        click.echo(f"campaign {name}: {key} {before} -> {after}")
+
+
+@campaign.command("reset")
+@click.argument("name")
+@click.argument("keys", nargs=-1)
+@pass_cli
+def reset_pace(ctx: CliContext, name: str, keys: tuple[str, ...]) -> None:
+    """Drop campaign NAME's `campaign set` overrides of KEYS (all when none): the file rules."""
+    require_current(ctx.engine)
+    with ctx.sessions.begin() as session:
+        change = pace.reset_pace(session, name, keys, who=control.actor(), now=datetime.now(UTC))
+    for key, (before, after) in change.changes.items():
+        click.echo(f"campaign {name}: {key} {before} -> {after} (the file's value)")
+    if not change.changes:
+        click.echo(f"campaign {name}: no override to reset")
+
+
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -134,7 +173,7 @@ def register(group: click.Group) -> None:
     """Add ``campaign``; when a ``campaign`` group is already there, add to it."""
     existing = group.commands.get("campaign")
     if isinstance(existing, click.Group) and existing is not campaign:
-        for command in (validate, load):
+        for command in (validate, load, set_pace, reset_pace):
             existing.add_command(command)
         return
     group.add_command(campaign)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialerd.actions import control, overview
+from dialerd.actions import control, overview, pace
 from dialerd.cli.campaign_cmd import campaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
@@ -115,6 +115,7 @@ def campaign_status(ctx: CliContext, name: str) -> None:
     now = datetime.now(UTC)
     with sessions() as session:
         d = overview.detail(session, name, now=now)
+        overrides = pace.overrides_of(session, d.summary.id)
     s = d.summary
     echo = click.echo
     echo(f"campaign   {s.name}")
@@ -130,6 +131,12 @@ def campaign_status(ctx: CliContext, name: str) -> None:
     if hours is not None:
         opens = "open now" if hours.open_now else f"closed, opens {format_time(hours.next_open)}"
         echo(f"windows    {', '.join(hours.windows)} ({d.timezone}); {opens}")
+    for o in overrides:
+        state = "in force" if o.applies else "ended: the file changed it"
+        echo(
+            f"override   {o.key} = {o.value} (file {o.file_value}; "
+            f"{o.set_by}, {format_time(o.set_at)}; {state})"
+        )
     echo(f"rounds     (at most {d.max_rounds})")
     for step in d.rounds:
         results = " ".join(f"{k}={v}" for k, v in sorted(step.results.items()))

@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -327,6 +326,26 @@ class CampaignEvent(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
 
+class CampaignOverride(Base):
+    """A pace value set through the database (``dialerd campaign set``), over the file's.
+
+    ``key`` is a ``[dialing]`` key (``max_concurrent``, ``calls_per_second``...);
+    ``file_value`` is the file's value when the override was set: once the loaded
+    file says something else for that key, the override no longer applies.
+    """
+
+    __tablename__ = "campaign_overrides"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[Any] = mapped_column(JsonType)
+    file_value: Mapped[Any] = mapped_column(JsonType)
+    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    set_by: Mapped[str] = mapped_column(String(100))
+
+
 class Instance(Base):
     """A daemon process: its heartbeat is how `dialerd status` sees it alive."""
 
@@ -424,20 +443,3 @@ class AttemptSummary(Base):
     callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     token_name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class CampaignPace(Base):
-    """An operator's override of a campaign's pace; NULL keeps the file's value.
-
-    Every daemon's dispatcher reads it each tick (``actions.pace.pace_overrides``).
-    """
-
-    __tablename__ = "campaign_pace"
-
-    campaign_id: Mapped[int] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
-    )
-    max_concurrent: Mapped[int | None] = mapped_column(Integer)
-    calls_per_second: Mapped[float | None] = mapped_column(Float)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_by: Mapped[str] = mapped_column(String(100))

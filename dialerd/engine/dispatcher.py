@@ -7,14 +7,12 @@ for each row immediately before the dial.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, Engine, select, update
 
@@ -87,7 +85,8 @@ class Dispatcher:
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
         hold: Callable[[], str | None] | None = None,
-        pace: Callable[[Connection], Mapping[int, Mapping[str, Any]]] | None = None,
+        pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
+        on_load: Callable[[], object] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -105,7 +104,8 @@ class Dispatcher:
         self._dnc = DncCheck()
         self._hold = hold
         self._held: str | None = None
-        self._pace = pace  # operators' pace overrides (campaign id -> field -> value)
+        self._pace = pace  # operators' pace overrides, read on each tick
+        self._on_load = on_load  # after each (re)load of the campaigns: drops stale overrides
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -113,6 +113,8 @@ class Dispatcher:
         with self._lock:
             self._runtimes = dict(runtimes)
             self._priorities.clear()
+        if self._on_load is not None:
+            self._on_load()
 
     def campaigns(self) -> dict[int, CampaignRuntime]:
         with self._lock:
@@ -126,13 +128,12 @@ class Dispatcher:
         runtimes = self.campaigns()
         with self._engine.connect() as conn:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
+            if self._pace is not None:
+                paced = self._pace(conn)
+                runtimes = {cid: rt.paced(paced.get(cid)) for cid, rt in runtimes.items()}
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
-            paced = self._pace(conn) if self._pace is not None else {}
             conn.rollback()
-        for campaign_id, values in paced.items():
-            if campaign_id in runtimes:
-                runtimes[campaign_id] = dataclasses.replace(runtimes[campaign_id], **values)
         capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
         demands = [
             Demand(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dialerd.domain.calendar import CallingCalendar
@@ -30,3 +32,11 @@ class CampaignRuntime:
     @property
     def timezone(self) -> str:
         return self.calendar.timezone
+
+    def paced(self, overrides: Mapping[str, int | float] | None) -> CampaignRuntime:
+        """This runtime with an operator's pace overrides (``dialerd campaign set``) applied."""
+        pace = {k: v for k, v in (overrides or {}).items() if k in PACE_KEYS}
+        return dataclasses.replace(self, **pace) if pace else self  # type: ignore[arg-type]
+
+
+PACE_KEYS = frozenset({"max_concurrent", "calls_per_second", "priority", "weight"})

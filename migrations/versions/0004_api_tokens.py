@@ -1,4 +1,4 @@
-"""API tokens, idempotency keys, agents' call summaries and pace overrides
+"""API tokens, idempotency keys and agents' call summaries
 
 Revision ID: 0004
 Revises: 0003
@@ -6,9 +6,7 @@ Create Date: 2026-12-06 23:10:00
 
 ``api_tokens``: the HTTP API's tokens (SHA-256 only) and scopes;
 ``api_idempotency_keys``: write requests' keys with their stored responses;
-``attempt_summaries``: one agent's summary per answered attempt;
-``campaign_pace``: operators' overrides of a campaign's ``max_concurrent`` and
-``calls_per_second``, read by every dispatcher.
+``attempt_summaries``: one agent's summary per answered attempt.
 """
 
 from __future__ import annotations
@@ -73,25 +71,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("attempt_id", name=op.f("pk_attempt_summaries")),
     )
-    op.create_table(
-        "campaign_pace",
-        sa.Column("campaign_id", _ID, nullable=False),
-        sa.Column("max_concurrent", sa.Integer(), nullable=True),
-        sa.Column("calls_per_second", sa.Float(), nullable=True),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("updated_by", sa.String(length=100), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["campaign_id"],
-            ["campaigns.id"],
-            name=op.f("fk_campaign_pace_campaign_id_campaigns"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("campaign_id", name=op.f("pk_campaign_pace")),
-    )
 
 
 def downgrade() -> None:
-    op.drop_table("campaign_pace")
     op.drop_table("attempt_summaries")
     op.drop_table("api_idempotency_keys")
     op.drop_table("api_tokens")

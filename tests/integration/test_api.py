@@ -268,10 +268,9 @@ def test_control_and_pace_are_stored_for_every_daemon_and_audited(
         ]
     with Session(engine) as s:
         kinds = s.scalars(select(CampaignEvent.kind).order_by(CampaignEvent.id)).all()
-        actors = set(
-            s.scalars(select(CampaignEvent.actor).where(CampaignEvent.kind == "pace_changed"))
-        )
-    assert kinds[-4:] == ["campaign_paused", "campaign_resumed", "campaign_stopped", "pace_changed"]
+        actors = set(s.scalars(select(CampaignEvent.actor).where(CampaignEvent.kind == "pace_set")))
+    assert kinds[-4:] == ["campaign_paused", "campaign_resumed", "campaign_stopped", "pace_set"]
+    assert paced.json()["changes"]["max_concurrent"]["to"] == 3
     assert actors == {"api:ops-desk"}
 
 
