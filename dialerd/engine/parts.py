@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -57,3 +58,4 @@ class Parts:
     calendar: CalendarEvents
     queue_gauges: QueueGauges
     agi: AnsweredLegServer | None
+    clock_sync: Callable[[], object] | None = None  # re-reads the database's time (heartbeat)
