@@ -8,6 +8,7 @@ reaper and the heartbeat; the PBX adapter and the result writer have their own t
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -45,14 +46,20 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
+        self._run_started: datetime | None = None  # start(): this run's first instant
+        self._own_reaped = False  # a reap has settled the previous run's dials
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
         require_current(self.engine)
-        now = self.clock.now()
+        now = self._run_started = self.clock.now()
         with Session(self.engine) as s:
             heartbeat.register_instance(
-                s, instance_id=self.instance, pbx_kind=self.settings.pbx.kind, now=now
+                s,
+                instance_id=self.instance,
+                pbx_kind=self.settings.pbx.kind,
+                now=now,
+                lease_s=heartbeat.lease_seconds(self.settings.scheduler.heartbeat_s),
             )
             s.commit()
         self.campaigns = load_campaigns(
@@ -188,8 +195,9 @@ class Daemon:
         telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
         now = self.clock.now()
+        startup = startup or not self._own_reaped
         with self.engine.begin() as conn:
-            alive = alive_instances(conn, now=now, heartbeat_s=self.settings.scheduler.heartbeat_s)
+            alive = alive_instances(conn)
             adopted, interrupted = settle_orphans(
                 conn,
                 instance_id=self.instance,
@@ -199,11 +207,15 @@ class Daemon:
                 adopt=telephony.adopt,
                 now=now,
                 startup=startup,
+                run_started=self._run_started,
             )
+        self._own_reaped = self._own_reaped or live is not None
         if adopted or interrupted:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)
 
     def beat(self) -> None:
+        if self.parts.clock_sync is not None:
+            self.parts.clock_sync()
         up, now = self.telephony.is_up(), self.clock.now()
         with Session(self.engine) as s:
             heartbeat.beat(
@@ -217,6 +229,7 @@ class Daemon:
                     "dial_rate": self.dial_rate(),
                     "pbx": self.activity.link.detail,
                 },
+                lease_s=heartbeat.lease_seconds(self.settings.scheduler.heartbeat_s),
             )
             s.commit()
             if self.settings.metrics.enabled:
