@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from dialerd.db.clock import database_now
@@ -187,3 +187,34 @@ def test_the_lease_is_renewed_and_given_up_on_the_databases_clock(engine: Engine
         heartbeat.mark_stopped(s, "x", now=database_now(s.connection()))
     with engine.begin() as conn:
         assert "x" not in alive_instances(conn)
+
+
+def test_at_start_up_only_the_previous_runs_dials_are_reconciled(
+    engine: Engine, tmp_path: Path
+) -> None:
+    a, _b = two_daemons(engine, tmp_path, [f"c{i},n{i},{ANSWERS.format(i)}" for i in range(4)])
+    assert a.step() == 4
+    restarted = a.clock.now() + timedelta(seconds=1)
+    rows = attempts(engine)
+    previous = {r.key for r in rows[:2]}  # the killed run's dials; the other two are this run's
+    with engine.begin() as conn:
+        conn.execute(
+            update(Attempt)
+            .where(Attempt.id.in_([r.id for r in rows[2:]]))
+            .values(claimed_at=restarted + timedelta(seconds=1))
+        )
+    with engine.begin() as conn:
+        result = settle_orphans(
+            conn,
+            instance_id="a",
+            alive=alive_instances(conn),
+            live_keys=set(),
+            runtime_for={a.runtime.id: a.runtime}.get,
+            adopt=None,
+            now=a.clock.now(),
+            startup=True,
+            run_started=restarted,
+        )
+    assert result == (0, 2)
+    settled = {r.key for r in attempts(engine) if r.outcome == "interrupted"}
+    assert settled == previous
