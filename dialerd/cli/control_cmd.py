@@ -151,7 +151,7 @@ def _state_command(action: control.Action, help_text: str) -> click.Command:
     @pass_cli
     def command(ctx: CliContext, name: str) -> None:
         sessions = open_db(ctx)
-        now = datetime.now(UTC)
+        now = ctx.now()  # a resume queues by the database's clock, as the daemons dial
         with sessions.begin() as session:
             change = control.change_state(session, name, action, who=control.actor(), now=now)
         if change.changed:
@@ -177,7 +177,7 @@ stop = _state_command(
 def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
     sessions = open_db(ctx)
-    now = datetime.now(UTC)
+    now = ctx.now()  # heartbeats are written with the database's clock
     beat_s = ctx.settings.scheduler.heartbeat_s
     with sessions() as session:
         daemons = heartbeat.instances(session, since=now - RECENT)
