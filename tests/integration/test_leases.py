@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from dialerd.db.clock import database_now
-from dialerd.db.models import Attempt, CampaignEvent, Contact, Instance, PhoneNumber
+from dialerd.db.models import Attempt, CampaignEvent, Contact, DncEntry, Instance, PhoneNumber
 from dialerd.domain.ports import DialResult
 from dialerd.engine.reconcile import alive_instances, settle_orphans
 from dialerd.pbx.scenario import Scenario
@@ -218,3 +218,26 @@ def test_at_start_up_only_the_previous_runs_dials_are_reconciled(
     assert result == (0, 2)
     settled = {r.key for r in attempts(engine) if r.outcome == "interrupted"}
     assert settled == previous
+
+
+def test_a_late_never_call_me_after_the_redial_still_adds_its_dnc_entry(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_campaign(tmp_path, ["c1,n1,13900139001"])
+    a = make_rig(engine, path, instance_id="a", scenario=Scenario(rules=[("*", "dnc_requested")]))
+    b = make_rig(engine, path, instance_id="b")
+    register(engine, "a", LONG)
+    register(engine, "b", LONG)
+    assert a.step() == 1
+    stall(engine, "a")
+    assert reap(b, "b", set(), []) == (0, 1)
+    b.clock.advance(timedelta(hours=7))
+    assert b.step() == 1
+    a.settle()
+    first, second = attempts(engine)
+    assert (first.outcome, second.status) == ("dnc_requested", "dialing")
+    with engine.connect() as conn:
+        entries = conn.execute(select(DncEntry.value, DncEntry.source)).all()
+    assert entries == [("+8613900139001", "call:test-campaign")]
+    (event,) = late_events(engine)
+    assert event["rewound"] is False
