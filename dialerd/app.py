@@ -16,9 +16,10 @@ from dialerd.actions.overview import queue_gauges
 from dialerd.actions.pace import drop_stale_overrides, pace_overrides
 from dialerd.api.context import ApiContext
 from dialerd.api.server import ApiServer
+from dialerd.db.clock import sample_database_now
 from dialerd.db.engine import is_sqlite, make_engine
 from dialerd.db.secrets import shared_secret
-from dialerd.domain.clock import SystemClock
+from dialerd.domain.clock import AnchoredClock
 from dialerd.domain.ports import Clock, Telephony
 from dialerd.engine import jobs
 from dialerd.engine.activity import Activity
@@ -52,19 +53,27 @@ def assemble(
 ) -> Parts:
     """Build the parts ``settings`` describe; each override replaces the part it names.
 
+    ``clock`` defaults to the database's clock (:class:`AnchoredClock`: sampled at
+    each heartbeat, carried forward by ``time.monotonic`` in between), so due
+    times, spacing and leases are measured by one clock for every daemon.
+
     ``telephony`` defaults to the PBX of ``settings.pbx`` (its status hook already
     wired to the daemon's activity); ``database`` to an engine on
     ``settings.database.url``; ``monotonic`` paces the dispatcher (a virtual clock
     passes its own time so rate windows follow it); ``agi_tokens`` signs the dials
     and checks FastAGI requests (default: ``agi.secret``, else the database's secret).
     """
-    clock = clock or SystemClock()
     metrics = make_metrics(settings.metrics)
     activity = Activity(metrics, monotonic=monotonic)
     if database is None:
         database = make_engine(
             settings.database.url, busy_timeout_s=settings.database.busy_timeout_s
         )
+    clock_sync = None
+    if clock is None:
+        db = database
+        anchored = AnchoredClock(lambda: sample_database_now(db), time.monotonic)
+        clock, clock_sync = anchored, anchored.sync
     if telephony is None:  # last: the simulator kind starts a server thread
         telephony = make_pbx(settings, clock=clock, on_status=activity.on_link)
     runtimes: dict[int, CampaignRuntime] = {}
@@ -136,6 +145,7 @@ def assemble(
         agi=agi,
         supervisor=supervisor,
         api=api,
+        clock_sync=clock_sync,
     )
 
 

@@ -1,49 +1,36 @@
 """An operator's correction of a recorded outcome (``dialerd attempts correct``).
 
 The corrected outcome gets its treatment once, through the result writer's own
-path (``policy.decide`` on the contact's view, written by ``rowwrites``): first
-the view is put back as it was before the original result (the contact reopened
-if that result ended it, its number dialable again if that result dropped it, the
-round's end, a refusal or an appointment it made taken back, the DNC entry a
-``dnc_requested`` call added removed). Only the contact's latest dial, with nothing in flight,
-can be corrected: a later result was decided on top of this one. The original
-outcome, its treatment and who changed it go to ``campaign_events``
-(``outcome_corrected``); reports read the attempt's new outcome.
+path (:func:`dialerd.engine.corrections.redecide`: the view put back as it was
+before the original result, then ``policy.decide``, written by ``rowwrites``).
+Only the contact's latest dial, with nothing in flight, can be corrected: a later
+result was decided on top of this one. The original outcome, its treatment and
+who changed it go to ``campaign_events`` (``outcome_corrected``); reports read the
+attempt's new outcome.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 from sqlalchemy.orm import Session
 
 from dialerd.actions.requeue import runtime_for
 from dialerd.db import tables
 from dialerd.db.models import Campaign
 from dialerd.domain.outcomes import Outcome, lookup
-from dialerd.domain.policy import decide
-from dialerd.domain.ports import PbxSignals
-from dialerd.domain.views import ONLY_DNC_LEFT, ContactState, NumberState
-from dialerd.engine.results import Pending
-from dialerd.engine.rowwrites import Writes
-from dialerd.engine.views import load_contact
+from dialerd.engine.corrections import dial_in_flight, later_attempt, redecide, signals_of
 from dialerd.errors import DialerdError
 
 _at = tables.attempts
-_pn = tables.phone_numbers
 _ct = tables.contacts
 _cp = tables.campaigns
-_dnc = tables.dnc_entries
 _ev = tables.campaign_events
-_rd = tables.rounds
 
 EVENT_KIND = "outcome_corrected"
-_CALLBACKS = (Outcome.callback_requested, Outcome.inconvenient)
-_TIMES = ("answered_at", "ended_at", "callback_at")
 
 
 class CorrectionRefused(DialerdError):
@@ -114,30 +101,16 @@ def _correct(
     if runtime is None:
         raise CorrectionRefused(f"campaign {campaign.name}: its stored file no longer validates")
     before = Outcome(attempt.outcome)
-    dnc_removed = 0
-    if before is Outcome.dnc_requested:
-        dnc_removed = _remove_call_dnc(conn, attempt.number, campaign.name)
-    _reopen_round(conn, contact.id, attempt.round)
-    loaded = load_contact(conn, contact.id, now=now, policy=runtime.policy)
-    assert loaded is not None
-    view = _view_before(loaded.view, attempt, contact, before)
-    loaded = dataclasses.replace(loaded, view=view)
-    signals = _signals_of(attempt)
-    decision = decide(
-        view,
-        attempt.position,
+    done = redecide(
+        conn,
+        attempt,
         outcome,
+        signals=signals_of(attempt),
+        runtime=runtime,
+        rule=f"corrected by {by}",
         now=now,
-        policy=runtime.policy,
-        calendar=runtime.calendar,
-        tz=loaded.timezone,
-        callback_at=signals.callback_at,
-        dialed_at=attempt.started_at or attempt.claimed_at,
     )
-    writes = Writes()
-    pending = Pending(attempt, outcome, signals, True, f"corrected by {by}")
-    writes.add(pending, loaded, decision, campaign.name, now)
-    writes.flush(conn)
+    decision, dnc_removed = done.decision, done.dnc_removed
     conn.execute(
         insert(_ev).values(
             campaign_id=campaign.id,
@@ -173,91 +146,11 @@ def _correct(
 
 
 def _check_latest(conn: Connection, attempt: Any) -> None:
-    later = conn.execute(
-        select(_at.c.id)
-        .where(_at.c.contact_id == attempt.contact_id, _at.c.id > attempt.id)
-        .limit(1)
-    ).first()
+    later = later_attempt(conn, attempt)
     if later is not None:
         raise CorrectionRefused(
-            f"attempt {attempt.id}: the contact was dialled again since (attempt {later.id}); "
+            f"attempt {attempt.id}: the contact was dialled again since (attempt {later}); "
             "only its latest dial can be corrected"
         )
-    busy = conn.execute(
-        select(_pn.c.id).where(
-            _pn.c.contact_id == attempt.contact_id, _pn.c.in_flight_attempt_id.is_not(None)
-        )
-    ).first()
-    if busy is not None:
+    if dial_in_flight(conn, attempt.contact_id):
         raise CorrectionRefused(f"attempt {attempt.id}: the contact has a dial in flight")
-
-
-def _reopen_round(conn: Connection, contact_id: int, round_no: int) -> None:
-    """Undo the round's end the original result made (the corrected one decides again)."""
-    this_round = (_rd.c.contact_id == contact_id) & (_rd.c.round == round_no)
-    ended = conn.execute(select(_rd.c.ended_at).where(this_round)).first()
-    if ended is None or ended.ended_at is None:
-        return
-    conn.execute(update(_rd).where(this_round).values(ended_at=None, result=None))
-    earlier = conn.execute(
-        select(_rd.c.result)
-        .where(_rd.c.contact_id == contact_id, _rd.c.round < round_no, _rd.c.result.is_not(None))
-        .order_by(_rd.c.round.desc())
-        .limit(1)
-    ).scalar()
-    conn.execute(update(_ct).where(_ct.c.id == contact_id).values(result=earlier))
-
-
-def _view_before(view: Any, attempt: Any, contact: Any, before: Outcome) -> Any:
-    """The contact's view with what ``before``'s decision did taken back."""
-    state = view.state
-    if state in (ContactState.completed, ContactState.closed):
-        state = ContactState.active  # the latest dial's decision ended it
-    elif state == ContactState.paused and (
-        attempt.treatment == "pause" or contact.closed_reason == ONLY_DNC_LEFT
-    ):
-        state = ContactState.active
-    numbers = tuple(
-        dataclasses.replace(n, state=NumberState.dialable)
-        if n.position == attempt.position
-        and n.state != NumberState.dialable
-        and n.last_outcome is before
-        and (n.state != NumberState.dnc or before is Outcome.dnc_requested)
-        else n
-        for n in view.numbers
-    )
-    results = {p: o for p, o in view.round_results.items() if p != attempt.position}
-    changes: dict[str, Any] = {
-        "state": str(state),
-        "numbers": numbers,
-        "round_results": results,
-        "refusals": max(0, view.refusals - (before is Outcome.refused)),
-    }
-    if before in _CALLBACKS:
-        changes |= {"appointment_at": None, "appointment_position": None}
-    return dataclasses.replace(view, **changes)
-
-
-def _remove_call_dnc(conn: Connection, number: str, campaign: str) -> int:
-    """Remove the DNC entry the callee's request added (not an operator's own entry)."""
-    result = conn.execute(
-        delete(_dnc).where(
-            _dnc.c.kind == "number",
-            _dnc.c.value == number,
-            _dnc.c.source == f"call:{campaign}",
-        )
-    )
-    return int(result.rowcount or 0)
-
-
-def _signals_of(attempt: Any) -> PbxSignals:
-    """The attempt's stored signals, as the result writer had them."""
-    stored = dict(attempt.signals or {})
-    names = {f.name for f in dataclasses.fields(PbxSignals)}
-    values = {k: v for k, v in stored.items() if k in names}
-    for name in _TIMES:
-        if isinstance(values.get(name), str):
-            values[name] = datetime.fromisoformat(values[name])
-    values.setdefault("answered_at", attempt.answered_at)
-    values.setdefault("ended_at", attempt.ended_at)
-    return PbxSignals(**values)

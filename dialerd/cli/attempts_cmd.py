@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -86,7 +86,7 @@ attempts_group.add_command(attempts, "export")
 def correct(ctx: CliContext, attempt_id: int, code: str, by: str, note: str | None) -> None:
     """Correct ATTEMPT's outcome to CODE (a code or its Chinese label); its treatment follows."""
     open_db(ctx)
-    done = correct_outcome(ctx.engine, attempt_id, code, by=by, note=note, now=datetime.now(UTC))
+    done = correct_outcome(ctx.engine, attempt_id, code, by=by, note=note, now=ctx.now())
     if not done.changed:
         click.echo(f"attempt {done.attempt_id} already has outcome {done.after}; nothing changed")
         return

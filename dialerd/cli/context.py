@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+from dialerd.db.clock import sample_database_now
 from dialerd.db.engine import make_engine, session_factory
 from dialerd.errors import ConfigError
 from dialerd.redact import redact_text
@@ -59,6 +61,10 @@ class CliContext:
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
+
+    def now(self) -> datetime:
+        """The database's time: the clock the daemons use for due times, spacing and leases."""
+        return sample_database_now(self.engine)
 
 
 pass_cli = click.make_pass_decorator(CliContext)

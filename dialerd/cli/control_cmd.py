@@ -158,7 +158,7 @@ def _state_command(action: control.Action, help_text: str) -> click.Command:
     @pass_cli
     def command(ctx: CliContext, name: str) -> None:
         sessions = open_db(ctx)
-        now = datetime.now(UTC)
+        now = ctx.now()  # a resume queues by the database's clock, as the daemons dial
         with sessions.begin() as session:
             change = control.change_state(session, name, action, who=control.actor(), now=now)
         if change.changed:
@@ -185,7 +185,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
     ctx.json_errors = as_json
     sessions = open_db(ctx)
-    now = datetime.now(UTC)
+    now = ctx.now()  # heartbeats are written with the database's clock
     beat_s = ctx.settings.scheduler.heartbeat_s
     with sessions() as session:
         daemons = heartbeat.instances(session, since=now - RECENT)

@@ -78,7 +78,7 @@ def add(
             who=actor(),
             now=datetime.now(UTC),
         )
-    moved = requeue_all(sessions, change.contacts, now=datetime.now(UTC))
+    moved = requeue_all(sessions, change.contacts, now=ctx.now())
     what = "added" if change.entries else "already present"
     click.echo(
         f"{entry}: {what}; {change.numbers} number(s) taken out of the queue, "
@@ -105,7 +105,7 @@ def remove(
             f"{entry}: not on the do-not-call list"
             + (f" of campaign {campaign!r}" if campaign else " (for every campaign)")
         )
-    queued = requeue_all(sessions, change.contacts, now=datetime.now(UTC))
+    queued = requeue_all(sessions, change.contacts, now=ctx.now())
     click.echo(
         f"{entry}: removed; {change.numbers} number(s) dialable again, "
         f"{queued} contact(s) queued again"
@@ -124,7 +124,7 @@ def import_(ctx: CliContext, path: Path, region: str) -> None:
     sessions = open_db(ctx)
     with sessions.begin() as session:
         summary = import_file(session, path, region=region, who=actor(), now=datetime.now(UTC))
-    moved = requeue_all(sessions, summary.contacts, now=datetime.now(UTC))
+    moved = requeue_all(sessions, summary.contacts, now=ctx.now())
     for line in summary.rejects:
         click.echo(line, err=True)
     click.echo(

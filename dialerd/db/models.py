@@ -347,7 +347,11 @@ class CampaignOverride(Base):
 
 
 class Instance(Base):
-    """A daemon process: its heartbeat is how `dialerd status` sees it alive."""
+    """A daemon process: its heartbeat is how `dialerd status` sees it alive.
+
+    ``lease_until`` (the database's clock) is how peers tell whether it still owns
+    its dials in flight; see docs/database.md.
+    """
 
     __tablename__ = "instances"
 
@@ -357,6 +361,8 @@ class Instance(Base):
     version: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the database's time until which this daemon owns its dials in flight
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     pbx_kind: Mapped[str] = mapped_column(String(16))
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -63,16 +64,22 @@ class Daemon:
         self._ticking = threading.Lock()  # held by a tick; stop waits for the one running
         self._troubled_at: float | None = None  # the last job run the database failed
         self._gone_since: dict[str, float] = {}  # peers with open dials, since seen gone
+        self._run_started: datetime | None = None  # start(): this run's first instant
+        self._own_reaped = False  # a reap has settled the previous run's dials
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
         require_current(self.engine)
         self.supervisor.install()
         self.supervisor.check()  # the SQLite file watch takes the file it will guard
-        now = self.clock.now()
+        now = self._run_started = self.clock.now()
         with Session(self.engine) as s:
             heartbeat.register_instance(
-                s, instance_id=self.instance, pbx_kind=self.settings.pbx.kind, now=now
+                s,
+                instance_id=self.instance,
+                pbx_kind=self.settings.pbx.kind,
+                now=now,
+                lease_s=heartbeat.lease_seconds(self.settings.scheduler.heartbeat_s),
             )
             s.commit()
         self.campaigns = load_campaigns(
@@ -296,8 +303,9 @@ class Daemon:
         telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
         now = self.clock.now()
+        startup = startup or not self._own_reaped
         with self.engine.begin() as conn:
-            alive = alive_instances(conn, now=now, heartbeat_s=self.settings.scheduler.heartbeat_s)
+            alive = alive_instances(conn)
             adopted, interrupted = settle_orphans(
                 conn,
                 instance_id=self.instance,
@@ -308,7 +316,9 @@ class Daemon:
                 now=now,
                 startup=startup,
                 spare=self._lately_gone(open_instances(conn) - alive - {self.instance}),
+                run_started=self._run_started,
             )
+        self._own_reaped = self._own_reaped or live is not None
         if adopted or interrupted:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)
 
@@ -316,6 +326,8 @@ class Daemon:
         self._supervised("heartbeat", self._beat)
 
     def _beat(self) -> None:
+        if self.parts.clock_sync is not None:
+            self.parts.clock_sync()
         up, now = self.telephony.is_up(), self.clock.now()
         with Session(self.engine) as s:
             heartbeat.beat(
@@ -329,6 +341,7 @@ class Daemon:
                     "dial_rate": self.dial_rate(),
                     "pbx": self.activity.link.detail,
                 },
+                lease_s=heartbeat.lease_seconds(self.settings.scheduler.heartbeat_s),
             )
             s.commit()
             if self.settings.metrics.enabled:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -61,3 +62,4 @@ class Parts:
     agi: AnsweredLegServer | None
     supervisor: Supervisor
     api: AnsweredLegServer | None = None  # the HTTP API (dialerd.api), when enabled
+    clock_sync: Callable[[], object] | None = None  # re-reads the database's time (heartbeat)

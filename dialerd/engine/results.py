@@ -8,7 +8,6 @@ consequences to ``rowwrites``, which writes them with one executemany per table.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +16,11 @@ from sqlalchemy import Connection, Row, select
 from dialerd.db import tables
 from dialerd.domain.classify import classify
 from dialerd.domain.outcomes import Outcome
-from dialerd.domain.policy import Decision, DialPolicy, decide
+from dialerd.domain.policy import DialPolicy, decide
 from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.domain.states import AttemptStatus
+from dialerd.engine.corrections import record_late
+from dialerd.engine.pending import Pending, Recorded
 from dialerd.engine.rowwrites import Writes
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contacts
@@ -31,57 +32,61 @@ _rd = tables.rounds
 _dnc = tables.dnc_entries
 
 RuntimeFor = Callable[[int], CampaignRuntime | None]
-
-
-@dataclass(frozen=True)
-class Recorded:
-    attempt_id: int
-    contact_id: int
-    campaign: str
-    outcome: Outcome
-    known: bool
-    rule: str
-    decision: Decision
-
-
-@dataclass(frozen=True)
-class Pending:
-    """One attempt to close: its row, the outcome and the signals behind it."""
-
-    attempt: Row[Any]  # a row of attempts
-    outcome: Outcome
-    signals: PbxSignals
-    known: bool = True
-    rule: str = ""
+__all__ = ["Pending", "Recorded", "record_outcome", "record_outcomes", "record_results"]
 
 
 def record_results(
     conn: Connection, results: Sequence[DialResult], *, runtime_for: RuntimeFor, now: datetime
 ) -> list[Recorded]:
-    """Classify and write PBX results; unknown keys and attempts already closed are skipped."""
+    """Classify and write PBX results; unknown keys and attempts already closed are skipped.
+
+    An attempt already settled ``interrupted`` (its daemon looked gone) takes a real
+    result that arrives later: the truth wins, once (:func:`corrections.record_late`).
+    """
     if not results:
         return []
     q = select(_at).where(
-        _at.c.key.in_([r.key for r in results]), _at.c.status != AttemptStatus.done
+        _at.c.key.in_([r.key for r in results]),
+        (_at.c.status != AttemptStatus.done) | (_at.c.outcome == Outcome.interrupted.value),
     )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update()
     open_attempts = {a.key: a for a in conn.execute(q)}
     pending = []
+    late: list[tuple[Pending, CampaignRuntime]] = []
     for result in results:
         attempt = open_attempts.pop(result.key, None)  # a result twice in a batch: once
         runtime = runtime_for(attempt.campaign_id) if attempt is not None else None
         if attempt is None or runtime is None:
             continue
         signals = result.signals
+        settled = attempt.status == AttemptStatus.done
         if signals.lost:
-            pending.append(
-                Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
-            )
+            if not settled:
+                pending.append(
+                    Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
+                )
             continue
         c = classify(signals, early_hangup_s=runtime.policy.early_hangup_s)
-        pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule))
-    return record_outcomes(conn, pending, runtime_for=runtime_for, now=now)
+        if settled and c.outcome is not Outcome.interrupted:
+            late.append((Pending(attempt, c.outcome, signals, c.known, c.rule), runtime))
+        elif not settled:
+            pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule))
+    recorded = record_outcomes(conn, pending, runtime_for=runtime_for, now=now)
+    for p, runtime in late:
+        recorded.append(
+            record_late(
+                conn,
+                p.attempt,
+                p.outcome,
+                signals=p.signals,
+                runtime=runtime,
+                rule=p.rule,
+                known=p.known,
+                now=now,
+            )
+        )
+    return recorded
 
 
 def record_outcome(

@@ -20,7 +20,7 @@ from dialerd.domain.states import AttemptStatus
 from dialerd.engine.views import LoadedContact
 
 if TYPE_CHECKING:
-    from dialerd.engine.results import Pending
+    from dialerd.engine.pending import Pending
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
@@ -123,6 +123,25 @@ class Writes:
         campaign: str,
         now: datetime,
     ) -> None:
+        a = p.attempt
+        self.add_attempt(p, d, now)
+        self.numbers.append(
+            {"b_id": a.phone_number_id, "b_state": d.number_state, "b_outcome": p.outcome.value}
+        )
+        self.add_contact(loaded, d, now)
+        if d.add_dnc:
+            self.add_dnc(a.number, campaign, now)
+        self.add_queue(
+            loaded,
+            position=d.next_position,
+            at=d.next_at,
+            new_round=d.new_round,
+            is_appointment=d.next_is_appointment,
+            try_no=_next_try(d, a.try_no, a.position),
+        )
+
+    def add_attempt(self, p: Pending, d: Decision, now: datetime, *, applied: bool = True) -> None:
+        """Close the attempt row (``applied`` False: the decision was not written, no next dial)."""
         a, s = p.attempt, p.signals
         self.attempts.append(
             {
@@ -130,7 +149,7 @@ class Writes:
                 "b_outcome": p.outcome.value,
                 "b_bucket": d.bucket.value,
                 "b_treatment": d.treatment.kind.value,
-                "b_next": d.next_at,
+                "b_next": d.next_at if applied else None,
                 "b_answered": s.answered_at,
                 "b_ended": s.ended_at or now,
                 "b_reason": s.reason,
@@ -144,28 +163,18 @@ class Writes:
                 "b_error": s.error,
             }
         )
-        self.numbers.append(
-            {"b_id": a.phone_number_id, "b_state": d.number_state, "b_outcome": p.outcome.value}
-        )
-        self.add_contact(loaded, d, now)
-        if d.add_dnc:
-            self.dnc.append(
-                {
-                    "campaign_id": None,
-                    "kind": "number",
-                    "value": a.number,
-                    "reason": "requested by the callee",
-                    "source": f"call:{campaign}",
-                    "created_at": now,
-                }
-            )
-        self.add_queue(
-            loaded,
-            position=d.next_position,
-            at=d.next_at,
-            new_round=d.new_round,
-            is_appointment=d.next_is_appointment,
-            try_no=_next_try(d, a.try_no, a.position),
+
+    def add_dnc(self, number: str, campaign: str, now: datetime) -> None:
+        """The callee asked never to be called again."""
+        self.dnc.append(
+            {
+                "campaign_id": None,
+                "kind": "number",
+                "value": number,
+                "reason": "requested by the callee",
+                "source": f"call:{campaign}",
+                "created_at": now,
+            }
         )
 
     def add_contact(self, loaded: LoadedContact, d: Decision, now: datetime) -> None:

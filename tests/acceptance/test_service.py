@@ -129,7 +129,15 @@ class Site:
         path.write_text(CAMPAIGN.format(name=name, description=description, max_concurrent=5))
         return path
 
-    def start(self, preexec: Callable[[], None] | None = None) -> subprocess.Popen[bytes]:
+    def start(
+        self, preexec: Callable[[], None] | None = None, *, instance_id: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Run ``dialerd run`` (another daemon of the same site with ``instance_id``)."""
+        config = self.config
+        if instance_id is not None:
+            config = self.root / f"{instance_id}.toml"
+            text = self.config.read_text().replace('"acceptance-1"', f'"{instance_id}"')
+            config.write_text(text)
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
         env.update(
             NOTIFY_SOCKET=str(self.notify.path),
@@ -138,7 +146,7 @@ class Site:
         )
         with self.log.open("ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "--config", str(self.config), "run"],
+                [sys.executable, "-m", "dialerd", "--config", str(config), "run"],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -347,6 +355,44 @@ def test_kill_9_then_restart_dials_nothing_twice(site: Site) -> None:
 
     second.send_signal(signal.SIGTERM)
     assert second.wait(timeout=30) == 0
+
+
+def test_a_stopped_daemon_keeps_its_live_calls_and_records_them_when_it_resumes(
+    site: Site,
+) -> None:
+    """SIGSTOP well past the lease: the peer adopts the live calls, settles none of them."""
+    site.sim.time_scale = 4.0  # a call lasts about 50 s: all of them outlive the stop
+    site.write_campaign("alpha", 4)
+    a = site.start()
+    ready = site.notify.wait_for("READY=1")
+    site.wait_until("four calls in flight", lambda: site.sim.live_call_count() == 4)
+    b = site.start(instance_id="acceptance-2")
+    site.notify.wait_for("READY=1", after=ready + 1)
+    a.send_signal(signal.SIGSTOP)
+    try:
+        # the lease (3 heartbeats) runs out by the database's clock; the PBX still has
+        # every call, so the peer takes them over instead of settling them
+        site.wait_until(
+            "the peer adopted the stopped daemon's calls",
+            lambda: owners(site) == {"acceptance-2"},
+            timeout=60,
+        )
+        assert site.attempts() == {"dialing": 4, "interrupted": 0}
+    finally:
+        a.send_signal(signal.SIGCONT)
+    site.wait_until(
+        "the four results recorded", lambda: site.attempts().get("done", 0) == 4, timeout=120
+    )
+    assert site.attempts()["interrupted"] == 0
+    assert len(site.sim.originates) == 4  # nothing dialled twice
+    for proc in (a, b):
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+
+
+def owners(site: Site) -> set[str]:
+    with Session(site.engine) as s:
+        return set(s.scalars(select(Attempt.instance_id)))
 
 
 PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 1  # linux/prctl.h, Linux >= 6.3

@@ -1,0 +1,34 @@
+"""What a result write takes in (``Pending``) and gives back (``Recorded``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row
+
+from dialerd.domain.outcomes import Outcome
+from dialerd.domain.policy import Decision
+from dialerd.domain.ports import PbxSignals
+
+
+@dataclass(frozen=True)
+class Recorded:
+    attempt_id: int
+    contact_id: int
+    campaign: str
+    outcome: Outcome
+    known: bool
+    rule: str
+    decision: Decision
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One attempt to close: its row, the outcome and the signals behind it."""
+
+    attempt: Row[Any]  # a row of attempts
+    outcome: Outcome
+    signals: PbxSignals
+    known: bool = True
+    rule: str = ""
