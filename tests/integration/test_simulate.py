@@ -60,7 +60,7 @@ def test_simulate_example_campaign(name: str, tmp_path: Path) -> None:
 
 
 def test_the_preview_reads_like_a_plan(tmp_path: Path) -> None:
-    output, url = _simulate(tmp_path, "new-policy-callback", "--contact", "NP-0011")
+    output, _ = _simulate(tmp_path, "new-policy-callback", "--contact", "NP-0011")
     first = output.splitlines()[0]
     assert "from Mon 2026-11-23 00:00" in first and "callees: typical (seed 1)" in first
     hours = output.split("dials per hour\n")[1].split("\n\n")[0].splitlines()
