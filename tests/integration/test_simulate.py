@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -12,9 +12,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.engine import make_engine
 from dialerd.db.models import Attempt, Contact
+from dialerd.engine.simulation import start_of
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 START = "2026-11-23"  # a Monday
@@ -87,3 +89,11 @@ def again_equal(tmp_path: Path, output: str) -> bool:
 def test_the_last_digit_preset_stays_available(tmp_path: Path) -> None:
     output, _ = _simulate(tmp_path, "spot-check", "--scenario", "last-digit")
     assert "callees: last-digit" in output.splitlines()[0]
+
+
+def test_a_preview_starts_now_unless_a_day_is_given() -> None:
+    loaded = load_file(CAMPAIGNS / "spot-check.toml")  # start = 2026-11-23, a week back
+    now = datetime(2026, 12, 1, 3, 4, 5, 6, tzinfo=UTC)
+    assert start_of(loaded, None, now=now) == datetime(2026, 12, 1, 3, 4, tzinfo=UTC)
+    local_midnight = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 in Asia/Shanghai
+    assert start_of(loaded, date(2026, 12, 1), now=now) == local_midnight
