@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, case, event, func, select
 
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.engine import is_sqlite, make_engine
@@ -94,7 +95,9 @@ def simulate(
         database=engine,
         monotonic=lambda: clock.now().timestamp(),
     )
+    wall, cpu = time.perf_counter(), time.process_time()
     sim = run_simulation(parts, loaded, clock=clock, pbx=pbx)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     tz = ZoneInfo(loaded.model.timezone)
     click.echo(
         f"campaign {loaded.name}: {sim.dials} dials from "
@@ -114,7 +117,10 @@ def simulate(
         max_rounds = loaded.model.dialing.max_rounds
         for line in _timeline(engine, sim.campaign_id, contact_id, tz, max_rounds):
             click.echo(line)
-    click.echo(f"\nhistory written to {redact_text(database_url)}")
+    click.echo(
+        f"\nsimulated in {wall:.1f} s ({cpu:.1f} s CPU, {sim.ticks} ticks); "
+        f"history written to {redact_text(database_url)}"
+    )
 
 
 def _no_sync(dbapi_conn: Any, _record: Any) -> None:
@@ -170,34 +176,54 @@ def _labels(rows: list[tuple[int, int, bool]], max_rounds: int) -> dict[tuple[in
 
 
 def _rounds(engine: Engine, campaign_id: int, max_rounds: int) -> list[str]:
-    """Contacts, dials and round results per round; appointment rounds on a row of their own."""
+    """Contacts, dials and round results per round; appointment rounds on a row of their own.
+
+    Appointment rounds take a round number but do not count against max_rounds, so
+    a contact's ordinary rounds are counted apart (a window sum; 0: an appointment).
+    """
+    ordinary = case((Round.is_appointment.is_(True), 0), else_=1)
+    ranked = (
+        select(
+            Round.contact_id,
+            Round.round,
+            Round.result,
+            case(
+                (Round.is_appointment.is_(True), 0),
+                else_=func.sum(ordinary).over(partition_by=Round.contact_id, order_by=Round.round),
+            ).label("nth"),
+        )
+        .where(Round.campaign_id == campaign_id)
+        .subquery()
+    )
     with engine.connect() as conn:
-        rounds = conn.execute(
-            select(Round.contact_id, Round.round, Round.is_appointment, Round.result).where(
-                Round.campaign_id == campaign_id
+        results = conn.execute(
+            select(ranked.c.nth, ranked.c.result, func.count()).group_by(
+                ranked.c.nth, ranked.c.result
             )
         ).all()
         dials = conn.execute(
-            select(Attempt.contact_id, Attempt.round, func.count())
+            select(ranked.c.nth, func.count())
+            .select_from(Attempt)
+            .join(
+                ranked,
+                (ranked.c.contact_id == Attempt.contact_id) & (ranked.c.round == Attempt.round),
+            )
             .where(Attempt.campaign_id == campaign_id, Attempt.started_at.is_not(None))
-            .group_by(Attempt.contact_id, Attempt.round)
+            .group_by(ranked.c.nth)
         ).all()
-    labels = _labels([(c, r, bool(a)) for c, r, a, _ in rounds], max_rounds)
-    rows: dict[str, list[int]] = {}
-    outcomes: dict[str, dict[str, int]] = {}
-    for contact_id, rnd, _, result in rounds:
-        label = labels[(contact_id, rnd)]
-        rows.setdefault(label, [0, 0])[0] += 1
-        counts = outcomes.setdefault(label, {})
-        counts[result or "open"] = counts.get(result or "open", 0) + 1
-    for contact_id, rnd, n in dials:
-        label = labels.get((contact_id, rnd), "appointment")
-        rows.setdefault(label, [0, 0])[1] += n
-    order = sorted(rows, key=lambda label: (label == "appointment", len(label), label))
+    rows: dict[int, list[int]] = {}
+    outcomes: dict[int, dict[str, int]] = {}
+    for nth, result, n in results:
+        rows.setdefault(int(nth), [0, 0])[0] += n
+        counts = outcomes.setdefault(int(nth), {})
+        counts[result or "open"] = counts.get(result or "open", 0) + n
+    for nth, n in dials:
+        rows.setdefault(int(nth), [0, 0])[1] += n
     lines = [f"  {'round':>11}  {'contacts':>8}  {'dials':>6}  results"]
-    for label in order:
-        contacts, n = rows[label]
-        shown = ", ".join(f"{r} {c}" for r, c in sorted(outcomes.get(label, {}).items()))
+    for nth in sorted(rows, key=lambda k: (k == 0, k)):
+        contacts, n = rows[nth]
+        label = f"{nth} of {max_rounds}" if nth else "appointment"
+        shown = ", ".join(f"{r} {c}" for r, c in sorted(outcomes.get(nth, {}).items()))
         lines.append(f"  {label:>11}  {contacts:>8}  {n:>6}  {shown}")
     return lines
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, select, text
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.db import tables
 from dialerd.domain.clock import VirtualClock
+from dialerd.engine import claims
 from dialerd.engine.campaigns import install
 from dialerd.engine.parts import Parts
 from dialerd.engine.runtime import CampaignRuntime
@@ -59,11 +60,20 @@ def start_of(loaded: LoadedCampaign, day: date | None = None, *, now: datetime) 
 
 
 def _next_due(engine: Engine, campaign_id: int) -> datetime | None:
+    """The earliest queued dial: one index seek per priority level (a MIN over the whole
+    queue scanned every queued row, a quarter of a 100,000-contact preview)."""
     with engine.connect() as conn:
-        due: datetime | None = conn.execute(
-            select(func.min(_pn.c.next_dial_at)).where(_pn.c.campaign_id == campaign_id, _QUEUED)
-        ).scalar_one()
-    return due
+        found = []
+        for level in claims.priority_levels(conn, campaign_id):
+            due = conn.execute(
+                select(_pn.c.next_dial_at)
+                .where(_pn.c.campaign_id == campaign_id, _pn.c.priority == level, _QUEUED)
+                .order_by(_pn.c.next_dial_at)
+                .limit(1)
+            ).scalar()
+            if due is not None:
+                found.append(due)
+    return min(found, default=None)
 
 
 def _per_tick(calls_per_second: float) -> float:
