@@ -82,7 +82,7 @@ def again_equal(tmp_path: Path, output: str) -> bool:
     other = tmp_path / "again"
     other.mkdir()
     again, _ = _simulate(other, "new-policy-callback", "--contact", "NP-0011")
-    strip = re.compile(r"(generated .*|history written to .*)")
+    strip = re.compile(r"(generated .*|simulated in .*)")
     return strip.sub("", again) == strip.sub("", output)
 
 
