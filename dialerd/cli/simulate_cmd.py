@@ -87,6 +87,13 @@ def simulate(
     upgrade(engine)
     day = start_day.date() if start_day else None
     clock = VirtualClock(start_of(loaded, day, now=datetime.now(UTC)))
+    end = loaded.model.end
+    if end is not None and clock.now().astimezone(ZoneInfo(loaded.model.timezone)).date() > end:
+        click.echo(
+            f"{campaign_file}: the campaign ended on {end}, before the preview starts: "
+            "nothing will be dialled (choose an earlier day with --start)",
+            err=True,
+        )
     pbx = VirtualPbx(clock, behaviour)
     parts = assemble(
         simulation_settings(ctx.settings, loaded),
