@@ -71,7 +71,7 @@ def test_missing_contact_list_names_its_line(folder: Path) -> None:
     (folder / "spot-check.csv").unlink()
     loaded, problems = check_file(folder / "spot-check.toml")
     assert loaded is None
-    assert [(p.line, p.field) for p in problems] == [(6, "contacts[0]")]
+    assert [(p.line, p.field) for p in problems] == [(15, "contacts[0]")]
     assert "no such file" in problems[0].message
 
 
@@ -98,7 +98,7 @@ def test_duplicate_name_is_an_error_of_the_later_file(folder: Path) -> None:
     ]
     (only,) = problems
     assert [str(p) for p in only.problems] == [
-        f'{folder / "z-copy.toml"}:4: name: campaign "spot-check" is already defined in '
+        f'{folder / "z-copy.toml"}:13: name: campaign "spot-check" is already defined in '
         f"{folder / 'spot-check.toml'}"
     ]
 
@@ -165,7 +165,7 @@ def test_cli_validate_reports_every_problem(folder: Path) -> None:
     result = CliRunner().invoke(cli, ["campaign", "validate", str(folder)])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert f"{folder / 'z-bad.toml'}:15: dialing.ring_timeout: " in "\n".join(lines)
+    assert f"{folder / 'z-bad.toml'}:24: dialing.ring_timeout: " in "\n".join(lines)
     assert any(
         line.endswith("new-policy-callback.csv:18: external_id: duplicate external id")
         for line in lines
