@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import string
 from collections.abc import Callable, Iterable
@@ -84,6 +85,34 @@ def _region(value: str) -> str:
     return upper
 
 
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_-]", "", name).casefold()
+
+
+@functools.cache
+def _alpha2_by_name() -> dict[str, str]:
+    """Country names (``china``, ``unitedstates``) and alpha-3 codes -> the alpha-2 code."""
+    names: dict[str, str] = {}
+    for module, (cls, alpha2, *others) in holidays.registry.COUNTRIES.items():
+        for name in (module, cls, *others):
+            if not name.startswith("Holidays"):
+                names.setdefault(_squash(name), alpha2)
+    return names
+
+
+def _country_hint(country: str) -> str:
+    """A did-you-mean with the alpha-2 code: ``"China"`` or ``"CHN"`` -> ``"CN"``."""
+    by_name = _alpha2_by_name()
+    exact = by_name.get(_squash(country))
+    if exact is not None:
+        return f' (did you mean "{exact}"?)'
+    close = difflib.get_close_matches(_squash(country), list(by_name), n=1, cutoff=0.75)
+    if close:
+        return f' (did you mean "{by_name[close[0]]}"?)'
+    alpha2 = sorted(set(by_name.values()))
+    return hint(country.upper(), alpha2) if len(country) <= 2 else ""
+
+
 def _holiday_country(value: str) -> str:
     """``"CN"``, or a country with a subdivision: ``"US-NY"``."""
     supported = holidays.list_supported_countries()
@@ -92,9 +121,9 @@ def _holiday_country(value: str) -> str:
     if country not in supported:
         raise _error(
             "holiday_country",
-            '"{value}" is not a country the holidays package knows{hint}',
+            '"{value}" is not a country code the holidays package knows{hint}',
             value=value,
-            hint=hint(country, supported),
+            hint=_country_hint(value.partition("-")[0]),
         )
     if subdivision and subdivision.upper() not in supported[country]:
         raise _error(

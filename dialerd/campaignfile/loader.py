@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from dialerd.campaignfile.carriers import all_carrier_names, region_carrier_names
+from dialerd.campaignfile.columns import PHONE_FIELDS, read_header, resolve
 from dialerd.campaignfile.durations import format_duration
 from dialerd.campaignfile.errors import CampaignFileError, Problem, has_errors
 from dialerd.campaignfile.fields import hint
@@ -179,6 +180,9 @@ def check_file(
             continue
         line = keys.line_of(("contacts", index))
         problems.append(Problem(shown, line, f"contacts[{index}]", message))
+    if model.columns is not None and not has_errors(problems):
+        for index, contact in enumerate(contact_paths):
+            problems.extend(_column_problems(model, contact, keys, shown, index))
     if has_errors(problems):
         return None, problems
     loaded = LoadedCampaign(
@@ -189,6 +193,38 @@ def check_file(
         warnings=tuple(problems),
     )
     return loaded, problems
+
+
+def _column_problems(
+    model: CampaignFile, contact: Path, keys: KeyLines, path: str, index: int
+) -> list[Problem]:
+    """``[columns]`` against the list's real header: each mapped header must be there."""
+    mapping = model.column_map() or {}
+    try:
+        header = read_header(contact)
+    except OSError as exc:
+        line = keys.line_of(("contacts", index))
+        return [Problem(path, line, f"contacts[{index}]", f"cannot read: {exc.strerror or exc}")]
+    found = resolve(header, mapping)
+    problems = [
+        Problem(
+            path,
+            keys.line_of(("columns", gap.field)),
+            f"columns.{gap.field}",
+            gap.message(contact.name),
+        )
+        for gap in found.missing
+    ]
+    problems.sort(key=lambda p: p.line)
+    missing = {gap.field for gap in found.missing}
+    line = keys.line_of(("columns",))
+    if "external_id" not in found.index and "external_id" not in missing:
+        message = f'{contact.name} has no external_id column: map one, e.g. external_id = "保单号"'
+        problems.append(Problem(path, line, "columns.external_id", message))
+    if not any(f in found.index or f in missing for f in PHONE_FIELDS):
+        message = f'{contact.name} has no phone column: map one, e.g. phone1 = ["手机", "手机号码"]'
+        problems.append(Problem(path, line, "columns.phone1", message))
+    return problems
 
 
 def load_file(path: Path, *, lists_dirs: Sequence[Path] = ()) -> LoadedCampaign:

@@ -8,9 +8,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from dialerd.campaignfile.columns import FIELDS, header_key
 from dialerd.campaignfile.durations import Duration
 from dialerd.campaignfile.fields import (
     AppData,
@@ -213,6 +222,55 @@ class OutcomeRule(Strict):
         return self
 
 
+def _header_names(value: object) -> object:
+    """One header, or a list of headers tried in order: always a tuple."""
+    return (value,) if isinstance(value, str) else value
+
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=200)]
+HeaderNames = Annotated[
+    tuple[HeaderName, ...], BeforeValidator(_header_names), Field(min_length=1, max_length=20)
+]
+
+
+class ColumnsTable(Strict):
+    """``[columns]``: the list's header(s) for each dialerd field (docs/contacts.md)."""
+
+    external_id: HeaderNames | None = None
+    name: HeaderNames | None = None
+    phone1: HeaderNames | None = None
+    phone2: HeaderNames | None = None
+    phone3: HeaderNames | None = None
+    phone4: HeaderNames | None = None
+    phone1_third_party: HeaderNames | None = None
+    phone2_third_party: HeaderNames | None = None
+    phone3_third_party: HeaderNames | None = None
+    phone4_third_party: HeaderNames | None = None
+    timezone: HeaderNames | None = None
+    deadline: HeaderNames | None = None
+    not_before: HeaderNames | None = None
+    appointment: HeaderNames | None = None
+    priority: HeaderNames | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        owner: dict[str, str] = {}
+        for field, names in self.mapping().items():
+            for name in names:
+                first = owner.setdefault(header_key(name), field)
+                if first != field:
+                    raise PydanticCustomError(
+                        "columns",
+                        'header "{name}" is mapped to both {first} and {field}',
+                        {"name": name, "first": first, "field": field, "at": field},
+                    )
+        return self
+
+    def mapping(self) -> dict[str, tuple[str, ...]]:
+        """Field -> headers, for the fields the table names, in dialerd's field order."""
+        return {f: names for f in FIELDS if (names := getattr(self, f)) is not None}
+
+
 def _outcome_code(value: str) -> str:
     if value not in OUTCOME_CODES:
         raise PydanticCustomError(
@@ -241,6 +299,11 @@ class CampaignFile(Strict):
     windows: tuple[Window, ...] = Field(min_length=1)
     caller_id_rules: tuple[CallerIdRule, ...] = ()
     outcomes: dict[OutcomeCode, OutcomeRule] = {}
+    columns: ColumnsTable | None = None
+
+    def column_map(self) -> dict[str, tuple[str, ...]] | None:
+        """``[columns]`` as field -> headers, or None when the file has no such table."""
+        return None if self.columns is None else self.columns.mapping()
 
     @model_validator(mode="after")
     def _dates(self) -> Self:

@@ -70,7 +70,10 @@ def validate(ctx: CliContext, files: tuple[Path, ...]) -> None:
     rows = 0
     for item in loaded:
         for contacts in item.contact_paths:
-            rows += _report(check_contacts(contacts, region=item.model.region))[0]
+            found = check_contacts(
+                contacts, region=item.model.region, columns=item.model.column_map()
+            )
+            rows += _report(found)[0]
     click.echo(
         f"campaign files: {len(loaded)} valid, {errors} error(s), {warnings} warning(s); "
         f"contact lists: {rows} problem(s)",

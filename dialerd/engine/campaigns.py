@@ -106,6 +106,7 @@ def import_lists(
             default_timezone=loaded.model.timezone,
             now=now,
             actor=actor,
+            columns=loaded.model.column_map(),
         )
         log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
         done.append((path, summary))

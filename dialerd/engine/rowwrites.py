@@ -6,7 +6,7 @@ contact: every other number's queue fields are cleared) and DNC entries.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +90,12 @@ _QUEUE = (
 
 
 def _signals_json(signals: PbxSignals, rule: str, known: bool) -> dict[str, Any]:
-    data = {k: v for k, v in asdict(signals).items() if k != "raw" and v is not None}
+    # shallow: asdict() deep-copies every value, a third of a result's cost in a batch
+    data = {
+        f.name: v
+        for f in fields(signals)
+        if f.name != "raw" and (v := getattr(signals, f.name)) is not None
+    }
     if not signals.lost:
         del data["lost"]  # said only when true
     for k, v in data.items():

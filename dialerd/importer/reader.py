@@ -1,7 +1,8 @@
 """Streaming contact CSV reader, and ``check_file``: the dry run behind `campaign validate`.
 
 The file is iterated row by row (memory does not grow with its size). Header names
-are case-insensitive and trimmed; a header that cannot be used is one file-level
+are case-insensitive and trimmed, and may be mapped to dialerd's fields by the
+campaign's ``[columns]`` table; a header that cannot be used is one file-level
 :class:`Problem` on line 1. Each data row yields a :class:`ContactRow` (whose
 numbers may still hold :class:`~dialerd.domain.phones.Rejection` s) or a
 :class:`RowError`; empty lines are skipped. Line numbers are physical lines of the
@@ -20,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
+from dialerd.campaignfile.columns import ColumnMap
 from dialerd.domain.phones import Rejection
 from dialerd.errors import DialerdError
 from dialerd.importer.encoding import canonical_encoding, cr_line_ends, detect_encoding
@@ -51,8 +53,10 @@ class ContactReader:
         default_timezone: str = "UTC",
         encoding: str | None = None,
         on_read: Callable[[int], None] | None = None,
+        columns: ColumnMap | None = None,
     ) -> None:
         self.path = path
+        self._mapping = columns
         self.region = region.upper()
         self._zone = ZoneInfo(default_timezone)
         self._forced = encoding
@@ -84,7 +88,7 @@ class ContactReader:
         except BaseException:
             self._lines.close()
             raise
-        columns, problems = Columns.from_header(self.header)
+        columns, problems = Columns.from_header(self.header, self._mapping, self.path.name)
         if problems:
             self._lines.close()
             raise self._problem(1, "header", "; ".join(problems))
@@ -120,6 +124,13 @@ class ContactReader:
         if self._columns is None:
             return f"phone{position}"
         return self._columns.names[self._columns.index[f"phone{position}"]]
+
+    @property
+    def columns(self) -> Columns:
+        """How the header was read (inside the with block)."""
+        if self._columns is None:
+            raise RuntimeError("ContactReader is used outside its with block")
+        return self._columns
 
     def __iter__(self) -> Iterator[ContactRow | RowError]:
         columns, lines = self._columns, self._lines
@@ -243,7 +254,9 @@ def _long_column(text: str, limit: int) -> int:
     return column
 
 
-def check_file(path: Path, *, region: str, encoding: str | None = None) -> Iterator[Problem]:
+def check_file(
+    path: Path, *, region: str, encoding: str | None = None, columns: ColumnMap | None = None
+) -> Iterator[Problem]:
     """Every problem the importer would reject in ``path``; writes nothing.
 
     Covers the header, each row's fields and numbers, and duplicates inside the
@@ -252,13 +265,14 @@ def check_file(path: Path, *, region: str, encoding: str | None = None) -> Itera
     name = str(path)
     ids, numbers = KeySet(), KeySet()
     try:
-        with ContactReader(path, region=region, encoding=encoding) as reader:
+        with ContactReader(path, region=region, encoding=encoding, columns=columns) as reader:
             for row in reader:
                 if isinstance(row, RowError):
                     yield Problem(name, row.line, row.field, row.message)
                     continue
                 if not ids.add(text_key(row.external_id)):
-                    yield Problem(name, row.line, "external_id", "duplicate external id")
+                    field = reader.columns.label("external_id")
+                    yield Problem(name, row.line, field, "duplicate external id")
                 for number in row.numbers:
                     field = reader.phone_field(number.position)
                     if isinstance(number.result, Rejection):

@@ -1,10 +1,11 @@
 """One CSV data row → a contact with its candidate numbers, or the reason it is refused.
 
-The header is mapped once (:class:`Columns`); each row is then read by position.
-Columns: ``external_id`` (required), ``name``, ``phone1``..``phone4`` (at least one
-column, at least one value per row), ``phoneN_third_party``, ``timezone`` (IANA),
-``deadline``, ``not_before``, ``appointment`` (ISO 8601), ``priority`` (int). Every
-other column goes into the contact's ``data``.
+The header is mapped once (:class:`Columns`, through the campaign's ``[columns]``
+table when it has one); each row is then read by position. Fields: ``external_id``
+(required), ``name``, ``phone1``..``phone4`` (at least one column, at least one
+value per row), ``phoneN_third_party``, ``timezone`` (IANA), ``deadline``,
+``not_before``, ``appointment`` (ISO 8601), ``priority`` (int). Every other column
+goes into the contact's ``data``.
 """
 
 from __future__ import annotations
@@ -13,18 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialerd.campaignfile.columns import (
+    MAX_PHONES,
+    OPTIONAL_FIELDS,
+    PHONE_FIELDS,
+    TIME_FIELDS,
+    ColumnMap,
+    header_key,
+    resolve,
+)
 from dialerd.domain.phones import NormalizedNumber, Rejection, normalize
 
-MAX_PHONES = 4
 MAX_EXTERNAL_ID = 100  # contacts.external_id is VARCHAR(100)
 MAX_TIMEZONE = 64
-TIME_FIELDS = ("deadline", "not_before", "appointment")
-KNOWN_FIELDS = frozenset(
-    {"external_id", "name", "timezone", "priority", *TIME_FIELDS}
-    | {f"phone{i}" for i in range(1, MAX_PHONES + 1)}
-    | {f"phone{i}_third_party" for i in range(1, MAX_PHONES + 1)}
-)
-OPTIONAL_FIELDS = ("name", "timezone", "priority", *TIME_FIELDS)
 _YES = frozenset({"yes", "y", "1", "true", "是"})
 _NO = frozenset({"", "no", "n", "0", "false", "否"})
 
@@ -38,33 +40,47 @@ class Columns:
     phones: tuple[tuple[int, int, int | None], ...]  # (position, column, third_party column)
     data: tuple[tuple[str, int], ...]
     optional: tuple[tuple[str, int], ...]  # the OPTIONAL_FIELDS present, with their columns
+    mapped: frozenset[str] = frozenset()  # fields read from a header the [columns] table names
 
     @classmethod
-    def from_header(cls, header: list[str]) -> tuple[Columns, list[str]]:
-        """The mapping, and the problems with the header (empty when usable)."""
+    def from_header(
+        cls, header: list[str], mapping: ColumnMap | None = None, file_name: str = "the file"
+    ) -> tuple[Columns, list[str]]:
+        """The mapping, and the problems with the header (empty when usable).
+
+        ``mapping`` is the campaign's ``[columns]`` table (field -> headers); every
+        column no field takes goes to the contact's ``data``.
+        """
         names = tuple(h.strip() for h in header)
-        index: dict[str, int] = {}
         problems: list[str] = []
-        data: list[tuple[str, int]] = []
-        for i, name in enumerate(names):
-            key = name.lower()
-            if key in index or any(key == d.lower() for d, _ in data):
+        seen: set[str] = set()
+        for name in names:
+            key = header_key(name)
+            if key and key in seen:
                 problems.append(f"column {name!r} appears twice")
-            elif key in KNOWN_FIELDS:
-                index[key] = i
-            elif name:
-                data.append((name, i))
-        if "external_id" not in index:
+            seen.add(key)
+        found = resolve(names, mapping)
+        index = found.index
+        problems.extend(f"{gap.field}: {gap.message(file_name)}" for gap in found.missing)
+        taken = set(index.values())
+        data = tuple((name, i) for i, name in enumerate(names) if name and i not in taken)
+        gaps = {gap.field for gap in found.missing}
+        if "external_id" not in index and "external_id" not in gaps:
             problems.append("missing required column external_id")
         phones = tuple(
             (p, index[f"phone{p}"], index.get(f"phone{p}_third_party"))
             for p in range(1, MAX_PHONES + 1)
             if f"phone{p}" in index
         )
-        if not phones:
+        if not phones and not gaps & set(PHONE_FIELDS):
             problems.append("missing phone column: need at least one of phone1..phone4")
         optional = tuple((f, index[f]) for f in OPTIONAL_FIELDS if f in index)
-        return cls(names, index, phones, tuple(data), optional), problems
+        return cls(names, index, phones, data, optional, found.mapped), problems
+
+    def label(self, field: str) -> str:
+        """How problems name ``field``: the list's own header when [columns] mapped it."""
+        i = self.index.get(field)
+        return self.names[i] if i is not None and field in self.mapped else field
 
     def get(self, values: list[str], field: str) -> str:
         i = self.index.get(field)
@@ -121,7 +137,7 @@ def parse_row(
     try:
         return _parse(columns, values, line, region, default_tz)
     except _Invalid as exc:
-        return RowError(line, values, exc.field, exc.reason, str(exc))
+        return RowError(line, values, columns.label(exc.field), exc.reason, str(exc))
 
 
 def _parse(

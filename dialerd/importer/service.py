@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from dialerd.campaignfile.columns import ColumnMap
 from dialerd.domain.due import plan_next
 from dialerd.domain.phones import Rejection
 from dialerd.domain.policy import DialPolicy
@@ -108,15 +109,22 @@ def import_contacts(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     actor: str = "dialerd import",
+    columns: ColumnMap | None = None,
 ) -> ImportSummary:
     """Import ``path`` into the campaign; ``progress`` receives bytes read since its last call.
 
+    ``columns`` is the campaign's ``[columns]`` table (field -> the list's headers).
     Raises :class:`~dialerd.importer.reader.ContactFileError` when the file cannot be
     read at all (before anything is written).
     """
     summary = ImportSummary()
     with ContactReader(
-        path, region=region, default_timezone=default_timezone, encoding=encoding, on_read=progress
+        path,
+        region=region,
+        default_timezone=default_timezone,
+        encoding=encoding,
+        on_read=progress,
+        columns=columns,
     ) as reader:
         summary.encoding = reader.encoding
         out = rejects_path or default_rejects_path(path)
@@ -154,6 +162,7 @@ class _Pass:
         self.confirm = confirm
         self.file_ids = KeySet()
         self.pending: list[ContactRow] = []
+        self.id_field = reader.columns.label("external_id")
 
     def run(self, loader: BulkLoader) -> None:
         batch: list[NewContact] = []
@@ -193,12 +202,12 @@ class _Pass:
         id_key = text_key(row.external_id)
         if not self.file_ids.add(id_key):
             self.rejects.write(
-                row.values, row.line, "external_id", "duplicate_external_id", row.external_id
+                row.values, row.line, self.id_field, "duplicate_external_id", row.external_id
             )
             return None
         blocked = self.known.dnc.blocks_contact(row.external_id)
         if blocked is not None:
-            self.rejects.write(row.values, row.line, "external_id", DNC_REASON, blocked)
+            self.rejects.write(row.values, row.line, self.id_field, DNC_REASON, blocked)
             return None
         kept = self.numbers(row)
         if not kept:

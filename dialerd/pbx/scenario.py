@@ -14,6 +14,10 @@ Scenario files (``dialerd simulate --scenario``, ``python -m dialerd.pbx.simulat
     [[rules]]
     match = "+86138*"
     outcomes = { answered = 0.3, busy = 0.2 }   # or: outcome = "busy"
+
+Named presets (:data:`PRESETS`) stand in for a file: ``typical`` (what
+``dialerd simulate`` plays by default, :data:`TYPICAL_MIX`) and ``last-digit``
+(the test dialplan alone).
 """
 
 from __future__ import annotations
@@ -54,6 +58,31 @@ BEHAVIOURS = (
     "callback",
     "dnc_requested",
 )
+
+
+# The callee mix ``dialerd simulate`` plays by default: a person answers 60 % of dials
+# (answered, an appointment, a refusal), the rest ring out, are busy, switched off,
+# rejected, a machine, a little vacant. An assumption for previews, not a measurement:
+# the rulebooks (domain.md, seeds 001-004) give no outbound answer rates; docs/operations.md
+# ("Preview a campaign") says so and how to play a campaign's own figures instead.
+TYPICAL_MIX: Mapping[str, float] = {
+    "answered": 0.52,
+    "callback": 0.04,
+    "refused": 0.02,
+    "not_present": 0.02,
+    "no_answer": 0.18,
+    "busy": 0.06,
+    "powered_off": 0.07,
+    "rejected": 0.04,
+    "answering_machine": 0.02,
+    "vacant": 0.03,
+}
+# Preset name -> rules; the empty rule list leaves every number to the last digit.
+PRESETS: Mapping[str, tuple[RuleSpec, ...]] = {
+    "typical": (("*", TYPICAL_MIX),),
+    "last-digit": (),
+}
+DEFAULT_PRESET = "typical"
 
 
 def matches(pattern: Pattern, number: str) -> bool:
@@ -139,6 +168,25 @@ class Scenario:
             return cls(rules=rules, seed=seed if seed is not None else file_seed)
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from exc
+
+    @classmethod
+    def preset(cls, name: str, seed: int | None = None) -> Scenario:
+        """A named scenario of :data:`PRESETS`."""
+        if name not in PRESETS:
+            known = ", ".join(PRESETS)
+            raise ConfigError(f"no scenario preset {name!r} (known: {known}; or a TOML file)")
+        return cls(rules=PRESETS[name], seed=seed)
+
+    @classmethod
+    def named_or_file(cls, what: str, seed: int | None = None) -> Scenario:
+        """``--scenario``: a preset's name, else a scenario file's path."""
+        if what in PRESETS:
+            return cls.preset(what, seed)
+        path = Path(what)
+        if not path.is_file():
+            known = ", ".join(PRESETS)
+            raise ConfigError(f"--scenario {what!r}: neither a preset ({known}) nor a file")
+        return cls.load(path, seed)
 
     def behaviour(self, number: str) -> str:
         """What the callee at ``number`` does on this dial."""

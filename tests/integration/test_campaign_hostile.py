@@ -100,11 +100,11 @@ def test_contact_lists_outside_the_folder_are_refused(folder: Path, value: str) 
     loaded, problems = check_file(path)
     assert loaded is None
     (problem,) = problems
-    assert (problem.line, problem.field) == (6, "contacts[0]")
+    assert (problem.line, problem.field) == (15, "contacts[0]")
     assert "outside the campaign's folder" in problem.message
     assert "lists_dirs" in problem.message
     code, out = _validate(str(path))
-    assert code == 1 and f"{path}:6: contacts[0]: " in out
+    assert code == 1 and f"{path}:15: contacts[0]: " in out
     assert "root:" not in out  # the file was never opened as a contact list
 
 

@@ -36,11 +36,17 @@ def test_examples_load_cleanly() -> None:
     assert problems == []
     assert sorted(c.name for c in loaded) == [
         "new-policy-callback",
+        "renewal-reminder",
         "satisfaction-survey",
         "spot-check",
     ]
     rounds = {c.name: c.model.dialing.max_rounds for c in loaded}
-    assert rounds == {"new-policy-callback": 4, "satisfaction-survey": 3, "spot-check": 4}
+    assert rounds == {
+        "new-policy-callback": 4,
+        "renewal-reminder": 3,
+        "satisfaction-survey": 3,
+        "spot-check": 4,
+    }
     for campaign in loaded:
         assert campaign.model.dialing.min_spacing == timedelta(hours=6)
         assert all(p.is_file() for p in campaign.contact_paths)
@@ -66,7 +72,7 @@ def test_missing_contact_list_names_its_line(folder: Path) -> None:
     (folder / "spot-check.csv").unlink()
     loaded, problems = check_file(folder / "spot-check.toml")
     assert loaded is None
-    assert [(p.line, p.field) for p in problems] == [(6, "contacts[0]")]
+    assert [(p.line, p.field) for p in problems] == [(15, "contacts[0]")]
     assert "no such file" in problems[0].message
 
 
@@ -74,7 +80,7 @@ def test_a_bad_file_never_stops_the_others(folder: Path) -> None:
     (folder / "a-broken.toml").write_text('name = "x\n', encoding="utf-8")
     (folder / "b-gbk.toml").write_bytes('name = "新契约"\n'.encode("gbk"))
     loaded, problems = load_directory(folder)
-    assert len(loaded) == 3
+    assert len(loaded) == 4
     assert [(Path(fp.path).name, fp.problems[0].field) for fp in problems] == [
         ("a-broken.toml", "toml"),
         ("b-gbk.toml", "file"),
@@ -87,12 +93,13 @@ def test_duplicate_name_is_an_error_of_the_later_file(folder: Path) -> None:
     loaded, problems = load_directory(folder)
     assert [c.path.name for c in loaded] == [
         "new-policy-callback.toml",
+        "renewal-reminder.toml",
         "satisfaction-survey.toml",
         "spot-check.toml",
     ]
     (only,) = problems
     assert [str(p) for p in only.problems] == [
-        f'{folder / "z-copy.toml"}:4: name: campaign "spot-check" is already defined in '
+        f'{folder / "z-copy.toml"}:13: name: campaign "spot-check" is already defined in '
         f"{folder / 'spot-check.toml'}"
     ]
 
@@ -159,12 +166,12 @@ def test_cli_validate_reports_every_problem(folder: Path) -> None:
     result = CliRunner().invoke(cli, ["campaign", "validate", str(folder)])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert f"{folder / 'z-bad.toml'}:15: dialing.ring_timeout: " in "\n".join(lines)
+    assert f"{folder / 'z-bad.toml'}:24: dialing.ring_timeout: " in "\n".join(lines)
     assert any(
         line.endswith("new-policy-callback.csv:18: external_id: duplicate external id")
         for line in lines
     )
-    assert "campaign files: 3 valid, 1 error(s)" in result.stderr
+    assert "campaign files: 4 valid, 1 error(s)" in result.stderr
 
 
 def test_cli_validate_clean_file_exits_0(folder: Path, tmp_path: Path) -> None:
@@ -191,9 +198,10 @@ def test_cli_load_registers_and_imports(engine: Engine, folder: Path, tmp_path: 
     assert "spot-check: unchanged" in again.stdout
     assert "spot-check.csv: unchanged since its last import" in again.stdout
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Campaign)) == 3
-        # 20 rows per list; 2 or 3 per list refused (deliberately bad rows)
-        assert session.scalar(select(func.count()).select_from(Contact)) == 18 + 17 + 18
+        assert session.scalar(select(func.count()).select_from(Campaign)) == 4
+        # 20 rows per list; 2 or 3 per list refused (deliberately bad rows), none in the
+        # GBK list of renewal-reminder, read through its [columns] table
+        assert session.scalar(select(func.count()).select_from(Contact)) == 18 + 17 + 18 + 20
 
 
 def test_cli_load_writes_nothing_when_a_file_is_bad(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -11,22 +12,29 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.engine import make_engine
 from dialerd.db.models import Attempt, Contact
+from dialerd.engine.simulation import start_of
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
+START = "2026-11-23"  # a Monday
+
+
+def _simulate(tmp_path: Path, name: str, *extra: str) -> tuple[str, str]:
+    url = f"sqlite:///{tmp_path / 'sim.db'}"
+    args = ["simulate", str(CAMPAIGNS / f"{name}.toml"), "--database", url, "--start", START]
+    result = CliRunner().invoke(cli, [*args, *extra])
+    assert result.exit_code == 0, result.output
+    return result.stdout, url
 
 
 @pytest.mark.timeout(120)  # 1-4 s, but 18 s seen with both cores busy
 @pytest.mark.parametrize("name", ["new-policy-callback", "satisfaction-survey", "spot-check"])
 def test_simulate_example_campaign(name: str, tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'sim.db'}"
-    result = CliRunner().invoke(
-        cli, ["simulate", str(CAMPAIGNS / f"{name}.toml"), "--database", url, "--seed", "3"]
-    )
-    assert result.exit_code == 0, result.output
-    assert "dials per hour" in result.output and "round by round" in result.output
+    output, url = _simulate(tmp_path, name, "--seed", "3")
+    assert "dials per hour" in output and "round by round" in output
     engine = make_engine(url)
     with engine.connect() as conn:
         attempts = conn.execute(select(Attempt.__table__).order_by(Attempt.id)).all()
@@ -50,3 +58,43 @@ def test_simulate_example_campaign(name: str, tmp_path: Path) -> None:
         for earlier, later in pairwise(times):
             assert later - earlier >= timedelta(hours=6)  # type: ignore[operator]
         assert contacts[contact_id].state in {"active", "completed", "closed", "paused"}
+    labels = re.findall(r"^\s+(\d+) of (\d+)\s", output, flags=re.MULTILINE)
+    assert labels and all(int(n) <= int(of) == config_rounds for n, of in labels)
+
+
+def test_the_preview_reads_like_a_plan(tmp_path: Path) -> None:
+    output, _ = _simulate(tmp_path, "new-policy-callback", "--contact", "NP-0011")
+    first = output.splitlines()[0]
+    assert "from Mon 2026-11-23 00:00" in first and "callees: typical (seed 1)" in first
+    hours = output.split("dials per hour\n")[1].split("\n\n")[0].splitlines()
+    assert hours[0].startswith("  Mon 2026-11-23 09:00")
+    assert any(re.fullmatch(r"  \w{3} \d{4}-\d\d-\d\d \d\d:00\s+0", h) for h in hours), (
+        "empty hours inside a dialling day are shown"
+    )
+    assert "  appointment " in output, "NP-0011's appointment is a round of its own"
+    timeline = output.split("contact NP-0011")[1].splitlines()
+    assert timeline[1].startswith("  Wed 2026-11-25 14:30  appointment"), (
+        "the list's appointment time is kept"
+    )
+    assert again_equal(tmp_path, output), "the same seed gives the same plan"
+
+
+def again_equal(tmp_path: Path, output: str) -> bool:
+    other = tmp_path / "again"
+    other.mkdir()
+    again, _ = _simulate(other, "new-policy-callback", "--contact", "NP-0011")
+    strip = re.compile(r"(generated .*|simulated in .*)")
+    return strip.sub("", again) == strip.sub("", output)
+
+
+def test_the_last_digit_preset_stays_available(tmp_path: Path) -> None:
+    output, _ = _simulate(tmp_path, "spot-check", "--scenario", "last-digit")
+    assert "callees: last-digit" in output.splitlines()[0]
+
+
+def test_a_preview_starts_now_unless_a_day_is_given() -> None:
+    loaded = load_file(CAMPAIGNS / "spot-check.toml")  # start = 2026-11-23, a week back
+    now = datetime(2026, 12, 1, 3, 4, 5, 6, tzinfo=UTC)
+    assert start_of(loaded, None, now=now) == datetime(2026, 12, 1, 3, 4, tzinfo=UTC)
+    local_midnight = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 in Asia/Shanghai
+    assert start_of(loaded, date(2026, 12, 1), now=now) == local_midnight

@@ -220,6 +220,16 @@ def test_no_holiday_country_is_a_warning() -> None:
     assert [(p.field, p.severity) for p in problems] == [("holidays.country", "warning")]
 
 
+@pytest.mark.parametrize(
+    ("written", "suggested"), [("China", "CN"), ("china", "CN"), ("Chna", "CN"), ("Germany", "DE")]
+)
+def test_a_country_name_suggests_its_alpha2_code(written: str, suggested: str) -> None:
+    model, problems = parse_text(edit('country = "CN"', f'country = "{written}"'), PATH)
+    assert model is None
+    assert [p.field for p in problems] == ["holidays.country"]
+    assert problems[0].message.endswith(f'(did you mean "{suggested}"?)')
+
+
 def test_window_may_end_at_midnight_and_days_may_wrap() -> None:
     text = edit('end = "17:00"', 'end = "24:00"', edit('"mon-fri"', '"fri-mon"'))
     model, problems = check(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialerd.errors import ConfigError
-from dialerd.pbx.scenario import Scenario, load_rules, matches
+from dialerd.pbx.scenario import TYPICAL_MIX, Scenario, load_rules, matches
 from dialerd.pbx.simulator.scenario import Scenario as AmiScenario
 
 
@@ -59,3 +59,23 @@ def test_bad_scenarios_are_clear_errors(tmp_path: Path) -> None:
         load_rules(bad)
     with pytest.raises(ValueError, match="unknown simulated outcome"):
         AmiScenario(rules=[("*", "completed")])  # a disposition the AMI simulator cannot play
+
+
+def test_the_typical_preset_plays_its_documented_shares() -> None:
+    s = Scenario.preset("typical", seed=5)
+    got = Counter(s.behaviour(f"+86138001380{i % 100:02d}") for i in range(20_000))
+    person = sum(got[b] for b in ("answered", "callback", "refused", "not_present"))
+    assert 0.58 < person / 20_000 < 0.62, "a person answers 60 % of dials"
+    for behaviour, share in TYPICAL_MIX.items():
+        assert abs(got[behaviour] / 20_000 - share) < 0.015, behaviour
+    assert abs(sum(TYPICAL_MIX.values()) - 1) < 1e-9, "no dial is left to the last digit"
+
+
+def test_presets_by_name_and_files_by_path(tmp_path: Path) -> None:
+    last = Scenario.named_or_file("last-digit")
+    assert last.behaviour("+8613800138003") == "vacant"
+    path = tmp_path / "s.toml"
+    path.write_text('[[rules]]\nmatch = "*"\noutcome = "busy"\n', encoding="utf-8")
+    assert Scenario.named_or_file(str(path)).behaviour("+8613800138000") == "busy"
+    with pytest.raises(ConfigError, match="neither a preset"):
+        Scenario.named_or_file("typcal")
