@@ -1,9 +1,10 @@
 """Completed Originates per second against a real Asterisk: a plain AMI client vs `dialerd run`.
 
-Run from the repository root (the prebuilt Asterisk 22 beside the clone, or any
-run-asterisk script named by ``--run-asterisk`` / ``DIALERD_TEST_ASTERISK``)::
+Run from the repository root with a run-asterisk script (start DIR --ami-port N,
+stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``::
 
-    .venv/bin/python -m bench.asterisk_throughput --calls 2000 --rounds 3
+    .venv/bin/python -m bench.asterisk_throughput --calls 2000 --rounds 3 \
+        --run-asterisk ../shared/asterisk/run-asterisk
 
 One Asterisk instance serves every run. Each round runs, one after the other on
 the same PBX, so that both see the same machine:
@@ -37,14 +38,13 @@ from pathlib import Path
 
 from tests.realpbx.pbx import AMI_SECRET, AMI_USER, DialerSite, RealPbx, wait_for
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def _script(arg: str | None) -> Path:
     for candidate in (arg, os.environ.get("DIALERD_TEST_ASTERISK")):
         if candidate:
             return Path(candidate)
-    return REPO.parent / "shared" / "asterisk" / "run-asterisk"
+    raise SystemExit("name a run-asterisk script: --run-asterisk PATH or DIALERD_TEST_ASTERISK")
 
 
 def _action(headers: list[tuple[str, str]]) -> bytes:
