@@ -39,7 +39,6 @@ from pathlib import Path
 from tests.realpbx.pbx import AMI_SECRET, AMI_USER, DialerSite, RealPbx, wait_for
 
 
-
 def _script(arg: str | None) -> Path:
     for candidate in (arg, os.environ.get("DIALERD_TEST_ASTERISK")):
         if candidate:
