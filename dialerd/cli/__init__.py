@@ -39,11 +39,14 @@ class _Group(click.Group):
             obj = ctx.obj if isinstance(ctx.obj, CliContext) else None
             if obj is not None and obj.verbose:
                 click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
+            message = str(error)
+            if error is not exc and obj is not None:  # a database error: say which database
+                message = f"{message} (database {obj.settings.database.url})"
+            message = redact_text(message)
             if obj is not None and obj.json_errors:
-                message = redact_text(str(error))
                 doc = {"error": error.code, "message": message, "exit_status": error.exit_status}
                 click.echo(json.dumps(doc))
-            click.echo(f"dialerd: {redact_text(str(error))}", err=True)
+            click.echo(f"dialerd: {message}", err=True)
             sys.exit(error.exit_status)
 
 

@@ -33,7 +33,7 @@ from dialerd.db.models import Attempt, AttemptSummary, CampaignEvent, Instance, 
 from dialerd.pbx.simulator import AmiSimulator, Scenario
 from tests.pgcluster import Cluster
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 SECRET = "acceptance-secret"
 WAIT_S = 60.0

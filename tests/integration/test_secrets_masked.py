@@ -64,10 +64,12 @@ def test_database_errors_name_the_url_without_its_password(
     monkeypatch.setenv("DIALERD_DATABASE__URL", url)
     args = ["-v"] if verbose else []
     result = CliRunner().invoke(cli, [*args, "report", "c1"])
-    assert result.exit_code == 1
+    assert result.exit_code == 4  # the database is unreachable
     assert "hunter2" not in result.output
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"dialerd: {url.replace('hunter2', '***')}: connection failed")
+    masked = url.replace("hunter2", "***")
+    assert last.startswith("dialerd: database unavailable: connection failed")
+    assert last.endswith(f"(database {masked})")
     assert ("Traceback" in result.stderr) is verbose
 
 
