@@ -32,6 +32,14 @@ class ClosedReason(StrEnum):
     no_numbers = "no_numbers"
     max_refusals = "max_refusals"
     only_dnc_left = "dnc"  # paused, not closed: its numbers may be dialled again (domain.md §3)
+    deadline_missed = "deadline_missed"  # no dial may start any more (closed, or paused)
+
+
+class OnDeadline(StrEnum):
+    """What a campaign does with a contact whose deadline passed unreached (on_deadline)."""
+
+    close = "close"
+    pause = "pause"
 
 
 class NumberState(StrEnum):
