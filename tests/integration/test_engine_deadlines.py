@@ -1,0 +1,124 @@
+"""Deadlines end to end on the simulator rig: no dial starts after one; a missed one is settled.
+
+The audit's cases: contacts due by 09:30 were dialled first and then again at
+15:00, and contacts whose deadline passed years ago were dialled (first).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, update
+from structlog.testing import capture_logs
+
+from dialerd.db.models import Attempt, Contact, PhoneNumber
+from tests.enginekit import make_rig, write_campaign
+
+COLUMNS = "external_id,name,phone1,deadline"
+NINE = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+HALF_PAST_NINE = NINE + timedelta(minutes=30)
+BUSY, NO_ANSWER = "13800138001", "13800138002"  # the virtual PBX's last-digit behaviours
+
+
+def _dialled(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(Contact.external_id)
+                .join(Attempt, Attempt.contact_id == Contact.id)
+                .order_by(Attempt.id)
+            ).scalars()
+        )
+
+
+def _contact(engine: Engine, external_id: str) -> tuple[str, str | None]:
+    with engine.connect() as conn:
+        state, reason = conn.execute(
+            select(Contact.state, Contact.closed_reason).where(Contact.external_id == external_id)
+        ).one()
+    return str(state), reason
+
+
+def test_a_contact_past_its_deadline_is_never_dialled(engine: Engine, tmp_path: Path) -> None:
+    rows = [
+        "old,甲,13800138011,2019-06-01T09:30+08:00",  # refused at import
+        "stale,乙,13800138021,2026-11-23T12:00+08:00",  # its deadline moved back, below
+        "urgent,丙,13800138031,2026-11-23T11:00+08:00",
+        "plain,丁,13800138041,",
+    ]
+    rig = make_rig(engine, write_campaign(tmp_path, rows, columns=COLUMNS), start=NINE)
+    # a row from before deadlines were enforced: years late, and the first in deadline order
+    with engine.begin() as conn:
+        past = datetime(2019, 1, 1, tzinfo=UTC)
+        stale = select(Contact.id).where(Contact.external_id == "stale").scalar_subquery()
+        conn.execute(update(Contact).where(Contact.id == stale).values(deadline=past))
+        conn.execute(
+            update(PhoneNumber).where(PhoneNumber.contact_id == stale).values(deadline=past)
+        )
+    with capture_logs() as logs:
+        assert rig.step() == 2
+    assert _dialled(engine) == ["urgent", "plain"]  # the earliest live deadline first
+    assert _contact(engine, "stale") == ("closed", "deadline_missed")
+    missed = [e for e in logs if e["event"] == "deadline_missed"]
+    assert [(e["campaign"], e["action"]) for e in missed] == [("test-campaign", "close")]
+    rig.settle()
+    rig.clock.advance(timedelta(days=3))
+    rig.step()
+    assert "stale" not in _dialled(engine) and "old" not in _dialled(engine)
+
+
+@pytest.mark.parametrize(("choice", "state"), [("close", "closed"), ("pause", "paused")])
+def test_a_half_past_nine_deadline_is_not_dialled_at_three_and_is_missed(
+    engine: Engine, tmp_path: Path, choice: str, state: str
+) -> None:
+    path = write_campaign(
+        tmp_path,
+        [f"cb,张三,{BUSY},2026-11-23T09:30+08:00"],
+        columns=COLUMNS,
+        dialing=f'on_deadline = "{choice}"\n' if choice == "pause" else "",
+    )
+    rig = make_rig(engine, path, start=NINE)
+    assert rig.step() == 1  # 09:00: the first round
+    rig.settle()  # busy: the next round 6 h later, 15:00
+    rig.clock.advance_to(HALF_PAST_NINE - timedelta(seconds=1))
+    assert rig.step() == 0
+    assert _contact(engine, "cb") == ("active", None)
+    rig.clock.advance_to(HALF_PAST_NINE)
+    assert rig.step() == 0
+    assert _contact(engine, "cb") == (state, "deadline_missed")
+    with engine.connect() as conn:  # out of the queue
+        assert conn.execute(select(PhoneNumber.next_dial_at)).scalar_one() is None
+    rig.clock.advance_to(NINE + timedelta(hours=6))  # 15:00
+    assert rig.step() == 0
+    assert _dialled(engine) == ["cb"]
+
+
+def test_a_dial_started_before_the_deadline_may_ring_past_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    start = HALF_PAST_NINE - timedelta(seconds=10)
+    path = write_campaign(
+        tmp_path, [f"cb,张三,{NO_ANSWER},2026-11-23T09:30+08:00"], columns=COLUMNS
+    )
+    rig = make_rig(engine, path, start=start)
+    assert rig.step() == 1  # 09:29:50, rings 30 s: past the deadline
+    rig.settle()
+    with engine.connect() as conn:
+        outcome, ended = conn.execute(select(Attempt.outcome, Attempt.ended_at)).one()
+    assert outcome == "no_answer" and ended > HALF_PAST_NINE  # recorded as usual
+    assert rig.step() == 0
+    assert _contact(engine, "cb") == ("closed", "deadline_missed")
+
+
+def test_a_contact_reached_before_its_deadline_is_not_missed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = write_campaign(tmp_path, ["cb,张三,13800138000,2026-11-23T09:30+08:00"], columns=COLUMNS)
+    rig = make_rig(engine, path, start=NINE)
+    assert rig.step() == 1
+    rig.settle()
+    rig.clock.advance_to(HALF_PAST_NINE + timedelta(hours=1))
+    rig.step()
+    assert _contact(engine, "cb") == ("completed", None)
