@@ -72,9 +72,7 @@ def may_start(deadline: datetime | None, now: datetime) -> bool:
     return now < deadline
 
 
-def at_deadline(
-    deadline: datetime | None, now: datetime, on_deadline: OnDeadline
-) -> Missed | None:
+def at_deadline(deadline: datetime | None, now: datetime, on_deadline: OnDeadline) -> Missed | None:
     """None while a dial may still start; once the deadline has passed, what the contact
     becomes (closed or paused, ``deadline_missed``), by the campaign's ``on_deadline``."""
     if may_start(deadline, now):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, update
 from structlog.testing import capture_logs
 
 from dialerd.db.models import Attempt, Contact, PhoneNumber
+from dialerd.reporting.queries import load_report
 from tests.enginekit import make_rig, write_campaign
 
 COLUMNS = "external_id,name,phone1,deadline"
@@ -122,3 +123,47 @@ def test_a_contact_reached_before_its_deadline_is_not_missed(
     rig.clock.advance_to(HALF_PAST_NINE + timedelta(hours=1))
     rig.step()
     assert _contact(engine, "cb") == ("completed", None)
+
+
+def test_the_report_counts_met_missed_and_the_wait_for_the_first_dial(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [
+        "met,甲,13800138000,2026-11-23T09:30+08:00",  # answers at once
+        f"missed,乙,{BUSY},2026-11-23T09:30+08:00",  # busy, next round after the deadline
+        "open,丙,13800138010,2026-11-23T18:00+08:00",  # answers, but is never dialled here
+        "plain,丁,13800138020,",
+    ]
+    rig = make_rig(engine, write_campaign(tmp_path, rows, columns=COLUMNS), start=NINE)
+    with engine.begin() as conn:  # "open" is held back past the test
+        opened = select(Contact.id).where(Contact.external_id == "open").scalar_subquery()
+        conn.execute(
+            update(PhoneNumber)
+            .where(PhoneNumber.contact_id == opened)
+            .values(next_dial_at=NINE + timedelta(hours=5))
+        )
+    rig.clock.advance(timedelta(seconds=90))  # the first dials start 90 s after the load
+    assert rig.step() == 3
+    rig.settle()
+    rig.clock.advance_to(HALF_PAST_NINE)
+    rig.step()
+    figures = load_report(engine, "test-campaign", now=HALF_PAST_NINE).figures
+    assert figures["deadline_accounts"] == 3
+    assert figures["deadline_met"] == 1
+    assert figures["deadline_missed"] == 1
+    assert figures["deadline_met_rate"] == pytest.approx(0.5)
+    assert figures["avg_first_dial_wait_s"] == pytest.approx(90, abs=0.01)
+    assert figures["max_first_dial_wait_s"] == pytest.approx(90, abs=0.01)
+
+
+def test_a_campaign_without_deadlines_reports_zero_and_no_rate(
+    engine: Engine, tmp_path: Path
+) -> None:
+    make_rig(engine, write_campaign(tmp_path, ["plain,丁,13800138020"]))
+    figures = load_report(engine, "test-campaign").figures
+    assert (figures["deadline_accounts"], figures["deadline_met"], figures["deadline_missed"]) == (
+        0,
+        0,
+        0,
+    )
+    assert figures["deadline_met_rate"] is None and figures["avg_first_dial_wait_s"] is None

@@ -24,7 +24,8 @@ def model(text: str = BASE) -> CampaignFile:
 def test_policy() -> None:
     text = edit(
         "record = true",
-        'record = true\non_deadline = "pause"\nspacing = "open_hours"\nearly_hangup = "3s"\nmax_refusals = 2\n'
+        'record = true\non_deadline = "pause"\nspacing = "open_hours"\nearly_hangup = "3s"\n'
+        "max_refusals = 2\n"
         'number_cap = { count = 3, window = "24h" }',
     )
     policy = to_policy(model(text))

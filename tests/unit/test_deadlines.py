@@ -45,9 +45,9 @@ def test_pause_keeps_the_contact_for_a_person() -> None:
 
 def test_naive_times_are_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        may_start(datetime(2026, 1, 1), DEADLINE)  # noqa: DTZ001
+        may_start(datetime(2026, 1, 1), DEADLINE)
     with pytest.raises(ValueError, match="timezone-aware"):
-        may_start(DEADLINE, datetime(2026, 1, 1))  # noqa: DTZ001
+        may_start(DEADLINE, datetime(2026, 1, 1))
 
 
 def test_the_policy_defaults_to_close_and_reads_the_file_word() -> None:
@@ -71,10 +71,13 @@ def test_missed_is_final_and_its_state_follows_the_campaign(
     assert (missed is None) == may_start(deadline, now)
     if missed is not None:
         assert missed.reason is ClosedReason.deadline_missed
-        assert missed.state is {
-            OnDeadline.close: ContactState.closed,
-            OnDeadline.pause: ContactState.paused,
-        }[choice]
+        assert (
+            missed.state
+            is {
+                OnDeadline.close: ContactState.closed,
+                OnDeadline.pause: ContactState.paused,
+            }[choice]
+        )
         # once missed, always missed: time only moves on
         assert at_deadline(deadline, now + timedelta(days=1), choice) == missed
 
