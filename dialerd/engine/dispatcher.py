@@ -154,7 +154,10 @@ class Dispatcher:
             rt.max_concurrent - in_flight,
             allowed - limits.dials_since(conn, rt.id, now - window),
         )
-        due = claims.count_due(conn, campaign_id=rt.id, now=now, limit=caps) if caps > 0 else 0
+        due = 0
+        if caps > 0:
+            levels = self._priority_levels(conn, rt.id)
+            due = claims.count_due(conn, campaign_id=rt.id, now=now, limit=caps, priorities=levels)
         return Demand(rt.id, rt.priority, rt.weight, due)
 
     @staticmethod
