@@ -177,7 +177,6 @@ class MissedRow:
 
     number_id: int
     contact_id: int
-    external_id: str
     deadline: datetime
 
 
@@ -191,8 +190,7 @@ def select_missed(
     SKIP LOCKED`` on PostgreSQL, as a claim does.
     """
     q = (
-        select(_pn.c.id, _pn.c.contact_id, _ct.c.external_id, _pn.c.deadline)
-        .join(_ct, _ct.c.id == _pn.c.contact_id)
+        select(_pn.c.id, _pn.c.contact_id, _pn.c.deadline)
         .where(
             _pn.c.campaign_id == campaign_id,
             QUEUED,
@@ -204,7 +202,7 @@ def select_missed(
     )
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update(of=_pn, skip_locked=True)
-    return [MissedRow(r.id, r.contact_id, r.external_id, r.deadline) for r in conn.execute(q)]
+    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q)]
 
 
 @dataclass(frozen=True)
