@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, update
 from structlog.testing import capture_logs
 
 from dialerd.db.models import Attempt, Contact, PhoneNumber
+from dialerd.domain.due import may_start
 from dialerd.reporting.queries import load_report
 from tests.enginekit import make_rig, write_campaign
 
@@ -167,3 +168,28 @@ def test_a_campaign_without_deadlines_reports_zero_and_no_rate(
         0,
     )
     assert figures["deadline_met_rate"] is None and figures["avg_first_dial_wait_s"] is None
+
+
+def test_the_claim_applies_the_domain_rule_to_the_microsecond(
+    engine: Engine, tmp_path: Path
+) -> None:
+    offsets = [timedelta(seconds=-1), -timedelta(microseconds=1), timedelta(0)]
+    offsets += [timedelta(microseconds=1), timedelta(seconds=1)]
+    rows = [f"c{i},n,138001380{i}2,2026-11-23T18:00+08:00" for i in range(len(offsets))]
+    rig = make_rig(engine, write_campaign(tmp_path, rows, columns=COLUMNS), start=NINE)
+    now = rig.clock.now()
+    with engine.begin() as conn:  # deadlines around the tick's own now
+        for i, offset in enumerate(offsets):
+            cid = select(Contact.id).where(Contact.external_id == f"c{i}").scalar_subquery()
+            conn.execute(update(Contact).where(Contact.id == cid).values(deadline=now + offset))
+            conn.execute(
+                update(PhoneNumber)
+                .where(PhoneNumber.contact_id == cid)
+                .values(deadline=now + offset)
+            )
+    rig.step()
+    dialled = set(_dialled(engine))
+    for i, offset in enumerate(offsets):
+        allowed = may_start(now + offset, now)
+        assert (f"c{i}" in dialled) == allowed, offset
+        assert _contact(engine, f"c{i}")[1] == (None if allowed else "deadline_missed"), offset
