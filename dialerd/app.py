@@ -116,6 +116,7 @@ def assemble(
         calls_per_second=settings.pbx.calls_per_second,
         batch=settings.scheduler.batch,
         on_dial=activity.on_dial,
+        on_missed=activity.on_missed,
         monotonic=monotonic,
         agi_tokens=tokens,
         hold=writer.hold_reason,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tempfile
 import textwrap
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,10 +38,11 @@ def write_campaign(
     calls_per_second: int = 50,
     extra: str = "",
     windows: str = '[[windows]]\ndays = "daily"\nstart = "00:00"\nend = "24:00"\n',
+    columns: str = "external_id,name,phone1,phone2,phone3,phone4",
 ) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{name}.csv").write_text(
-        "external_id,name,phone1,phone2,phone3,phone4\n" + "\n".join(rows) + "\n",
+        columns + "\n" + "\n".join(rows) + "\n",
         encoding="utf-8",
     )
     body = (
@@ -71,7 +73,10 @@ def write_campaign(
 
 @dataclass
 class Rig:
-    """One campaign loaded into a database, a virtual PBX and the real engine parts."""
+    """Campaigns loaded into a database, a virtual PBX and the real engine parts.
+
+    ``runtime`` is the first campaign; ``runtimes`` has every one, by name.
+    """
 
     engine: Engine
     clock: VirtualClock
@@ -80,6 +85,7 @@ class Rig:
     writer: ResultWriter
     dispatcher: Dispatcher
     supervisor: Supervisor
+    runtimes: dict[str, CampaignRuntime] = field(default_factory=dict)
 
     def step(self) -> int:
         """Deliver due results, write them, run one tick; returns dials sent."""
@@ -126,23 +132,37 @@ def make_rig(
     scenario: Scenario | None = None,
     instance_id: str = "test-1",
     max_channels: int = 100,
+    calls_per_second: float = 1000,
     agi_tokens: AgiTokens | None = None,
     results: ResultsSettings | None = None,
+    more: Sequence[Path] = (),
 ) -> Rig:
-    loaded = load_file(campaign_file)
+    """The rig for ``campaign_file`` (and the campaigns of ``more``, sharing the PBX)."""
     clock = VirtualClock(start)
     pbx = VirtualPbx(clock, scenario or Scenario())
     results = results or ResultsSettings(spill_dir=campaign_file.parent / "state")
     parts = assemble(
-        rig_settings(instance_id, max_channels=max_channels, results=results),
+        rig_settings(
+            instance_id,
+            max_channels=max_channels,
+            calls_per_second=calls_per_second,
+            results=results,
+        ),
         clock=clock,
         telephony=pbx,
         database=engine,
         monotonic=lambda: clock.now().timestamp(),
         agi_tokens=agi_tokens,
     )
-    runtime = install(engine, loaded, now=clock.now(), actor="test")
-    parts.runtimes[runtime.id] = runtime
+    runtimes = [
+        install(engine, load_file(path), now=clock.now(), actor="test")
+        for path in (campaign_file, *more)
+    ]
+    for runtime in runtimes:
+        parts.runtimes[runtime.id] = runtime
     pbx.start(parts.writer.submit)
-    parts.dispatcher.set_campaigns({runtime.id: runtime})
-    return Rig(engine, clock, runtime, pbx, parts.writer, parts.dispatcher, parts.supervisor)
+    parts.dispatcher.set_campaigns({rt.id: rt for rt in runtimes})
+    by_name = {rt.name: rt for rt in runtimes}
+    return Rig(
+        engine, clock, runtimes[0], pbx, parts.writer, parts.dispatcher, parts.supervisor, by_name
+    )

@@ -12,6 +12,7 @@ from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRule, CallerIdRules
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import DialPolicy, RollingCap
+from dialerd.domain.states import OnDeadline
 from dialerd.domain.treatments import Treatment, TreatmentKind
 
 
@@ -31,6 +32,7 @@ def to_policy(model: CampaignFile) -> DialPolicy:
         contact_cap=_cap(dialing.contact_cap),
         spacing=dialing.spacing,
         early_hangup_s=dialing.early_hangup.total_seconds(),
+        on_deadline=OnDeadline(dialing.on_deadline),
     )
 
 

@@ -147,6 +147,7 @@ class Dialing(Strict):
     caller_id: CallerId
     answered: AnsweredTarget
     record: bool = True
+    on_deadline: Literal["close", "pause"] = "close"  # a contact's deadline passed unreached
 
     @field_validator("min_spacing")
     @classmethod

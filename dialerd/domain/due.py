@@ -9,6 +9,10 @@ calling window. All bounds only ever loosen as time passes, so one push suffices
 a DNC change, a resumed contact); :func:`dialerd.domain.policy.decide` asks the
 same :class:`Planner` after each result; the dispatcher asks :func:`fit_window`
 when a queued dial finds the window closed. Pure: ``now`` is always an argument.
+
+A contact's ``deadline`` bounds all of this: :func:`may_start` says whether a dial
+may start at an instant, and :func:`at_deadline` what becomes of a contact whose
+deadline has passed unreached (the campaign's ``on_deadline``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.outcomes import Group, info
+from dialerd.domain.states import ClosedReason, OnDeadline
 from dialerd.domain.views import (
     MAX_ROUNDS,
     NO_NUMBERS,
@@ -39,6 +44,40 @@ class Due(NamedTuple):
 
     position: int
     at: datetime
+
+
+class Missed(NamedTuple):
+    """A contact whose deadline passed: its state from now on, and why."""
+
+    state: ContactState
+    reason: ClosedReason
+
+
+# What each campaign choice makes of a missed contact (docs/scheduling.md "Deadlines").
+_AT_DEADLINE = {
+    OnDeadline.close: Missed(ContactState.closed, ClosedReason.deadline_missed),
+    OnDeadline.pause: Missed(ContactState.paused, ClosedReason.deadline_missed),
+}
+
+
+def may_start(deadline: datetime | None, now: datetime) -> bool:
+    """Whether a dial may start at ``now``: only strictly before the deadline, if any.
+
+    A dial started before the deadline may ring past it; none starts at or after it.
+    """
+    aware(now, "now")
+    if deadline is None:
+        return True
+    aware(deadline, "deadline")
+    return now < deadline
+
+
+def at_deadline(deadline: datetime | None, now: datetime, on_deadline: OnDeadline) -> Missed | None:
+    """None while a dial may still start; once the deadline has passed, what the contact
+    becomes (closed or paused, ``deadline_missed``), by the campaign's ``on_deadline``."""
+    if may_start(deadline, now):
+        return None
+    return _AT_DEADLINE[OnDeadline(on_deadline)]
 
 
 def fit_window(

@@ -25,6 +25,9 @@ Rules (docs/rulebook.md §1–§4; docs/outcomes.md has them for people):
 * ``refused`` counts refusals; the ``max_refusals``-th closes the contact.
   ``dnc_requested`` marks the number ``dnc`` and asks for a DNC entry.
 * Nothing is ever due for a contact that is not active.
+* No dial starts at or after a contact's deadline (:func:`~dialerd.domain.due.may_start`);
+  a contact whose deadline passed unreached is closed, or paused, by ``on_deadline``
+  (:func:`~dialerd.domain.due.at_deadline`), with the reason ``deadline_missed``.
 
 The engine builds the views from its rows, calls :func:`decide` after each result
 (or :func:`~dialerd.domain.due.plan_next` for a contact with nothing scheduled) and
@@ -44,6 +47,7 @@ from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.due import Due, Planner, aware, first_due, fit_window, plan_next
 from dialerd.domain.outcomes import Bucket, Group, Outcome, info
 from dialerd.domain.rounds import round_result
+from dialerd.domain.states import OnDeadline
 from dialerd.domain.treatments import CLOSE, Treatment, TreatmentKind, bucket_of
 from dialerd.domain.views import (
     MAX_REFUSALS,
@@ -110,12 +114,14 @@ class DialPolicy:
     contact_cap: RollingCap | None = None
     spacing: Literal["wall", "open_hours"] = "wall"
     early_hangup_s: float = 5.0
+    on_deadline: OnDeadline = OnDeadline.close  # a contact whose deadline passed unreached
 
     def __post_init__(self) -> None:
         if self.max_rounds < 1 or self.max_refusals < 1:
             raise ValueError("max_rounds and max_refusals must be at least 1")
         if self.min_spacing < timedelta(0) or self.ring_timeout <= timedelta(0):
             raise ValueError("min_spacing must be >= 0 and ring_timeout > 0")
+        object.__setattr__(self, "on_deadline", OnDeadline(self.on_deadline))
         if self.spacing not in ("wall", "open_hours"):
             raise ValueError(f"spacing must be 'wall' or 'open_hours', not {self.spacing!r}")
         object.__setattr__(

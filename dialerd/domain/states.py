@@ -34,6 +34,14 @@ class ClosedReason(StrEnum):
     only_dnc_left = (
         "dnc"  # paused, not closed: its numbers may be dialled again (docs/rulebook.md §3)
     )
+    deadline_missed = "deadline_missed"  # no dial may start any more (closed, or paused)
+
+
+class OnDeadline(StrEnum):
+    """What a campaign does with a contact whose deadline passed unreached (on_deadline)."""
+
+    close = "close"
+    pause = "pause"
 
 
 class NumberState(StrEnum):

@@ -40,6 +40,10 @@ class Activity:
         for _ in range(n):
             self._metrics.dial_started(runtime.name)
 
+    def on_missed(self, runtime: CampaignRuntime, n: int) -> None:
+        """Contacts of ``runtime`` whose deadline passed unreached (the dispatcher's hook)."""
+        self._metrics.deadline_missed(runtime.name, n)
+
     def on_recorded(self, rec: Recorded) -> None:
         self._metrics.outcome(rec.campaign, rec.outcome.value)
 

@@ -1,5 +1,10 @@
 """The dispatcher's SQL: read the due queue by index and claim rows atomically.
 
+A dial starts only strictly before its contact's deadline: the due rows are read
+with ``deadline > now`` (the same ``now`` the claim writes as the start time), and
+:func:`select_missed` finds the queued rows whose deadline has passed, for the
+dispatcher to settle as the domain's ``at_deadline`` says.
+
 PostgreSQL locks the chosen rows with ``FOR UPDATE SKIP LOCKED`` so several
 daemons never claim one number twice; SQLite has a single writer (``BEGIN
 IMMEDIATE``). The queue conditions come from :mod:`dialerd.db.queue`, as literals so
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dialerd.db import tables
@@ -109,7 +114,9 @@ def select_due(
     base = _due_query(campaign_id, now, lock)
     result = list(
         conn.execute(
-            base.where(_pn.c.deadline.is_not(None)).order_by(_pn.c.deadline).limit(limit)
+            base.where(_pn.c.deadline.is_not(None), _pn.c.deadline > now)
+            .order_by(_pn.c.deadline)
+            .limit(limit)
         ).all()
     )
     for level in priorities:
@@ -138,6 +145,69 @@ def select_due(
         )
         for r in result
     ]
+
+
+def count_due(
+    conn: Connection, *, campaign_id: int, now: datetime, limit: int, priorities: Sequence[int]
+) -> int:
+    """Dials the campaign could start at ``now``, counted up to ``limit``.
+
+    One range of ``ix_phone_numbers_due`` per priority level, as :func:`select_due`
+    reads them, so the count costs what a claim of ``limit`` rows costs, however
+    many dials are queued for later.
+    """
+    found = 0
+    for level in priorities:
+        if found >= limit:
+            break
+        due = (
+            select(_pn.c.id)
+            .where(
+                _pn.c.campaign_id == campaign_id,
+                QUEUED,
+                _pn.c.priority == level,
+                _pn.c.next_dial_at <= now,
+                _pn.c.deadline.is_(None) | (_pn.c.deadline > now),
+            )
+            .limit(limit - found)
+            .subquery()
+        )
+        found += int(conn.execute(select(func.count()).select_from(due)).scalar_one())
+    return found
+
+
+@dataclass(frozen=True)
+class MissedRow:
+    """A queued dial whose contact's deadline has passed at the tick's ``now``."""
+
+    number_id: int
+    contact_id: int
+    deadline: datetime
+
+
+def select_missed(
+    conn: Connection, *, campaign_id: int, now: datetime, limit: int, lock: bool = False
+) -> list[MissedRow]:
+    """Queued rows with ``deadline <= now`` (``ix_phone_numbers_deadline``), oldest first.
+
+    Due or not: a dial planned after the deadline (the next round at 15:00 for a
+    09:30 deadline) can never be made either. ``lock`` takes them with ``FOR UPDATE
+    SKIP LOCKED`` on PostgreSQL, as a claim does.
+    """
+    q = (
+        select(_pn.c.id, _pn.c.contact_id, _pn.c.deadline)
+        .where(
+            _pn.c.campaign_id == campaign_id,
+            QUEUED,
+            _pn.c.deadline.is_not(None),
+            _pn.c.deadline <= now,
+        )
+        .order_by(_pn.c.deadline)
+        .limit(limit)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update(of=_pn, skip_locked=True)
+    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q)]
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 Runs on one thread (APScheduler's ``max_instances=1``). Every dial's attempt row is
 committed before its Originate is sent; DNC and the calling window are checked
-for each row immediately before the dial.
+for each row immediately before the dial, the contact's deadline in the claim.
+Each tick also settles the queued contacts whose deadline has passed (closed or
+paused, ``deadline_missed``), and offers each campaign capacity only up to the
+dials it can start now (``domain.sharing``).
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from sqlalchemy import Connection, Engine, select, update
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
-from dialerd.domain.due import fit_window
+from dialerd.domain.due import at_deadline, fit_window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
-from dialerd.domain.sharing import Demand, share
+from dialerd.domain.sharing import Demand, Sharer
 from dialerd.domain.states import CampaignState, NumberState
-from dialerd.engine import claims, limits
+from dialerd.engine import claims, limits, rowwrites
 from dialerd.engine.dnc import DncCheck
 from dialerd.engine.results import record_outcome
 from dialerd.engine.runtime import CampaignRuntime
@@ -48,6 +51,7 @@ class TickReport:
     pushed_to_window: int = 0
     dnc_blocked: int = 0
     failed: int = 0
+    deadline_missed: int = 0
     lateness_s: list[float] = field(default_factory=list)
 
 
@@ -82,6 +86,7 @@ class Dispatcher:
         calls_per_second: float,
         batch: int = 500,
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
+        on_missed: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
         hold: Callable[[], str | None] | None = None,
@@ -99,6 +104,8 @@ class Dispatcher:
         self._priorities: dict[int, tuple[float, list[int]]] = {}
         self._lock = threading.Lock()
         self._on_dial = on_dial
+        self._on_missed = on_missed
+        self._sharer = Sharer()
         self._monotonic = monotonic
         self._agi_tokens = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
@@ -133,19 +140,18 @@ class Dispatcher:
                 runtimes = {cid: rt.paced(paced.get(cid)) for cid, rt in runtimes.items()}
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
+            late = [rt for rt in runtimes.values() if self._has_missed(conn, rt, now)]
+            demands = [
+                self._demand(conn, rt, everyone.get(rt.id, 0), now)
+                for rt in runtimes.values()
+                if states.get(rt.id) == CampaignState.active
+                and rt.calendar.next_open(now) is not None
+            ]
             conn.rollback()
+        for rt in late:
+            report.deadline_missed += self._settle_missed(rt, now)
         capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
-        demands = [
-            Demand(
-                rt.id,
-                rt.priority,
-                rt.weight,
-                min(self._batch, rt.max_concurrent - everyone.get(rt.id, 0)),
-            )
-            for rt in runtimes.values()
-            if states.get(rt.id) == CampaignState.active and rt.calendar.next_open(now) is not None
-        ]
-        for campaign_id, n in share(max(capacity, 0), demands).items():
+        for campaign_id, n in self._sharer.share(max(capacity, 0), demands).items():
             if n > 0:
                 self._dispatch_campaign(runtimes[campaign_id], n, now, report)
         return report
@@ -159,6 +165,59 @@ class Dispatcher:
             log.info("dispatch_resumed")
         self._held = reason
         return reason is not None
+
+    def _demand(
+        self, conn: Connection, rt: CampaignRuntime, in_flight: int, now: datetime
+    ) -> Demand:
+        """What ``rt`` can start now: its due dials, within its own channel and rate caps."""
+        window, allowed = limits.rate_window(rt.calls_per_second)
+        caps = min(
+            self._batch,
+            rt.max_concurrent - in_flight,
+            allowed - limits.dials_since(conn, rt.id, now - window),
+        )
+        due = 0
+        if caps > 0:
+            levels = self._priority_levels(conn, rt.id)
+            due = claims.count_due(conn, campaign_id=rt.id, now=now, limit=caps, priorities=levels)
+        return Demand(rt.id, rt.priority, rt.weight, due)
+
+    @staticmethod
+    def _has_missed(conn: Connection, rt: CampaignRuntime, now: datetime) -> bool:
+        return bool(claims.select_missed(conn, campaign_id=rt.id, now=now, limit=1))
+
+    def _settle_missed(self, rt: CampaignRuntime, now: datetime) -> int:
+        """Queued contacts whose deadline passed: closed or paused, as ``at_deadline`` says."""
+        with self._engine.begin() as conn:
+            rows = claims.select_missed(
+                conn, campaign_id=rt.id, now=now, limit=self._batch, lock=True
+            )
+            # one campaign, one choice: every row past its deadline gets the same answer
+            decided = [(r, at_deadline(r.deadline, now, rt.policy.on_deadline)) for r in rows]
+            settled = [r for r, missed in decided if missed is not None]
+            verdict = next((missed for _, missed in decided if missed is not None), None)
+            if verdict is not None:
+                changed = set(
+                    rowwrites.write_missed(
+                        conn,
+                        [r.contact_id for r in settled],
+                        state=verdict.state,
+                        reason=verdict.reason,
+                        now=now,
+                    )
+                )
+                settled = [r for r in settled if r.contact_id in changed]
+        for row in settled:
+            log.info(
+                "deadline_missed",
+                campaign=rt.name,
+                contact_id=row.contact_id,
+                deadline=row.deadline.isoformat(),
+                action=rt.policy.on_deadline.value,
+            )
+        if self._on_missed is not None and settled:
+            self._on_missed(rt, len(settled))
+        return len(settled)
 
     def _dispatch_campaign(
         self, rt: CampaignRuntime, n: int, now: datetime, report: TickReport

@@ -1,11 +1,13 @@
 """The rows a batch of decisions changes, written with one executemany per table.
 
 The attempt, the number, the contact, the round's end, the next queued dial (one per
-contact: every other number's queue fields are cleared) and DNC entries.
+contact: every other number's queue fields are cleared) and DNC entries; and the
+contacts whose deadline passed (:func:`write_missed`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,7 @@ from dialerd.db import tables
 from dialerd.domain.outcomes import Group, info
 from dialerd.domain.policy import Decision
 from dialerd.domain.ports import PbxSignals
-from dialerd.domain.states import AttemptStatus
+from dialerd.domain.states import AttemptStatus, ClosedReason, ContactState
 from dialerd.engine.views import LoadedContact
 
 if TYPE_CHECKING:
@@ -285,3 +287,37 @@ def write_step(
         loaded, position=position, at=at, new_round=new_round, is_appointment=is_appointment
     )
     writes.flush(conn)
+
+
+def write_missed(
+    conn: Connection,
+    contact_ids: Sequence[int],
+    *,
+    state: ContactState,
+    reason: ClosedReason,
+    now: datetime,
+) -> list[int]:
+    """Settle contacts whose deadline passed (``domain.due.at_deadline``'s answer).
+
+    The contact takes ``state`` and ``reason`` and leaves the queue; only contacts
+    still active change (a result written meanwhile wins). Returns those changed.
+    """
+    if not contact_ids:
+        return []
+    changed = [
+        int(r.id)
+        for r in conn.execute(
+            update(_ct)
+            .where(_ct.c.id.in_(contact_ids), _ct.c.state == ContactState.active)
+            .values(state=state, closed_reason=reason, updated_at=now)
+            .returning(_ct.c.id)
+        )
+    ]
+    if changed:
+        conn.execute(
+            update(_pn)
+            .where(_pn.c.contact_id.in_(changed))
+            .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
+            .values(next_dial_at=None, next_is_appointment=False)
+        )
+    return changed

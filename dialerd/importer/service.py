@@ -7,6 +7,8 @@ Rules (docs/contacts.md):
   dropped and written to the rejects file; the contact keeps its other numbers and
   is refused (``no_number_left``) only when none remains;
 * positions are renumbered 1..n in file order after dropping numbers;
+* a contact whose ``deadline`` is not after the import's ``now`` is refused
+  (``deadline_passed``): no dial may start, so it is never loaded;
 * a row whose external id is already in the campaign is skipped (``already_loaded``):
   re-importing a file adds nothing, importing a new one into a running campaign appends;
 * each contact's first dial is queued where the domain's ``plan_next`` puts it:
@@ -29,7 +31,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dialerd.campaignfile.columns import ColumnMap
-from dialerd.domain.due import plan_next
+from dialerd.domain.due import may_start, plan_next
 from dialerd.domain.phones import Rejection
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.states import ContactState, NumberState
@@ -47,6 +49,7 @@ BATCH_CONTACTS = 10_000
 CONFIRM_BATCH = 1_000  # ids checked against the database per query
 DUPLICATE_REASONS = frozenset({"duplicate_external_id", "duplicate_number"})
 DNC_REASON = "dnc"
+DEADLINE_REASON = "deadline_passed"  # a contact whose deadline passed before its import
 POLICY = DialPolicy()  # a contact with no dial yet: only not_before and appointments apply
 
 
@@ -203,6 +206,12 @@ class _Pass:
         if not self.file_ids.add(id_key):
             self.rejects.write(
                 row.values, row.line, self.id_field, "duplicate_external_id", row.external_id
+            )
+            return None
+        if not may_start(row.deadline, self.now):  # never dialled: report it now
+            when = row.deadline.isoformat() if row.deadline else ""
+            self.rejects.write(
+                row.values, row.line, "deadline", DEADLINE_REASON, f"deadline {when} has passed"
             )
             return None
         blocked = self.known.dnc.blocks_contact(row.external_id)

@@ -63,7 +63,7 @@ BEHAVIOURS = (
 # The callee mix ``dialerd simulate`` plays by default: a person answers 60 % of dials
 # (answered, an appointment, a refusal), the rest ring out, are busy, switched off,
 # rejected, a machine, a little vacant. An assumption for previews, not a measurement:
-# the rulebooks (domain.md, seeds 001-004) give no outbound answer rates; docs/operations.md
+# the rulebooks (docs/rulebook.md, seeds 001-004) give no outbound answer rates; docs/operations.md
 # ("Preview a campaign") says so and how to play a campaign's own figures instead.
 TYPICAL_MIX: Mapping[str, float] = {
     "answered": 0.52,

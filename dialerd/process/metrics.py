@@ -32,6 +32,7 @@ class Metrics(Protocol):
     def pbx_up(self, up: bool) -> None: ...
     def reconnected(self) -> None: ...
     def import_rejects(self, reason: str, n: int) -> None: ...
+    def deadline_missed(self, campaign: str, n: int) -> None: ...
     def serve(self, host: str, port: int) -> int: ...
     def close(self) -> None: ...
 
@@ -61,6 +62,9 @@ class NullMetrics:
         pass
 
     def import_rejects(self, reason: str, n: int) -> None:
+        pass
+
+    def deadline_missed(self, campaign: str, n: int) -> None:
         pass
 
     def serve(self, host: str, port: int) -> int:
@@ -96,6 +100,12 @@ class PrometheusMetrics:
         self._reconnects = Counter("dialerd_pbx_reconnects", "PBX link reconnects", registry=r)
         self._rejects = Counter(
             "dialerd_import_rejects", "Contact rows rejected on import", ["reason"], registry=r
+        )
+        self._missed = Counter(
+            "dialerd_deadlines_missed",
+            "Contacts closed or paused because their deadline passed before they were reached",
+            ["campaign"],
+            registry=r,
         )
         self._server: WSGIServer | None = None
         self.port: int | None = None
@@ -140,6 +150,10 @@ class PrometheusMetrics:
     def import_rejects(self, reason: str, n: int) -> None:
         if n > 0:
             self._rejects.labels(reason=reason).inc(n)
+
+    def deadline_missed(self, campaign: str, n: int) -> None:
+        if n > 0:
+            self._missed.labels(campaign=campaign).inc(n)
 
 
 def make_metrics(settings: MetricsSettings) -> Metrics:

@@ -1,6 +1,7 @@
 """The report's content: figure names and labels (en/zh), kinds, and value formatting.
 
-Every figure comes from ``v_campaign_figures``; docs/database.md gives each formula.
+Every figure comes from ``v_campaign_figures``, the deadline ones from
+``v_deadline_sla``; docs/database.md gives each formula.
 """
 
 from __future__ import annotations
@@ -48,6 +49,22 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("avg_ring_s", "Average ring time", "平均振铃时长", "seconds"),
     FigureSpec("avg_talk_s", "Average talk time", "平均通话时长", "seconds"),
     FigureSpec("completed_per_hour", "Completed per dialling hour", "每小时完成数", "ratio"),
+    FigureSpec("deadline_accounts", "Contacts with a deadline", "有时限名单", "count"),
+    FigureSpec("deadline_met", "Deadline met (reached before it)", "时限内接通", "count"),
+    FigureSpec("deadline_missed", "Deadline missed", "超时未接通", "count"),
+    FigureSpec("deadline_met_rate", "Deadline SLA met rate", "时限达成率", "rate"),
+    FigureSpec(
+        "avg_first_dial_wait_s",
+        "Load to first dial, average",
+        "导入至首拨平均时长",
+        "seconds",
+    ),
+    FigureSpec(
+        "max_first_dial_wait_s",
+        "Load to first dial, longest",
+        "导入至首拨最长时长",
+        "seconds",
+    ),
 )
 
 DAILY_COLUMNS: tuple[str, ...] = (

@@ -31,6 +31,16 @@ _DIAL_FIGURES = (
 )
 FIGURES_SQL = f"SELECT {_CONTACT_FIGURES} FROM v_campaign_figures WHERE campaign_id = :c"
 DIAL_FIGURES_SQL = f"SELECT {_DIAL_FIGURES} FROM v_campaign_figures WHERE campaign_id = :c"
+# Contacts with a deadline (v_deadline_sla, migration 0006): none gives no row.
+_SLA_FIGURES = (
+    "deadline_accounts",
+    "deadline_met",
+    "deadline_missed",
+    "deadline_met_rate",
+    "avg_first_dial_wait_s",
+    "max_first_dial_wait_s",
+)
+SLA_SQL = f"SELECT {', '.join(_SLA_FIGURES)} FROM v_deadline_sla WHERE campaign_id = :c"
 REPORT_CONNECTIONS = 3  # views read at once on PostgreSQL
 # Per report connection: big aggregates stay in memory, no JIT compile for one-off
 # queries, and no parallel workers on top of the report's own concurrency.
@@ -96,6 +106,7 @@ def load_report(
         "dial_figures": (DIAL_FIGURES_SQL, {}),
         "funnel": ("SELECT * FROM v_round_funnel WHERE campaign_id = :c ORDER BY round", {}),
         "lateness": ("SELECT * FROM v_dispatch_lateness WHERE campaign_id = :c", {}),
+        "sla": (SLA_SQL, {}),
         "outcomes": _outcomes_sql(since, until),
         "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
     }
@@ -111,6 +122,7 @@ def load_report(
     rows = _run_all(engine, cid, jobs)
     (figures,) = rows["figures"]
     figures.update(rows["dial_figures"][0])
+    figures.update(_sla(rows["sla"]))
     hours = figures["dialling_hours"]  # v_campaign_figures.completed_per_hour, same formula
     figures["completed_per_hour"] = figures["completed_accounts"] / hours if hours else None
     hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_utc"][:10], since, until)]
@@ -151,6 +163,16 @@ def _run_all(
     with ThreadPoolExecutor(max_workers=REPORT_CONNECTIONS) as pool:
         futures = {name: pool.submit(run, job) for name, job in jobs.items()}
         return {name: f.result() for name, f in futures.items()}
+
+
+def _sla(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The deadline figures; a campaign without deadlines counts zero and has no rates."""
+    if rows:
+        return rows[0]
+    return {
+        k: 0 if k.startswith("deadline_") and not k.endswith("_rate") else None
+        for k in _SLA_FIGURES
+    }
 
 
 def _in_range(day: str, since: date | None, until: date | None) -> bool:

@@ -1,7 +1,7 @@
 """instance leases: a daemon owns its dials in flight until its lease ends
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 23:20:00
 
 ``instances.lease_until`` is renewed by each heartbeat as the database's time plus
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -393,3 +393,30 @@ def test_the_first_dial_is_planned_by_the_policy(engine: Engine, tmp_path: Path)
         ("+8613800138000", datetime(2026, 11, 24, 1, tzinfo=UTC), True),
         ("+8613900139000", NOW, True),
     ]
+
+
+def test_a_contact_past_its_deadline_is_refused_at_import(engine: Engine, tmp_path: Path) -> None:
+    campaign_id = _campaign(engine)
+    path = tmp_path / "callbacks.csv"
+    path.write_text(
+        "external_id,phone1,deadline\n"
+        "late,13800138000,2019-06-01T09:30+08:00\n"  # years ago
+        "now,13800138001,2026-11-23T09:00+08:00\n"  # the import's own instant: too late
+        "soon,13800138002,2026-11-23T09:30+08:00\n"
+        "none,13800138003,\n",
+        encoding="utf-8",
+    )
+    summary = _import(engine, campaign_id, path)
+    assert summary.loaded == 2
+    assert summary.rejected == {"deadline_passed": 2}
+    assert summary.contacts_rejected == 2
+    rejects = _rejects(tmp_path / "callbacks.rejects.csv")
+    assert [(r["external_id"], r["line"], r["field"], r["reason"]) for r in rejects] == [
+        ("late", "2", "deadline", "deadline_passed"),
+        ("now", "3", "deadline", "deadline_passed"),
+    ]
+    assert rejects[0]["detail"] == "deadline 2019-06-01T09:30:00+08:00 has passed"
+    with Session(engine) as session:
+        loaded = session.scalars(select(Contact.external_id).order_by(Contact.id)).all()
+    assert loaded == ["soon", "none"]
+    assert {n.e164 for n in _numbers(engine, campaign_id)} == {"+8613800138002", "+8613800138003"}

@@ -44,6 +44,8 @@ def test_the_endpoint_serves_every_metric(served: tuple[PrometheusMetrics, int])
     metrics.reconnected()
     metrics.import_rejects("invalid_number", 3)
     metrics.import_rejects("duplicate", 0)
+    metrics.deadline_missed("callbacks", 2)
+    metrics.deadline_missed("renewals", 0)
 
     got = _scrape(port)
     assert got[("dialerd_dials_total", (("campaign", "renewals"),))] == 2
@@ -58,6 +60,8 @@ def test_the_endpoint_serves_every_metric(served: tuple[PrometheusMetrics, int])
     assert got[("dialerd_pbx_reconnects_total", ())] == 1
     assert got[("dialerd_import_rejects_total", (("reason", "invalid_number"),))] == 3
     assert ("dialerd_import_rejects_total", (("reason", "duplicate"),)) not in got
+    assert got[("dialerd_deadlines_missed_total", (("campaign", "callbacks"),))] == 2
+    assert ("dialerd_deadlines_missed_total", (("campaign", "renewals"),)) not in got
 
     metrics.pbx_up(False)
     assert _scrape(port)[("dialerd_pbx_link_up", ())] == 0

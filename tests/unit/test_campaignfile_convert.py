@@ -10,6 +10,7 @@ from dialerd.campaignfile.models import CampaignFile
 from dialerd.domain.calendar import Window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import RollingCap
+from dialerd.domain.states import OnDeadline
 from dialerd.domain.treatments import Treatment, TreatmentKind
 from tests.unit.test_campaignfile import BASE, PATH, edit
 
@@ -23,7 +24,8 @@ def model(text: str = BASE) -> CampaignFile:
 def test_policy() -> None:
     text = edit(
         "record = true",
-        'record = true\nspacing = "open_hours"\nearly_hangup = "3s"\nmax_refusals = 2\n'
+        'record = true\non_deadline = "pause"\nspacing = "open_hours"\nearly_hangup = "3s"\n'
+        "max_refusals = 2\n"
         'number_cap = { count = 3, window = "24h" }',
     )
     policy = to_policy(model(text))
@@ -35,6 +37,8 @@ def test_policy() -> None:
     assert policy.max_refusals == 2
     assert policy.number_cap == RollingCap(count=3, window=timedelta(hours=24))
     assert policy.contact_cap is None
+    assert policy.on_deadline is OnDeadline.pause
+    assert to_policy(model()).on_deadline is OnDeadline.close  # the default
     assert dict(policy.overrides) == {
         Outcome.busy: Treatment(TreatmentKind.retry, timedelta(hours=6)),
         Outcome.answering_machine: Treatment(TreatmentKind.drop_number),
