@@ -1,8 +1,9 @@
 """`dialerd run`: live under systemd until told to stop, on parts built by :mod:`dialerd.app`.
 
 Main thread: signals, sd_notify (READY, STATUS, WATCHDOG only while healthy,
-RELOADING, STOPPING), reload and drain. APScheduler runs the dispatcher tick, the
-reaper and the heartbeat; the PBX adapter and the result writer have their own threads.
+RELOADING, STOPPING), reload and drain. The dispatcher tick has its own thread
+(``jobs.TickLoop``); APScheduler runs the reaper, the heartbeat and the calendar
+jobs; the PBX adapter and the result writer have their own threads.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
+        self._dispatch = jobs.TickLoop("dialerd-dispatch", self.tick, self.settings.scheduler.tick_s)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -70,13 +72,6 @@ class Daemon:
         self.reap(startup=True)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
         sched = self.settings.scheduler
-        jobs.add_periodic(
-            self.scheduler,
-            "dispatch",
-            self.tick,
-            seconds=sched.tick_s,
-            grace_s=max(1.0, 5 * sched.tick_s),
-        )
         jobs.add_periodic(self.scheduler, "reap", self.reap, seconds=sched.reap_interval_s)
         jobs.add_periodic(self.scheduler, "heartbeat", self.beat, seconds=sched.heartbeat_s)
         for runtime in self.campaigns.runtimes.values():
@@ -84,6 +79,7 @@ class Daemon:
         if self.settings.metrics.enabled:
             self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
         self.scheduler.start()
+        self._dispatch.start()
         log.info(
             "daemon_started",
             instance=self.instance,
@@ -149,6 +145,7 @@ class Daemon:
                 break
             self.notifier.status(f"stopping: {self.in_flight()} calls in flight")
             signals.wait(0.2)
+        self._dispatch.stop()
         self.scheduler.shutdown(wait=True)
         self.telephony.close()
         self.writer.stop()
@@ -170,6 +167,7 @@ class Daemon:
 
     def _abandon_start(self) -> None:
         """Start-up failed (old schema, bad settings): release what was already made."""
+        self._dispatch.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.telephony.close()
@@ -235,7 +233,11 @@ class Daemon:
 
     def healthy(self) -> bool:
         stale = max(5.0, 10 * self.settings.scheduler.tick_s)
-        return self.scheduler.running and time.monotonic() - self._last_tick < stale
+        return (
+            self.scheduler.running
+            and self._dispatch.running
+            and time.monotonic() - self._last_tick < stale
+        )
 
     def status_line(self) -> str:
         return (

@@ -1,12 +1,16 @@
 """The dispatcher tick: decide how many dials each campaign may start, claim, originate.
 
-Runs on one thread (APScheduler's ``max_instances=1``). Every dial's attempt row is
-committed before its Originate is sent; DNC and the calling window are checked
-for each row immediately before the dial.
+Runs on one thread (``jobs.TickLoop``). Every dial's attempt row is committed
+before its Originate is sent; DNC and the calling window are checked for each
+row immediately before the dial. Dials are paced: a tick claims at most each
+rate × the time since the previous tick (at least ``tick_s``, at most 1 s), so
+a rate is spread over the second in short ticks rather than sent in one burst;
+the one-second windows (``limits.rate_window``) stay the hard caps.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -37,6 +41,12 @@ log = get_logger("dialerd.dispatcher")
 _pn = tables.phone_numbers
 _at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
+MAX_PACE_S = 1.0  # a tick never claims for more than one second of any rate
+
+
+def paced(per_second: float, elapsed_s: float) -> int:
+    """Dials a rate allows over one tick of ``elapsed_s`` (at least one)."""
+    return max(1, math.ceil(per_second * elapsed_s))
 
 
 @dataclass
@@ -81,6 +91,7 @@ class Dispatcher:
         max_channels: int,
         calls_per_second: float,
         batch: int = 500,
+        tick_s: float = 0.2,
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         agi_tokens: AgiTokens | None = None,
@@ -92,6 +103,8 @@ class Dispatcher:
         self._max_channels = max_channels
         self._batch = batch
         self._rate = _RateWindow(calls_per_second)
+        self._tick_s = tick_s
+        self._last_tick: float | None = None
         self._runtimes: dict[int, CampaignRuntime] = {}
         self._priorities: dict[int, tuple[float, list[int]]] = {}
         self._lock = threading.Lock()
@@ -122,13 +135,22 @@ class Dispatcher:
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
             conn.rollback()
-        capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
+        elapsed = self._elapsed()
+        capacity = min(
+            self._max_channels - own,
+            self._rate.budget(self._monotonic()),
+            paced(self._rate.per_second, elapsed),
+        )
         demands = [
             Demand(
                 rt.id,
                 rt.priority,
                 rt.weight,
-                min(self._batch, rt.max_concurrent - everyone.get(rt.id, 0)),
+                min(
+                    self._batch,
+                    rt.max_concurrent - everyone.get(rt.id, 0),
+                    paced(rt.calls_per_second, elapsed),
+                ),
             )
             for rt in runtimes.values()
             if states.get(rt.id) == CampaignState.active and rt.calendar.next_open(now) is not None
@@ -137,6 +159,13 @@ class Dispatcher:
             if n > 0:
                 self._dispatch_campaign(runtimes[campaign_id], n, now, report)
         return report
+
+    def _elapsed(self) -> float:
+        """Seconds since the previous tick, within [tick_s, MAX_PACE_S]."""
+        now, last = self._monotonic(), self._last_tick
+        self._last_tick = now
+        gap = self._tick_s if last is None else now - last
+        return min(MAX_PACE_S, max(self._tick_s, gap))
 
     def _dispatch_campaign(
         self, rt: CampaignRuntime, n: int, now: datetime, report: TickReport

@@ -14,7 +14,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.results")
-BATCH = 200
+BATCH = 1000  # results per transaction: the batch reads cost per batch, not per result
 
 
 class ResultWriter:
