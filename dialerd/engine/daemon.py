@@ -46,7 +46,8 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
-        self._dispatch = jobs.TickLoop("dialerd-dispatch", self.tick, self.settings.scheduler.tick_s)
+        tick_s = self.settings.scheduler.tick_s
+        self._dispatch = jobs.TickLoop("dialerd-dispatch", self.tick, tick_s)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:

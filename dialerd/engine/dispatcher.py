@@ -5,7 +5,8 @@ before its Originate is sent; DNC and the calling window are checked for each
 row immediately before the dial. Dials are paced: a tick claims at most each
 rate × the time since the previous tick (at least ``tick_s``, at most 1 s), so
 a rate is spread over the second in short ticks rather than sent in one burst;
-the one-second windows (``limits.rate_window``) stay the hard caps.
+the one-second windows (``limits.rate_window``) stay the hard caps. ``batch``
+(rows per campaign) is per ``tick_s`` too: a tick that comes late claims more.
 """
 
 from __future__ import annotations
@@ -147,7 +148,7 @@ class Dispatcher:
                 rt.priority,
                 rt.weight,
                 min(
-                    self._batch,
+                    paced(self._batch / self._tick_s, elapsed),
                     rt.max_concurrent - everyone.get(rt.id, 0),
                     paced(rt.calls_per_second, elapsed),
                 ),
