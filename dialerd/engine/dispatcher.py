@@ -46,8 +46,11 @@ MAX_PACE_S = 1.0  # a tick never claims for more than one second of any rate
 
 
 def paced(per_second: float, elapsed_s: float) -> int:
-    """Dials a rate allows over one tick of ``elapsed_s`` (at least one)."""
-    return max(1, math.ceil(per_second * elapsed_s))
+    """Dials a rate allows over one tick of ``elapsed_s`` (at least one).
+
+    Rounded up, less a thousandth of a dial of float noise (50/s over 0.2000001 s is 10).
+    """
+    return max(1, math.ceil(per_second * elapsed_s - 1e-3))
 
 
 @dataclass
