@@ -208,6 +208,7 @@ def measure(url: str, n: int, seconds: float) -> dict[str, float]:
         max_channels=5000,
         calls_per_second=5000,
         batch=BATCH,
+        tick_s=TICK_S,
     )
     disp.set_campaigns({cid: rt})
     while datetime.now(UTC) < t0:
