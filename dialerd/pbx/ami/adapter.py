@@ -81,6 +81,7 @@ class AmiTelephony:
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
+        self._listed: dict[str, list[AmiMessage]] = {}  # the last live_keys(): channels by key
         self._arrivals: deque[tuple[str, _Flight]] = deque()
         self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
@@ -152,15 +153,19 @@ class AmiTelephony:
         flight.survived = True
         self._flights[key] = flight
         self._arrivals.append((key, flight))
+        listed = self._listed.get(key)
+        if listed:  # its channels, as the engine's live_keys() just read them
+            self._bind({key: listed})
 
     def live_keys(self) -> set[str] | None:
         client = self._link.client
         if client is None or not client.connected():
             return None
         try:
-            return set(_live_calls(client))
+            self._listed = _live_calls(client)
         except AmiLinkDown:
             return None
+        return set(self._listed)
 
     def close(self) -> None:
         self._link.stop()
