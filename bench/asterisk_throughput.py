@@ -125,7 +125,7 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
     settings = AmiSettings(
         port=pbx.ami_port, username=AMI_USER, secret=SecretStr(AMI_SECRET), reconnect_min_s=0.1
     )
-    telephony = AmiTelephony(settings, settle_s=0.2)
+    telephony = AmiTelephony(settings)  # the production settle_s
     results: list[DialResult] = []
     telephony.start(results.append)
     try:
@@ -153,6 +153,8 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
     outcomes: dict[str, int] = {}
     for result in list(results):
         label = classify(result.signals).outcome.value
+        if label != "vacant" and label not in outcomes:
+            print(f"adapter: {label}: {result.signals}", flush=True)
         outcomes[label] = outcomes.get(label, 0) + 1
     return calls / elapsed, outcomes
 
