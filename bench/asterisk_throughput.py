@@ -206,9 +206,16 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--run-asterisk", default=None)
+    parser.add_argument(
+        "--eventfilter",
+        action="store_true",
+        help="manager.conf with the eventfilter lines of docs/asterisk.md (for every client)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
+    if args.eventfilter:
+        pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
     print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
     ratios: dict[str, list[float]] = {"adapter": [], "dialerd": []}
@@ -249,6 +256,33 @@ def main() -> int:
 
 
 CLIENTS = ["plain", "adapter", "dialerd"]
+# docs/asterisk.md, section 1: only the events dialerd reads leave Asterisk
+EVENT_FILTERS = [
+    *(
+        f"eventfilter(name({name})) ="
+        for name in (
+            "OriginateResponse",
+            "Newchannel",
+            "Newstate",
+            "DialState",
+            "DialEnd",
+            "Hangup",
+            "UserEvent",
+            "FullyBooted",
+            "Shutdown",
+        )
+    ),
+    "eventfilter(name(VarSet),header(Variable),method(regex)) = "
+    "^(AMDSTATUS|AMDCAUSE|AGISTATUS|DIALERD_ATTEMPT)$",
+]
+
+
+def _filtered_manager_conf(work: Path, script: Path, port: int) -> Path:
+    """The reference manager.conf (its last section is the dialerd user's) plus the filters."""
+    text = (script.parent / "etc" / "manager.conf").read_text()
+    path = work / "manager.conf"  # run-asterisk sets the port before it copies --conf files
+    path.write_text(text.replace("port = 5038", f"port = {port}") + "\n".join(EVENT_FILTERS) + "\n")
+    return path
 
 
 def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float, dict[str, int]]:
