@@ -1,4 +1,5 @@
-"""Completed Originates per second against a real Asterisk: a plain AMI client vs `dialerd run`.
+"""Completed Originates per second against a real Asterisk: a plain AMI client, dialerd's
+AMI adapter alone, and `dialerd run`.
 
 Run from the repository root with a run-asterisk script (start DIR --ami-port N,
 stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``::
@@ -7,19 +8,25 @@ stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``:
         --run-asterisk ../shared/asterisk/run-asterisk
 
 One Asterisk instance serves every run. Each round runs, one after the other on
-the same PBX, so that both see the same machine:
+the same PBX, so that all three see the same machine (the order rotates from
+round to round):
 
 * plain: one TCP socket, Login, then every Originate pipelined (Async, the
   reference ``[callee-sim]`` vacant number ``…3``, the same Context, Exten,
   Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId);
   the clock runs from the first write to the last OriginateResponse;
+* adapter: dialerd's ``AmiTelephony`` in this process, every dial originated
+  at once (the same numbers, Context, Exten, Timeout, CallerID and variables as
+  `dialerd run`), the clock from the first ``originate`` to the last result
+  delivered (OriginateResponse and every Hangup correlated);
 * dialerd: a fresh SQLite database holding a campaign of the same number of
   vacant numbers (imported before the clock starts), `dialerd run` started with
   caps well above the PBX's pace; the clock runs from the first attempt's claim to
   the moment every attempt's result is committed (polled every 20 ms).
 
-It prints one line per run and the median ratio dialerd ÷ plain over the rounds,
-and checks every dialerd result: one attempt per number, each ``vacant``.
+It prints the load average, one line per round and the median ratios adapter ÷
+plain and dialerd ÷ plain over the rounds, and checks every result: one per
+dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it).
 """
 
 from __future__ import annotations
@@ -36,6 +43,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import SecretStr
+
+from dialerd.domain.classify import classify
+from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
+from dialerd.pbx.ami.adapter import AmiTelephony
+from dialerd.settings import AmiSettings
 from tests.realpbx.pbx import AMI_SECRET, AMI_USER, DialerSite, RealPbx, wait_for
 
 
@@ -106,6 +119,45 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
     return calls / elapsed
 
 
+def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, int]]:
+    """Originates per second completed by dialerd's AMI adapter alone (results delivered)."""
+    settings = AmiSettings(
+        port=pbx.ami_port, username=AMI_USER, secret=SecretStr(AMI_SECRET), reconnect_min_s=0.1
+    )
+    telephony = AmiTelephony(settings)  # the production settle_s
+    results: list[DialResult] = []
+    telephony.start(results.append)
+    try:
+        wait_for(telephony.is_up, "the AMI link", 60)
+        requests = [
+            DialRequest(
+                attempt_id=round_no * 100_000 + i,
+                key=f"9-{round_no}-{i}-1-001",
+                campaign="bench",
+                number=f"+{_number(round_no, i)}",
+                channel=f"Local/{_number(round_no, i)}@callee-sim",
+                caller_id="4006589888",
+                ring_timeout_s=30,
+                answered=AnsweredTarget(context="dialerd-answered", exten="s"),
+            )
+            for i in range(calls)
+        ]
+        started = time.perf_counter()
+        for request in requests:
+            telephony.originate(request)
+        wait_for(lambda: len(results) >= calls, f"{calls} adapter results", 600)
+        elapsed = time.perf_counter() - started
+    finally:
+        telephony.close()
+    outcomes: dict[str, int] = {}
+    for result in list(results):
+        label = classify(result.signals).outcome.value
+        if label != "vacant" and label not in outcomes:
+            print(f"adapter: {label}: {result.signals}", flush=True)
+        outcomes[label] = outcomes.get(label, 0) + 1
+    return calls / elapsed, outcomes
+
+
 def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float, dict[str, int]]:
     """Originates per second completed by `dialerd run`, every result committed."""
     site = DialerSite(root=root, pbx=pbx)
@@ -118,7 +170,7 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     )
     numbers = [_number(round_no, i) for i in range(calls)]
     site.write_campaign(
-        "bench", numbers, ring_timeout="30s", max_concurrent=2000, calls_per_second=1000
+        "bench", numbers, ring_timeout="30s", max_concurrent=2000, calls_per_second=10_000
     )
     assert site.cli("db", "upgrade").returncode == 0
     loaded = site.cli("campaign", "load", str(root / "campaigns"))
@@ -153,30 +205,95 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--run-asterisk", default=None)
+    parser.add_argument(
+        "--eventfilter",
+        action="store_true",
+        help="manager.conf with the eventfilter lines of docs/asterisk.md (for every client)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
+    if args.eventfilter:
+        pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
-    ratios = []
+    print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
+    ratios: dict[str, list[float]] = {"adapter": [], "dialerd": []}
+    wrong_total = 0
     try:
         for r in range(1, args.rounds + 1):
-            base = plain(pbx, args.calls, r)
-            wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
-            ours, outcomes = dialerd(pbx, args.calls, r, work / f"site{r}")
-            wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
-            ratios.append(ours / base)
-            wrong = {k: v for k, v in outcomes.items() if k != "vacant"}
+            order = CLIENTS[r - 1 :] + CLIENTS[: r - 1]  # rotate the order per round
+            rates: dict[str, float] = {}
+            outcomes: dict[str, dict[str, int]] = {}
+            for name in order:
+                rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work)
+                wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+            for name in ratios:
+                ratios[name].append(rates[name] / rates["plain"])
+            wrong = {
+                f"{name}:{k}": v
+                for name, got in outcomes.items()
+                for k, v in got.items()
+                if k != "vacant"
+            }
+            wrong_total += sum(wrong.values())
             print(
-                f"round {r}: plain {base:7.0f}/s  dialerd {ours:7.0f}/s  "
-                f"ratio {ours / base:.2f}  outcomes {outcomes}"
-                + (f"  WRONG {wrong}" if wrong else ""),
+                f"round {r} ({' > '.join(order)}): plain {rates['plain']:6.0f}/s  "
+                f"adapter {rates['adapter']:6.0f}/s ({ratios['adapter'][-1]:.2f})  "
+                f"dialerd {rates['dialerd']:6.0f}/s ({ratios['dialerd'][-1]:.2f})  "
+                f"load {_load()}" + (f"  WRONG {wrong}" if wrong else ""),
                 flush=True,
             )
     finally:
         pbx.stop()
-    median = statistics.median(ratios)
-    print(f"median ratio dialerd / plain over {args.rounds} rounds: {median:.2f}")
-    return 0
+    for name, values in ratios.items():
+        print(
+            f"median ratio {name} / plain over {args.rounds} rounds: "
+            f"{statistics.median(values):.2f}"
+        )
+    print(f"load average {_load()}")
+    return 1 if wrong_total else 0
+
+
+CLIENTS = ["plain", "adapter", "dialerd"]
+# docs/asterisk.md, section 1: only the events dialerd reads leave Asterisk
+EVENT_FILTERS = [
+    *(
+        f"eventfilter(name({name})) ="
+        for name in (
+            "OriginateResponse",
+            "Newchannel",
+            "Newstate",
+            "DialState",
+            "DialEnd",
+            "Hangup",
+            "UserEvent",
+            "FullyBooted",
+            "Shutdown",
+        )
+    ),
+    "eventfilter(name(VarSet),header(Variable),method(regex)) = "
+    "^(AMDSTATUS|AMDCAUSE|AGISTATUS|DIALERD_ATTEMPT)$",
+]
+
+
+def _filtered_manager_conf(work: Path, script: Path, port: int) -> Path:
+    """The reference manager.conf (its last section is the dialerd user's) plus the filters."""
+    text = (script.parent / "etc" / "manager.conf").read_text()
+    path = work / "manager.conf"  # run-asterisk sets the port before it copies --conf files
+    path.write_text(text.replace("port = 5038", f"port = {port}") + "\n".join(EVENT_FILTERS) + "\n")
+    return path
+
+
+def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float, dict[str, int]]:
+    if name == "plain":
+        return plain(pbx, calls, r), {"vacant": calls}
+    if name == "adapter":
+        return adapter(pbx, calls, r)
+    return dialerd(pbx, calls, r, work / f"site{r}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -208,6 +208,7 @@ def measure(url: str, n: int, seconds: float) -> dict[str, float]:
         max_channels=5000,
         calls_per_second=5000,
         batch=BATCH,
+        tick_s=TICK_S,
     )
     disp.set_campaigns({cid: rt})
     while datetime.now(UTC) < t0:
@@ -222,7 +223,7 @@ def measure(url: str, n: int, seconds: float) -> dict[str, float]:
         time.sleep(max(0.0, TICK_S - (time.monotonic() - started)))
     writer.stop()
     due = {
-        f"{cid}-{i}-1-1-1": t0 + timedelta(seconds=(i - 1) / DUE_RATE)
+        f"{cid}-{i}-1-1-001": t0 + timedelta(seconds=(i - 1) / DUE_RATE)
         for i in range(1, int(DUE_RATE * seconds) + 1)
     }
     late = sorted((sent - due[key].timestamp()) * 1000 for sent, key in pbx.sent if key in due)

@@ -115,6 +115,7 @@ def assemble(
         max_channels=settings.pbx.max_channels,
         calls_per_second=settings.pbx.calls_per_second,
         batch=settings.scheduler.batch,
+        tick_s=settings.scheduler.tick_s,
         on_dial=activity.on_dial,
         on_missed=activity.on_missed,
         monotonic=monotonic,

@@ -125,7 +125,9 @@ class PbxSettings(BaseModel):
 
 class SchedulerSettings(BaseModel):
     tick_s: float = Field(0.2, gt=0, description="dispatcher period")
-    batch: int = Field(500, ge=1, description="most rows claimed per tick")
+    batch: int = Field(
+        500, ge=1, description="most rows claimed per campaign per tick_s (more for a late tick)"
+    )
     reap_interval_s: float = Field(15.0, gt=0, description="period of the orphaned-dial check")
     heartbeat_s: float = Field(5.0, gt=0, description="instance heartbeat period")
     drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")

@@ -139,7 +139,9 @@ class Dialing(Strict):
     number_cap: RollingCap | None = None
     contact_cap: RollingCap | None = None
     max_concurrent: int = Field(10, ge=1, le=10_000)
-    calls_per_second: float = Field(1.0, gt=0, le=1_000)
+    # the PBX-wide pbx.calls_per_second caps the sum; 10,000/s is far above any one
+    # Asterisk (BENCHMARKS.md, "Against a real Asterisk")
+    calls_per_second: float = Field(1.0, gt=0, le=10_000)
     priority: int = Field(0, ge=-100, le=100)
     weight: int = Field(1, ge=1, le=1_000)
     channel: ChannelTemplate

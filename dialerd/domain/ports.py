@@ -32,7 +32,7 @@ class DialRequest:
     """One dial, fully decided by the engine; the adapter only puts it on the wire.
 
     ``key`` is the attempt's idempotency key (unique in the database); it is sent
-    as the AMI ActionID and ChannelId, and ``attempt_id`` as the DIALERD_ATTEMPT variable.
+    as the AMI ActionID and the DIALERD_KEY variable, and ``attempt_id`` as DIALERD_ATTEMPT.
     """
 
     attempt_id: int

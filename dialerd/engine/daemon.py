@@ -1,8 +1,9 @@
 """`dialerd run`: live under systemd until told to stop, on parts built by :mod:`dialerd.app`.
 
 Main thread: signals, sd_notify (READY, STATUS, WATCHDOG only while healthy,
-RELOADING, STOPPING), reload and drain. APScheduler runs the dispatcher tick, the
-reaper and the heartbeat; the PBX adapter and the result writer have their own threads.
+RELOADING, STOPPING), reload and drain. The dispatcher tick has its own thread
+(``jobs.TickLoop``); APScheduler runs the reaper, the heartbeat and the calendar
+jobs; the PBX adapter and the result writer have their own threads.
 Every one of them reports to ``parts.supervisor``: a transient database error is
 retried (the jobs run again, the writer keeps its batch); a worker dead for good
 stops the daemon with ``EXIT_WORKER_FAILED`` (docs/operations.md).
@@ -66,6 +67,8 @@ class Daemon:
         self._gone_since: dict[str, float] = {}  # peers with open dials, since seen gone
         self._run_started: datetime | None = None  # start(): this run's first instant
         self._own_reaped = False  # a reap has settled the previous run's dials
+        tick_s = self.settings.scheduler.tick_s
+        self._tick_loop = jobs.TickLoop("dialerd-dispatch", self.tick, tick_s)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -99,13 +102,6 @@ class Daemon:
         self.reap(startup=True)
         self.dispatcher.set_campaigns(self.campaigns.runtimes)
         sched = self.settings.scheduler
-        jobs.add_periodic(
-            self.scheduler,
-            "dispatch",
-            self.tick,
-            seconds=sched.tick_s,
-            grace_s=max(1.0, 5 * sched.tick_s),
-        )
         jobs.add_periodic(self.scheduler, "reap", self.reap, seconds=sched.reap_interval_s)
         jobs.add_periodic(self.scheduler, "heartbeat", self.beat, seconds=sched.heartbeat_s)
         for runtime in self.campaigns.runtimes.values():
@@ -113,6 +109,7 @@ class Daemon:
         if self.settings.metrics.enabled:
             self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
         self.scheduler.start()
+        self._tick_loop.start()
         log.info(
             "daemon_started",
             instance=self.instance,
@@ -185,6 +182,7 @@ class Daemon:
                 break
             self.notifier.status(f"stopping: {self.in_flight()} calls in flight")
             signals.wait(0.2)
+        self._tick_loop.stop()
         self.scheduler.shutdown(wait=True)
         self.telephony.close()
         unwritten = self.writer.stop()
@@ -227,6 +225,7 @@ class Daemon:
 
     def _abandon_start(self) -> None:
         """Start-up failed (old schema, bad settings): release what was already made."""
+        self._tick_loop.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.telephony.close()
@@ -363,6 +362,7 @@ class Daemon:
         stale = max(5.0, 10 * self.settings.scheduler.tick_s)
         return (
             self.scheduler.running
+            and self._tick_loop.running
             and time.monotonic() - self._last_tick < stale
             and self.supervisor.healthy()
         )

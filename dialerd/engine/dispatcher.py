@@ -1,15 +1,20 @@
 """The dispatcher tick: decide how many dials each campaign may start, claim, originate.
 
-Runs on one thread (APScheduler's ``max_instances=1``). Every dial's attempt row is
-committed before its Originate is sent; DNC and the calling window are checked
-for each row immediately before the dial, the contact's deadline in the claim.
-Each tick also settles the queued contacts whose deadline has passed (closed or
-paused, ``deadline_missed``), and offers each campaign capacity only up to the
-dials it can start now (``domain.sharing``).
+Runs on one thread (``jobs.TickLoop``). Every dial's attempt row is committed
+before its Originate is sent; DNC and the calling window are checked for each
+row immediately before the dial, the contact's deadline in the claim. Each tick
+also settles the queued contacts whose deadline has passed (closed or paused,
+``deadline_missed``), and offers each campaign capacity only up to the dials it
+can start now (``domain.sharing``). Dials are paced: a tick claims at most each
+rate × the time since the previous tick (at least ``tick_s``, at most 1 s), so
+a rate is spread over the second in short ticks rather than sent in one burst;
+the one-second windows (``limits.rate_window``) stay the hard caps. ``batch``
+(rows per campaign) is per ``tick_s`` too: a tick that comes late claims more.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -40,6 +45,15 @@ log = get_logger("dialerd.dispatcher")
 _pn = tables.phone_numbers
 _at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
+MAX_PACE_S = 1.0  # a tick never claims for more than one second of any rate
+
+
+def paced(per_second: float, elapsed_s: float) -> int:
+    """Dials a rate allows over one tick of ``elapsed_s`` (at least one).
+
+    Rounded up, less a thousandth of a dial of float noise (50/s over 0.2000001 s is 10).
+    """
+    return max(1, math.ceil(per_second * elapsed_s - 1e-3))
 
 
 @dataclass
@@ -85,6 +99,7 @@ class Dispatcher:
         max_channels: int,
         calls_per_second: float,
         batch: int = 500,
+        tick_s: float = 0.2,
         on_dial: Callable[[CampaignRuntime, int], None] | None = None,
         on_missed: Callable[[CampaignRuntime, int], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
@@ -100,6 +115,8 @@ class Dispatcher:
         self._max_channels = max_channels
         self._batch = batch
         self._rate = _RateWindow(calls_per_second)
+        self._tick_s = tick_s
+        self._last_tick: float | None = None
         self._runtimes: dict[int, CampaignRuntime] = {}
         self._priorities: dict[int, tuple[float, list[int]]] = {}
         self._lock = threading.Lock()
@@ -133,16 +150,17 @@ class Dispatcher:
             return report
         now = self._clock.now()
         runtimes = self.campaigns()
+        elapsed = self._elapsed()
         with self._engine.connect() as conn:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
             if self._pace is not None:
-                paced = self._pace(conn)
-                runtimes = {cid: rt.paced(paced.get(cid)) for cid, rt in runtimes.items()}
+                overrides = self._pace(conn)
+                runtimes = {cid: rt.paced(overrides.get(cid)) for cid, rt in runtimes.items()}
             own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
             everyone = limits.in_flight_by_campaign(conn)
             late = [rt for rt in runtimes.values() if self._has_missed(conn, rt, now)]
             demands = [
-                self._demand(conn, rt, everyone.get(rt.id, 0), now)
+                self._demand(conn, rt, everyone.get(rt.id, 0), now, elapsed)
                 for rt in runtimes.values()
                 if states.get(rt.id) == CampaignState.active
                 and rt.calendar.next_open(now) is not None
@@ -150,7 +168,11 @@ class Dispatcher:
             conn.rollback()
         for rt in late:
             report.deadline_missed += self._settle_missed(rt, now)
-        capacity = min(self._max_channels - own, self._rate.budget(self._monotonic()))
+        capacity = min(
+            self._max_channels - own,
+            self._rate.budget(self._monotonic()),
+            paced(self._rate.per_second, elapsed),
+        )
         for campaign_id, n in self._sharer.share(max(capacity, 0), demands).items():
             if n > 0:
                 self._dispatch_campaign(runtimes[campaign_id], n, now, report)
@@ -167,14 +189,16 @@ class Dispatcher:
         return reason is not None
 
     def _demand(
-        self, conn: Connection, rt: CampaignRuntime, in_flight: int, now: datetime
+        self, conn: Connection, rt: CampaignRuntime, in_flight: int, now: datetime, elapsed: float
     ) -> Demand:
-        """What ``rt`` can start now: its due dials, within its own channel and rate caps."""
+        """What ``rt`` can start now: its due dials, within its own channel and rate caps
+        (paced: its rate and batch over the ``elapsed`` seconds since the previous tick)."""
         window, allowed = limits.rate_window(rt.calls_per_second)
         caps = min(
-            self._batch,
+            paced(self._batch / self._tick_s, elapsed),
             rt.max_concurrent - in_flight,
             allowed - limits.dials_since(conn, rt.id, now - window),
+            paced(rt.calls_per_second, elapsed),
         )
         due = 0
         if caps > 0:
@@ -218,6 +242,13 @@ class Dispatcher:
         if self._on_missed is not None and settled:
             self._on_missed(rt, len(settled))
         return len(settled)
+
+    def _elapsed(self) -> float:
+        """Seconds since the previous tick, within [tick_s, MAX_PACE_S]."""
+        now, last = self._monotonic(), self._last_tick
+        self._last_tick = now
+        gap = self._tick_s if last is None else now - last
+        return min(MAX_PACE_S, max(self._tick_s, gap))
 
     def _dispatch_campaign(
         self, rt: CampaignRuntime, n: int, now: datetime, report: TickReport

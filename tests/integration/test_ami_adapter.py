@@ -111,8 +111,8 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     for n, (digit, expected) in enumerate(EXPECTED.items()):
         assert got[f"7-{n}-0-1-1"] == (100 + n, *expected), digit
     sent = rig.server.originates[0]
-    assert sent["ActionID"] == sent["ChannelId"] == "7-0-0-1-1"
-    assert sent["OtherChannelId"] == "7-0-0-1-1-2"
+    assert sent["ActionID"] == "7-0-0-1-1"
+    assert "ChannelId" not in sent and "OtherChannelId" not in sent  # Asterisk's O(n) check
     assert sent["Async"] == "true" and sent["Timeout"] == "5000"
     assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
@@ -156,7 +156,7 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
     _until(lambda: len(rig.server.backlog) == 2)
     rig.server.play(survivor.key, 6)  # Newchannel .. Newstate Up: the call is up
     rig.server.play(lost.key, 2)
-    rig.server.live = {survivor.key, f"{survivor.key}-2"}
+    rig.server.live = {survivor.key}
     logins = rig.server.logins
     rig.server.drop_connections()
     _until(lambda: rig.server.logins > logins and rig.adapter.is_up())
@@ -170,7 +170,7 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
     kept = rig.result()
     assert kept.key == survivor.key and kept.signals.error is None
     assert kept.signals.originate_response == "Success" and kept.signals.amd_status == "HUMAN"
-    assert [o["ChannelId"] for o in rig.server.originates] == [survivor.key, lost.key]
+    assert [o["ActionID"] for o in rig.server.originates] == [survivor.key, lost.key]
 
 
 def test_rejected_login_is_reported_and_retried_with_backoff() -> None:
@@ -286,7 +286,7 @@ def test_simulator_never_receives_an_injected_number(sim_rig: SimRig) -> None:
     sim_rig.adapter.originate(_request(2, "13800000001"))
     sim_rig.results.get(timeout=DEADLINE_S)
     assert b"Command" not in sim_rig.sim.received
-    assert [o.channel_id for o in sim_rig.sim.originates] == ["7-2-0-1-1"]
+    assert [o.action_id for o in sim_rig.sim.originates] == ["7-2-0-1-1"]
 
 
 @pytest.mark.parametrize("sim_rig", [(HELD, Faults(drop_after_originates=2))], indirect=True)

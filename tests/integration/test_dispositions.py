@@ -68,7 +68,7 @@ def outcomes(engine: Engine) -> dict[str, tuple[str | None, str | None]]:
 def rig(engine: Engine, tmp_path: Path) -> Rig:
     rows = [f"c{n:02d},客户{n},1380010{n:03d}0" for n in range(len(REASONS))]
     rows += [f"n1,无人,{NO_ANSWER}"]
-    return make_rig(engine, write_campaign(tmp_path, rows), agi_tokens=TOKENS)
+    return make_rig(engine, write_campaign(tmp_path, rows, calls_per_second=100), agi_tokens=TOKENS)
 
 
 def test_each_of_the_fourteen_reasons_is_recorded_through_a_disposition(

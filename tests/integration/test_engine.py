@@ -143,3 +143,19 @@ def test_a_slow_rate_dials_one_call_per_period(engine: Engine, tmp_path: Path) -
     assert rig.step() == 0
     rig.clock.advance(timedelta(seconds=1.1))
     assert rig.step() == 1
+
+
+def test_dials_are_paced_over_the_second_not_sent_in_one_burst(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [f"c{i},n{i},1380013{i:04d}" for i in range(200)]
+    rig = make_rig(engine, write_campaign(tmp_path, rows, max_concurrent=200), max_channels=200)
+    sent = [rig.step()]  # 50/s in ticks of 0.2 s: ten a tick
+    for _ in range(4):
+        rig.clock.advance(timedelta(seconds=0.2))
+        sent.append(rig.step())
+    assert sent == [10] * 5
+    rig.clock.advance(timedelta(seconds=0.6))  # a late tick claims for the time it waited
+    assert rig.step() == 30
+    rig.clock.advance(timedelta(seconds=5))  # never more than one second's worth
+    assert rig.step() == 50

@@ -2,10 +2,13 @@
 
 :class:`TranscriptAmi` answers Originates: the number's last digit picks the
 transcript (the recorded [callee-sim] table); ``transcripts`` maps exact numbers
-to other recordings. Replayed events are rewritten for the request: ActionID,
-the ``;1``/``;2`` Uniqueids and Linkedid become ``ChannelId``/``OtherChannelId``,
-and ``DIALERD_ATTEMPT`` the one sent. With ``autoplay = False`` events wait in
-``backlog[key]`` until ``play()``.
+to other recordings. Replayed events are rewritten for the request: the
+ActionID and ``DIALERD_ATTEMPT`` become the ones sent; the channels keep their
+recorded Uniqueids (dialerd assigns no channel ids). With ``autoplay = False``
+events wait in ``backlog[key]`` until ``play()``. ``live`` holds the keys of the
+calls ``CoreShowChannels`` lists: the channels their played events opened and
+did not hang up (or one made-up channel, for a call with none), whose
+``DIALERD_KEY`` ``Getvar`` reads.
 
 :class:`ReplayAmi` plays one whole recorded session back, byte for byte, to a
 client that sends the recorded actions.
@@ -14,6 +17,7 @@ client that sends the recorded actions.
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import re
 import socket
@@ -52,13 +56,17 @@ def recorded_events(name: str) -> list[bytes]:
     return [b for b in blocks if b.startswith(b"Event: ") and b"FullyBooted" not in b[:30]]
 
 
+_calls = itertools.count(1)
+
+
 def rewrite(events: list[bytes], name: str, key: str, attempt: str) -> list[bytes]:
+    """One dial's events: fresh Uniqueids (one Asterisk never repeats one), its ActionID
+    and DIALERD_ATTEMPT."""
     text = b"\r\n\r\n".join(events).decode()
-    one = re.search(r"Channel: [^\r]*;1\r\n(?:.*\r\n)*?Uniqueid: ([\d.]+)", text)
-    two = re.search(r"Channel: [^\r]*;2\r\n(?:.*\r\n)*?Uniqueid: ([\d.]+)", text)
-    for match, new in ((one, key), (two, f"{key}-2")):
-        if match:
-            text = re.sub(rf"(?<![\d.]){re.escape(match[1])}(?![\d])", new, text)
+    call = next(_calls)
+    recorded = dict.fromkeys(re.findall(r"(?:Uniqueid|Linkedid): ([\d.]+)\r", text + "\r"))
+    for n, uid in enumerate(recorded):
+        text = re.sub(rf"(?<![\d.]){re.escape(uid)}(?![\d])", f"1800{call:06d}.{n}", text)
     text = text.replace(f"ActionID: {name}-orig-2", f"ActionID: {key}")
     text = text.replace(f"att-{name}", attempt)
     return [block.encode() for block in text.split("\r\n\r\n")]
@@ -73,11 +81,12 @@ class TranscriptAmi:
         self.autoplay = True
         self.reject_delay_s = 0.1
         self.transcripts: dict[str, str] = {}
-        self.live: set[str] = set()  # Uniqueids CoreShowChannels lists
+        self.live: set[str] = set()  # keys of the calls CoreShowChannels lists
         self.received = bytearray()
         self.originates: list[dict[str, str]] = []
         self.logins = 0
         self.backlog: dict[str, list[bytes]] = {}
+        self.played: dict[str, list[bytes]] = {}
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -99,6 +108,7 @@ class TranscriptAmi:
         """Send the next ``count`` held events of a dial on the newest connection."""
         events = self.backlog.get(key, [])
         chunk, self.backlog[key] = events[:count], events[len(events[:count]) :]
+        self.played.setdefault(key, []).extend(chunk)
         with self._lock:
             conn = self._conns[-1]
         conn.sendall(b"".join(e + b"\r\n\r\n" for e in chunk))
@@ -162,17 +172,30 @@ class TranscriptAmi:
         elif name == "Originate":
             self._originate(conn, action, reply)
         elif name == "CoreShowChannels":
+            listed = [chan for key in sorted(self.live) for chan in self._channels(key)]
             rows = "".join(
-                f"Event: CoreShowChannel\r\n{reply}Channel: Local/x@callee-sim-1;1\r\n"
-                f"Uniqueid: {uid}\r\nLinkedid: {uid}\r\n\r\n"
-                for uid in sorted(self.live)
+                f"Event: CoreShowChannel\r\n{reply}Channel: {name}\r\n"
+                f"Uniqueid: {uid}\r\nLinkedid: {link}\r\n\r\n"
+                for name, uid, link in listed
             )
             conn.sendall(
                 f"Response: Success\r\n{reply}EventList: start\r\n"
                 f"Message: Channels will follow\r\n\r\n{rows}"
                 f"Event: CoreShowChannelsComplete\r\n{reply}EventList: Complete\r\n"
-                f"ListItems: {len(self.live)}\r\n\r\n".encode()
+                f"ListItems: {len(listed)}\r\n\r\n".encode()
             )
+        elif name == "Getvar":
+            key = next(
+                (k for k in self.live for c in self._channels(k) if c[0] == action.get("Channel")),
+                None,
+            )
+            if key is not None and action.get("Variable") == "DIALERD_KEY":
+                conn.sendall(
+                    f"Response: Success\r\n{reply}Variable: DIALERD_KEY\r\n"
+                    f"Value: {key}\r\n\r\n".encode()
+                )
+            else:
+                conn.sendall(f"Response: Error\r\n{reply}Message: No such channel\r\n\r\n".encode())
         elif name == "Logoff":
             conn.sendall(
                 f"Response: Goodbye\r\n{reply}Message: Thanks for all the fish.\r\n\r\n".encode()
@@ -184,9 +207,22 @@ class TranscriptAmi:
             )
         return True
 
+    def _channels(self, key: str) -> list[tuple[str, str, str]]:
+        """(Channel, Uniqueid, Linkedid) of the live channels of one listed call."""
+        opened: dict[str, tuple[str, str, str]] = {}
+        for event in map(parse, self.played.get(key, [])):
+            if event.get("Event") == "Newchannel":
+                opened[event["Uniqueid"]] = (event["Channel"], event["Uniqueid"], event["Linkedid"])
+            elif event.get("Event") == "Hangup":
+                opened.pop(event.get("Uniqueid", ""), None)
+        if not self.played.get(key):
+            n = sorted(self.live).index(key)
+            return [(f"Local/{key}@callee-sim-{n};1", f"1700.{n}", f"1700.{n}")]
+        return list(opened.values())
+
     def _originate(self, conn: socket.socket, action: dict[str, str], reply: str) -> None:
         self.originates.append(action)
-        key = action["ChannelId"]
+        key = action["ActionID"]
         number = action["Channel"].split("/", 1)[1].split("@", 1)[0]
         name = self.transcripts.get(number, BY_DIGIT[number[-1]])
         attempt = next(v.split("=", 1)[1] for k, v in _variables(self.received, key))
@@ -195,15 +231,16 @@ class TranscriptAmi:
             f"Response: Success\r\n{reply}Message: Originate successfully queued\r\n\r\n".encode()
         )
         if self.autoplay:
+            self.played[key] = events
             conn.sendall(b"".join(e + b"\r\n\r\n" for e in events))
         else:
             self.backlog[key] = events
 
 
 def _variables(received: bytearray, key: str) -> list[tuple[str, str]]:
-    """DIALERD_ATTEMPT of the Originate whose ChannelId is ``key`` (parse keeps the first)."""
+    """DIALERD_ATTEMPT of the Originate whose ActionID is ``key`` (parse keeps the first)."""
     for block in bytes(received).split(b"\r\n\r\n"):
-        if f"ChannelId: {key}\r\n".encode() in block + b"\r\n":
+        if f"ActionID: {key}\r\n".encode() in block + b"\r\n":
             lines = block.decode().split("\r\n")
             return [
                 ("Variable", line[10:])

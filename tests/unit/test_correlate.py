@@ -58,11 +58,11 @@ def corr(results: list[DialResult]) -> Correlator:
 
 
 @pytest.mark.parametrize("response_at", [0, 5, 8, 11])
-def test_busy_by_channel_id_whatever_the_order(
+def test_busy_whatever_the_order(
     corr: Correlator, results: list[DialResult], response_at: int
 ) -> None:
     corr.expect("c1-k1", 42, 30.0, T0)
-    events = busy_events("c1-k1", "c1-k1-2", "42")
+    events = busy_events("1795.10", "1795.11", "42")
     events.insert(response_at, response("c1-k1", "Failure", "5"))
     for i, event in enumerate(events):
         corr.feed(event, at(i))
@@ -96,16 +96,18 @@ def test_join_by_attempt_variable_and_linkedid_without_channel_id(
     assert corr.tracked_channels == 0
 
 
-def test_answered_call_with_amd(corr: Correlator, results: list[DialResult]) -> None:
+def test_answered_call_joined_by_its_originate_response(
+    corr: Correlator, results: list[DialResult]
+) -> None:
     corr.expect("k3", 3, 30.0, T0)
-    c1, c2 = chan("k3", LOCAL + ";1", "k3"), chan("k3-2", LOCAL + ";2", "k3")
+    c1, c2 = chan("3.1", LOCAL + ";1", "3.1"), chan("3.2", LOCAL + ";2", "3.1")
     corr.feed(ev("Newchannel", **c1), at(0))
     corr.feed(ev("Newchannel", **c2), at(0))
-    corr.feed(ev("DialState", DestUniqueid="k3", DialStatus="RINGING"), at(1))
+    corr.feed(ev("DialState", DestUniqueid="3.1", DialStatus="RINGING"), at(1))
     corr.feed(ev("Newstate", **c2, ChannelStateDesc="Up"), at(2))
     corr.feed(ev("Newstate", **c1, ChannelStateDesc="Up"), at(2.1))
-    corr.feed(ev("DialEnd", DestUniqueid="k3", DialStatus="ANSWER"), at(2.1))
-    corr.feed(response("k3", "Success", "4", uid="k3"), at(2.2))
+    corr.feed(ev("DialEnd", DestUniqueid="3.1", DialStatus="ANSWER"), at(2.1))
+    corr.feed(response("k3", "Success", "4", uid="3.1"), at(2.2))
     corr.feed(ev("VarSet", **c1, Variable="AMDSTATUS", Value="HUMAN"), at(4))
     corr.feed(ev("VarSet", **c1, Variable="AMDCAUSE", Value="HUMAN-800-800"), at(4))
     corr.feed(ev("VarSet", **c1, Variable="IGNORED", Value="x"), at(4))
@@ -180,15 +182,17 @@ def test_expire_returns_what_was_collected_and_forgets(
     corr: Correlator, results: list[DialResult]
 ) -> None:
     corr.expect("k8", 8, 30.0, T0)
-    corr.feed(ev("Newchannel", **chan("k8", LOCAL + ";1", "k8")), at(0))
-    corr.feed(ev("Newstate", **chan("k8", LOCAL + ";1", "k8"), ChannelStateDesc="Ringing"), at(1))
+    c1 = chan("8.1", LOCAL + ";1", "8.1")
+    corr.feed(ev("Newchannel", **c1), at(0))
+    corr.feed(ev("VarSet", **c1, Variable="DIALERD_ATTEMPT", Value="8"), at(0))
+    corr.feed(ev("Newstate", **c1, ChannelStateDesc="Ringing"), at(1))
     (pending,) = corr.pending()
     assert (pending.key, pending.final_word, pending.live_channels) == ("k8", False, 1)
     result = corr.expire("k8", at(40))
     assert result is not None and result.signals.rang and result.signals.originate_response is None
     assert corr.expire("k8", at(41)) is None
     assert corr.pending() == [] and corr.tracked_channels == 0 and results == []
-    corr.feed(ev("Hangup", **chan("k8", LOCAL + ";1", "k8"), Cause="19"), at(42))  # late: ignored
+    corr.feed(ev("Hangup", **c1, Cause="19"), at(42))  # late: ignored
     assert corr.tracked_channels == 0 and results == []
 
 
@@ -218,3 +222,19 @@ def test_responses_and_unknown_events_are_ignored(
 
 def test_correlated_events_are_the_ones_handled(corr: Correlator) -> None:
     assert set(corr._handlers) == CORRELATED_EVENTS
+
+
+def test_bound_channels_join_their_later_events(
+    corr: Correlator, results: list[DialResult]
+) -> None:
+    corr.expect("k9", 9, 30.0, T0)  # its Newchannel and VarSet fell into an outage
+    c1, c2 = chan("9.1", LOCAL + ";1", "9.1"), chan("9.2", LOCAL + ";2", "9.1")
+    corr.bind("k9", [c1, c2])
+    corr.bind("nobody", [chan("5.5", "PJSIP/x-1", "5.5")])  # not pending: ignored
+    corr.feed(response("k9", "Success", "4", uid="9.1"), at(1))
+    corr.feed(ev("Hangup", **c2, Cause="16"), at(5))
+    assert results == []
+    corr.feed(ev("Hangup", **c1, Cause="16"), at(6))
+    (result,) = results
+    assert (result.key, result.signals.hangup_cause, result.signals.callee_cause) == ("k9", 16, 16)
+    assert corr.tracked_channels == 0

@@ -32,7 +32,7 @@ from dialerd.logconfig import get_logger
 from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
-from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
+from dialerd.pbx.ami.originate import calls_of_channels, originate_headers
 from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.pbx.fastagi import HeldAnswer, Verdict
 from dialerd.settings import AmiSettings
@@ -42,6 +42,12 @@ _stdlog = logging.getLogger(__name__)
 
 # The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
 LOST = "interrupted: AMI link lost with the dial's events"
+
+
+def _live_calls(client: AmiClient) -> dict[str, list[AmiMessage]]:
+    """The live channels of each dial that has one (``CoreShowChannels``, then ``Getvar``s)."""
+    rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
+    return calls_of_channels(rows, client.getvars)
 
 
 @dataclass(slots=True)
@@ -75,6 +81,7 @@ class AmiTelephony:
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
+        self._listed: dict[str, list[AmiMessage]] = {}  # the last live_keys(): channels by key
         self._arrivals: deque[tuple[str, _Flight]] = deque()
         self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
@@ -146,16 +153,19 @@ class AmiTelephony:
         flight.survived = True
         self._flights[key] = flight
         self._arrivals.append((key, flight))
+        listed = self._listed.get(key)
+        if listed:  # its channels, as the engine's live_keys() just read them
+            self._bind({key: listed})
 
     def live_keys(self) -> set[str] | None:
         client = self._link.client
         if client is None or not client.connected():
             return None
         try:
-            rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
+            self._listed = _live_calls(client)
         except AmiLinkDown:
             return None
-        return keys_of_channels(rows)
+        return set(self._listed)
 
     def close(self) -> None:
         self._link.stop()
@@ -239,7 +249,8 @@ class AmiTelephony:
     # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
         """After (re)connect: dials of earlier connections with no live channel become lost."""
-        live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
+        live = _live_calls(client)
+        self._bind(live)
         generation = self._link.generation
         for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
@@ -250,6 +261,15 @@ class AmiTelephony:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
         log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
+
+    def _bind(self, live: dict[str, list[AmiMessage]]) -> None:
+        """Join the listed channels of dials in flight: events that fell into an outage
+        (or came before a restart) may have been the ones that joined them."""
+        with self._lock:
+            self._register_arrivals()
+            for key, rows in live.items():
+                if key in self._flights:
+                    self._correlator.bind(key, rows)
 
     def _tick(self, client: AmiClient) -> None:
         client.call_soon(self._housekeeping)
@@ -262,7 +282,8 @@ class AmiTelephony:
         """
         if not any(f.survived for f in self._flights.copy().values()):
             return
-        live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
+        live = _live_calls(client)
+        self._bind(live)
         gone = [k for k, f in self._flights.copy().items() if f.survived and k not in live]
         if gone:
             client.call_soon(lambda: self._finish(gone, keep_if_hung_up=True))

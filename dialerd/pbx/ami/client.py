@@ -209,6 +209,37 @@ class AmiClient:
             raise AmiLinkDown(f"AMI {action} refused by {self.peer}: {errors[0]}")
         return rows
 
+    def getvars(self, pairs: Sequence[tuple[str, str]]) -> list[str]:
+        """Read one variable per channel (pipelined ``Getvar``s); "" when unset or gone."""
+        if not pairs:
+            return []
+        values = [""] * len(pairs)
+        left = [len(pairs)]
+        done = threading.Event()
+        lock = threading.Lock()
+        ids = [self._next_id() for _ in pairs]
+
+        def reply_to(index: int) -> Callable[[AmiMessage], None]:
+            def on_reply(message: AmiMessage) -> None:
+                if message.get("Response") == "Success":
+                    values[index] = message.get("Value") or ""
+                with lock:
+                    left[0] -= 1
+                    if not left[0]:
+                        done.set()
+
+            return on_reply
+
+        for index, ((channel, variable), action_id) in enumerate(zip(pairs, ids, strict=True)):
+            headers = [("Channel", channel), ("Variable", variable)]
+            self.send_nowait("Getvar", headers, action_id, reply_to(index))
+        try:
+            self._await(done, "Getvar", ids[-1], None)
+        finally:
+            for action_id in ids:
+                self._router.forget(action_id)
+        return values
+
     def ping(self) -> None:
         """Ping with the action deadline; raises AmiLinkDown when unanswered."""
         self.request("Ping", [])

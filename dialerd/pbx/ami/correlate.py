@@ -1,12 +1,14 @@
 """Correlation: AMI events -> one PbxSignals per dial (pure; time is passed in).
 
-A dial is registered with ``expect`` before its Originate is written. Events are
-joined to it by, in order: the OriginateResponse ActionID (= key), the channel
-Uniqueid (= ChannelId = key; ``key-2`` for the Local ``;2`` half), the Linkedid
-of an already joined channel, and the ``DIALERD_ATTEMPT`` VarSet (the one path
-when Asterisk did not take the ChannelId, as in the recorded transcripts).
-Channels seen before they can be joined (a Newchannel precedes its VarSet) wait
-as orphans.
+A dial is registered with ``expect`` before its Originate is written. The
+Originate assigns no channel ids (docs/asterisk.md, "Correlation"), so channels
+carry Asterisk's own Uniqueids, and events are joined to a dial by: the
+``DIALERD_ATTEMPT`` VarSet of a channel (the Originate's variable, set on the
+originated channel and copied to a Local ``;2`` half), the Linkedid of an
+already joined channel (every channel of the call carries the originated one's
+Uniqueid), and the OriginateResponse, by its ActionID (= key), with its
+Uniqueid naming the originated channel. Channels seen before they can be
+joined (a Newchannel precedes its VarSet) wait as orphans.
 
 The correlator reads only :data:`CORRELATED_EVENTS` and, of the VarSet events,
 :data:`KEPT_VARIABLES`. The AMI client's filters are built from these two sets
@@ -23,7 +25,7 @@ it ``settle_s`` after the final word. Expiry is the adapter's decision
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from dialerd.domain.ports import DialResult
@@ -140,6 +142,23 @@ class Correlator:
         """Channels held in memory (joined to a pending dial, or orphans waiting for one)."""
         return len(self._chans)
 
+    def bind(self, key: str, channels: Iterable[Message]) -> None:
+        """Join live channels listed by ``CoreShowChannels`` to a pending dial.
+
+        For a dial whose joining events were lost (an outage) or seen by an earlier
+        run (adoption): its later events then join by Uniqueid and Linkedid.
+        """
+        dial = self._dials.get(key)
+        if dial is None:
+            return
+        for row in channels:
+            uid = row.get("Uniqueid")
+            if uid:
+                chan = self._chans.get(uid) or self._new_chan(
+                    uid, row.get("Channel"), row.get("Linkedid")
+                )
+                self._attach(chan, dial)
+
     def expire(self, key: str, now: datetime) -> DialResult | None:
         """Forget a dial and return what was collected for it (None if unknown)."""
         dial = self._dials.get(key)
@@ -148,16 +167,9 @@ class Correlator:
         return self._forget(dial, now)
 
     # -- joining ---------------------------------------------------------------
-    def _dial_for(self, uid: str, linkedid: str | None) -> Dial | None:
-        dial = self._dials.get(uid)
-        if dial is None and uid.endswith("-2"):
-            dial = self._dials.get(uid[:-2])
-        if dial is None and linkedid:
-            dial = self._dials.get(linkedid)
-            if dial is None:
-                root = self._chans.get(linkedid)
-                dial = root.dial if root is not None else None
-        return dial
+    def _dial_for(self, linkedid: str | None) -> Dial | None:
+        root = self._chans.get(linkedid) if linkedid else None
+        return root.dial if root is not None else None
 
     def _chan(self, msg: Message, prefix: str = "") -> Chan | None:
         """The channel an event is about (``prefix="Dest"`` for Dial* events)."""
@@ -167,7 +179,7 @@ class Correlator:
         chan = self._chans.get(uid)
         if chan is None:
             linkedid = msg.get(prefix + "Linkedid")
-            dial = self._dial_for(uid, linkedid)
+            dial = self._dial_for(linkedid)
             if dial is None:
                 return None
             chan = self._new_chan(uid, msg.get(prefix + "Channel"), linkedid)
@@ -187,9 +199,9 @@ class Correlator:
         dial.chans.append(chan)
         self._settling.pop(dial.key, None)
         uid, name = chan.uniqueid, chan.name or ""
-        if uid in (dial.key, dial.orig_uniqueid) or name.endswith(";1"):
+        if uid == dial.orig_uniqueid or name.endswith(";1"):
             chan.role = "primary"
-        elif uid == dial.key + "-2" or name.endswith(";2"):
+        elif name.endswith(";2"):
             chan.role = "callee"
         elif uid == chan.linkedid and not any(c.role == "primary" for c in dial.chans):
             chan.role = "primary"
@@ -207,7 +219,7 @@ class Correlator:
             return
         linkedid = msg.get("Linkedid")
         chan = self._new_chan(uid, name, linkedid)
-        dial = self._dial_for(uid, linkedid)
+        dial = self._dial_for(linkedid)
         if dial is not None:
             self._attach(chan, dial)
             return

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from dialerd.domain.ports import DialRequest
 from dialerd.pbx.ami.protocol import AmiMessage
 
+KEY_VARIABLE = "DIALERD_KEY"
+#: Reads one channel variable: (channel name, variable) -> value, "" when unset or gone.
+Getvar = Callable[[Sequence[tuple[str, str]]], list[str]]
+
 
 def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
-    """The Originate headers for a checked request (ActionID is added by the client)."""
-    headers = [("Channel", req.channel), ("ChannelId", req.key), ("OtherChannelId", f"{req.key}-2")]
+    """The Originate headers for a checked request (ActionID is added by the client).
+
+    No ``ChannelId``/``OtherChannelId``: with the default channel storage Asterisk
+    checks an assigned id against every live channel, which makes a burst of
+    Originates cost O(n²) on its side (docs/asterisk.md, "Correlation").
+    """
+    headers = [("Channel", req.channel)]
     target = req.answered
     if target.application is not None:
         headers.append(("Application", target.application))
@@ -24,7 +35,7 @@ def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
     variables = {  # dialerd's own come last: a campaign variable cannot replace them
         **req.variables,
         "DIALERD_ATTEMPT": str(req.attempt_id),
-        "DIALERD_KEY": req.key,
+        KEY_VARIABLE: req.key,
         "DIALERD_RECORD": "1" if req.record else "0",
     }
     headers += [("Variable", f"{name}={value}") for name, value in variables.items()]
@@ -32,20 +43,42 @@ def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
     return headers
 
 
-def keys_of_channels(rows: list[AmiMessage]) -> set[str]:
-    """Candidate dial keys of live channels: Uniqueid (``key``/``key-2``), Linkedid, DIALERD_KEY.
+def calls_of_channels(
+    rows: list[AmiMessage], getvar: Getvar | None = None
+) -> dict[str, list[AmiMessage]]:
+    """The live channels ``CoreShowChannels`` listed, by the key of the dial they belong to.
 
-    ``ChanVariable: DIALERD_KEY=<key>`` rows come only when manager.conf sets
-    ``channelvars`` (the ``chanvars-*`` transcripts).
+    A call's channels share a Linkedid (the originated channel's Uniqueid). Its key
+    is the ``DIALERD_KEY`` variable: read from the rows' ``ChanVariable`` headers
+    when manager.conf sets ``channelvars = DIALERD_KEY``; otherwise ``getvar``
+    asks for it, one channel per call (the originated one first), and for a call
+    whose first channel did not carry it, its other channels. Calls with no key
+    (not dialerd's) are left out.
     """
-    keys: set[str] = set()
+    found: dict[str, list[AmiMessage]] = {}
+    calls: dict[str, list[AmiMessage]] = {}
+    keyed: dict[str, str] = {}  # Linkedid -> key, from ChanVariable
     for row in rows:
-        for field in ("Uniqueid", "Linkedid"):
-            value = row.get(field)
+        link = row.get("Linkedid") or row.get("Uniqueid") or ""
+        calls.setdefault(link, []).append(row)
+        for name, _, value in (v.partition("=") for v in row.get_all("ChanVariable")):
+            if name == KEY_VARIABLE and value:
+                keyed[link] = value
+    for link, key in keyed.items():
+        found.setdefault(key, []).extend(calls.pop(link))
+    if getvar is None:
+        return found
+    pending = [  # (the call's rows, the rows not asked yet: the originated channel first)
+        (call, sorted(call, key=lambda r: r.get("Uniqueid") != r.get("Linkedid")))
+        for call in calls.values()
+    ]
+    while pending:
+        asked = [left.pop(0) for _, left in pending]
+        values = getvar([(r.get("Channel") or "", KEY_VARIABLE) for r in asked])
+        for (call, _), value in zip(pending, values, strict=True):
             if value:
-                keys.add(value[:-2] if value.endswith("-2") else value)
-        for chanvar in row.get_all("ChanVariable"):
-            name, _, value = chanvar.partition("=")
-            if name == "DIALERD_KEY" and value:
-                keys.add(value)
-    return keys
+                found.setdefault(value, []).extend(call)
+        pending = [
+            (c, left) for (c, left), v in zip(pending, values, strict=True) if not v and left
+        ]
+    return found

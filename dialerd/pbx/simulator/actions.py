@@ -73,6 +73,8 @@ class ActionHandler:
             self._core_show_channels(session, aid)
         elif action == "hangup":
             self._hangup(session, h, aid)
+        elif action == "getvar":
+            self._getvar(session, h, aid)
         elif action == "logoff":
             session.send(response("Goodbye", aid, ("Message", "Thanks for all the fish.")))
             session.close()
@@ -211,10 +213,12 @@ class ActionHandler:
             given = ids[slot] if slot < len(ids) else None
             values[f"uid{slot + 1}"] = given or self._next_uid()
         values.setdefault("uid1", channel_id or self._next_uid())
+        # tests name a call by the ChannelId it was given, else by its ActionID
+        values["call_id"] = channel_id or aid or values["uid1"]
         call = Call(
             sim, template, values, variables, self._times(template, timeout_ms), sync_origin
         )
-        sim.calls[values["uid1"]] = call
+        sim.calls[values["call_id"]] = call
         call.start()
 
     def _times(self, template: Template, timeout_ms: int) -> list[float]:
@@ -255,6 +259,16 @@ class ActionHandler:
             ).encode()
         )
         session.send(b"".join(out))
+
+    def _getvar(self, session: Session, h: dict[str, str], aid: str | None) -> None:
+        """A live channel's variable: every channel of a call carries the Originate's."""
+        target, name = h.get("channel", ""), h.get("variable", "")
+        for call in self.sim.calls.values():
+            if target in {channel for channel, *_ in call.live_channels()}:
+                value = dict(call.variables).get(name, "")
+                session.send(response("Success", aid, ("Variable", name), ("Value", value)))
+                return
+        session.send(response("Error", aid, ("Message", "No such channel")))
 
     def _hangup(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         target = h.get("channel", "")

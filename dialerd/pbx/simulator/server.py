@@ -131,7 +131,7 @@ class AmiSimulator:
         self.originates: list[OriginateRecord] = []
         self.live_sessions: set[Session] = set()
         self.session_ids = itertools.count(1)
-        self.calls: dict[str, Call] = {}  # by the ;1 Uniqueid
+        self.calls: dict[str, Call] = {}  # by ChannelId if given, else ActionID
         self.actions = ActionHandler(self)
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
@@ -201,7 +201,8 @@ class AmiSimulator:
     def play(self, channel_id: str, groups: int | None = None) -> None:
         """Play the next ``groups`` event groups of a call now (None: the rest of it).
 
-        The call is the one originated with this ChannelId. With a large
+        The call is the one originated with this ChannelId (or, without one, this
+        ActionID: dialerd's key). With a large
         ``time_scale`` nothing happens on its own, and a test moves each call on.
         """
         self._in_loop(lambda: self.calls[channel_id].play(groups))
@@ -231,4 +232,4 @@ class AmiSimulator:
             del records[: len(records) // 2]
 
     def call_ended(self, call: Call) -> None:
-        self.calls.pop(call.values["uid1"], None)
+        self.calls.pop(call.values["call_id"], None)
