@@ -84,6 +84,7 @@ class ContactImport(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     dnc_suppressed: Mapped[int] = mapped_column(Integer, default=0)
     rejects_file: Mapped[str | None] = mapped_column(Text)
+    rows_refused: Mapped[int | None] = mapped_column(Integer)  # whole rows; NULL before 0008
 
 
 class Contact(Base):

@@ -68,6 +68,7 @@ class ImportSummary:
     already_loaded: int = 0
     rejects_file: str | None = None
     rows: int = 0
+    rows_refused: int = 0  # rows that loaded no contact (rejected, duplicate row, all DNC)
     import_id: int | None = None
     encoding: str = ""
 
@@ -91,6 +92,7 @@ class ImportSummary:
             "rejects_file": self.rejects_file,
             "already_loaded": self.already_loaded,
             "rows": self.rows,
+            "rows_refused": self.rows_refused,
             "import_id": self.import_id,
             "encoding": self.encoding,
         }
@@ -292,6 +294,7 @@ def _tally(summary: ImportSummary, counts: dict[str, int], numbers: dict[str, in
     summary.rejected_numbers = {
         reason: numbers[reason] for reason in summary.rejected if numbers.get(reason)
     }
+    summary.rows_refused = sum(counts.values()) - sum(numbers.values())
 
 
 def _check_writable(path: Path) -> None:

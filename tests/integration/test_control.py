@@ -258,8 +258,9 @@ def test_status_warns_of_years_without_an_official_holiday_notice(
         if any(d.year == y for d in holidays.country_holidays("CN", years=y).weekend_workdays)
     )
     with Session(engine) as session, session.begin():
-        add_campaign(session, "renewals")
-        add_campaign(session, "archive", state="finished")
+        open_ended = add_campaign(session, "renewals")
+        open_ended.config = {**open_ended.config, "end": None}
+        add_campaign(session, "archive", state="finished").config = open_ended.config
     with Session(engine) as session:
         late_in_year = datetime(last, 12, 6, tzinfo=UTC)
         found = overview.calendar_warnings(session, now=late_in_year)

@@ -1,0 +1,75 @@
+"""rules rest: rows refused at import, so Useless Data counts records, not numbers
+
+Revision ID: 0008
+Revises: 0003
+Create Date: 2026-12-06 23:40:00
+
+``imports.rows_refused`` holds the rows an import refused whole (no contact
+loaded: no usable number, duplicate row, every number on the DNC list). The
+``rejected`` counters also hold single numbers dropped from rows whose contact
+loaded, so ``v_campaign_figures`` counted numbers as useless records: the
+example list of 20 rows showed 21.7 % where seed 003's definition gives
+2 ÷ 20 = 10 %. The view now reads ``rows_refused`` (older imports, where it is
+NULL, keep the old count).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+VIEW = "v_campaign_figures"
+
+
+def _views_0002() -> ModuleType:
+    """The 0002 revision's view bodies (a file name starting with a digit: no plain import)."""
+    path = Path(__file__).with_name("0002_reporting_views.py")
+    spec = importlib.util.spec_from_file_location("dialerd_migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _figures(*, rows_refused: bool) -> str:
+    m = _views_0002()
+    x = m._sql(op.get_bind().dialect.name)
+    body: str = m._views(x)[VIEW]
+    old = f'SUM({x["rejected_sum"]} + i.duplicates + i.dnc_suppressed) AS rejected_at_import'
+    assert old in body, "0002's v_campaign_figures changed: update 0008"
+    if not rows_refused:
+        return body
+    new = (
+        f"SUM(COALESCE(i.rows_refused, {x['rejected_sum']} + i.duplicates + i.dnc_suppressed))"
+        " AS rejected_at_import"
+    )
+    return body.replace(old, new)
+
+
+def _replace_view(body: str) -> None:
+    bind = op.get_bind()
+    bind.exec_driver_sql(f"DROP VIEW IF EXISTS {VIEW}")
+    bind.exec_driver_sql(f"CREATE VIEW {VIEW} AS {body}")
+
+
+def upgrade() -> None:
+    op.add_column("imports", sa.Column("rows_refused", sa.Integer(), nullable=True))
+    _replace_view(_figures(rows_refused=True))
+
+
+def downgrade() -> None:
+    old = _figures(rows_refused=False)
+    op.get_bind().exec_driver_sql(f"DROP VIEW IF EXISTS {VIEW}")  # SQLite rebuilds the table
+    with op.batch_alter_table("imports") as batch:
+        batch.drop_column("rows_refused")
+    _replace_view(old)
