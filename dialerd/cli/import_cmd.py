@@ -14,6 +14,7 @@ from sqlalchemy import select
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.models import Campaign
 from dialerd.errors import CampaignNotFound
+from dialerd.importer.ported import PortedCarriers
 from dialerd.importer.reader import ContactFileError
 from dialerd.importer.service import ImportSummary, import_contacts
 
@@ -66,6 +67,7 @@ def import_(
             encoding=encoding,
             now=datetime.now(UTC),
             progress=bar.update if bar is not None else None,
+            ported=_ported(ctx.settings.carriers.ported_file),
         )
     except ContactFileError as exc:
         click.echo(str(exc.problem), err=True)
@@ -105,3 +107,8 @@ def _print(summary: ImportSummary) -> None:
 
 def register(group: click.Group) -> None:
     group.add_command(import_)
+
+
+def _ported(path: Path | None) -> PortedCarriers | None:
+    """The ported-numbers lookup (``carriers.ported_file``), when set."""
+    return PortedCarriers(path) if path is not None else None

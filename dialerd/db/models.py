@@ -170,6 +170,8 @@ class PhoneNumber(Base):
     raw: Mapped[str] = mapped_column(String(64))
     number_type: Mapped[str] = mapped_column(String(24), default="unknown")
     carrier: Mapped[str | None] = mapped_column(String(64))
+    # where ``carrier`` came from: prefix | list (phoneN_carrier) | ported (file); NULL: prefix
+    carrier_source: Mapped[str | None] = mapped_column(String(8))
     third_party: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[NumberState] = mapped_column(
         StrEnumText(NumberState), default=NumberState.dialable

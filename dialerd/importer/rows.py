@@ -2,7 +2,8 @@
 
 The header is mapped once (:class:`Columns`); each row is then read by position.
 Columns: ``external_id`` (required), ``name``, ``phone1``..``phone4`` (at least one
-column, at least one value per row), ``phoneN_third_party``, ``timezone`` (IANA),
+column, at least one value per row), ``phoneN_third_party``, ``phoneN_carrier`` (the
+carrier a ported number is on now: overrides the prefix), ``timezone`` (IANA),
 ``deadline``, ``not_before``, ``appointment`` (ISO 8601), ``priority`` (int). Every
 other column goes into the contact's ``data``.
 """
@@ -23,7 +24,9 @@ KNOWN_FIELDS = frozenset(
     {"external_id", "name", "timezone", "priority", *TIME_FIELDS}
     | {f"phone{i}" for i in range(1, MAX_PHONES + 1)}
     | {f"phone{i}_third_party" for i in range(1, MAX_PHONES + 1)}
+    | {f"phone{i}_carrier" for i in range(1, MAX_PHONES + 1)}
 )
+MAX_CARRIER = 64  # phone_numbers.carrier is VARCHAR(64)
 OPTIONAL_FIELDS = ("name", "timezone", "priority", *TIME_FIELDS)
 _YES = frozenset({"yes", "y", "1", "true", "是"})
 _NO = frozenset({"", "no", "n", "0", "false", "否"})
@@ -79,6 +82,7 @@ class NumberField:
     raw: str
     third_party: bool
     result: NormalizedNumber | Rejection
+    carrier: str | None = None  # the list's phoneN_carrier (a ported number's real carrier)
 
 
 @dataclass(slots=True)
@@ -181,7 +185,10 @@ def _numbers(columns: Columns, values: list[str], region: str) -> list[NumberFie
                 raise _Invalid(
                     columns.names[tp_col], f"{values[tp_col]!r} is not yes/no/1/0/true/false"
                 )
-        found.append(NumberField(position, raw, third_party, normalize(raw, region)))
+        listed = columns.get(values, f"phone{position}_carrier") or None
+        if listed is not None and len(listed) > MAX_CARRIER:
+            raise _Invalid(f"phone{position}_carrier", f"longer than {MAX_CARRIER} characters")
+        found.append(NumberField(position, raw, third_party, normalize(raw, region), listed))
     return found
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dialerd.domain.due import plan_next
-from dialerd.domain.phones import Rejection
+from dialerd.domain.phones import Rejection, effective_carrier
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.states import ContactState, NumberState
 from dialerd.domain.views import ContactView, NumberView
@@ -37,6 +37,7 @@ from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
 from dialerd.importer.known import Known, existing_ids, load_known
+from dialerd.importer.ported import PortedCarriers
 from dialerd.importer.reader import ContactReader
 from dialerd.importer.record import finish_import, start_import
 from dialerd.importer.rejects import RejectsWriter, default_rejects_path
@@ -110,8 +111,11 @@ def import_contacts(
     now: datetime,
     progress: Callable[[int], None] | None = None,
     actor: str = "dialerd import",
+    ported: PortedCarriers | None = None,
 ) -> ImportSummary:
     """Import ``path`` into the campaign; ``progress`` receives bytes read since its last call.
+
+    ``ported`` (the ``carriers.ported_file`` lookup) overrides a number's prefix carrier.
 
     Raises :class:`~dialerd.importer.reader.ContactFileError` when the file cannot be
     read at all (before anything is written).
@@ -129,7 +133,7 @@ def import_contacts(
         try:
             with RejectsWriter(out, reader.header) as rejects:
                 confirm = partial(existing_ids, engine, campaign_id)
-                _Pass(reader, known, rejects, summary, now, confirm).run(loader)
+                _Pass(reader, known, rejects, summary, now, confirm, ported).run(loader)
             if rejects.written:
                 summary.rejects_file = str(out)
             _tally(summary, dict(rejects.counts), dict(rejects.number_counts))
@@ -150,10 +154,12 @@ class _Pass:
         summary: ImportSummary,
         now: datetime,
         confirm: Callable[[list[str]], set[str]],
+        ported: PortedCarriers | None = None,
     ) -> None:
         self.reader, self.known, self.rejects = reader, known, rejects
         self.summary, self.now = summary, now
         self.confirm = confirm
+        self.ported = ported
         self.file_ids = KeySet()
         self.pending: list[ContactRow] = []
 
@@ -249,12 +255,15 @@ class _Pass:
                 self.rejects.write(row.values, row.line, where, DNC_REASON, rule, number=True)
                 continue
             self.known.numbers.add(number_key)
+            ported = self.ported.carrier_of(result.e164) if self.ported is not None else None
+            carrier, source = effective_carrier(result.carrier, number.carrier, ported)
             kept.append(
                 NewNumber(
                     e164=result.e164,
                     raw=number.raw.strip(),
                     number_type=result.number_type,
-                    carrier=result.carrier,
+                    carrier=carrier,
+                    carrier_source=source,
                     third_party=number.third_party,
                     next_dial_at=None,
                     next_is_appointment=False,

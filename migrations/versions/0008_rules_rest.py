@@ -11,6 +11,10 @@ loaded, so ``v_campaign_figures`` counted numbers as useless records: the
 example list of 20 rows showed 21.7 % where seed 003's definition gives
 2 ÷ 20 = 10 %. The view now reads ``rows_refused`` (older imports, where it is
 NULL, keep the old count).
+
+``phone_numbers.carrier_source``: where the stored carrier came from (``prefix``,
+``list``: the contact list's ``phoneN_carrier``, ``ported``: the ported-numbers
+file); ported numbers (携号转网) get the caller ID of the carrier they are on now.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VIEW = "v_campaign_figures"
+COLUMNS = (("imports", "rows_refused"), ("phone_numbers", "carrier_source"))
 
 
 def _views_0002() -> ModuleType:
@@ -64,12 +69,15 @@ def _replace_view(body: str) -> None:
 
 def upgrade() -> None:
     op.add_column("imports", sa.Column("rows_refused", sa.Integer(), nullable=True))
+    op.add_column("phone_numbers", sa.Column("carrier_source", sa.String(length=8), nullable=True))
     _replace_view(_figures(rows_refused=True))
 
 
 def downgrade() -> None:
     old = _figures(rows_refused=False)
-    op.get_bind().exec_driver_sql(f"DROP VIEW IF EXISTS {VIEW}")  # SQLite rebuilds the table
-    with op.batch_alter_table("imports") as batch:
-        batch.drop_column("rows_refused")
+    bind = op.get_bind()
+    bind.exec_driver_sql(f"DROP VIEW IF EXISTS {VIEW}")
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild would break the views on the table.
+    for table, column in COLUMNS:
+        bind.exec_driver_sql(f"ALTER TABLE {table} DROP COLUMN {column}")
     _replace_view(old)
