@@ -73,6 +73,7 @@ def _register() -> None:
         db_cmd,
         dnc_cmd,
         import_cmd,
+        recordings_cmd,
         report_cmd,
         run_cmd,
         simulate_cmd,
@@ -87,6 +88,7 @@ def _register() -> None:
         import_cmd,
         report_cmd,
         attempts_cmd,
+        recordings_cmd,
         run_cmd,
         simulate_cmd,
     ):

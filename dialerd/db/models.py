@@ -294,6 +294,7 @@ class Attempt(Base):
     disposition: Mapped[str | None] = mapped_column(String(32))
     signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
+    recording_file: Mapped[str | None] = mapped_column(String(255))  # DIALERD_RECORDING_FILE
 
 
 class DncEntry(Base):

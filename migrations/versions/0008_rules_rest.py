@@ -15,6 +15,9 @@ NULL, keep the old count).
 ``phone_numbers.carrier_source``: where the stored carrier came from (``prefix``,
 ``list``: the contact list's ``phoneN_carrier``, ``ported``: the ported-numbers
 file); ported numbers (携号转网) get the caller ID of the carrier they are on now.
+
+``attempts.recording_file``: the recording the answered leg reported
+(``DIALERD_RECORDING_FILE``), for the supervisors' spot checks.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 VIEW = "v_campaign_figures"
-COLUMNS = (("imports", "rows_refused"), ("phone_numbers", "carrier_source"))
+COLUMNS = (
+    ("imports", "rows_refused"),
+    ("phone_numbers", "carrier_source"),
+    ("attempts", "recording_file"),
+)
 
 
 def _views_0002() -> ModuleType:
@@ -70,6 +77,7 @@ def _replace_view(body: str) -> None:
 def upgrade() -> None:
     op.add_column("imports", sa.Column("rows_refused", sa.Integer(), nullable=True))
     op.add_column("phone_numbers", sa.Column("carrier_source", sa.String(length=8), nullable=True))
+    op.add_column("attempts", sa.Column("recording_file", sa.String(length=255), nullable=True))
     _replace_view(_figures(rows_refused=True))
 
 
