@@ -112,7 +112,7 @@ def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) ->
     _ok(run, "report", "c1", "--format", "xlsx", "-o", str(target), "--show-names")
     wb = load_workbook(target)
     assert wb.sheetnames == [
-        "指标 Figures", "呼叫结果 Outcomes", "轮次漏斗 Funnel", "每日 Daily",
+        "指标 Figures", "呼叫结果 Outcomes", "轮次漏斗 Funnel", "每日 Daily", "每周 Weekly",
         "无法拨通 Undialable", "说明 About",
     ]  # fmt: skip
     figures = {r[0].value: r for r in wb["指标 Figures"].iter_rows(min_row=2)}
@@ -126,10 +126,13 @@ def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) ->
     ]  # fmt: skip
     assert outcomes["vacant"][2:7] == ["空号", "dead_number", "terminal_number", "号码停拨", 1]
     daily = list(wb["每日 Daily"].iter_rows())
-    assert [c.value for c in daily[0][:2]] == ["day (UTC)", "calls_made"]
+    assert [c.value for c in daily[0][:2]] == ["day (Asia/Shanghai)", "calls_made"]
     day, calls, *_ = daily[1]
     assert day.value == datetime(2026, 11, 2) and day.is_date  # a real date cell
-    assert (calls.value, calls.data_type) == (7, "n")
+    assert (calls.value, calls.data_type) == (7, "n")  # Shanghai days: 01:xx UTC is 09:xx
+    weekly = [[c.value for c in r] for r in wb["每周 Weekly"].iter_rows()]
+    assert weekly[0][:3] == ["week", "calls_made", "answered_calls"]
+    assert weekly[1][:2] == [datetime(2026, 11, 2), 10]  # Monday 11-02: every dial
     (name,) = (r[1] for r in wb["无法拨通 Undialable"].iter_rows(min_row=2))
     assert (name.value, name.data_type, name.quotePrefix) == (evil, "s", True)  # inert text
     about = {r[0]: r[1] for r in wb["说明 About"].iter_rows(values_only=True)}
