@@ -55,6 +55,7 @@ class ContactReader:
         self.path = path
         self.region = region.upper()
         self._zone = ZoneInfo(default_timezone)
+        self.default_timezone = default_timezone
         self._forced = encoding
         self._on_read = on_read
         self.encoding = ""

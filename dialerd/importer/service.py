@@ -28,11 +28,13 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.due import plan_next
 from dialerd.domain.phones import Rejection, effective_carrier
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.states import ContactState, NumberState
 from dialerd.domain.views import ContactView, NumberView
+from dialerd.domain.workdays import RelativeTimes
 from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
@@ -41,6 +43,7 @@ from dialerd.importer.ported import PortedCarriers
 from dialerd.importer.reader import ContactReader
 from dialerd.importer.record import finish_import, start_import
 from dialerd.importer.rejects import RejectsWriter, default_rejects_path
+from dialerd.importer.relative import BadRelativeValue, place
 from dialerd.importer.rows import ContactRow, RowError
 
 BATCH_CONTACTS = 10_000
@@ -112,10 +115,13 @@ def import_contacts(
     progress: Callable[[int], None] | None = None,
     actor: str = "dialerd import",
     ported: PortedCarriers | None = None,
+    relative: tuple[RelativeTimes, CallingCalendar] | None = None,
 ) -> ImportSummary:
     """Import ``path`` into the campaign; ``progress`` receives bytes read since its last call.
 
-    ``ported`` (the ``carriers.ported_file`` lookup) overrides a number's prefix carrier.
+    ``ported`` (the ``carriers.ported_file`` lookup) overrides a number's prefix carrier;
+    ``relative`` (the campaign's reminder / callback_within rules and its calendar) places
+    rows' ``not_before`` / ``deadline`` (:mod:`dialerd.importer.relative`).
 
     Raises :class:`~dialerd.importer.reader.ContactFileError` when the file cannot be
     read at all (before anything is written).
@@ -133,7 +139,7 @@ def import_contacts(
         try:
             with RejectsWriter(out, reader.header) as rejects:
                 confirm = partial(existing_ids, engine, campaign_id)
-                _Pass(reader, known, rejects, summary, now, confirm, ported).run(loader)
+                _Pass(reader, known, rejects, summary, now, confirm, ported, relative).run(loader)
             if rejects.written:
                 summary.rejects_file = str(out)
             _tally(summary, dict(rejects.counts), dict(rejects.number_counts))
@@ -155,11 +161,13 @@ class _Pass:
         now: datetime,
         confirm: Callable[[list[str]], set[str]],
         ported: PortedCarriers | None = None,
+        relative: tuple[RelativeTimes, CallingCalendar] | None = None,
     ) -> None:
         self.reader, self.known, self.rejects = reader, known, rejects
         self.summary, self.now = summary, now
         self.confirm = confirm
         self.ported = ported
+        self.relative = relative
         self.file_ids = KeySet()
         self.pending: list[ContactRow] = []
 
@@ -208,6 +216,12 @@ class _Pass:
         if blocked is not None:
             self.rejects.write(row.values, row.line, "external_id", DNC_REASON, blocked)
             return None
+        if self.relative is not None:
+            try:
+                place(row, *self.relative, self.reader.default_timezone, self.now)
+            except BadRelativeValue as exc:
+                self.rejects.write(row.values, row.line, exc.field, "invalid_value", str(exc))
+                return None
         kept = self.numbers(row)
         if not kept:
             self.rejects.write(

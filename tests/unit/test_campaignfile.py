@@ -293,3 +293,20 @@ def test_listing_the_years_dates_by_hand_silences_the_notice_warning() -> None:
     model, problems = parse_text(text, PATH)
     assert model is not None
     assert problems == []
+
+
+def test_working_day_keys_are_checked_where_they_are_written() -> None:
+    text = edit(
+        "record = true",
+        'record = true\nreminder = "3 days before due"\ncallback_within = "soon"',
+    )
+    problems = errors_of(text)
+    assert problems[0].startswith(f"{PATH}:20: dialing.reminder: ")
+    assert "N working days before due" in problems[0]
+    assert problems[1].startswith(f"{PATH}:21: dialing.callback_within: ")
+    good = edit(
+        "record = true",
+        'record = true\nreminder = "3 working days before due"\ncallback_within = "2 working days"',
+    )
+    model, problems = check(good)
+    assert model is not None and problems == []
