@@ -192,3 +192,16 @@ def test_csv_writer_escapes_every_text_cell() -> None:
         ["'=1+1", "3"],
         ["ok", ""],
     ]
+
+
+def test_weekly_summary_in_table_csv_and_json(run: CliRunner) -> None:
+    rows = list(
+        csv.reader(io.StringIO(_ok(run, "report", "c1", "--format", "csv", "--weekly").stdout))
+    )
+    assert rows[0] == ["\ufeffweek", "calls_made", "answered_calls", "connect_rate",
+                       "reached_calls", "valid_rate", "complaints"]  # fmt: skip
+    assert rows[1][:3] == ["2026-11-02", "10", "3"]  # Monday 11-02: every counted dial
+    table = _ok(run, "report", "c1", "--weekly").stdout
+    assert "Weekly (Monday-Sunday, Asia/Shanghai)" in table
+    weekly = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)["weekly"]
+    assert [(w["week"], w["calls_made"]) for w in weekly] == [("2026-11-02", 10)]
