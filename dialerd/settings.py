@@ -139,6 +139,16 @@ class SchedulerSettings(BaseModel):
     )
 
 
+class CarrierSettings(BaseModel):
+    """Ported numbers (携号转网): the carrier a number is on now, not its prefix's."""
+
+    ported_file: Path | None = Field(
+        None,
+        description="CSV of number,carrier that overrides the prefix carrier; re-read on change",
+    )
+    check_s: float = Field(5.0, gt=0, description="how often the daemon checks the ported file")
+
+
 class LogSettings(BaseModel):
     format: Literal["auto", "json", "console"] = Field(
         "auto", description="auto: JSON lines unless stderr is a terminal"
@@ -194,6 +204,7 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    carriers: CarrierSettings = Field(default_factory=CarrierSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
 

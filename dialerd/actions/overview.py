@@ -17,6 +17,7 @@ from dialerd.campaignfile.convert import to_calendar
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
 from dialerd.db.queue import IN_FLIGHT, QUEUED
+from dialerd.domain.calendar import unannounced_message, unannounced_years
 from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound
 
@@ -191,6 +192,28 @@ def _rounds(session: Session, campaign_id: int) -> list[RoundStep]:
         RoundStep(number=k, started=started[k], ended=ended[k], results=results[k])
         for k in sorted(started)
     ]
+
+
+def calendar_warnings(session: Session, *, now: datetime) -> dict[str, str]:
+    """Campaign name → the warning about years without an official holiday notice.
+
+    Only campaigns still dialling (not stopped or finished) whose stored file validates.
+    """
+    found: dict[str, str] = {}
+    rows = session.execute(
+        select(Campaign.name, Campaign.config).where(
+            Campaign.state.in_((CampaignState.active, CampaignState.paused))
+        )
+    )
+    for name, config in rows:
+        try:
+            calendar = to_calendar(CampaignFile.model_validate(config or {}))
+        except ValidationError:
+            continue
+        years = unannounced_years(calendar, today=now.date())
+        if years:
+            found[name] = unannounced_message(calendar, years)
+    return found
 
 
 @dataclass(frozen=True)

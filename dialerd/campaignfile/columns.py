@@ -21,8 +21,15 @@ MAX_PHONES = 4
 TIME_FIELDS = ("deadline", "not_before", "appointment")
 PHONE_FIELDS = tuple(f"phone{i}" for i in range(1, MAX_PHONES + 1))
 THIRD_PARTY_FIELDS = tuple(f"phone{i}_third_party" for i in range(1, MAX_PHONES + 1))
+CARRIER_FIELDS = tuple(f"phone{i}_carrier" for i in range(1, MAX_PHONES + 1))  # ported numbers
 OPTIONAL_FIELDS = ("name", "timezone", "priority", *TIME_FIELDS)
-FIELDS = ("external_id", *PHONE_FIELDS, *THIRD_PARTY_FIELDS, *OPTIONAL_FIELDS)
+FIELDS = (
+    "external_id",
+    *PHONE_FIELDS,
+    *THIRD_PARTY_FIELDS,
+    *CARRIER_FIELDS,
+    *OPTIONAL_FIELDS,
+)
 _HEADER_BYTES = 64 * 1024
 _BOM = b"\xef\xbb\xbf"
 

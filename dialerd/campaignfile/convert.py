@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from dialerd.campaignfile.durations import parse_duration
 from dialerd.campaignfile.fields import parse_clock, parse_days
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.campaignfile.models import RollingCap as RollingCapModel
@@ -14,6 +15,7 @@ from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import DialPolicy, RollingCap
 from dialerd.domain.states import OnDeadline
 from dialerd.domain.treatments import Treatment, TreatmentKind
+from dialerd.domain.workdays import RelativeTimes, parse_reminder, parse_working_days
 
 
 def to_policy(model: CampaignFile) -> DialPolicy:
@@ -77,4 +79,18 @@ def to_caller_id_rules(model: CampaignFile) -> CallerIdRules:
             )
             for rule in model.caller_id_rules
         ),
+    )
+
+
+def to_relative_times(model: CampaignFile) -> RelativeTimes | None:
+    """``[dialing] reminder`` / ``callback_within`` as working-day rules (None: neither set)."""
+    dialing = model.dialing
+    if dialing.reminder is None and dialing.callback_within is None:
+        return None
+    within = dialing.callback_within
+    days = parse_working_days(within) if within is not None else None
+    return RelativeTimes(
+        reminder_days=parse_reminder(dialing.reminder) if dialing.reminder else None,
+        within=parse_duration(within) if within is not None and days is None else None,
+        within_days=days,
     )

@@ -6,6 +6,7 @@ import hashlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,7 +119,23 @@ def _cross_checks(model: CampaignFile, keys: KeyLines, path: str) -> list[Proble
                 severity="warning",
             )
         )
+    else:
+        found.extend(_notice_problems(model, keys, path))
     return found
+
+
+def _notice_problems(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:
+    """Years the campaign dials in whose official make-up days are not known yet: a warning."""
+    from dialerd.campaignfile.convert import to_calendar
+    from dialerd.domain.calendar import unannounced_message, unannounced_years
+
+    calendar = to_calendar(model)
+    years = unannounced_years(calendar, today=datetime.now(UTC).date())
+    if not years:
+        return []
+    line = keys.line_of(("holidays", "country"))
+    message = unannounced_message(calendar, years)
+    return [Problem(path, line, "holidays.country", message, severity="warning")]
 
 
 def _carrier_problems(model: CampaignFile, keys: KeyLines, path: str) -> list[Problem]:

@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from dialerd.campaignfile.columns import FIELDS, header_key
-from dialerd.campaignfile.durations import Duration
+from dialerd.campaignfile.durations import Duration, parse_duration
 from dialerd.campaignfile.fields import (
     AppData,
     Application,
@@ -42,6 +42,7 @@ from dialerd.campaignfile.fields import (
 )
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.treatments import TreatmentKind
+from dialerd.domain.workdays import parse_reminder, parse_working_days
 
 OUTCOME_CODES = tuple(o.value for o in Outcome)
 TREATMENT_NAMES = tuple(t.value for t in TreatmentKind)
@@ -150,6 +151,36 @@ class Dialing(Strict):
     answered: AnsweredTarget
     record: bool = True
     on_deadline: Literal["close", "pause"] = "close"  # a contact's deadline passed unreached
+    # seed 001: "3 working days before due" (a `due` column), "72h" / "2 working days"
+    reminder: str | None = Field(None, max_length=64)
+    callback_within: str | None = Field(None, max_length=64)
+
+    @field_validator("reminder")
+    @classmethod
+    def _reminder(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_reminder(value)
+            except ValueError as exc:
+                raise PydanticCustomError("reminder", str(exc)) from None
+        return value
+
+    @field_validator("callback_within")
+    @classmethod
+    def _within(cls, value: str | None) -> str | None:
+        if value is None or parse_working_days(value) is not None:
+            return value
+        try:
+            delay = parse_duration(value)
+        except ValueError:
+            raise PydanticCustomError(
+                "callback_within",
+                '"{value}" is not a delay like "72h" or "N working days"',
+                {"value": value},
+            ) from None
+        if delay <= timedelta(0):
+            raise PydanticCustomError("callback_within", "callback_within must be positive")
+        return value
 
     @field_validator("min_spacing")
     @classmethod
@@ -249,6 +280,10 @@ class ColumnsTable(Strict):
     phone2_third_party: HeaderNames | None = None
     phone3_third_party: HeaderNames | None = None
     phone4_third_party: HeaderNames | None = None
+    phone1_carrier: HeaderNames | None = None
+    phone2_carrier: HeaderNames | None = None
+    phone3_carrier: HeaderNames | None = None
+    phone4_carrier: HeaderNames | None = None
     timezone: HeaderNames | None = None
     deadline: HeaderNames | None = None
     not_before: HeaderNames | None = None

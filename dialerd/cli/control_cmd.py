@@ -190,6 +190,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
     with sessions() as session:
         daemons = heartbeat.instances(session, since=now - RECENT)
         campaigns = overview.summaries(session, now=now)
+        warnings = overview.calendar_warnings(session, now=now)
     alive = [heartbeat.is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
     if as_json:
         doc = {
@@ -213,10 +214,13 @@ def status(ctx: CliContext, as_json: bool) -> None:
                 {"name": c.name, "state": c.state, "due_now": c.due_now, "in_flight": c.in_flight}
                 for c in campaigns
             ],
+            "warnings": [{"campaign": k, "message": v} for k, v in sorted(warnings.items())],
         }
         click.echo(json.dumps(doc, indent=2))
     else:
         _print_status(daemons, alive, campaigns, now)
+        for name, message in sorted(warnings.items()):
+            click.echo(f"warning: {name}: {message}")
     if not any(alive):
         click.get_current_context().exit(EXIT_NO_DAEMON)
 

@@ -9,13 +9,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from dialerd.campaignfile.convert import to_calendar, to_relative_times
 from dialerd.campaignfile.loader import check_file
 from dialerd.campaignfile.models import CampaignFile
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.models import Campaign
+from dialerd.domain.calendar import CallingCalendar
+from dialerd.domain.workdays import RelativeTimes
 from dialerd.errors import CampaignNotFound
+from dialerd.importer.ported import PortedCarriers
 from dialerd.importer.preview import PreviewCounts, preview_lines
 from dialerd.importer.reader import ContactFileError
 from dialerd.importer.service import ImportSummary, import_contacts
@@ -96,6 +101,8 @@ def import_(
             now=datetime.now(UTC),
             progress=bar.update if bar is not None else None,
             columns=columns,
+            ported=_ported(ctx.settings.carriers.ported_file),
+            relative=_relative(config),
         )
     except ContactFileError as exc:
         click.echo(str(exc.problem), err=True)
@@ -182,3 +189,18 @@ def _print(summary: ImportSummary) -> None:
 
 def register(group: click.Group) -> None:
     group.add_command(import_)
+
+
+def _ported(path: Path | None) -> PortedCarriers | None:
+    """The ported-numbers lookup (``carriers.ported_file``), when set."""
+    return PortedCarriers(path) if path is not None else None
+
+
+def _relative(config: dict[str, object] | None) -> tuple[RelativeTimes, CallingCalendar] | None:
+    """The stored campaign file's reminder / callback_within rules and calendar, when set."""
+    try:
+        model = CampaignFile.model_validate(config or {})
+    except ValidationError:
+        return None  # an older stored format: no relative times
+    rules = to_relative_times(model)
+    return None if rules is None else (rules, to_calendar(model))

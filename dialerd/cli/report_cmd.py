@@ -37,9 +37,10 @@ def open_output(path: Path | None) -> Iterator[IO[str]]:
 
 @click.command("report")
 @click.argument("campaign")
-@click.option("--since", type=DAY, help="First UTC day (YYYY-MM-DD) of daily rows and outcomes.")
-@click.option("--until", type=DAY, help="Last UTC day (YYYY-MM-DD), inclusive.")
-@click.option("--daily", is_flag=True, help="Add one row per day (table); CSV of the days.")
+@click.option("--since", type=DAY, help="First day (YYYY-MM-DD) of daily rows and outcomes.")
+@click.option("--until", type=DAY, help="Last day (YYYY-MM-DD), inclusive.")
+@click.option("--daily", is_flag=True, help="Add one row per local day (table); CSV of the days.")
+@click.option("--weekly", is_flag=True, help="Add the weekly summary (table); CSV of the weeks.")
 @click.option(
     "--format",
     "fmt",
@@ -58,6 +59,7 @@ def report(
     since: datetime | None,
     until: datetime | None,
     daily: bool,
+    weekly: bool,
     fmt: str,
     output: Path | None,
     show_numbers: bool,
@@ -70,7 +72,7 @@ def report(
         campaign,
         since=since.date() if since else None,
         until=until.date() if until else None,
-        detail=daily or fmt != "table",
+        detail=daily or weekly or fmt != "table",
         show_numbers=show_numbers,
         show_names=show_names,
     )
@@ -81,9 +83,9 @@ def report(
         return
     with open_output(output) as out:
         if fmt == "table":
-            out.write(render_table.render(data, daily))
+            out.write(render_table.render(data, daily, weekly))
         elif fmt == "csv":
-            render_csv.report_csv(data, out, daily)
+            render_csv.report_csv(data, out, daily, weekly)
         elif fmt == "json":
             render_csv.report_json(data, out)
         else:

@@ -84,6 +84,7 @@ class ContactImport(Base):
     duplicates: Mapped[int] = mapped_column(Integer, default=0)
     dnc_suppressed: Mapped[int] = mapped_column(Integer, default=0)
     rejects_file: Mapped[str | None] = mapped_column(Text)
+    rows_refused: Mapped[int | None] = mapped_column(Integer)  # whole rows; NULL before 0008
 
 
 class Contact(Base):
@@ -169,6 +170,8 @@ class PhoneNumber(Base):
     raw: Mapped[str] = mapped_column(String(64))
     number_type: Mapped[str] = mapped_column(String(24), default="unknown")
     carrier: Mapped[str | None] = mapped_column(String(64))
+    # where ``carrier`` came from: prefix | list (phoneN_carrier) | ported (file); NULL: prefix
+    carrier_source: Mapped[str | None] = mapped_column(String(8))
     third_party: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[NumberState] = mapped_column(
         StrEnumText(NumberState), default=NumberState.dialable
@@ -291,6 +294,7 @@ class Attempt(Base):
     disposition: Mapped[str | None] = mapped_column(String(32))
     signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
+    recording_file: Mapped[str | None] = mapped_column(String(255))  # DIALERD_RECORDING_FILE
 
 
 class DncEntry(Base):

@@ -194,6 +194,56 @@ class CallingCalendar:
         return total
 
 
+# -- years without an official notice -----------------------------------------------
+
+NOTICE_LOOKBACK_YEARS = 10  # a country with make-up days has had some in this many years
+
+
+def unannounced_years(
+    calendar: CallingCalendar, *, today: date, horizon_days: int = 366
+) -> tuple[int, ...]:
+    """Years the calendar's dates touch whose make-up days the ``holidays`` package does not know.
+
+    China (and a few others) publish each year's holidays and make-up working
+    days (调休) in a notice late the year before; the ``holidays`` package lists
+    them only from a release after that notice. A year is *unannounced* when the
+    country had make-up days in the last ``NOTICE_LOOKBACK_YEARS`` years but none
+    is known in that year or later. The dates touched run from ``start`` (else
+    ``today``) to ``end`` (else ``horizon_days`` after the later of the two).
+    A year with any ``closed``/``opened`` date is taken as overridden by hand.
+    """
+    if calendar.holiday_country is None:
+        return ()
+    first = calendar.start or today
+    last = calendar.end or max(first, today) + timedelta(days=horizon_days)
+    overridden = {d.year for d in calendar.closed | calendar.opened}
+    return tuple(
+        year
+        for year in range(first.year, last.year + 1)
+        if year not in overridden and not _notice_known(calendar.holiday_country, year)
+    )
+
+
+def unannounced_message(calendar: CallingCalendar, years: tuple[int, ...]) -> str:
+    """The operator's warning for :func:`unannounced_years` (empty when there are none)."""
+    if not years:
+        return ""
+    listed = ", ".join(str(y) for y in years)
+    return (
+        f"no official {calendar.holiday_country} holidays and make-up days for {listed} "
+        "in the installed holidays package: dialerd follows provisional dates; "
+        "write the official ones in holidays.open / holidays.closed"
+    )
+
+
+@lru_cache(maxsize=256)
+def _notice_known(country: str, year: int) -> bool:
+    """Whether ``year``'s make-up days are known (or the country has none to announce)."""
+    years = range(year - NOTICE_LOOKBACK_YEARS, year + 2)
+    with_make_up = [y for y in years if _holiday_year(country, y)[1]]
+    return not with_make_up or max(with_make_up) >= year
+
+
 # -- helpers (cached) ------------------------------------------------------------------
 
 

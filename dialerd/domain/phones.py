@@ -218,3 +218,23 @@ def render_channel(template: str, e164: str, dial_prefix: str = "") -> str:
         lambda m: render_dial_number(e164, m.group(1), dial_prefix), template
     )
     return check_channel(rendered)
+
+
+# -- the carrier a number really has (携号转网: ported numbers) ---------------------------
+
+CARRIER_SOURCES = ("ported", "list", "prefix")  # first that knows wins
+
+
+def effective_carrier(
+    prefix: str | None, listed: str | None = None, ported: str | None = None
+) -> tuple[str | None, str]:
+    """The carrier the caller-ID rules use, and where it came from.
+
+    A number ported to another carrier (携号转网) keeps its prefix, so the prefix
+    carrier can be wrong: the ported-numbers lookup ops keep current wins, then the
+    carrier the contact list gives (``phoneN_carrier``), then the prefix.
+    """
+    for name, source in zip((ported, listed, prefix), CARRIER_SOURCES, strict=True):
+        if name:
+            return name, source
+    return None, "prefix"

@@ -75,6 +75,9 @@ class PbxSignals:
         return (self.ended_at - self.answered_at).total_seconds()
 
 
+RECORDING_KEY = "recording_file"  # PbxSignals.raw key of the answered leg's recording
+
+
 @dataclass(frozen=True, slots=True)
 class AnsweredInfo:
     """What the answered leg told: answer time, AMD verdict, the flow's disposition."""
@@ -84,6 +87,7 @@ class AnsweredInfo:
     amd_cause: str | None = None
     disposition: str | None = None
     callback_at: datetime | None = None
+    recording_file: str | None = None  # DIALERD_RECORDING_FILE: the call's recording
 
     def merged(self, newer: AnsweredInfo) -> AnsweredInfo:
         """This info updated with every field ``newer`` knows."""
@@ -103,6 +107,11 @@ class AnsweredInfo:
             amd_status=signals.amd_status or self.amd_status,
             amd_cause=signals.amd_cause or self.amd_cause,
             answered_at=signals.answered_at or self.answered_at,
+            raw=(
+                {**signals.raw, RECORDING_KEY: self.recording_file}
+                if self.recording_file
+                else signals.raw
+            ),
         )
 
 

@@ -16,10 +16,13 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from dialerd.campaignfile.convert import to_relative_times
 from dialerd.campaignfile.errors import FileProblems
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.db.models import Campaign, ContactImport
+from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.ports import AnsweredTarget
+from dialerd.domain.workdays import RelativeTimes
 from dialerd.engine.registry import load_directory, register
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.importer import ImportSummary, import_contacts
@@ -107,10 +110,17 @@ def import_lists(
             now=now,
             actor=actor,
             columns=loaded.model.column_map(),
+            relative=_relative(loaded),
         )
         log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
         done.append((path, summary))
     return done
+
+
+def _relative(loaded: LoadedCampaign) -> tuple[RelativeTimes, CallingCalendar] | None:
+    """The campaign's reminder / callback_within rules with its calendar, for the importer."""
+    rules = to_relative_times(loaded.model)
+    return None if rules is None else (rules, loaded.calendar)
 
 
 def install(

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from dialerd.engine.reconcile import (
     settle_orphans,
 )
 from dialerd.errors import DialerdError
+from dialerd.importer.ported import PortedCarriers, PortedRefresher
 from dialerd.logconfig import get_logger
 from dialerd.process import heartbeat
 from dialerd.process.signals import SignalRouter
@@ -104,6 +106,11 @@ class Daemon:
         sched = self.settings.scheduler
         jobs.add_periodic(self.scheduler, "reap", self.reap, seconds=sched.reap_interval_s)
         jobs.add_periodic(self.scheduler, "heartbeat", self.beat, seconds=sched.heartbeat_s)
+        if (ported := self.settings.carriers.ported_file) is not None:
+            refresh = PortedRefresher(self.engine, PortedCarriers(ported))
+            period = self.settings.carriers.check_s
+            job = partial(self._supervised, "ported", refresh)
+            jobs.add_periodic(self.scheduler, "ported", job, seconds=period)
         for runtime in self.campaigns.runtimes.values():
             jobs.add_calendar_jobs(self.scheduler, runtime, self.calendar.on_event)
         if self.settings.metrics.enabled:

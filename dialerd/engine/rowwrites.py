@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, func, insert, update
 from dialerd.db import tables
 from dialerd.domain.outcomes import Group, info
 from dialerd.domain.policy import Decision
-from dialerd.domain.ports import PbxSignals
+from dialerd.domain.ports import RECORDING_KEY, PbxSignals
 from dialerd.domain.states import AttemptStatus, ClosedReason, ContactState
 from dialerd.engine.views import LoadedContact
 
@@ -50,6 +50,7 @@ _CLOSE_ATTEMPT = (
         disposition=bindparam("b_disposition"),
         signals=bindparam("b_signals"),
         error=bindparam("b_error"),
+        recording_file=bindparam("b_recording"),
     )
 )
 _SETTLE_NUMBER = (
@@ -171,6 +172,7 @@ class Writes:
                 "b_disposition": s.disposition,
                 "b_signals": _signals_json(s, p.rule, p.known),
                 "b_error": s.error,
+                "b_recording": s.raw.get(RECORDING_KEY),
             }
         )
 

@@ -45,6 +45,7 @@ NUMBER_COLUMNS = (
     "raw",
     "number_type",
     "carrier",
+    "carrier_source",
     "third_party",
     "state",
     "dial_count",
@@ -80,6 +81,7 @@ class NewNumber:
     third_party: bool
     next_dial_at: datetime | None
     next_is_appointment: bool
+    carrier_source: str = "prefix"
 
 
 def sqlite_time(moment: datetime | None) -> str | None:
@@ -153,6 +155,7 @@ class BulkLoader:
                         n.raw,
                         n.number_type,
                         n.carrier,
+                        n.carrier_source,
                         n.third_party,
                         NumberState.dialable.value,
                         0,

@@ -59,6 +59,7 @@ class ContactReader:
         self._mapping = columns
         self.region = region.upper()
         self._zone = ZoneInfo(default_timezone)
+        self.default_timezone = default_timezone
         self._forced = encoding
         self._on_read = on_read
         self.encoding = ""

@@ -52,6 +52,7 @@ def finish_import(
         run.rejected = summary.rejected
         run.duplicates = summary.duplicates
         run.dnc_suppressed = summary.dnc_suppressed
+        run.rows_refused = summary.rows_refused
         run.rejects_file = summary.rejects_file
         details = {**summary.as_dict(), "path": run.path, "sha256": run.sha256}
         session.add(

@@ -3,7 +3,8 @@
 The header is mapped once (:class:`Columns`, through the campaign's ``[columns]``
 table when it has one); each row is then read by position. Fields: ``external_id``
 (required), ``name``, ``phone1``..``phone4`` (at least one column, at least one
-value per row), ``phoneN_third_party``, ``timezone`` (IANA), ``deadline``,
+value per row), ``phoneN_third_party``, ``phoneN_carrier`` (the carrier a ported
+number is on now: overrides the prefix), ``timezone`` (IANA), ``deadline``,
 ``not_before``, ``appointment`` (ISO 8601), ``priority`` (int). Every other column
 goes into the contact's ``data``.
 """
@@ -27,6 +28,7 @@ from dialerd.domain.phones import NormalizedNumber, Rejection, normalize
 
 MAX_EXTERNAL_ID = 100  # contacts.external_id is VARCHAR(100)
 MAX_TIMEZONE = 64
+MAX_CARRIER = 64  # phone_numbers.carrier is VARCHAR(64)
 _YES = frozenset({"yes", "y", "1", "true", "是"})
 _NO = frozenset({"", "no", "n", "0", "false", "否"})
 
@@ -95,6 +97,7 @@ class NumberField:
     raw: str
     third_party: bool
     result: NormalizedNumber | Rejection
+    carrier: str | None = None  # the list's phoneN_carrier (a ported number's real carrier)
 
 
 @dataclass(slots=True)
@@ -197,7 +200,11 @@ def _numbers(columns: Columns, values: list[str], region: str) -> list[NumberFie
                 raise _Invalid(
                     columns.names[tp_col], f"{values[tp_col]!r} is not yes/no/1/0/true/false"
                 )
-        found.append(NumberField(position, raw, third_party, normalize(raw, region)))
+        listed = columns.get(values, f"phone{position}_carrier") or None
+        if listed is not None and len(listed) > MAX_CARRIER:
+            field = columns.label(f"phone{position}_carrier")
+            raise _Invalid(field, f"longer than {MAX_CARRIER} characters")
+        found.append(NumberField(position, raw, third_party, normalize(raw, region), listed))
     return found
 
 

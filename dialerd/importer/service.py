@@ -31,18 +31,22 @@ from typing import Any
 from sqlalchemy import Engine
 
 from dialerd.campaignfile.columns import ColumnMap
+from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.due import may_start, plan_next
-from dialerd.domain.phones import Rejection
+from dialerd.domain.phones import Rejection, effective_carrier
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.states import ContactState, NumberState
 from dialerd.domain.views import ContactView, NumberView
+from dialerd.domain.workdays import RelativeTimes
 from dialerd.errors import DialerdError
 from dialerd.importer.bulkload import BulkLoader, NewContact, NewNumber
 from dialerd.importer.keyset import KeySet, text_key
 from dialerd.importer.known import Known, existing_ids, load_known
+from dialerd.importer.ported import PortedCarriers
 from dialerd.importer.reader import ContactReader
 from dialerd.importer.record import finish_import, start_import
 from dialerd.importer.rejects import RejectsWriter, default_rejects_path
+from dialerd.importer.relative import BadRelativeValue, place
 from dialerd.importer.rows import ContactRow, RowError
 
 BATCH_CONTACTS = 10_000
@@ -72,6 +76,7 @@ class ImportSummary:
     already_loaded: int = 0
     rejects_file: str | None = None
     rows: int = 0
+    rows_refused: int = 0  # rows that loaded no contact (rejected, duplicate row, all DNC)
     import_id: int | None = None
     encoding: str = ""
 
@@ -95,6 +100,7 @@ class ImportSummary:
             "rejects_file": self.rejects_file,
             "already_loaded": self.already_loaded,
             "rows": self.rows,
+            "rows_refused": self.rows_refused,
             "import_id": self.import_id,
             "encoding": self.encoding,
         }
@@ -113,10 +119,15 @@ def import_contacts(
     progress: Callable[[int], None] | None = None,
     actor: str = "dialerd import",
     columns: ColumnMap | None = None,
+    ported: PortedCarriers | None = None,
+    relative: tuple[RelativeTimes, CallingCalendar] | None = None,
 ) -> ImportSummary:
     """Import ``path`` into the campaign; ``progress`` receives bytes read since its last call.
 
-    ``columns`` is the campaign's ``[columns]`` table (field -> the list's headers).
+    ``columns`` is the campaign's ``[columns]`` table (field -> the list's headers);
+    ``ported`` (the ``carriers.ported_file`` lookup) overrides a number's prefix carrier;
+    ``relative`` (the campaign's reminder / callback_within rules and its calendar) places
+    rows' ``not_before`` / ``deadline`` (:mod:`dialerd.importer.relative`).
     Raises :class:`~dialerd.importer.reader.ContactFileError` when the file cannot be
     read at all (before anything is written).
     """
@@ -138,7 +149,7 @@ def import_contacts(
         try:
             with RejectsWriter(out, reader.header) as rejects:
                 confirm = partial(existing_ids, engine, campaign_id)
-                _Pass(reader, known, rejects, summary, now, confirm).run(loader)
+                _Pass(reader, known, rejects, summary, now, confirm, ported, relative).run(loader)
             if rejects.written:
                 summary.rejects_file = str(out)
             _tally(summary, dict(rejects.counts), dict(rejects.number_counts))
@@ -159,10 +170,14 @@ class _Pass:
         summary: ImportSummary,
         now: datetime,
         confirm: Callable[[list[str]], set[str]],
+        ported: PortedCarriers | None = None,
+        relative: tuple[RelativeTimes, CallingCalendar] | None = None,
     ) -> None:
         self.reader, self.known, self.rejects = reader, known, rejects
         self.summary, self.now = summary, now
         self.confirm = confirm
+        self.ported = ported
+        self.relative = relative
         self.file_ids = KeySet()
         self.pending: list[ContactRow] = []
         self.id_field = reader.columns.label("external_id")
@@ -218,6 +233,12 @@ class _Pass:
         if blocked is not None:
             self.rejects.write(row.values, row.line, self.id_field, DNC_REASON, blocked)
             return None
+        if self.relative is not None:
+            try:
+                place(row, *self.relative, self.reader.default_timezone, self.now)
+            except BadRelativeValue as exc:
+                self.rejects.write(row.values, row.line, exc.field, "invalid_value", str(exc))
+                return None
         kept = self.numbers(row)
         if not kept:
             self.rejects.write(
@@ -265,12 +286,15 @@ class _Pass:
                 self.rejects.write(row.values, row.line, where, DNC_REASON, rule, number=True)
                 continue
             self.known.numbers.add(number_key)
+            ported = self.ported.carrier_of(result.e164) if self.ported is not None else None
+            carrier, source = effective_carrier(result.carrier, number.carrier, ported)
             kept.append(
                 NewNumber(
                     e164=result.e164,
                     raw=number.raw.strip(),
                     number_type=result.number_type,
-                    carrier=result.carrier,
+                    carrier=carrier,
+                    carrier_source=source,
                     third_party=number.third_party,
                     next_dial_at=None,
                     next_is_appointment=False,
@@ -310,6 +334,7 @@ def _tally(summary: ImportSummary, counts: dict[str, int], numbers: dict[str, in
     summary.rejected_numbers = {
         reason: numbers[reason] for reason in summary.rejected if numbers.get(reason)
     }
+    summary.rows_refused = sum(counts.values()) - sum(numbers.values())
 
 
 def _check_writable(path: Path) -> None:

@@ -55,6 +55,8 @@ MAX_ENV_LINES = 200
 # so ``answered,<attempt>,<AMDSTATUS>`` works too (the token then comes from the channel)
 AMD_STATUSES = frozenset({"HUMAN", "MACHINE", "NOTSURE", "HANGUP"})
 RESULT_VARIABLE = "DIALERD_AGI_RESULT"
+RECORDING_VARIABLE = "DIALERD_RECORDING_FILE"  # set by the dialplan before MixMonitor
+MAX_RECORDING_PATH = 255  # attempts.recording_file is VARCHAR(255)
 ACCEPTED = "accepted"
 _RESULT = re.compile(r"^(\d{3})[ -]result=(-?\d+)(?:\s+\((.*)\))?")
 _RECV = 65536
@@ -403,6 +405,9 @@ class FastAgiServer:
         raw = session.get_variable("DIALERD_DISPOSITION") or None
         callback_at = parse_callback_at(session.get_variable("DIALERD_CALLBACK"))
         outcome = lookup(raw) if raw else None
+        recording = _recording_file(session.get_variable(RECORDING_VARIABLE))
+        if recording is not None:
+            info = dataclasses.replace(info, recording_file=recording)
         if outcome is not None:
             info = dataclasses.replace(info, disposition=outcome.value, callback_at=callback_at)
         verdict = self._on_answered(attempt_id, info)
@@ -427,3 +432,12 @@ class FastAgiServer:
             disposition=info.disposition,
         )
         return ACCEPTED
+
+
+def _recording_file(value: str | None) -> str | None:
+    """The recording's path as the dialplan set it; None when unset or not a plain path."""
+    if not value or len(value) > MAX_RECORDING_PATH:
+        return None
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return None
+    return value

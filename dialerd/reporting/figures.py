@@ -80,6 +80,17 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "talk_seconds",
 )
 
+# seed 003's weekly summary (reporting/localdays.py has the formulas)
+WEEKLY_COLUMNS: tuple[str, ...] = (
+    "week",
+    "calls_made",
+    "answered_calls",
+    "connect_rate",
+    "reached_calls",
+    "valid_rate",
+    "complaints",
+)
+
 LATENESS_COLUMNS: tuple[str, ...] = ("dials", "avg_s", "p50_s", "p95_s", "max_s")
 
 
@@ -93,7 +104,8 @@ class Report:
     since: str | None
     until: str | None
     figures: dict[str, Any]
-    daily: list[dict[str, Any]] = field(default_factory=list)
+    daily: list[dict[str, Any]] = field(default_factory=list)  # by the campaign's local day
+    weekly: list[dict[str, Any]] = field(default_factory=list)  # Monday–Sunday, local days
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     funnel: list[dict[str, Any]] = field(default_factory=list)
     lateness: dict[str, Any] = field(default_factory=dict)
@@ -109,6 +121,7 @@ class Report:
             "until": self.until,
             "figures": self.figures,
             "daily": self.daily,
+            "weekly": self.weekly,
             "outcomes": self.outcomes,
             "round_funnel": self.funnel,
             "dispatch_lateness": self.lateness,

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from dialerd.db.queue import usable_sql
 from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
+from dialerd.reporting import localdays
 from dialerd.reporting.figures import DAILY_COLUMNS, LATENESS_COLUMNS, Report, plain
 from dialerd.reporting.masking import maybe_mask_name, maybe_mask_number
 
@@ -100,7 +101,6 @@ def load_report(
     """
     with engine.connect() as conn:
         cid, tz = campaign_row(conn, name)
-    where, params = _day_filter(since, until)
     jobs: dict[str, tuple[str, dict[str, Any]]] = {
         "figures": (FIGURES_SQL, {}),
         "dial_figures": (DIAL_FIGURES_SQL, {}),
@@ -111,15 +111,15 @@ def load_report(
         "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
     }
     if detail:
-        jobs["daily"] = (
-            f"SELECT * FROM v_campaign_daily WHERE campaign_id = :c{where} ORDER BY day",
-            params,
-        )
         jobs["hourly"] = (
             "SELECT hour_utc, calls_made FROM v_campaign_hourly WHERE campaign_id = :c",
             {},
         )
     rows = _run_all(engine, cid, jobs)
+    days: list[dict[str, Any]] = []
+    if detail:  # by the campaign's local day (v_campaign_daily has UTC days)
+        with engine.connect() as conn:
+            days = localdays.daily(conn, cid, tz, since, until)
     (figures,) = rows["figures"]
     figures.update(rows["dial_figures"][0])
     figures.update(_sla(rows["sla"]))
@@ -135,7 +135,8 @@ def load_report(
         since=since.isoformat() if since else None,
         until=until.isoformat() if until else None,
         figures=figures,
-        daily=[{k: d[k] for k in DAILY_COLUMNS} for d in rows.get("daily", [])],
+        daily=[{k: d[k] for k in DAILY_COLUMNS} for d in days],
+        weekly=localdays.weekly(days),
         outcomes=_with_shares(rows["outcomes"]),
         funnel=[{k: v for k, v in f.items() if k != "campaign_id"} for f in rows["funnel"]],
         lateness={k: lateness[0][k] for k in LATENESS_COLUMNS} if lateness else {},

@@ -7,11 +7,15 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from dialerd.reporting.csvfile import write_rows
-from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Report
+from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, WEEKLY_COLUMNS, Report
 
 
-def report_csv(report: Report, out: IO[str], daily: bool) -> None:
-    """Figures as ``figure,label_en,label_zh,value`` rows; with ``daily``, the daily table."""
+def report_csv(report: Report, out: IO[str], daily: bool, weekly: bool = False) -> None:
+    """Figures as ``figure,label_en,label_zh,value`` rows; with ``daily`` the local days,
+    with ``weekly`` the weeks instead."""
+    if weekly:
+        write_rows(out, WEEKLY_COLUMNS, ([w[c] for c in WEEKLY_COLUMNS] for w in report.weekly))
+        return
     if daily:
         write_rows(out, DAILY_COLUMNS, ([d[c] for c in DAILY_COLUMNS] for d in report.daily))
         return

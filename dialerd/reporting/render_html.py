@@ -12,7 +12,7 @@ from typing import Any
 
 from dialerd.reporting import svg
 from dialerd.reporting.csvfile import escape_cell
-from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Report, format_value
+from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, WEEKLY_COLUMNS, Report, format_value
 
 # Simplified Chinese faces of Windows, macOS and Linux (fonts-noto-cjk, WenQuanYi) before
 # the generic family; with lang="zh-CN" browsers also pick Simplified glyph shapes.
@@ -119,6 +119,11 @@ def render(report: Report) -> str:
         [[d[c] if c == "day" else _daily(c, d[c]) for c in DAILY_COLUMNS] for d in report.daily],
         [c != "day" for c in DAILY_COLUMNS],
     )
+    weekly = _table(
+        WEEKLY_COLUMNS,
+        [[w[c] if c == "week" else _daily(c, w[c]) for c in WEEKLY_COLUMNS] for w in report.weekly],
+        [c != "week" for c in WEEKLY_COLUMNS],
+    )
     late = report.lateness
     lateness = (
         _table(
@@ -143,13 +148,14 @@ def render(report: Report) -> str:
         f"<h2>Figures, totals to date  指标</h2>{figures}"
         f"<h2>Outcomes  呼叫结果</h2>{outcomes}"
         f"<h2>Dispatch lateness  派发延迟</h2>{lateness}"
-        f"<h2>Daily (UTC days)  每日</h2>{daily}"
+        f"<h2>Daily ({escape(report.timezone)} days)  每日</h2>{daily}"
+        f"<h2>Weekly (Monday–Sunday)  每周</h2>{weekly}"
         "</body></html>\n"
     )
 
 
 def _daily(column: str, value: Any) -> str:
-    if column == "answer_rate":
+    if column in ("answer_rate", "connect_rate", "valid_rate"):
         return format_value("rate", value)
     if column.endswith("seconds"):
         return format_value("seconds", value)

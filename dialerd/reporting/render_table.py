@@ -6,7 +6,14 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Kind, Report, format_value
+from dialerd.reporting.figures import (
+    DAILY_COLUMNS,
+    FIGURES,
+    WEEKLY_COLUMNS,
+    Kind,
+    Report,
+    format_value,
+)
 
 
 def width(text: str) -> int:
@@ -30,18 +37,24 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[
     return "\n".join(lines)
 
 
-_DAILY_KINDS: dict[str, Kind] = {"answer_rate": "rate", "ring_seconds": "seconds"}
+_DAILY_KINDS: dict[str, Kind] = {
+    "answer_rate": "rate",
+    "ring_seconds": "seconds",
+    "connect_rate": "rate",
+    "valid_rate": "rate",
+}
 
 
 def _cell(column: str, value: Any) -> str:
-    if column == "day":
+    if column in ("day", "week"):
         return str(value)
     kind: Kind = _DAILY_KINDS.get(column, "seconds" if column.endswith("seconds") else "count")
     return format_value(kind, value)
 
 
-def render(report: Report, daily: bool) -> str:
-    """Figures, outcomes, round funnel, dispatch lateness, then (``daily``) one row per day."""
+def render(report: Report, daily: bool, weekly: bool = False) -> str:
+    """Figures, outcomes, round funnel, dispatch lateness, then (``daily``) one row per local
+    day and (``weekly``) one per Monday–Sunday week."""
     parts = [
         f"Campaign {report.campaign} ({report.timezone}), "
         f"generated {report.generated_at:%Y-%m-%d %H:%M} UTC",
@@ -99,12 +112,21 @@ def render(report: Report, daily: bool) -> str:
             + f" over {late['dials']} dials",
         ]
     if daily:
-        parts += ["", f"Daily (UTC days)  每日{span}"]
+        parts += ["", f"Daily ({report.timezone} days)  每日{span}"]
         parts.append(
             table(
                 DAILY_COLUMNS,
                 [[_cell(c, d[c]) for c in DAILY_COLUMNS] for d in report.daily],
                 [c != "day" for c in DAILY_COLUMNS],
+            )
+        )
+    if weekly:
+        parts += ["", f"Weekly (Monday-Sunday, {report.timezone})  每周{span}"]
+        parts.append(
+            table(
+                WEEKLY_COLUMNS,
+                [[_cell(c, w[c]) for c in WEEKLY_COLUMNS] for w in report.weekly],
+                [c != "week" for c in WEEKLY_COLUMNS],
             )
         )
     if report.undialable:

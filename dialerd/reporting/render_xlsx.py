@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, Kind, Report
+from dialerd.reporting.figures import DAILY_COLUMNS, FIGURES, WEEKLY_COLUMNS, Kind, Report
 from dialerd.reporting.labels import bucket_zh
 from dialerd.reporting.xlsxfile import CellKind, Column, Sheet, Typed, write_xlsx
 
@@ -59,10 +59,22 @@ def _outcomes(report: Report) -> Sheet:
 
 def _daily(report: Report) -> Sheet:
     columns = [
-        Column("day (UTC)" if c == "day" else c, _DAILY_KINDS.get(c, "int")) for c in DAILY_COLUMNS
+        Column(f"day ({report.timezone})" if c == "day" else c, _DAILY_KINDS.get(c, "int"))
+        for c in DAILY_COLUMNS
     ]
     rows = [[d[c] for c in DAILY_COLUMNS] for d in report.daily]
     return Sheet("每日 Daily", columns, rows)
+
+
+def _weekly(report: Report) -> Sheet:
+    kinds: dict[str, CellKind] = {
+        "week": "date",
+        "connect_rate": "percent",
+        "valid_rate": "percent",
+    }
+    columns = [Column(c, kinds.get(c, "int")) for c in WEEKLY_COLUMNS]
+    rows = [[w[c] for c in WEEKLY_COLUMNS] for w in report.weekly]
+    return Sheet("每周 Weekly", columns, rows)
 
 
 def _funnel(report: Report) -> Sheet:
@@ -81,13 +93,13 @@ def _about(report: Report) -> Sheet:
         ("campaign", report.campaign),
         ("timezone", report.timezone),
         (f"generated_at ({report.timezone})", Typed(report.generated_at, "datetime")),
-        ("since (UTC day)", Typed(report.since, "date")),
-        ("until (UTC day)", Typed(report.until, "date")),
+        ("since (local day)", Typed(report.since, "date")),
+        ("until (local day)", Typed(report.until, "date")),
     ]
     return Sheet("说明 About", [Column("item"), Column("value")], rows, ZoneInfo(report.timezone))
 
 
 def write_report(report: Report, path: Path) -> None:
     """The whole report as one workbook at ``path``."""
-    sheets = [_figures, _outcomes, _funnel, _daily, _undialable, _about]
+    sheets = [_figures, _outcomes, _funnel, _daily, _weekly, _undialable, _about]
     write_xlsx(path, [sheet(report) for sheet in sheets])

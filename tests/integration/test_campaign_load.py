@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -215,3 +216,21 @@ def test_cli_load_writes_nothing_when_a_file_is_bad(
     assert "nothing loaded" in result.stderr
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Campaign)) == 0
+
+
+def test_the_examples_corruption_rate_counts_refused_records(
+    engine: Engine, folder: Path, tmp_path: Path
+) -> None:
+    """Seed 003: useless records ÷ records received. spot-check.csv has 20 rows; two
+    loaded no contact (SC-0008: no number; the second SC-0016: a duplicate row). Two
+    more rows lost one number each (SC-0004, SC-0013) and one repeated a number (SC-0019):
+    those contacts loaded, so they are not useless data."""
+    config = _settings(tmp_path, engine.url.render_as_string(hide_password=False))
+    loaded = CliRunner().invoke(cli, ["--config", str(config), "campaign", "load", str(folder)])
+    assert loaded.exit_code == 0, loaded.output
+    args = ["--config", str(config), "report", "spot-check", "--format", "json"]
+    report = CliRunner().invoke(cli, args)
+    assert report.exit_code == 0, report.output
+    figures = json.loads(report.stdout)["figures"]
+    assert (figures["account_size"], figures["useless_data"]) == (18, 2)
+    assert figures["corruption_rate"] == pytest.approx(0.10)

@@ -86,7 +86,7 @@ def test_a_mapping_typo_gets_a_did_you_mean_naming_the_files_header(tmp_path: Pa
     path = _folder(tmp_path, phone1='"手机号"')
     loaded, problems = check_file(path)
     assert loaded is None
-    assert [str(p) for p in problems] == [
+    assert [str(p) for p in problems if ": warning: " not in str(p)] == [
         f'{path}:9: columns.phone1: no column "手机号" in list.csv; did you mean "手机号码"?'
     ]
     result = CliRunner().invoke(cli, ["campaign", "validate", str(path)])

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import holidays
 import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine, select
@@ -246,3 +247,28 @@ def test_queue_gauges_for_the_metrics(engine: Engine) -> None:
     with Session(engine) as session:
         gauges = overview.queue_gauges(session, now=NOW)
     assert gauges == {"renewals": (1, 1), "survey": (0, 0)}
+
+
+def test_status_warns_of_years_without_an_official_holiday_notice(
+    config: Path, engine: Engine
+) -> None:
+    last = max(
+        y
+        for y in range(2020, 2041)
+        if any(d.year == y for d in holidays.country_holidays("CN", years=y).weekend_workdays)
+    )
+    with Session(engine) as session, session.begin():
+        open_ended = add_campaign(session, "renewals")
+        open_ended.config = {**open_ended.config, "end": None}
+        add_campaign(session, "archive", state="finished").config = open_ended.config
+    with Session(engine) as session:
+        late_in_year = datetime(last, 12, 6, tzinfo=UTC)
+        found = overview.calendar_warnings(session, now=late_in_year)
+        today = overview.calendar_warnings(session, now=datetime.now(UTC))
+    assert list(found) == ["renewals"]
+    assert str(last + 1) in found["renewals"]
+    assert "holidays.open / holidays.closed" in found["renewals"]
+    doc = json.loads(run(config, "status", "--json").output)
+    assert doc["warnings"] == [{"campaign": k, "message": v} for k, v in today.items()]
+    text = run(config, "status").output
+    assert all(f"warning: {k}: {v}" in text for k, v in today.items())

@@ -102,11 +102,32 @@ def test_answered_records_the_answer_and_amd(agi: tuple[FakeTelephony, int]) -> 
         "GET VARIABLE AMDCAUSE",
         "GET VARIABLE DIALERD_DISPOSITION",
         "GET VARIABLE DIALERD_CALLBACK",
+        "GET VARIABLE DIALERD_RECORDING_FILE",
         'SET VARIABLE DIALERD_AGI_RESULT "accepted"',
     ]
     assert pbx.got == [
         (42, AnsweredInfo(answered_at=NOW, amd_status="HUMAN", amd_cause="HUMAN-800-800"))
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "stored"),
+    [
+        (
+            "/var/spool/asterisk/monitor/dialerd/42.wav",
+            "/var/spool/asterisk/monitor/dialerd/42.wav",
+        ),
+        ("/rec/a\x01b.wav", None),  # a control character: left out
+        ("/" + "r" * 300, None),  # longer than attempts.recording_file holds
+    ],
+)
+def test_answered_reports_the_recording_file(
+    agi: tuple[FakeTelephony, int], value: str, stored: str | None
+) -> None:
+    pbx, port = agi
+    env = RECORDED_ENV + f"\nagi_arg_1: 42\nagi_arg_2: {TOKENS.token(42)}\nagi_arg_3: HUMAN"
+    play_asterisk(port, env, {"DIALERD_RECORDING_FILE": value})
+    assert [info.recording_file for _, info in pbx.got] == [stored]
 
 
 def test_disposition_reads_the_flow_variables_and_skips_hangup(

@@ -112,7 +112,7 @@ def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) ->
     _ok(run, "report", "c1", "--format", "xlsx", "-o", str(target), "--show-names")
     wb = load_workbook(target)
     assert wb.sheetnames == [
-        "指标 Figures", "呼叫结果 Outcomes", "轮次漏斗 Funnel", "每日 Daily",
+        "指标 Figures", "呼叫结果 Outcomes", "轮次漏斗 Funnel", "每日 Daily", "每周 Weekly",
         "无法拨通 Undialable", "说明 About",
     ]  # fmt: skip
     figures = {r[0].value: r for r in wb["指标 Figures"].iter_rows(min_row=2)}
@@ -126,10 +126,13 @@ def test_xlsx_report_is_typed(run: CliRunner, engine: Engine, tmp_path: Path) ->
     ]  # fmt: skip
     assert outcomes["vacant"][2:7] == ["空号", "dead_number", "terminal_number", "号码停拨", 1]
     daily = list(wb["每日 Daily"].iter_rows())
-    assert [c.value for c in daily[0][:2]] == ["day (UTC)", "calls_made"]
+    assert [c.value for c in daily[0][:2]] == ["day (Asia/Shanghai)", "calls_made"]
     day, calls, *_ = daily[1]
     assert day.value == datetime(2026, 11, 2) and day.is_date  # a real date cell
-    assert (calls.value, calls.data_type) == (7, "n")
+    assert (calls.value, calls.data_type) == (7, "n")  # Shanghai days: 01:xx UTC is 09:xx
+    weekly = [[c.value for c in r] for r in wb["每周 Weekly"].iter_rows()]
+    assert weekly[0][:3] == ["week", "calls_made", "answered_calls"]
+    assert weekly[1][:2] == [datetime(2026, 11, 2), 10]  # Monday 11-02: every dial
     (name,) = (r[1] for r in wb["无法拨通 Undialable"].iter_rows(min_row=2))
     assert (name.value, name.data_type, name.quotePrefix) == (evil, "s", True)  # inert text
     about = {r[0]: r[1] for r in wb["说明 About"].iter_rows(values_only=True)}
@@ -189,3 +192,16 @@ def test_csv_writer_escapes_every_text_cell() -> None:
         ["'=1+1", "3"],
         ["ok", ""],
     ]
+
+
+def test_weekly_summary_in_table_csv_and_json(run: CliRunner) -> None:
+    rows = list(
+        csv.reader(io.StringIO(_ok(run, "report", "c1", "--format", "csv", "--weekly").stdout))
+    )
+    assert rows[0] == ["\ufeffweek", "calls_made", "answered_calls", "connect_rate",
+                       "reached_calls", "valid_rate", "complaints"]  # fmt: skip
+    assert rows[1][:3] == ["2026-11-02", "10", "3"]  # Monday 11-02: every counted dial
+    table = _ok(run, "report", "c1", "--weekly").stdout
+    assert "Weekly (Monday-Sunday, Asia/Shanghai)" in table
+    weekly = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)["weekly"]
+    assert [(w["week"], w["calls_made"]) for w in weekly] == [("2026-11-02", 10)]

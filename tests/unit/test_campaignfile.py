@@ -288,3 +288,35 @@ def test_min_spacing_below_the_floor_is_refused(spacing: str) -> None:
 def test_min_spacing_at_the_floor_is_accepted() -> None:
     model, _ = check(edit('min_spacing = "6h"', 'min_spacing = "30m"'))
     assert model is not None and model.dialing.min_spacing.total_seconds() == 1800
+
+
+def test_a_year_without_an_official_notice_is_a_warning_naming_the_override() -> None:
+    model, problems = parse_text(edit("end = 2026-12-31", "end = 2027-02-28"), PATH)
+    assert model is not None
+    assert [(p.line, p.field, p.severity) for p in problems] == [(6, "holidays.country", "warning")]
+    assert "2027" in problems[0].message
+    assert "holidays.open / holidays.closed" in problems[0].message
+
+
+def test_listing_the_years_dates_by_hand_silences_the_notice_warning() -> None:
+    text = edit("end = 2026-12-31", "end = 2027-02-28", edit("open = []", "open = [2027-02-20]"))
+    model, problems = parse_text(text, PATH)
+    assert model is not None
+    assert problems == []
+
+
+def test_working_day_keys_are_checked_where_they_are_written() -> None:
+    text = edit(
+        "record = true",
+        'record = true\nreminder = "3 days before due"\ncallback_within = "soon"',
+    )
+    problems = errors_of(text)
+    assert problems[0].startswith(f"{PATH}:20: dialing.reminder: ")
+    assert "N working days before due" in problems[0]
+    assert problems[1].startswith(f"{PATH}:21: dialing.callback_within: ")
+    good = edit(
+        "record = true",
+        'record = true\nreminder = "3 working days before due"\ncallback_within = "2 working days"',
+    )
+    model, problems = check(good)
+    assert model is not None and problems == []
