@@ -6,6 +6,7 @@ Priority, highest first: explicit arguments, environment (``DIALERD_AMI__PORT=50
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from pathlib import Path
@@ -23,11 +24,15 @@ from pydantic_settings import (
 DEFAULT_CONFIG_FILE = Path("/etc/dialerd/dialerd.toml")
 
 
+def state_dir() -> Path:
+    """systemd's ``$STATE_DIRECTORY`` (its first entry), else ``./var``."""
+    first = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(first) if first else Path("var")
+
+
 def default_database_url() -> str:
     """An SQLite file in systemd's ``$STATE_DIRECTORY``, else ``./var/dialerd.db``."""
-    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    folder = Path(state_dir) if state_dir else Path("var")
-    return f"sqlite:///{folder / 'dialerd.db'}"
+    return f"sqlite:///{state_dir() / 'dialerd.db'}"
 
 
 def _path_list(value: Any) -> Any:
@@ -38,7 +43,14 @@ def _path_list(value: Any) -> Any:
 
 
 def default_instance_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """``<host>:<8 hex of sha256(absolute state directory)>``: the same after a restart.
+
+    A daemon restarted on the same host and state directory keeps its id, so it
+    adopts the calls its previous run left up; the instance lock
+    (:mod:`dialerd.process.instance_lock`) refuses a second daemon with that id.
+    """
+    where = str(state_dir().resolve())
+    return f"{socket.gethostname()}:{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 class DatabaseSettings(BaseModel):
@@ -133,7 +145,8 @@ class Settings(BaseSettings):
     )
 
     instance_id: str = Field(
-        default_factory=default_instance_id, description="this daemon's name; default host-pid"
+        default_factory=default_instance_id,
+        description="this daemon's name; default <host>:<8 hex of the state directory's hash>",
     )
     campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")

@@ -166,6 +166,25 @@ def _disposition_rules() -> list[Rule]:
     return rules
 
 
+def _timed_out_unrung(f: Facts) -> bool:
+    """Reason 3 (the Originate timed out) before the ring timeout, the callee never rung.
+
+    Reason 3 normally means our ring timeout ran out on a ringing callee. An
+    overloaded PBX also times Originates out early, before the callee's line
+    was reached (no Ringing, no DialState, no DialEnd): the cause it then gives
+    (19 is usual) is its own, not the callee's.
+    """
+    s = f.signals
+    return (
+        f.reason == REASON_NO_ANSWER
+        and not s.rang
+        and f.dial_status is None
+        and s.dial_s is not None
+        and s.ring_timeout_s is not None
+        and s.dial_s < s.ring_timeout_s
+    )
+
+
 def _short_talk(f: Facts) -> bool:
     return f.talk_s is None or f.talk_s < f.early_hangup_s
 
@@ -193,6 +212,8 @@ RULES: tuple[Rule, ...] = (
         Outcome.early_hangup,
     ),
     Rule("answered", lambda f: f.answered, Outcome.answered),
+    # Before the causes: an overloaded PBX's early Originate timeout is ours, not the callee's.
+    Rule("reason:timeout_before_ringing", _timed_out_unrung, Outcome.internal_failure),
     *(Rule(f"q850:{code}", _cause_is(code), outcome) for code, outcome in Q850.items()),
     # Q.850 classes for causes not listed above.
     Rule("q850:resource_unavailable", lambda f: f.cause in range(32, 48), Outcome.line_fault),

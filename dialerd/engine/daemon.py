@@ -19,7 +19,9 @@ from dialerd.engine.parts import Parts
 from dialerd.engine.reconcile import alive_instances, interrupt_own, settle_orphans
 from dialerd.logconfig import get_logger
 from dialerd.process import heartbeat
+from dialerd.process.instance_lock import InstanceLock
 from dialerd.process.signals import SignalRouter
+from dialerd.settings import state_dir
 
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
@@ -45,9 +47,11 @@ class Daemon:
         self.campaigns = CampaignSet()
         self._all_runtimes = parts.runtimes
         self._last_tick = time.monotonic()
+        self._lock = InstanceLock(state_dir(), self.instance)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
+        self._lock.acquire()  # before anything: a second daemon with our id stops here
         require_current(self.engine)
         now = self.clock.now()
         with Session(self.engine) as s:
@@ -166,6 +170,7 @@ class Daemon:
             heartbeat.mark_stopped(s, self.instance, now=self.clock.now())
             s.commit()
         self.metrics.close()
+        self._lock.release()
         log.info("daemon_stopped", interrupted=left)
 
     def _abandon_start(self) -> None:
@@ -176,6 +181,7 @@ class Daemon:
         self.writer.stop()
         self._stop_fastagi()
         self.engine.dispose()
+        self._lock.release()
 
     # -- jobs ---------------------------------------------------------------------
     def tick(self) -> None:

@@ -118,7 +118,7 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
-    assert b"Events: call,user,dialplan\r\n" in rig.server.received
+    assert b"Events: system,call,user,dialplan\r\n" in rig.server.received
     assert rig.adapter.in_flight() == 0
 
 

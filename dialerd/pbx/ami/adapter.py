@@ -52,6 +52,23 @@ class _Flight:
     generation: int
     lost_at: datetime | None = None
     survived: bool = False  # had a live channel when the link came back
+    answered_at: datetime | None = None  # the PBX listed its originated channel Up
+
+
+def answered_keys(rows: list[AmiMessage]) -> set[str]:
+    """Keys of the dials whose originated (``;1``) channel a CoreShowChannels list shows Up.
+
+    With ChannelId = key the originated channel's Uniqueid is the key itself
+    (the ``;2`` half is ``key-2``).
+    """
+    return {
+        uid
+        for row in rows
+        if (row.get("ChannelState") == "6" or row.get("ChannelStateDesc") == "Up")
+        and (uid := row.get("Uniqueid") or "")
+        and not uid.endswith("-2")
+        and not (row.get("Channel") or "").endswith(";2")
+    }
 
 
 class AmiTelephony:
@@ -79,6 +96,8 @@ class AmiTelephony:
         self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
         self._sink: ResultSink = lambda _result: None
+        self._up_keys: set[str] = set()  # answered dials in the last channel list read
+        self._booted: tuple[str, str] | None = None  # the PBX's start-up time (CoreStatus)
         self._link = LinkSupervisor(
             settings,
             lambda: AmiClient(settings, self._on_events),
@@ -138,12 +157,17 @@ class AmiTelephony:
         """Track a dial an earlier run started whose channels are still up (engine reconcile).
 
         It is treated as a survivor of an outage: followed until its channels are
-        gone, then delivered with whatever its remaining events told.
+        gone, then delivered with whatever its remaining events told. A dial whose
+        originated channel the last channel list (``live_keys``) showed Up is
+        answered: its OriginateResponse went to the dead run.
         """
         if key in self._flights:
             return
-        flight = _Flight(attempt_id, self._clock.now(), self._settings.settle_grace_s, 0)
+        now = self._clock.now()
+        flight = _Flight(attempt_id, now, self._settings.settle_grace_s, 0)
         flight.survived = True
+        if key in self._up_keys:  # what the PBX knew: the callee answered
+            flight.answered_at = now
         self._flights[key] = flight
         self._arrivals.append((key, flight))
 
@@ -155,6 +179,7 @@ class AmiTelephony:
             rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
         except AmiLinkDown:
             return None
+        self._up_keys = answered_keys(rows)
         return keys_of_channels(rows)
 
     def close(self) -> None:
@@ -194,6 +219,8 @@ class AmiTelephony:
                 continue  # the write failed and the engine was told so
             correlator.expire(key, flight.started_at)  # a stale entry of a failed send
             correlator.expect(key, flight.attempt_id, flight.ring_timeout_s, flight.started_at)
+            if flight.answered_at is not None:
+                correlator.mark_answered(key, flight.answered_at)
 
     def _collect_result(self, result: DialResult) -> None:
         """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
@@ -215,12 +242,27 @@ class AmiTelephony:
     def _on_events(self, events: list[AmiMessage]) -> None:
         now = self._clock.now()
         feed = self._correlator.feed
+        shutdown = False
         with self._lock:
             self._register_arrivals()
             for headers in events:
                 feed(headers, now)
+                shutdown = shutdown or headers.get("Event") == "Shutdown"
+        if shutdown:
+            self._pbx_shut_down()
         if self._outbox:
             self._flush()
+
+    def _pbx_shut_down(self) -> None:
+        """Event thread: a ``Shutdown`` event. The PBX has hung up every channel before it.
+
+        Dials still pending will hear nothing more: each goes out now with what
+        was collected (``lost`` unless it was answered), not after its ring timeout.
+        """
+        keys = list(self._flights.copy())
+        log.warning("ami_pbx_shutdown", in_flight=len(keys))
+        if keys:
+            self._finish(keys, keep_if_hung_up=True)
 
     def _on_ack(self, client: AmiClient, key: str, reply: AmiMessage) -> None:
         """Reader thread: a refused Originate is the dial's final word."""
@@ -238,18 +280,49 @@ class AmiTelephony:
 
     # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
-        """After (re)connect: dials of earlier connections with no live channel become lost."""
-        live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
-        generation = self._link.generation
+        """After (re)connect: dials of earlier connections with no live channel become lost.
+
+        When the PBX restarted meanwhile (its CoreStatus start-up time changed) none
+        of their events will ever come: they are lost at once, not after the ring timeout.
+        """
+        restarted = self._restarted(client)
+        rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
+        live, up = keys_of_channels(rows), answered_keys(rows)
+        generation, now = self._link.generation, self._clock.now()
         for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
             if key in live:
                 flight.survived = True
+                if key in up and flight.answered_at is None:
+                    flight.answered_at = now
+                    with self._lock:
+                        self._register_arrivals()
+                        self._correlator.mark_answered(key, now)
+            elif restarted:
+                flight.lost_at = now
             else:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
-        log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
+        log.info(
+            "ami_reconciled",
+            live_channels=len(live),
+            in_flight=len(self._flights),
+            pbx_restarted=restarted,
+        )
+
+    def _restarted(self, client: AmiClient) -> bool:
+        """Whether the PBX's start-up time differs from the last connection's (CoreStatus).
+
+        CoreStatus needs the ``system`` (or ``reporting``) read class; without it the
+        answer is unknown and the dials wait for their ring timeout as before.
+        """
+        reply = client.request("CoreStatus", [])
+        if reply.get("Response") != "Success":
+            return False
+        booted = (reply.get("CoreStartupDate") or "", reply.get("CoreStartupTime") or "")
+        before, self._booted = self._booted, booted
+        return before is not None and before != booted
 
     def _tick(self, client: AmiClient) -> None:
         client.call_soon(self._housekeeping)

@@ -42,6 +42,8 @@ class Dial:
     orig_uniqueid: str | None = None
     orig_channel: str | None = None
     sync: bool = False
+    answered_at: datetime | None = None  # the PBX listed the originated channel Up (adoption)
+    shutdown: bool = False  # a channel was hung up because the PBX was shutting down
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,16 @@ def _pick(dial: Dial, role: str) -> Chan | None:
     return next((c for c in dial.chans if c.role == role), None)
 
 
+SHUTDOWN_ERROR = "interrupted: the PBX shut down during the dial"
+
+
 def build_signals(dial: Dial, now: datetime) -> PbxSignals:
-    """What was collected for one dial, as PbxSignals (raw values kept in ``raw``)."""
+    """What was collected for one dial, as PbxSignals (raw values kept in ``raw``).
+
+    A dial the PBX cut off while shutting down, before any answer, is ``lost``
+    (recorded ``interrupted``): the callee was never given the time to answer.
+    An answered one keeps what the PBX knew.
+    """
     primary, callee = _pick(dial, "primary"), _pick(dial, "callee")
     chans = ([primary] if primary else []) + [c for c in dial.chans if c is not primary]
     variables: dict[str, str] = {}
@@ -91,6 +101,11 @@ def build_signals(dial: Dial, now: datetime) -> PbxSignals:
         "variables": variables,
         "channels": [c.name for c in chans],
     }
+    answered_at = primary.up_at if primary and primary.up_at else dial.answered_at
+    cut = dial.shutdown and answered_at is None and dial.reason != "4"
+    if cut:
+        raw["shutdown"] = True
+    dial_s = (dial.final_at - dial.started_at).total_seconds() if dial.final_at else None
     return PbxSignals(
         originate_response=dial.response,
         reason=_int(dial.reason),
@@ -100,7 +115,11 @@ def build_signals(dial: Dial, now: datetime) -> PbxSignals:
         rang=any(c.rang for c in chans),
         amd_status=variables.get("AMDSTATUS"),
         amd_cause=variables.get("AMDCAUSE"),
-        answered_at=primary.up_at if primary else None,
+        answered_at=answered_at,
         ended_at=max(hung) if hung else now,
+        error=SHUTDOWN_ERROR if cut else None,
+        lost=cut,
+        dial_s=dial_s,
+        ring_timeout_s=dial.ring_timeout_s,
         raw=raw,
     )
