@@ -52,20 +52,22 @@ class _Flight:
     generation: int
     lost_at: datetime | None = None
     survived: bool = False  # had a live channel when the link came back
-    answered_at: datetime | None = None  # the PBX listed its originated channel Up
+    listed_state: str | None = None  # adopted: its ;1 ChannelState in the PBX's channel list
 
 
-def answered_keys(rows: list[AmiMessage]) -> set[str]:
-    """Keys of the dials whose originated (``;1``) channel a CoreShowChannels list shows Up.
+UP, RINGING = "6", "5"  # CoreShowChannel ChannelState of an answered / a ringing channel
+
+
+def originated_states(rows: list[AmiMessage]) -> dict[str, str]:
+    """ChannelState of each dial's originated (``;1``) channel in a CoreShowChannels list.
 
     With ChannelId = key the originated channel's Uniqueid is the key itself
     (the ``;2`` half is ``key-2``).
     """
     return {
-        uid
+        uid: row.get("ChannelState") or ""
         for row in rows
-        if (row.get("ChannelState") == "6" or row.get("ChannelStateDesc") == "Up")
-        and (uid := row.get("Uniqueid") or "")
+        if (uid := row.get("Uniqueid") or "")
         and not uid.endswith("-2")
         and not (row.get("Channel") or "").endswith(";2")
     }
@@ -96,7 +98,7 @@ class AmiTelephony:
         self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
         self._sink: ResultSink = lambda _result: None
-        self._up_keys: set[str] = set()  # answered dials in the last channel list read
+        self._listed: dict[str, str] = {}  # ;1 ChannelState per key in the last channel list
         self._booted: tuple[str, str] | None = None  # the PBX's start-up time (CoreStatus)
         self._link = LinkSupervisor(
             settings,
@@ -159,15 +161,14 @@ class AmiTelephony:
         It is treated as a survivor of an outage: followed until its channels are
         gone, then delivered with whatever its remaining events told. A dial whose
         originated channel the last channel list (``live_keys``) showed Up is
-        answered: its OriginateResponse went to the dead run.
+        answered, one it showed Ringing rang: what the dead run had heard.
         """
         if key in self._flights:
             return
         now = self._clock.now()
         flight = _Flight(attempt_id, now, self._settings.settle_grace_s, 0)
         flight.survived = True
-        if key in self._up_keys:  # what the PBX knew: the callee answered
-            flight.answered_at = now
+        flight.listed_state = self._listed.get(key, "")
         self._flights[key] = flight
         self._arrivals.append((key, flight))
 
@@ -179,7 +180,7 @@ class AmiTelephony:
             rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
         except AmiLinkDown:
             return None
-        self._up_keys = answered_keys(rows)
+        self._listed = originated_states(rows)
         return keys_of_channels(rows)
 
     def close(self) -> None:
@@ -219,8 +220,9 @@ class AmiTelephony:
                 continue  # the write failed and the engine was told so
             correlator.expire(key, flight.started_at)  # a stale entry of a failed send
             correlator.expect(key, flight.attempt_id, flight.ring_timeout_s, flight.started_at)
-            if flight.answered_at is not None:
-                correlator.mark_answered(key, flight.answered_at)
+            if flight.listed_state is not None:
+                state = flight.listed_state
+                correlator.adopted(key, flight.started_at, up=state == UP, ringing=state == RINGING)
 
     def _collect_result(self, result: DialResult) -> None:
         """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
@@ -287,18 +289,17 @@ class AmiTelephony:
         """
         restarted = self._restarted(client)
         rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
-        live, up = keys_of_channels(rows), answered_keys(rows)
+        live, states = keys_of_channels(rows), originated_states(rows)
         generation, now = self._link.generation, self._clock.now()
         for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
             if key in live:
                 flight.survived = True
-                if key in up and flight.answered_at is None:
-                    flight.answered_at = now
+                if states.get(key) == UP:  # its Newstate Up may have fallen into the outage
                     with self._lock:
                         self._register_arrivals()
-                        self._correlator.mark_answered(key, now)
+                        self._correlator.listed_up(key, now)
             elif restarted:
                 flight.lost_at = now
             else:

@@ -151,11 +151,24 @@ class Correlator:
             or any(c.up_at is not None for c in dial.chans)
         )
 
-    def mark_answered(self, key: str, at: datetime) -> None:
-        """The PBX listed a pending dial's originated channel Up (an adopted call)."""
+    def listed_up(self, key: str, at: datetime) -> None:
+        """The PBX's channel list shows a pending dial's originated channel Up: answered."""
         dial = self._dials.get(key)
         if dial is not None and dial.answered_at is None:
             dial.answered_at = at
+
+    def adopted(self, key: str, at: datetime, *, up: bool, ringing: bool) -> None:
+        """A dial an earlier run started, as the PBX's channel list shows it now.
+
+        Its start and the events before ``at`` are unknown: no timing is inferred.
+        """
+        dial = self._dials.get(key)
+        if dial is None:
+            return
+        dial.adopted = True
+        dial.rang = dial.rang or ringing or up
+        if up:
+            self.listed_up(key, at)
 
     @property
     def tracked_channels(self) -> int:

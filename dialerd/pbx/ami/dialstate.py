@@ -44,6 +44,8 @@ class Dial:
     sync: bool = False
     answered_at: datetime | None = None  # the PBX listed the originated channel Up (adoption)
     shutdown: bool = False  # a channel was hung up because the PBX was shutting down
+    adopted: bool = False  # started by an earlier run: its start and early events unknown
+    rang: bool = False  # the PBX's channel list showed it ringing (adoption)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +107,15 @@ def build_signals(dial: Dial, now: datetime) -> PbxSignals:
     cut = dial.shutdown and answered_at is None and dial.reason != "4"
     if cut:
         raw["shutdown"] = True
-    dial_s = (dial.final_at - dial.started_at).total_seconds() if dial.final_at else None
+    final_at = None if dial.adopted else dial.final_at  # an adopted dial's start is unknown
+    dial_s = (final_at - dial.started_at).total_seconds() if final_at is not None else None
     return PbxSignals(
         originate_response=dial.response,
         reason=_int(dial.reason),
         hangup_cause=_int(primary.cause) if primary else None,
         callee_cause=_int(callee.cause) if callee else None,
         dial_status=dial_status,
-        rang=any(c.rang for c in chans),
+        rang=dial.rang or any(c.rang for c in chans),
         amd_status=variables.get("AMDSTATUS"),
         amd_cause=variables.get("AMDCAUSE"),
         answered_at=answered_at,
