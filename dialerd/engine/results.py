@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from dialerd.db import tables
-from dialerd.domain.classify import classify
+from dialerd.domain.classify import RETRY_SOON, classify, no_callee_reached
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import Decision, DialPolicy, decide
 from dialerd.domain.ports import DialResult, PbxSignals
@@ -53,6 +53,7 @@ class Pending:
     signals: PbxSignals
     known: bool = True
     rule: str = ""
+    retry_soon: bool = False  # our failure that reached no callee: due again after RETRY_SOON
 
 
 def record_results(
@@ -75,12 +76,12 @@ def record_results(
             continue
         signals = result.signals
         if signals.lost:
-            pending.append(
-                Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
-            )
+            soon = no_callee_reached(signals)
+            rule = "the PBX stopped before the dial" if soon else "the PBX's word was lost"
+            pending.append(Pending(attempt, Outcome.interrupted, signals, True, rule, soon))
             continue
         c = classify(signals, early_hangup_s=runtime.policy.early_hangup_s)
-        pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule))
+        pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule, c.retry_soon))
     return record_outcomes(conn, pending, runtime_for=runtime_for, now=now)
 
 
@@ -153,6 +154,7 @@ def _record_pass(
             tz=loaded.timezone,
             callback_at=p.signals.callback_at,
             dialed_at=a.started_at or a.claimed_at,
+            retry_after=RETRY_SOON if p.retry_soon else None,
         )
         writes.add(p, loaded, decision, runtime.name, now)
         recorded.append(

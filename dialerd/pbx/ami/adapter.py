@@ -42,6 +42,8 @@ _stdlog = logging.getLogger(__name__)
 
 # The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
 LOST = "interrupted: AMI link lost with the dial's events"
+# ... and of one the PBX dropped while stopping (raw ``pbx_stopped``; classify.no_callee_reached)
+STOPPED = "interrupted: the PBX stopped during the dial"
 
 
 @dataclass(slots=True)
@@ -52,6 +54,7 @@ class _Flight:
     generation: int
     lost_at: datetime | None = None
     survived: bool = False  # had a live channel when the link came back
+    pbx_stopped: bool = False  # lost because the PBX restarted
     listed_state: str | None = None  # adopted: its ;1 ChannelState in the PBX's channel list
 
 
@@ -100,6 +103,7 @@ class AmiTelephony:
         self._sink: ResultSink = lambda _result: None
         self._listed: dict[str, str] = {}  # ;1 ChannelState per key in the last channel list
         self._booted: tuple[str, str] | None = None  # the PBX's start-up time (CoreStatus)
+        self._stopping_generation = -1  # the connection on which the PBX said Shutdown
         self._link = LinkSupervisor(
             settings,
             lambda: AmiClient(settings, self._on_events),
@@ -120,7 +124,8 @@ class AmiTelephony:
         self._link.start()
 
     def is_up(self) -> bool:
-        return self._link.is_up()
+        """The link is up and the PBX did not say, on this connection, that it is stopping."""
+        return self._link.is_up() and self._stopping_generation != self._link.generation
 
     def originate(self, request: DialRequest) -> None:
         check_dial_request(request)
@@ -251,7 +256,13 @@ class AmiTelephony:
                 feed(headers, now)
                 shutdown = shutdown or headers.get("Event") == "Shutdown"
         if shutdown:
-            self._pbx_shut_down()
+            self._stopping_generation = self._link.generation  # no more dials on this connection
+            client = self._link.client
+            # after the refusals already read (their handling is queued the same way)
+            if client is not None:
+                client.call_soon(self._pbx_shut_down)
+            else:
+                self._pbx_shut_down()
         if self._outbox:
             self._flush()
 
@@ -264,7 +275,7 @@ class AmiTelephony:
         keys = list(self._flights.copy())
         log.warning("ami_pbx_shutdown", in_flight=len(keys))
         if keys:
-            self._finish(keys, keep_if_hung_up=True)
+            self._finish(keys, keep_if_hung_up=True, pbx_stopped=True)
 
     def _on_ack(self, client: AmiClient, key: str, reply: AmiMessage) -> None:
         """Reader thread: a refused Originate is the dial's final word."""
@@ -301,7 +312,7 @@ class AmiTelephony:
                         self._register_arrivals()
                         self._correlator.listed_up(key, now)
             elif restarted:
-                flight.lost_at = now
+                flight.lost_at, flight.pbx_stopped = now, True
             else:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
@@ -347,17 +358,22 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             self._correlator.tick(now)
-        lost = [k for k, f in self._flights.copy().items() if f.lost_at and now >= f.lost_at]
+        flights = self._flights.copy().items()
+        lost = [k for k, f in flights if f.lost_at and now >= f.lost_at and not f.pbx_stopped]
         if lost:
             self._finish(lost, keep_if_hung_up=False)
+        stopped = [k for k, f in flights if f.lost_at and now >= f.lost_at and f.pbx_stopped]
+        if stopped:
+            self._finish(stopped, keep_if_hung_up=False, pbx_stopped=True)
         self._flush()
 
-    def _finish(self, keys: list[str], keep_if_hung_up: bool) -> None:
+    def _finish(self, keys: list[str], keep_if_hung_up: bool, pbx_stopped: bool = False) -> None:
         """Event thread: deliver what was collected for dials whose events will not come.
 
         ``error = LOST`` unless ``keep_if_hung_up`` and the originated channel's
         Hangup was seen (a survivor whose OriginateResponse or other Hangup fell
-        into the outage: its signals still tell what happened).
+        into the outage: its signals still tell what happened). ``pbx_stopped``:
+        the PBX shut down or restarted, so ``error = STOPPED`` and raw ``pbx_stopped``.
         """
         now = self._clock.now()
         with self._lock:
@@ -371,9 +387,10 @@ class AmiTelephony:
                 signals = result.signals
                 hung_up = signals.hangup_cause is not None
                 if signals.error is None and not (keep_if_hung_up and hung_up):
-                    signals = dataclasses.replace(signals, error=LOST, lost=True)
+                    error = STOPPED if pbx_stopped else LOST
+                    signals = dataclasses.replace(signals, error=error, lost=True)
                     log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
-                raw = {**signals.raw, "events_lost": True}
+                raw = {**signals.raw, "events_lost": True, "pbx_stopped": pbx_stopped}
                 self._collect_result(
                     dataclasses.replace(result, signals=dataclasses.replace(signals, raw=raw))
                 )

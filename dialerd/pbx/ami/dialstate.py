@@ -106,7 +106,7 @@ def build_signals(dial: Dial, now: datetime) -> PbxSignals:
     answered_at = primary.up_at if primary and primary.up_at else dial.answered_at
     cut = dial.shutdown and answered_at is None and dial.reason != "4"
     if cut:
-        raw["shutdown"] = True
+        raw["pbx_stopped"] = True
     final_at = None if dial.adopted else dial.final_at  # an adopted dial's start is unknown
     dial_s = (final_at - dial.started_at).total_seconds() if final_at is not None else None
     return PbxSignals(
