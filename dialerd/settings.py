@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -102,9 +103,31 @@ class SimulatorSettings(BaseModel):
     time_scale: float = Field(1.0, gt=0, description="1.0 = real call durations")
 
 
+def default_recording_prefix(database_url: str) -> str:
+    """``<host>-<database name>-``: recordings of deployments sharing a PBX stay apart.
+
+    SQLite: this host and the file's stem; a server database: its host and name.
+    Attempt keys are unique within one database only, so the prefix names it.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        host, name = socket.gethostname(), Path(url.database or "memory").stem
+    else:
+        host, name = url.host or "local", url.database or "dialerd"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{host}-{name}") + "-"
+
+
 class PbxSettings(BaseModel):
     kind: Literal["ami", "simulator"] = Field(
         "simulator", description="ami: a real Asterisk; simulator: the built-in AMI simulator"
+    )
+    recording_prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        max_length=64,
+        description="DIALERD_RECORDING = prefix + attempt key; default <host>-<database name>-",
     )
     max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
     calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")

@@ -67,6 +67,7 @@ class Rig:
             _settings(self.server.port),
             on_status=lambda st: self.statuses.append(st.detail),
             settle_s=0.1,
+            recording_prefix="site-a-",
         )
 
     def start(self) -> None:
@@ -117,6 +118,7 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
+    assert b"Variable: DIALERD_RECORDING=site-a-7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
     assert b"Events: system,call,user,dialplan\r\n" in rig.server.received
     assert rig.adapter.in_flight() == 0

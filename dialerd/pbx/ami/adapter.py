@@ -90,8 +90,10 @@ class AmiTelephony:
         clock: Clock | None = None,
         on_status: StatusHook | None = None,
         settle_s: float = 1.0,
+        recording_prefix: str = "",
     ) -> None:
         self._settings = settings
+        self._recording_prefix = recording_prefix
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
@@ -130,6 +132,8 @@ class AmiTelephony:
     def originate(self, request: DialRequest) -> None:
         check_dial_request(request)
         headers = originate_headers(request)
+        # the file name the dialplan records to: unique across databases sharing the PBX
+        headers.append(("Variable", f"DIALERD_RECORDING={self._recording_prefix}{request.key}"))
         client = self._link.client
         if client is None or not self.is_up():
             raise TelephonyUnavailable(f"AMI link to {self.peer} is down")
