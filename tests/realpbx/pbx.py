@@ -100,7 +100,7 @@ calls_per_second = {calls_per_second}
 channel = "Local/{{national}}@callee-sim"
 caller_id = "4006589888"
 answered = {{ context = "{context}", exten = "s" }}
-record = false
+record = {record}
 
 [[windows]]
 days = "daily"
@@ -153,6 +153,7 @@ class DialerSite:
         context: str = "dialerd-answered",
         max_concurrent: int = 20,
         calls_per_second: float = 20,
+        record: bool = False,
     ) -> None:
         folder = self.root / "campaigns"
         folder.mkdir(parents=True, exist_ok=True)
@@ -162,6 +163,7 @@ class DialerSite:
             context=context,
             max_concurrent=max_concurrent,
             calls_per_second=calls_per_second,
+            record=str(record).lower(),
         )
         (folder / f"{name}.toml").write_text(text)
         rows = [f"c{i},n{i},{number}" for i, number in enumerate(numbers)]
