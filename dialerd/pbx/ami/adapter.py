@@ -330,8 +330,9 @@ class AmiTelephony:
     def _restarted(self, client: AmiClient) -> bool:
         """Whether the PBX's start-up time differs from the last connection's (CoreStatus).
 
-        CoreStatus needs the ``system`` (or ``reporting``) read class; without it the
-        answer is unknown and the dials wait for their ring timeout as before.
+        CoreStatus needs the ``system`` or ``reporting`` write class (as
+        CoreShowChannels); refused, the answer is "no" and the dials wait for their
+        ring timeout as before.
         """
         reply = client.request("CoreStatus", [])
         if reply.get("Response") != "Success":
@@ -394,7 +395,8 @@ class AmiTelephony:
                     error = STOPPED if pbx_stopped else LOST
                     signals = dataclasses.replace(signals, error=error, lost=True)
                     log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
-                raw = {**signals.raw, "events_lost": True, "pbx_stopped": pbx_stopped}
+                stopped = pbx_stopped or bool(signals.raw.get("pbx_stopped"))
+                raw = {**signals.raw, "events_lost": True, "pbx_stopped": stopped}
                 self._collect_result(
                     dataclasses.replace(result, signals=dataclasses.replace(signals, raw=raw))
                 )
