@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 
 from tests.realpbx.pbx import DialerSite, RealPbx, wait_for
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(420)
 
-# 1391… answers and stays on the line; 1392… rings until the ring timeout cancels it.
+# 1391… answers and stays on the line until the test hangs it up; 1392… rings until the
+# ring timeout cancels it. The ring timeout leaves a restart under a busy CPU ample time
+# to adopt the calls before they end (a call that ends with no daemon alive is lost).
 DIALPLAN = """\
 [general]
 static = yes
@@ -19,15 +22,13 @@ writeprotect = yes
 
 [callee-sim]
 exten => _1391XXXXXXX,1,Answer()
- same => n,Wait(40)
- same => n,Hangup()
+ same => n,Wait(600)
 exten => _1392XXXXXXX,1,Ringing()
  same => n,Wait(600)
 
 [dialerd-hold]
 exten => s,1,NoOp(attempt ${DIALERD_ATTEMPT} answered)
- same => n,Wait(40)
- same => n,Hangup()
+ same => n,Wait(600)
 """
 
 
@@ -35,6 +36,19 @@ def channels(pbx: RealPbx) -> list[list[str]]:
     """`core show channels concise`: channel!context!exten!priority!state!app!..."""
     lines = pbx.cli("core show channels concise").splitlines()
     return [line.split("!") for line in lines if line.count("!") > 5]
+
+
+def hang_up_answered(pbx: RealPbx) -> None:
+    for c in channels(pbx):
+        if c[1] == "dialerd-hold":
+            pbx.cli(f"channel request hangup {c[0]}")
+
+
+def adopted(site: DialerSite) -> int:
+    """How many dials the restarted daemon adopted (its `orphans_settled` log line)."""
+    log = (site.root / "daemon.log").read_text()
+    lines = [json.loads(line) for line in log.splitlines() if '"orphans_settled"' in line]
+    return sum(int(line["adopted"]) for line in lines)
 
 
 def answered_up(pbx: RealPbx) -> int:
@@ -54,12 +68,14 @@ def test_kill9_with_calls_up_records_what_asterisk_knew(
     real_pbx.start()
     answer = [f"1391000{i:04d}" for i in range(10)]
     ring = [f"1392000{i:04d}" for i in range(10)]
-    site.write_campaign("crash", answer + ring, ring_timeout="25s", context="dialerd-hold")
+    site.write_campaign("crash", answer + ring, ring_timeout="60s", context="dialerd-hold")
     daemon = site.start()
     wait_for(lambda: len(site.attempts()) >= 20, "20 dials started", 60)
     wait_for(lambda: answered_up(real_pbx) >= 10, "10 answered calls up", 60)
     site.stop(daemon, signal.SIGKILL)
     site.start()
+    wait_for(lambda: adopted(site) >= 20, "the restarted daemon adopting the 20 calls", 120)
+    hang_up_answered(real_pbx)
     wait_for(lambda: len(site.done()) >= 20, "20 recorded results", 150)
     got = {str(a["number"]).removeprefix("+86"): a["outcome"] for a in site.done()}
     assert {got[n] for n in answer} == {"answered"}, got
