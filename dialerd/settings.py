@@ -6,7 +6,9 @@ Priority, highest first: explicit arguments, environment (``DIALERD_AMI__PORT=50
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -42,7 +44,14 @@ def _path_list(value: Any) -> Any:
 
 
 def default_instance_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """``<host>:<8 hex of sha256(absolute state directory)>``: the same after a restart.
+
+    A daemon restarted on the same host and state directory keeps its id, so it
+    adopts the calls its previous run left up; the instance lock
+    (:mod:`dialerd.process.instance_lock`) refuses a second daemon with that id.
+    """
+    where = str(state_directory().resolve())
+    return f"{socket.gethostname()}:{hashlib.sha256(where.encode()).hexdigest()[:8]}"
 
 
 class DatabaseSettings(BaseModel):
@@ -115,9 +124,31 @@ class SimulatorSettings(BaseModel):
     time_scale: float = Field(1.0, gt=0, description="1.0 = real call durations")
 
 
+def default_recording_prefix(database_url: str) -> str:
+    """``<host>-<database name>-``: recordings of deployments sharing a PBX stay apart.
+
+    SQLite: this host and the file's stem; a server database: its host and name.
+    Attempt keys are unique within one database only, so the prefix names it.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        host, name = socket.gethostname(), Path(url.database or "memory").stem
+    else:
+        host, name = url.host or "local", url.database or "dialerd"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{host}-{name}") + "-"
+
+
 class PbxSettings(BaseModel):
     kind: Literal["ami", "simulator"] = Field(
         "simulator", description="ami: a real Asterisk; simulator: the built-in AMI simulator"
+    )
+    recording_prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]*$",
+        max_length=64,
+        description="DIALERD_RECORDING = prefix + attempt key; default <host>-<database name>-",
     )
     max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
     calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")
@@ -188,7 +219,8 @@ class Settings(BaseSettings):
     )
 
     instance_id: str = Field(
-        default_factory=default_instance_id, description="this daemon's name; default host-pid"
+        default_factory=default_instance_id,
+        description="this daemon's name; default <host>:<8 hex of the state directory's hash>",
     )
     campaigns_dir: Path = Field(Path("campaigns"), description="folder of campaign *.toml files")
     rejects_dir: Path | None = Field(None, description="default: next to each contact list")

@@ -22,12 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 
 from dialerd.domain.outcomes import NAMES, Outcome, lookup
 from dialerd.domain.ports import PbxSignals
 
 EARLY_HANGUP_S = 5.0  # default: an AMD HANGUP within this many seconds of the answer
+
+# Our failures that reached no callee (rules with ``soon``) are due again after this,
+# not after ``min_spacing``: the PBX was shutting down or overloaded, nobody was called.
+RETRY_SOON = timedelta(seconds=30)
+# Words of an Originate refusal by a PBX that cannot take calls right now (Asterisk 22:
+# "Asterisk is shutting down" while stopping; overload refusals), compared in lower case.
+TRANSIENT_REFUSALS = ("shutting down", "overload", "too many")
 
 # OriginateResponse Reason codes (legacy "originate reason"; technical brief §2.3).
 REASON_NO_ANSWER = 3
@@ -43,6 +51,7 @@ class Classification:
     outcome: Outcome
     known: bool
     rule: str
+    retry_soon: bool = False  # no callee was reached: due again after RETRY_SOON
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +77,7 @@ class Rule:
     when: Callable[[Facts], bool]
     outcome: Outcome
     known: bool = True
+    soon: bool = False  # our failure before any callee was reached: retried after RETRY_SOON
 
 
 # Q.850 cause → outcome, for calls that were not answered (technical brief §2.4 and §3).
@@ -166,6 +176,39 @@ def _disposition_rules() -> list[Rule]:
     return rules
 
 
+def _refused(f: Facts) -> bool:
+    return (
+        (f.signals.originate_response or "").lower() == "error"
+        and f.cause is None
+        and not f.answered
+        and f.dial_status is None
+    )
+
+
+def _transient(message: object) -> bool:
+    text = str(message or "").lower()
+    return any(words in text for words in TRANSIENT_REFUSALS)
+
+
+def _timed_out_unrung(f: Facts) -> bool:
+    """Reason 3 (the Originate timed out) before the ring timeout, the callee never rung.
+
+    Reason 3 normally means our ring timeout ran out on a ringing callee. An
+    overloaded PBX also times Originates out early, before the callee's line
+    was reached (no Ringing, no DialState, no DialEnd): the cause it then gives
+    (19 is usual) is its own, not the callee's.
+    """
+    s = f.signals
+    return (
+        f.reason == REASON_NO_ANSWER
+        and not s.rang
+        and f.dial_status is None
+        and s.dial_s is not None
+        and s.ring_timeout_s is not None
+        and s.dial_s < s.ring_timeout_s
+    )
+
+
 def _short_talk(f: Facts) -> bool:
     return f.talk_s is None or f.talk_s < f.early_hangup_s
 
@@ -175,17 +218,16 @@ RULES: tuple[Rule, ...] = (
     # an adapter error that came after it: the call did happen.
     *_disposition_rules(),
     Rule("adapter_error", lambda f: f.signals.error is not None, Outcome.internal_failure),
-    # Synchronous refusal (e.g. "Extension does not exist."): no call was made.
+    # A PBX stopping or overloaded refuses the Originate: nobody was called, and it
+    # will take calls again shortly (a configuration error below waits the spacing).
     Rule(
-        "originate_refused",
-        lambda f: (
-            (f.signals.originate_response or "").lower() == "error"
-            and f.cause is None
-            and not f.answered
-            and f.dial_status is None
-        ),
+        "originate_refused:pbx_busy",
+        lambda f: _refused(f) and _transient(f.signals.raw.get("message")),
         Outcome.internal_failure,
+        soon=True,
     ),
+    # Synchronous refusal (e.g. "Extension does not exist."): no call was made.
+    Rule("originate_refused", _refused, Outcome.internal_failure),
     Rule("amd:machine", lambda f: f.answered and f.amd == "MACHINE", Outcome.answering_machine),
     Rule(
         "amd:hangup",
@@ -193,6 +235,8 @@ RULES: tuple[Rule, ...] = (
         Outcome.early_hangup,
     ),
     Rule("answered", lambda f: f.answered, Outcome.answered),
+    # Before the causes: an overloaded PBX's early Originate timeout is ours, not the callee's.
+    Rule("reason:timeout_before_ringing", _timed_out_unrung, Outcome.internal_failure, soon=True),
     *(Rule(f"q850:{code}", _cause_is(code), outcome) for code, outcome in Q850.items()),
     # Q.850 classes for causes not listed above.
     Rule("q850:resource_unavailable", lambda f: f.cause in range(32, 48), Outcome.line_fault),
@@ -222,10 +266,29 @@ RULES: tuple[Rule, ...] = (
 )
 
 
+def no_callee_reached(signals: PbxSignals) -> bool:
+    """A lost dial the PBX dropped while stopping before any callee was reached.
+
+    The adapter marks dials lost to a PBX shutdown or restart (raw ``pbx_stopped``);
+    one with no ringing, no answer, no cause and no DialStatus never called
+    anybody (an Originate queued but never run, or refused): it is due again after
+    ``RETRY_SOON``. A call that rang waits the spacing like any interrupted call.
+    """
+    return bool(
+        signals.lost
+        and signals.raw.get("pbx_stopped")
+        and not signals.rang
+        and signals.answered_at is None
+        and signals.hangup_cause is None
+        and signals.callee_cause is None
+        and signals.dial_status is None
+    )
+
+
 def classify(signals: PbxSignals, *, early_hangup_s: float = EARLY_HANGUP_S) -> Classification:
     """The outcome of one dial, by the first rule of ``RULES`` that matches."""
     facts = _facts(signals, early_hangup_s)
     for rule in RULES:
         if rule.when(facts):
-            return Classification(rule.outcome, rule.known, rule.name)
+            return Classification(rule.outcome, rule.known, rule.name, rule.soon)
     raise AssertionError("the last rule matches everything")  # pragma: no cover

@@ -18,7 +18,7 @@ deadline has passed unreached (the campaign's ``on_deadline``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from dialerd.domain.calendar import CallingCalendar
@@ -214,6 +214,11 @@ class Planner:
 
     def redial(self, number: NumberView, *, keep_appointment: bool) -> Step:
         at = self._fit(self._number_bounds(number), [])
+        return self._due(number, at, is_appointment=keep_appointment)
+
+    def redial_after(self, number: NumberView, delay: timedelta, *, keep_appointment: bool) -> Step:
+        """Our dial that reached no callee: again after ``delay``, not the spacing (caps hold)."""
+        at = self._fit([self.now + delay, *self._cap_bounds(number)], [])
         return self._due(number, at, is_appointment=keep_appointment)
 
     def appointment(self, number: NumberView, when: datetime, *, new: bool = True) -> Step:

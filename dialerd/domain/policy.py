@@ -21,7 +21,9 @@ Rules (docs/rulebook.md §1–§4; docs/outcomes.md has them for people):
   contact is closed (``no_numbers``), or paused when one of its numbers is only
   barred by DNC (docs/rulebook.md §3).
 * Our own failures (``internal_failure``, ``interrupted``) are not counted: the same
-  number is due again, in the same round, once its spacing allows.
+  number is due again, in the same round, once its spacing allows; a dial that
+  reached no callee (the PBX refused or dropped it while shutting down or
+  overloaded: ``retry_after``) is due again after that short delay instead.
 * ``refused`` counts refusals; the ``max_refusals``-th closes the contact.
   ``dnc_requested`` marks the number ``dnc`` and asks for a DNC entry.
 * Nothing is ever due for a contact that is not active.
@@ -144,8 +146,12 @@ def decide(
     tz: str | None = None,
     callback_at: datetime | None = None,
     dialed_at: datetime | None = None,
+    retry_after: timedelta | None = None,
 ) -> Decision:
     """The decision after the result ``outcome`` of the dial of ``position``.
+
+    ``retry_after``: for our own failure that reached no callee, the delay before
+    the same number is due again (instead of ``min_spacing``; caps still hold).
 
     ``now`` is when the result came; ``dialed_at`` when that dial started (default
     ``now``): spacing counts from it. The views may or may not already list that
@@ -175,7 +181,10 @@ def decide(
         appointment_position=None if is_appointment else contact.appointment_position,
     )
     plan = Planner(after, now, policy, calendar, tz)
-    step, ends_round = _next(contact.state, plan, verdict, dialled, is_appointment, callback_at)
+    soon = retry_after if verdict.our_fault else None
+    step, ends_round = _next(
+        contact.state, plan, verdict, dialled, is_appointment, callback_at, soon
+    )
     return _decision(verdict, step, round_result(results.values()) if ends_round else None)
 
 
@@ -241,6 +250,7 @@ def _next(
     dialled: NumberView,
     is_appointment: bool,
     callback_at: datetime | None,
+    soon: timedelta | None = None,
 ) -> tuple[Step, bool]:
     """The contact's next step after the result (``state``: its state before), and whether
     the result ends the round."""
@@ -257,7 +267,7 @@ def _next(
         return plan.idle(after, reason), ends_round
     if state != ContactState.active:
         return plan.idle(state), False
-    again = _again(plan, verdict, dialled, is_appointment, callback_at)
+    again = _again(plan, verdict, dialled, is_appointment, callback_at, soon)
     if again is not None:
         return again
     step = plan.next_step()
@@ -270,6 +280,7 @@ def _again(
     dialled: NumberView,
     is_appointment: bool,
     callback_at: datetime | None,
+    soon: timedelta | None = None,
 ) -> tuple[Step, bool] | None:
     """The same number again: after our own failure, or at the callee's appointment."""
     kind = verdict.treatment.kind
@@ -277,6 +288,8 @@ def _again(
         return None
     if verdict.number_state != NumberState.dialable:
         return None
+    if verdict.our_fault and soon is not None:  # no callee reached: again shortly
+        return plan.redial_after(dialled, soon, keep_appointment=is_appointment), False
     if verdict.our_fault:  # not counted: the same number again, same round, once spacing allows
         return plan.redial(dialled, keep_appointment=is_appointment), False
     if kind is TreatmentKind.callback and callback_at is not None:

@@ -65,6 +65,8 @@ class PbxSignals:
     callback_at: datetime | None = None  # appointment the callee accepted
     error: str | None = None  # adapter-side failure text (our fault)
     lost: bool = False  # the PBX's word on this dial was lost: recorded as `interrupted`
+    dial_s: float | None = None  # seconds from the Originate to its final word (OriginateResponse)
+    ring_timeout_s: float | None = None  # the ring timeout the Originate carried
     raw: Mapping[str, Any] = field(default_factory=dict)
 
     @property

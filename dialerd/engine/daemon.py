@@ -35,8 +35,10 @@ from dialerd.errors import DialerdError
 from dialerd.importer.ported import PortedCarriers, PortedRefresher
 from dialerd.logconfig import get_logger
 from dialerd.process import heartbeat
+from dialerd.process.instance_lock import InstanceLock
 from dialerd.process.signals import SignalRouter
 from dialerd.process.supervisor import EXIT_WORKER_FAILED, Failure
+from dialerd.settings import state_directory
 
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
@@ -71,9 +73,11 @@ class Daemon:
         self._own_reaped = False  # a reap has settled the previous run's dials
         tick_s = self.settings.scheduler.tick_s
         self._tick_loop = jobs.TickLoop("dialerd-dispatch", self.tick, tick_s)
+        self._lock = InstanceLock(state_directory(), self.instance)
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
+        self._lock.acquire()  # before anything: a second daemon with our id stops here
         require_current(self.engine)
         self.supervisor.install()
         self.supervisor.check()  # the SQLite file watch takes the file it will guard
@@ -204,6 +208,7 @@ class Daemon:
             self._best_effort("mark_stopped", self._mark_stopped)
         self.metrics.close()
         self.supervisor.uninstall()
+        self._lock.release()
         log.info("daemon_stopped", interrupted=left, unwritten=unwritten)
 
     def _interrupt_own(self) -> int:
@@ -241,6 +246,7 @@ class Daemon:
         self._stop_api()
         self.supervisor.uninstall()
         self.engine.dispose()
+        self._lock.release()
 
     # -- jobs ---------------------------------------------------------------------
     def tick(self) -> None:

@@ -32,3 +32,4 @@ class Pending:
     signals: PbxSignals
     known: bool = True
     rule: str = ""
+    retry_soon: bool = False  # our failure that reached no callee: due again after RETRY_SOON

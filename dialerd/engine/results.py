@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, select
 
 from dialerd.db import tables
-from dialerd.domain.classify import classify
+from dialerd.domain.classify import RETRY_SOON, classify, no_callee_reached
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import DialPolicy, decide
 from dialerd.domain.ports import DialResult, PbxSignals
@@ -63,15 +63,15 @@ def record_results(
         settled = attempt.status == AttemptStatus.done
         if signals.lost:
             if not settled:
-                pending.append(
-                    Pending(attempt, Outcome.interrupted, signals, rule="the PBX's word was lost")
-                )
+                soon = no_callee_reached(signals)
+                rule = "the PBX stopped before the dial" if soon else "the PBX's word was lost"
+                pending.append(Pending(attempt, Outcome.interrupted, signals, True, rule, soon))
             continue
         c = classify(signals, early_hangup_s=runtime.policy.early_hangup_s)
         if settled and c.outcome is not Outcome.interrupted:
             late.append((Pending(attempt, c.outcome, signals, c.known, c.rule), runtime))
         elif not settled:
-            pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule))
+            pending.append(Pending(attempt, c.outcome, signals, c.known, c.rule, c.retry_soon))
     recorded = record_outcomes(conn, pending, runtime_for=runtime_for, now=now)
     for p, runtime in late:
         recorded.append(
@@ -158,6 +158,7 @@ def _record_pass(
             tz=loaded.timezone,
             callback_at=p.signals.callback_at,
             dialed_at=a.started_at or a.claimed_at,
+            retry_after=RETRY_SOON if p.retry_soon else None,
         )
         writes.add(p, loaded, decision, runtime.name, now)
         recorded.append(

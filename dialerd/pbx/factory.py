@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from dialerd.domain.ports import Clock, StatusHook, Telephony
 from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.pbx.simulator import AmiSimulator
-from dialerd.settings import AmiSettings, Settings
+from dialerd.settings import AmiSettings, Settings, default_recording_prefix
 
 SIMULATOR_SECRET = "simulator"
 
@@ -21,9 +21,17 @@ class _SimulatedAsterisk(AmiTelephony):
     """The AMI adapter bound to the simulator it started; closing stops both."""
 
     def __init__(
-        self, settings: AmiSettings, simulator: AmiSimulator, *, clock: Clock, on_status: StatusHook
+        self,
+        settings: AmiSettings,
+        simulator: AmiSimulator,
+        *,
+        clock: Clock,
+        on_status: StatusHook,
+        recording_prefix: str,
     ) -> None:
-        super().__init__(settings, clock=clock, on_status=on_status)
+        super().__init__(
+            settings, clock=clock, on_status=on_status, recording_prefix=recording_prefix
+        )
         self._simulator = simulator
 
     def close(self) -> None:
@@ -34,8 +42,11 @@ class _SimulatedAsterisk(AmiTelephony):
 def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Telephony:
     """The telephony ``settings.pbx.kind`` asks for; link changes go to ``on_status``."""
     ami = settings.ami
+    prefix = settings.pbx.recording_prefix
+    if prefix is None:
+        prefix = default_recording_prefix(settings.database.url)
     if settings.pbx.kind != "simulator":
-        return AmiTelephony(ami, clock=clock, on_status=on_status)
+        return AmiTelephony(ami, clock=clock, on_status=on_status, recording_prefix=prefix)
     sim = AmiSimulator(
         host=settings.simulator.host,
         port=settings.simulator.port,
@@ -45,4 +56,4 @@ def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Tele
     )
     host, port = sim.start_in_thread()
     ami = ami.model_copy(update={"host": host, "port": port, "secret": SecretStr(SIMULATOR_SECRET)})
-    return _SimulatedAsterisk(ami, sim, clock=clock, on_status=on_status)
+    return _SimulatedAsterisk(ami, sim, clock=clock, on_status=on_status, recording_prefix=prefix)

@@ -67,6 +67,7 @@ class Rig:
             _settings(self.server.port),
             on_status=lambda st: self.statuses.append(st.detail),
             settle_s=0.1,
+            recording_prefix="site-a-",
         )
 
     def start(self) -> None:
@@ -117,8 +118,9 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
+    assert b"Variable: DIALERD_RECORDING=site-a-7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
-    assert b"Events: call,user,dialplan\r\n" in rig.server.received
+    assert b"Events: system,call,user,dialplan\r\n" in rig.server.received
     assert rig.adapter.in_flight() == 0
 
 
@@ -373,3 +375,21 @@ def test_simulator_junk_and_interleaving_change_nothing(sim_rig: SimRig) -> None
         s = got[f"7-{n}-0-1-1"]
         seen = (s.originate_response, s.reason, s.hangup_cause, s.callee_cause, s.dial_status)
         assert seen == expected[:5], digit
+
+
+def test_a_shutdown_event_delivers_the_pending_dials_and_stops_dialling(rig: Rig) -> None:
+    rig.server.autoplay = False
+    rig.start()
+    ringing, queued = _request(4, "13800000002", 60.0), _request(5, "13800000003", 60.0)
+    rig.adapter.originate(ringing)
+    rig.adapter.originate(queued)
+    _until(lambda: len(rig.server.backlog) == 2)
+    rig.server.play(ringing.key, 4)  # its channels exist: it had started ringing
+    rig.server.backlog[queued.key] = [b"Event: Shutdown\r\nShutdown: Cleanly\r\nRestart: True"]
+    rig.server.play(queued.key)
+    got = {r.key: r.signals for r in (rig.result(), rig.result())}
+    assert all(s.lost and s.raw["pbx_stopped"] for s in got.values()), got
+    assert got[queued.key].hangup_cause is None  # never ran: retried soon by the engine
+    assert not rig.adapter.is_up()  # no Originate on a connection whose PBX is stopping
+    with pytest.raises(TelephonyUnavailable):
+        rig.adapter.originate(_request(6, "13800000000"))

@@ -100,7 +100,7 @@ calls_per_second = {calls_per_second}
 channel = "Local/{{national}}@callee-sim"
 caller_id = "4006589888"
 answered = {{ context = "{context}", exten = "s" }}
-record = false
+record = {record}
 
 [[windows]]
 days = "daily"
@@ -117,6 +117,7 @@ class DialerSite:
     pbx: RealPbx
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    instance_id: str | None = "realpbx-test"  # None: the default, derived from the state dir
 
     @property
     def db(self) -> Path:
@@ -134,10 +135,12 @@ class DialerSite:
             DIALERD_AMI__SECRET=AMI_SECRET,
             DIALERD_AGI__HOST="127.0.0.1",
             DIALERD_AGI__PORT=str(self.pbx.agi_port),
-            DIALERD_INSTANCE_ID="realpbx-test",
+            STATE_DIRECTORY=str(self.root / "state"),
             DIALERD_LOG__FORMAT="json",
             DIALERD_LOG__MASK_NUMBERS="false",
         )
+        if self.instance_id is not None:
+            env["DIALERD_INSTANCE_ID"] = self.instance_id
         env.update(self.extra_env)
         return env
 
@@ -150,6 +153,7 @@ class DialerSite:
         context: str = "dialerd-answered",
         max_concurrent: int = 20,
         calls_per_second: float = 20,
+        record: bool = False,
     ) -> None:
         folder = self.root / "campaigns"
         folder.mkdir(parents=True, exist_ok=True)
@@ -159,6 +163,7 @@ class DialerSite:
             context=context,
             max_concurrent=max_concurrent,
             calls_per_second=calls_per_second,
+            record=str(record).lower(),
         )
         (folder / f"{name}.toml").write_text(text)
         rows = [f"c{i},n{i},{number}" for i, number in enumerate(numbers)]

@@ -6,11 +6,12 @@ one PbxSignals literal per transcript; talk times are those of the recordings.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialerd.domain.classify import Q850, RULES, Classification, classify
+from dialerd.domain.classify import Q850, RULES, Classification, classify, no_callee_reached
 from dialerd.domain.outcomes import Bucket, Group, Outcome, default_bucket, info
 from dialerd.domain.ports import PbxSignals
 
@@ -275,3 +276,61 @@ def test_rule_names_are_unique() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names))
     assert RULES[-1].name == "unknown"
+
+
+# -- an overloaded PBX's early Originate timeout (Reason 3 before the ring timeout, no ringing)
+
+
+def overloaded(dial_s: float, **kw: object) -> PbxSignals:
+    fields: dict[str, object] = {"dial_s": dial_s, "ring_timeout_s": 25.0}
+    fields.update(kw)
+    return PbxSignals(
+        originate_response="Failure",
+        reason=3,
+        hangup_cause=19,
+        callee_cause=19,
+        ended_at=T0,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def test_an_originate_timed_out_before_ringing_and_the_ring_timeout_is_ours() -> None:
+    c = classify(overloaded(4.0))
+    assert (c.outcome, c.rule, c.retry_soon) == (
+        Outcome.internal_failure,
+        "reason:timeout_before_ringing",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    "signals",
+    [
+        overloaded(25.3),  # the ring timeout ran out: the callee did not answer
+        overloaded(4.0, rang=True),  # it rang: the callee's line was reached
+        overloaded(4.0, dial_status="NOANSWER"),  # Dial() reached the callee
+        replace(
+            overloaded(4.0), dial_s=None
+        ),  # timing unknown (an adopted dial): the callee's word
+    ],
+)
+def test_a_timeout_that_reached_the_callee_stays_no_answer(signals: PbxSignals) -> None:
+    assert classify(signals).outcome is Outcome.no_answer
+    assert not classify(signals).retry_soon
+
+
+@pytest.mark.parametrize(
+    ("message", "soon"),
+    [("Asterisk is shutting down", True), ("Extension does not exist.", False)],
+)
+def test_a_refusal_by_a_stopping_pbx_is_retried_soon(message: str, soon: bool) -> None:
+    c = classify(PbxSignals(originate_response="Error", raw={"message": message}))
+    assert (c.outcome, c.retry_soon) == (Outcome.internal_failure, soon)
+
+
+def test_no_callee_reached_only_for_dials_the_stopping_pbx_never_ran() -> None:
+    stopped = PbxSignals(error="x", lost=True, raw={"pbx_stopped": True})
+    assert no_callee_reached(stopped)
+    assert not no_callee_reached(replace(stopped, rang=True))
+    assert not no_callee_reached(replace(stopped, hangup_cause=0))
+    assert not no_callee_reached(replace(stopped, raw={}))  # a link outage: it may have rung

@@ -238,3 +238,56 @@ def test_bound_channels_join_their_later_events(
     (result,) = results
     assert (result.key, result.signals.hangup_cause, result.signals.callee_cause) == ("k9", 16, 16)
     assert corr.tracked_channels == 0
+
+
+def ringing_then_shutdown(corr: Correlator, key: str) -> None:
+    c1, c2 = chan(key, LOCAL + ";1", key), chan(key + "-2", LOCAL + ";2", key)
+    corr.bind(key, [c1, c2])  # joined as the production path joins them (VarSet, Linkedid)
+    corr.feed(ev("Newchannel", **c1), at(0))
+    corr.feed(ev("Newchannel", **c2), at(0))
+    corr.feed(ev("Newstate", **c1, ChannelStateDesc="Ringing"), at(1))
+    # `core stop now`, as Asterisk 22.10.1 sends it: the shutdown flag (4), then the hangups
+    corr.feed(ev("SoftHangupRequest", **c1, Cause="4"), at(3))
+    corr.feed(ev("SoftHangupRequest", **c2, Cause="4"), at(3))
+    corr.feed(ev("Hangup", **c2, Cause="0"), at(3.1))
+    corr.feed(response(key, "Failure", "0", uid=key), at(3.1))
+    corr.feed(ev("Hangup", **c1, Cause="0"), at(3.1))
+
+
+def test_a_dial_the_pbx_hung_up_while_stopping_is_lost(
+    corr: Correlator, results: list[DialResult]
+) -> None:
+    corr.expect("k5", 5, 30.0, T0)
+    ringing_then_shutdown(corr, "k5")
+    (result,) = results
+    assert (result.signals.lost, result.signals.rang) == (True, True)
+    assert result.signals.error is not None and "shut down" in result.signals.error
+
+
+def test_an_adopted_dial_listed_up_is_answered_without_timing(
+    corr: Correlator, results: list[DialResult]
+) -> None:
+    corr.expect("k6", 6, 30.0, at(100))
+    corr.adopted("k6", at(100), up=True, ringing=False)
+    corr.bind("k6", [chan("k6", LOCAL + ";1", "k6"), chan("k6-2", LOCAL + ";2", "k6")])
+    assert corr.answered("k6")
+    corr.feed(ev("Hangup", **chan("k6", LOCAL + ";1", "k6"), Cause="16"), at(120))
+    corr.feed(ev("Hangup", **chan("k6-2", LOCAL + ";2", "k6"), Cause="16"), at(120))
+    assert results == []  # its OriginateResponse went to the dead run: the adapter sweeps it
+    result = corr.expire("k6", at(121))
+    assert result is not None
+    s = result.signals
+    assert (s.answered_at, s.hangup_cause, s.dial_s, s.lost) == (at(100), 16, None, False)
+
+
+def test_an_adopted_ringing_dial_has_rung(corr: Correlator) -> None:
+    corr.expect("k7", 7, 30.0, at(100))
+    corr.adopted("k7", at(100), up=False, ringing=True)
+    corr.feed(response("k7", "Failure", "3", uid="k7"), at(110))
+    result = corr.expire("k7", at(111))
+    assert result is not None
+    assert (result.signals.rang, result.signals.dial_s, result.signals.answered_at) == (
+        True,
+        None,
+        None,
+    )

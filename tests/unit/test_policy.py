@@ -453,3 +453,23 @@ def test_policy_validation() -> None:
     assert DialPolicy(overrides={"busy": Treatment(TreatmentKind.pause)}).treatment_for(  # type: ignore[dict-item]
         O.busy
     ) == Treatment(TreatmentKind.pause)
+
+
+@pytest.mark.parametrize("outcome", [O.internal_failure, O.interrupted])
+def test_our_failure_that_reached_nobody_is_due_after_retry_after_not_the_spacing(
+    outcome: Outcome,
+) -> None:
+    c = contact(results={1: O.no_answer}, dialed={1: T0, 2: T0 + M})
+    d = run(c, 2, outcome, T0 + 2 * M, dialed_at=T0 + M, retry_after=timedelta(seconds=30))
+    assert (d.next_position, d.next_at, d.new_round, d.counted) == (
+        2,
+        T0 + 2 * M + timedelta(seconds=30),
+        False,
+        False,
+    )
+
+
+def test_retry_after_does_not_shorten_the_callees_outcomes() -> None:
+    c = contact(results={1: O.no_answer}, dialed={1: T0, 2: T0 + M})
+    soon = run(c, 2, O.busy, T0 + 2 * M, dialed_at=T0 + M, retry_after=timedelta(seconds=30))
+    assert soon == run(c, 2, O.busy, T0 + 2 * M, dialed_at=T0 + M)

@@ -83,3 +83,25 @@ def test_config_show_masks_the_database_password(
     rows = {key: value for key, value, _ in describe(load_settings(), None)}
     assert rows["database.url"] == "postgresql://dialerd:***@db1:5432/dialerd"
     assert rows["ami.secret"] == "(empty)"
+
+
+def test_the_default_recording_prefix_names_the_host_and_the_database() -> None:
+    import socket
+
+    from dialerd.settings import default_recording_prefix
+
+    host = socket.gethostname()
+    assert default_recording_prefix("sqlite:////var/lib/dialerd/shop a.db") == f"{host}-shop_a-"
+    pg = "postgresql+psycopg://u:secret@db1.example:5432/campaigns"
+    assert default_recording_prefix(pg) == "db1.example-campaigns-"
+    assert "secret" not in default_recording_prefix(pg)
+
+
+def test_a_recording_prefix_unsafe_for_a_file_name_is_refused() -> None:
+    import pydantic
+
+    from dialerd.settings import PbxSettings
+
+    with pytest.raises(pydantic.ValidationError):
+        PbxSettings(recording_prefix="../x")
+    assert PbxSettings(recording_prefix="site-a.").recording_prefix == "site-a."

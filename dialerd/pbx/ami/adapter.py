@@ -42,6 +42,8 @@ _stdlog = logging.getLogger(__name__)
 
 # The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
 LOST = "interrupted: AMI link lost with the dial's events"
+# ... and of one the PBX dropped while stopping (raw ``pbx_stopped``; classify.no_callee_reached)
+STOPPED = "interrupted: the PBX stopped during the dial"
 
 
 def _live_calls(client: AmiClient) -> dict[str, list[AmiMessage]]:
@@ -58,6 +60,24 @@ class _Flight:
     generation: int
     lost_at: datetime | None = None
     survived: bool = False  # had a live channel when the link came back
+    pbx_stopped: bool = False  # lost because the PBX restarted
+    listed_state: str | None = None  # adopted: its ;1 ChannelState in the PBX's channel list
+
+
+UP, RINGING = "6", "5"  # CoreShowChannel ChannelState of an answered / a ringing channel
+
+
+def originated_state(channels: list[AmiMessage]) -> str:
+    """ChannelState of a dial's originated channel among its live ones ('' if not listed).
+
+    The originated channel (a Local ``;1`` half, or the one channel of any other
+    technology) is the one whose Uniqueid is the call's Linkedid.
+    """
+    for row in channels:
+        uid = row.get("Uniqueid") or ""
+        if uid and (uid == row.get("Linkedid") or (row.get("Channel") or "").endswith(";1")):
+            return row.get("ChannelState") or ""
+    return ""
 
 
 class AmiTelephony:
@@ -74,8 +94,10 @@ class AmiTelephony:
         clock: Clock | None = None,
         on_status: StatusHook | None = None,
         settle_s: float = 1.0,
+        recording_prefix: str = "",
     ) -> None:
         self._settings = settings
+        self._recording_prefix = recording_prefix
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
@@ -86,6 +108,8 @@ class AmiTelephony:
         self._answers: dict[int, HeldAnswer] = {}  # attempt id -> accepted reports, in flight
         self._answers_lock = threading.Lock()
         self._sink: ResultSink = lambda _result: None
+        self._booted: tuple[str, str] | None = None  # the PBX's start-up time (CoreStatus)
+        self._stopping_generation = -1  # the connection on which the PBX said Shutdown
         self._link = LinkSupervisor(
             settings,
             lambda: AmiClient(settings, self._on_events),
@@ -106,11 +130,14 @@ class AmiTelephony:
         self._link.start()
 
     def is_up(self) -> bool:
-        return self._link.is_up()
+        """The link is up and the PBX did not say, on this connection, that it is stopping."""
+        return self._link.is_up() and self._stopping_generation != self._link.generation
 
     def originate(self, request: DialRequest) -> None:
         check_dial_request(request)
         headers = originate_headers(request)
+        # the file name the dialplan records to: unique across databases sharing the PBX
+        headers.append(("Variable", f"DIALERD_RECORDING={self._recording_prefix}{request.key}"))
         client = self._link.client
         if client is None or not self.is_up():
             raise TelephonyUnavailable(f"AMI link to {self.peer} is down")
@@ -145,12 +172,16 @@ class AmiTelephony:
         """Track a dial an earlier run started whose channels are still up (engine reconcile).
 
         It is treated as a survivor of an outage: followed until its channels are
-        gone, then delivered with whatever its remaining events told.
+        gone, then delivered with whatever its remaining events told. A dial whose
+        originated channel the last channel list (``live_keys``) showed Up is
+        answered, one it showed Ringing rang: what the dead run had heard.
         """
         if key in self._flights:
             return
-        flight = _Flight(attempt_id, self._clock.now(), self._settings.settle_grace_s, 0)
+        now = self._clock.now()
+        flight = _Flight(attempt_id, now, self._settings.settle_grace_s, 0)
         flight.survived = True
+        flight.listed_state = originated_state(self._listed.get(key, []))
         self._flights[key] = flight
         self._arrivals.append((key, flight))
         listed = self._listed.get(key)
@@ -204,6 +235,9 @@ class AmiTelephony:
                 continue  # the write failed and the engine was told so
             correlator.expire(key, flight.started_at)  # a stale entry of a failed send
             correlator.expect(key, flight.attempt_id, flight.ring_timeout_s, flight.started_at)
+            if flight.listed_state is not None:
+                state = flight.listed_state
+                correlator.adopted(key, flight.started_at, up=state == UP, ringing=state == RINGING)
 
     def _collect_result(self, result: DialResult) -> None:
         """Correlator callback (under the lock): finish the flight, merge the AGI answer."""
@@ -225,12 +259,33 @@ class AmiTelephony:
     def _on_events(self, events: list[AmiMessage]) -> None:
         now = self._clock.now()
         feed = self._correlator.feed
+        shutdown = False
         with self._lock:
             self._register_arrivals()
             for headers in events:
                 feed(headers, now)
+                shutdown = shutdown or headers.get("Event") == "Shutdown"
+        if shutdown:
+            self._stopping_generation = self._link.generation  # no more dials on this connection
+            client = self._link.client
+            # after the refusals already read (their handling is queued the same way)
+            if client is not None:
+                client.call_soon(self._pbx_shut_down)
+            else:
+                self._pbx_shut_down()
         if self._outbox:
             self._flush()
+
+    def _pbx_shut_down(self) -> None:
+        """Event thread: a ``Shutdown`` event. The PBX has hung up every channel before it.
+
+        Dials still pending will hear nothing more: each goes out now with what
+        was collected (``lost`` unless it was answered), not after its ring timeout.
+        """
+        keys = list(self._flights.copy())
+        log.warning("ami_pbx_shutdown", in_flight=len(keys))
+        if keys:
+            self._finish(keys, keep_if_hung_up=True, pbx_stopped=True)
 
     def _on_ack(self, client: AmiClient, key: str, reply: AmiMessage) -> None:
         """Reader thread: a refused Originate is the dial's final word."""
@@ -248,19 +303,49 @@ class AmiTelephony:
 
     # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
-        """After (re)connect: dials of earlier connections with no live channel become lost."""
+        """After (re)connect: dials of earlier connections with no live channel become lost.
+
+        When the PBX restarted meanwhile (its CoreStatus start-up time changed) none
+        of their events will ever come: they are lost at once, not after the ring timeout.
+        """
+        restarted = self._restarted(client)
         live = _live_calls(client)
         self._bind(live)
-        generation = self._link.generation
+        generation, now = self._link.generation, self._clock.now()
         for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
             if key in live:
                 flight.survived = True
+                if originated_state(live[key]) == UP:  # its Newstate Up may have been lost
+                    with self._lock:
+                        self._register_arrivals()
+                        self._correlator.listed_up(key, now)
+            elif restarted:
+                flight.lost_at, flight.pbx_stopped = now, True
             else:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
-        log.info("ami_reconciled", live_channels=len(live), in_flight=len(self._flights))
+        log.info(
+            "ami_reconciled",
+            live_channels=len(live),
+            in_flight=len(self._flights),
+            pbx_restarted=restarted,
+        )
+
+    def _restarted(self, client: AmiClient) -> bool:
+        """Whether the PBX's start-up time differs from the last connection's (CoreStatus).
+
+        CoreStatus needs the ``system`` or ``reporting`` write class (as
+        CoreShowChannels); refused, the answer is "no" and the dials wait for their
+        ring timeout as before.
+        """
+        reply = client.request("CoreStatus", [])
+        if reply.get("Response") != "Success":
+            return False
+        booted = (reply.get("CoreStartupDate") or "", reply.get("CoreStartupTime") or "")
+        before, self._booted = self._booted, booted
+        return before is not None and before != booted
 
     def _bind(self, live: dict[str, list[AmiMessage]]) -> None:
         """Join the listed channels of dials in flight: events that fell into an outage
@@ -294,17 +379,22 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             self._correlator.tick(now)
-        lost = [k for k, f in self._flights.copy().items() if f.lost_at and now >= f.lost_at]
+        flights = self._flights.copy().items()
+        lost = [k for k, f in flights if f.lost_at and now >= f.lost_at and not f.pbx_stopped]
         if lost:
             self._finish(lost, keep_if_hung_up=False)
+        stopped = [k for k, f in flights if f.lost_at and now >= f.lost_at and f.pbx_stopped]
+        if stopped:
+            self._finish(stopped, keep_if_hung_up=False, pbx_stopped=True)
         self._flush()
 
-    def _finish(self, keys: list[str], keep_if_hung_up: bool) -> None:
+    def _finish(self, keys: list[str], keep_if_hung_up: bool, pbx_stopped: bool = False) -> None:
         """Event thread: deliver what was collected for dials whose events will not come.
 
         ``error = LOST`` unless ``keep_if_hung_up`` and the originated channel's
         Hangup was seen (a survivor whose OriginateResponse or other Hangup fell
-        into the outage: its signals still tell what happened).
+        into the outage: its signals still tell what happened). ``pbx_stopped``:
+        the PBX shut down or restarted, so ``error = STOPPED`` and raw ``pbx_stopped``.
         """
         now = self._clock.now()
         with self._lock:
@@ -318,9 +408,11 @@ class AmiTelephony:
                 signals = result.signals
                 hung_up = signals.hangup_cause is not None
                 if signals.error is None and not (keep_if_hung_up and hung_up):
-                    signals = dataclasses.replace(signals, error=LOST, lost=True)
+                    error = STOPPED if pbx_stopped else LOST
+                    signals = dataclasses.replace(signals, error=error, lost=True)
                     log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
-                raw = {**signals.raw, "events_lost": True}
+                stopped = pbx_stopped or bool(signals.raw.get("pbx_stopped"))
+                raw = {**signals.raw, "events_lost": True, "pbx_stopped": stopped}
                 self._collect_result(
                     dataclasses.replace(result, signals=dataclasses.replace(signals, raw=raw))
                 )

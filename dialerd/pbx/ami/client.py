@@ -32,9 +32,11 @@ from dialerd.pbx.ami.pyst2_fixes import DialerdManager
 from dialerd.pbx.ami.routing import EventsHandler, Router
 from dialerd.settings import AmiSettings
 
-#: Login event classes: call (OriginateResponse, Hangup, Dial*, Newstate...), user
-#: (UserEvent), dialplan (VarSet: AMDSTATUS, AMDCAUSE, DIALERD_ATTEMPT).
-EVENT_CLASSES = "call,user,dialplan"
+#: Login event classes: system (Shutdown, FullyBooted: a PBX going away or back), call
+#: (OriginateResponse, Hangup, Dial*, Newstate, SoftHangupRequest...), user (UserEvent),
+#: dialplan (VarSet: AMDSTATUS, AMDCAUSE, DIALERD_ATTEMPT). Asterisk sends only the
+#: classes the manager.conf user may read; a class the user lacks is simply not sent.
+EVENT_CLASSES = "system,call,user,dialplan"
 #: Events dialerd reads: what the correlator joins, the list action's rows, and the
 #: link's own. The parser drops every other one before decoding it.
 WANTED_EVENTS = CORRELATED_EVENTS | {

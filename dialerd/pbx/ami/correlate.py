@@ -41,8 +41,21 @@ DEFAULT_MAX_ORPHANS = 10_000
 # The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter
 # (with only_variables=KEPT_VARIABLES for the VarSet events).
 CORRELATED_EVENTS = frozenset(
-    {"Newchannel", "VarSet", "Newstate", "DialState", "DialEnd", "Hangup", "OriginateResponse"}
+    {
+        "Newchannel",
+        "VarSet",
+        "Newstate",
+        "DialState",
+        "DialEnd",
+        "SoftHangupRequest",
+        "Hangup",
+        "OriginateResponse",
+    }
 )
+# SoftHangupRequest's Cause is Asterisk's soft-hangup flag set; this bit is
+# AST_SOFTHANGUP_SHUTDOWN: the PBX hangs the channel up because it is shutting down
+# (`core stop now`, `core restart now`). It comes before the channel's Hangup.
+SOFTHANGUP_SHUTDOWN = 4
 
 Message = Mapping[str, str]  # an AmiMessage (a dict of first values) or any such mapping
 
@@ -71,6 +84,7 @@ class Correlator:
             "Newstate": self._on_newstate,
             "DialState": self._on_dialstate,
             "DialEnd": self._on_dialend,
+            "SoftHangupRequest": self._on_softhangup,
             "Hangup": self._on_hangup,
             "OriginateResponse": self._on_originate_response,
         }
@@ -134,8 +148,29 @@ class Correlator:
         """Whether the PBX said a pending dial was answered (Reason 4, or a channel Up)."""
         dial = self._dials.get(key)
         return dial is not None and (
-            dial.reason == "4" or any(c.up_at is not None for c in dial.chans)
+            dial.reason == "4"
+            or dial.answered_at is not None
+            or any(c.up_at is not None for c in dial.chans)
         )
+
+    def listed_up(self, key: str, at: datetime) -> None:
+        """The PBX's channel list shows a pending dial's originated channel Up: answered."""
+        dial = self._dials.get(key)
+        if dial is not None and dial.answered_at is None:
+            dial.answered_at = at
+
+    def adopted(self, key: str, at: datetime, *, up: bool, ringing: bool) -> None:
+        """A dial an earlier run started, as the PBX's channel list shows it now.
+
+        Its start and the events before ``at`` are unknown: no timing is inferred.
+        """
+        dial = self._dials.get(key)
+        if dial is None:
+            return
+        dial.adopted = True
+        dial.rang = dial.rang or ringing or up
+        if up:
+            self.listed_up(key, at)
 
     @property
     def tracked_channels(self) -> int:
@@ -279,6 +314,16 @@ class Correlator:
         chan = self._chan(msg, "Dest")
         if chan is not None:
             chan.dial_status = msg.get("DialStatus")
+
+    def _on_softhangup(self, msg: Message, now: datetime) -> None:
+        try:
+            flags = int(msg.get("Cause") or "0")
+        except ValueError:
+            return
+        if flags & SOFTHANGUP_SHUTDOWN:
+            chan = self._chan(msg)
+            if chan is not None and chan.dial is not None:
+                chan.dial.shutdown = True
 
     def _on_hangup(self, msg: Message, now: datetime) -> None:
         uid = msg.get("Uniqueid")

@@ -42,6 +42,10 @@ class Dial:
     orig_uniqueid: str | None = None
     orig_channel: str | None = None
     sync: bool = False
+    answered_at: datetime | None = None  # the PBX listed the originated channel Up (adoption)
+    shutdown: bool = False  # a channel was hung up because the PBX was shutting down
+    adopted: bool = False  # started by an earlier run: its start and early events unknown
+    rang: bool = False  # the PBX's channel list showed it ringing (adoption)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +71,16 @@ def _pick(dial: Dial, role: str) -> Chan | None:
     return next((c for c in dial.chans if c.role == role), None)
 
 
+SHUTDOWN_ERROR = "interrupted: the PBX shut down during the dial"
+
+
 def build_signals(dial: Dial, now: datetime) -> PbxSignals:
-    """What was collected for one dial, as PbxSignals (raw values kept in ``raw``)."""
+    """What was collected for one dial, as PbxSignals (raw values kept in ``raw``).
+
+    A dial the PBX cut off while shutting down, before any answer, is ``lost``
+    (recorded ``interrupted``): the callee was never given the time to answer.
+    An answered one keeps what the PBX knew.
+    """
     primary, callee = _pick(dial, "primary"), _pick(dial, "callee")
     chans = ([primary] if primary else []) + [c for c in dial.chans if c is not primary]
     variables: dict[str, str] = {}
@@ -91,16 +103,26 @@ def build_signals(dial: Dial, now: datetime) -> PbxSignals:
         "variables": variables,
         "channels": [c.name for c in chans],
     }
+    answered_at = primary.up_at if primary and primary.up_at else dial.answered_at
+    cut = dial.shutdown and answered_at is None and dial.reason != "4"
+    if cut:
+        raw["pbx_stopped"] = True
+    final_at = None if dial.adopted else dial.final_at  # an adopted dial's start is unknown
+    dial_s = (final_at - dial.started_at).total_seconds() if final_at is not None else None
     return PbxSignals(
         originate_response=dial.response,
         reason=_int(dial.reason),
         hangup_cause=_int(primary.cause) if primary else None,
         callee_cause=_int(callee.cause) if callee else None,
         dial_status=dial_status,
-        rang=any(c.rang for c in chans),
+        rang=dial.rang or any(c.rang for c in chans),
         amd_status=variables.get("AMDSTATUS"),
         amd_cause=variables.get("AMDCAUSE"),
-        answered_at=primary.up_at if primary else None,
+        answered_at=answered_at,
         ended_at=max(hung) if hung else now,
+        error=SHUTDOWN_ERROR if cut else None,
+        lost=cut,
+        dial_s=dial_s,
+        ring_timeout_s=dial.ring_timeout_s,
         raw=raw,
     )
