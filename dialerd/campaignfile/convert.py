@@ -11,6 +11,7 @@ from dialerd.campaignfile.models import Window as WindowModel
 from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRule, CallerIdRules
 from dialerd.domain.outcomes import Outcome
+from dialerd.domain.pacing import PacingConfig, PacingMode
 from dialerd.domain.policy import DialPolicy, RollingCap
 from dialerd.domain.treatments import Treatment, TreatmentKind
 
@@ -75,4 +76,15 @@ def to_caller_id_rules(model: CampaignFile) -> CallerIdRules:
             )
             for rule in model.caller_id_rules
         ),
+    )
+
+
+def to_pacing(model: CampaignFile) -> PacingConfig:
+    """``[pacing]`` as the pacer's config (its queue stays on the model)."""
+    p = model.pacing
+    return PacingConfig(
+        mode=PacingMode(p.mode),
+        ratio=p.ratio,
+        max_abandon_rate=p.max_abandon_rate,
+        abandon_after=p.abandon_after.total_seconds(),
     )
