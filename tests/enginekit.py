@@ -128,10 +128,11 @@ def make_rig(
     max_channels: int = 100,
     agi_tokens: AgiTokens | None = None,
     results: ResultsSettings | None = None,
+    pbx_class: type[VirtualPbx] = VirtualPbx,
 ) -> Rig:
     loaded = load_file(campaign_file)
     clock = VirtualClock(start)
-    pbx = VirtualPbx(clock, scenario or Scenario())
+    pbx = pbx_class(clock, scenario or Scenario())
     results = results or ResultsSettings(spill_dir=campaign_file.parent / "state")
     parts = assemble(
         rig_settings(instance_id, max_channels=max_channels, results=results),

@@ -275,3 +275,10 @@ def test_rule_names_are_unique() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names))
     assert RULES[-1].name == "unknown"
+
+
+@pytest.mark.parametrize("disposition", ["abandoned", "放弃", "未接入坐席"])
+def test_an_answered_call_no_agent_took_is_abandoned_never_answered(disposition: str) -> None:
+    result = classify(answered(3.0, disposition=disposition))
+    assert (result.outcome, result.rule) == (Outcome.abandoned, "disposition:abandoned")
+    assert default_bucket(result.outcome) is Bucket.not_counted
