@@ -59,8 +59,9 @@ def rewrite(events: list[bytes], name: str, key: str, attempt: str) -> list[byte
     for match, new in ((one, key), (two, f"{key}-2")):
         if match:
             text = re.sub(rf"(?<![\d.]){re.escape(match[1])}(?![\d])", new, text)
-    text = text.replace(f"ActionID: {name}-orig-2", f"ActionID: {key}")
-    text = text.replace(f"att-{name}", attempt)
+    base = name.rsplit("/", 1)[-1]  # "queue/queue-status": the recording's own name
+    text = re.sub(rf"ActionID: {re.escape(base)}-orig-\d+", f"ActionID: {key}", text)
+    text = re.sub(r"att-[A-Za-z0-9-]+", attempt, text)  # the recorded DIALERD_ATTEMPT
     return [block.encode() for block in text.split("\r\n\r\n")]
 
 
