@@ -189,3 +189,26 @@ def test_csv_writer_escapes_every_text_cell() -> None:
         ["'=1+1", "3"],
         ["ok", ""],
     ]
+
+
+def test_abandon_rate_is_abandoned_over_human_answers(run: CliRunner) -> None:
+    from dialerd.reporting.queries import abandon_figures
+
+    f = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)["figures"]
+    assert f["abandoned_calls"] == 0
+    assert f["abandon_rate"] == (0.0 if f["human_answers"] else None)
+    rows = [
+        {"outcome": "abandoned", "dials": 3},
+        {"outcome": "answered", "dials": 5},
+        {"outcome": "completed", "dials": 2},
+        {"outcome": "answering_machine", "dials": 4},  # no person: not counted
+        {"outcome": "busy", "dials": 9},
+    ]
+    assert abandon_figures(rows) == {
+        "human_answers": 10,
+        "abandoned_calls": 3,
+        "abandon_rate": 0.3,
+    }
+    assert abandon_figures([])["abandon_rate"] is None
+    table = _ok(run, "report", "c1").stdout
+    assert "Abandon rate" in table and "放弃率" in table
