@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Row, select
+from structlog.testing import capture_logs
 
 from dialerd.db import tables
 from dialerd.domain.clock import VirtualClock
@@ -66,10 +67,14 @@ def _attempts(engine: Engine) -> list[Row[Any]]:
 def test_no_floor_no_dial(engine: Engine, tmp_path: Path) -> None:
     rig, pbx = _rig(engine, tmp_path)
     assert rig.runtime.queue == "callback-team"
-    assert rig.step() == 0
-    assert rig.step() == 0
-    assert pbx.asked == ["callback-team", "callback-team"]
-    assert pbx.originated == []
+    with capture_logs() as logs:
+        assert [rig.step() for _ in range(3)] == [0, 0, 0]
+        pbx.agents = _ready(1)
+        assert rig.step() == 1
+    events = [e["event"] for e in logs]
+    assert events.count("pacing_floor_unknown") == 1  # logged once
+    assert events.count("pacing_floor_known") == 1
+    assert pbx.asked == ["callback-team"] * 4
 
 
 def test_ready_agents_pace_the_dials_and_pausing_all_stops_them(
