@@ -1,4 +1,4 @@
-"""Answered calls the agents cannot take, on a real Asterisk: recorded `abandoned`, never `answered`.
+"""Answered calls no agent took, on a real Asterisk: recorded `abandoned`, never `answered`.
 
 The reference `[dialerd-queue]` hands each answered call to the two simulated
 agents of `callback-team` for 2 s; the rest leave the queue and the dialplan sends
