@@ -32,6 +32,7 @@ from dialerd.db.migrate import upgrade
 from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRules
 from dialerd.domain.clock import SystemClock
+from dialerd.domain.pacing import Floor
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.ports import (
     AnsweredInfo,
@@ -99,6 +100,9 @@ class InstantPbx:
 
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
         return Verdict.not_in_flight
+
+    def floor(self, queue: str) -> Floor | None:
+        return None
 
     def close(self) -> None:
         pass

@@ -25,7 +25,9 @@ from dialerd.engine import jobs
 from dialerd.engine.activity import Activity
 from dialerd.engine.calendar_events import CalendarEvents
 from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.pacing import Pacing
 from dialerd.engine.parts import AnsweredLegServer, Parts
+from dialerd.engine.pending import Recorded
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.spill import Spill
 from dialerd.engine.writer import ResultWriter
@@ -86,11 +88,12 @@ def assemble(
         supervisor.watch("database file", watch.check)
         guard = watch.check
     results = settings.results
+    pacing = Pacing(telephony, clock, monotonic=monotonic)
     writer = ResultWriter(
         database,
         clock,
         runtimes.get,
-        on_recorded=activity.on_recorded,
+        on_recorded=_both(activity.on_recorded, pacing.observe),
         spill=Spill(results.spill_dir, instance),
         queue_max=results.queue_max,
         retry_min_s=results.retry_min_s,
@@ -123,6 +126,7 @@ def assemble(
         hold=writer.hold_reason,
         pace=pace_overrides,
         on_load=lambda: drop_stale_overrides(database, who=instance, now=clock.now()),
+        pacing=pacing,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:
@@ -149,6 +153,16 @@ def assemble(
         api=api,
         clock_sync=clock_sync,
     )
+
+
+def _both(*hooks: Callable[[Recorded], None]) -> Callable[[Recorded], None]:
+    """One ``on_recorded`` hook calling each of ``hooks`` in turn."""
+
+    def call(rec: Recorded) -> None:
+        for hook in hooks:
+            hook(rec)
+
+    return call
 
 
 def _supervisor(settings: Settings) -> Supervisor:

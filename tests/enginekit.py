@@ -136,10 +136,11 @@ def make_rig(
     agi_tokens: AgiTokens | None = None,
     results: ResultsSettings | None = None,
     more: Sequence[Path] = (),
+    pbx_class: type[VirtualPbx] = VirtualPbx,
 ) -> Rig:
     """The rig for ``campaign_file`` (and the campaigns of ``more``, sharing the PBX)."""
     clock = VirtualClock(start)
-    pbx = VirtualPbx(clock, scenario or Scenario())
+    pbx = pbx_class(clock, scenario or Scenario())
     results = results or ResultsSettings(spill_dir=campaign_file.parent / "state")
     parts = assemble(
         rig_settings(

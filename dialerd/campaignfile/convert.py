@@ -12,6 +12,7 @@ from dialerd.campaignfile.models import Window as WindowModel
 from dialerd.domain.calendar import CallingCalendar, Window
 from dialerd.domain.callerid import CallerIdRule, CallerIdRules
 from dialerd.domain.outcomes import Outcome
+from dialerd.domain.pacing import PacingConfig, PacingMode
 from dialerd.domain.policy import DialPolicy, RollingCap
 from dialerd.domain.states import OnDeadline
 from dialerd.domain.treatments import Treatment, TreatmentKind
@@ -93,4 +94,15 @@ def to_relative_times(model: CampaignFile) -> RelativeTimes | None:
         reminder_days=parse_reminder(dialing.reminder) if dialing.reminder else None,
         within=parse_duration(within) if within is not None and days is None else None,
         within_days=days,
+    )
+
+
+def to_pacing(model: CampaignFile) -> PacingConfig:
+    """``[pacing]`` as the pacer's config (its queue stays on the model)."""
+    p = model.pacing
+    return PacingConfig(
+        mode=PacingMode(p.mode),
+        ratio=p.ratio,
+        max_abandon_rate=p.max_abandon_rate,
+        abandon_after=p.abandon_after.total_seconds(),
     )

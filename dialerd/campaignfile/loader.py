@@ -25,6 +25,7 @@ from dialerd.campaignfile.problems import toml_problem, validation_problems
 if TYPE_CHECKING:
     from dialerd.domain.calendar import CallingCalendar
     from dialerd.domain.callerid import CallerIdRules
+    from dialerd.domain.pacing import PacingConfig
     from dialerd.domain.policy import DialPolicy
 
 MAX_FILE_BYTES = 1 << 20  # a campaign file is a few KiB; anything near this is not one
@@ -55,6 +56,12 @@ class LoadedCampaign:
         from dialerd.campaignfile.convert import to_calendar
 
         return to_calendar(self.model)
+
+    @cached_property
+    def pacing(self) -> PacingConfig:
+        from dialerd.campaignfile.convert import to_pacing
+
+        return to_pacing(self.model)
 
     @cached_property
     def caller_ids(self) -> CallerIdRules:

@@ -5,6 +5,7 @@ docs/campaigns.md documents every key; keep the two in step.
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Annotated, Literal, Self
 
@@ -256,6 +257,49 @@ class OutcomeRule(Strict):
         return self
 
 
+QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+
+
+def _queue_name(value: str) -> str:
+    if not QUEUE_NAME.fullmatch(value):
+        raise PydanticCustomError(
+            "queue",
+            'queue "{value}" is not an Asterisk queue name (letters, digits, _ . -; at most 80)',
+            {"value": value[:100]},
+        )
+    return value
+
+
+QueueName = Annotated[str, AfterValidator(_queue_name)]
+
+
+class Pacing(Strict):
+    """``[pacing]``: how dials are paced; by agents of an Asterisk queue unless broadcast."""
+
+    mode: Literal["broadcast", "progressive", "predictive"] = "broadcast"
+    queue: QueueName | None = None
+    ratio: float = Field(1.0, gt=0, le=10)
+    max_abandon_rate: float = Field(0.03, gt=0, lt=1)
+    abandon_after: Duration = timedelta(seconds=2)
+
+    @field_validator("abandon_after")
+    @classmethod
+    def _abandon_after(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=1):
+            raise PydanticCustomError("abandon_after", "abandon_after must be between 1s and 1m")
+        return value
+
+    @model_validator(mode="after")
+    def _queue_needed(self) -> Self:
+        if self.mode != "broadcast" and self.queue is None:
+            raise PydanticCustomError(
+                "pacing_queue",
+                'mode = "{mode}" paces by agents: name their queue (queue = "callback-team")',
+                {"mode": self.mode, "at": "mode"},
+            )
+        return self
+
+
 def _header_names(value: object) -> object:
     """One header, or a list of headers tried in order: always a tuple."""
     return (value,) if isinstance(value, str) else value
@@ -338,6 +382,7 @@ class CampaignFile(Strict):
     caller_id_rules: tuple[CallerIdRule, ...] = ()
     outcomes: dict[OutcomeCode, OutcomeRule] = {}
     columns: ColumnsTable | None = None
+    pacing: Pacing = Pacing()
 
     def column_map(self) -> dict[str, tuple[str, ...]] | None:
         """``[columns]`` as field -> headers, or None when the file has no such table."""

@@ -11,7 +11,9 @@ README has the signals per transcript); the short version:
   So the *effective cause* is the first non-zero of the two.
 * ``DialStatus`` is as lossy as ``Reason`` (NOANSWER for most causes).
 * After an answer, AMD (``AMDSTATUS``) and the answered-call flow (``disposition``)
-  tell what was reached.
+  tell what was reached. A call no agent took in time (the ``DialerdAbandon``
+  UserEvent, or the flow's disposition ``abandoned``) arrives as the disposition
+  ``abandoned`` and is classified so before anything else: never ``answered``.
 
 A rule that is not ``known`` maps an unexpected combination to a safe,
 retryable outcome; the caller logs the raw signals. docs/outcomes.md shows the

@@ -3,7 +3,8 @@
 The first fourteen codes are the failure reasons of the insurer's manual
 (docs/rulebook.md §2), with its Chinese wording; the others are what a dialer needs
 besides: reaching the person (``answered`` … ``dnc_requested``) and failures
-that are ours, not the callee's (``internal_failure``, ``interrupted``).
+that are ours, not the callee's (``internal_failure``, ``interrupted``, and
+``abandoned``: answered, but no agent took the call in time).
 Codes are stored in the database and named in campaign files: never rename one.
 docs/outcomes.md has the same table for people.
 """
@@ -50,6 +51,7 @@ class Outcome(StrEnum):
     dnc_requested = "dnc_requested"
     internal_failure = "internal_failure"
     interrupted = "interrupted"
+    abandoned = "abandoned"
 
 
 class Group(StrEnum):
@@ -115,6 +117,9 @@ OUTCOMES: Mapping[Outcome, OutcomeInfo] = _table(
     (OC.dnc_requested, "do not call requested", "要求勿扰", GR.reached, CLOSE),
     (OC.internal_failure, "internal failure", "系统故障", GR.our_fault, RETRY),
     (OC.interrupted, "interrupted", "中断", GR.our_fault, RETRY),
+    # answered, but no agent took the call within the campaign's abandon_after: the
+    # callee heard the apology; ours, so not counted, and redialled first in line
+    (OC.abandoned, "abandoned (no agent free)", "放弃/未接入坐席", GR.our_fault, RETRY),
 )
 
 del OC, GR

@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from dialerd.domain.pacing.floor import Floor
+
 
 class Clock(Protocol):
     """Tells the time; always timezone-aware UTC."""
@@ -188,6 +190,13 @@ class Telephony(Protocol):
 
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
         """What the answered leg told (FastAGI); merged into that dial's result when accepted."""
+
+    def floor(self, queue: str) -> Floor | None:
+        """The agent queue ``queue`` now (its agents, dials ringing, calls waiting).
+
+        None while unknown (no queue state tracked, link down): the pacer starts no
+        dial for a campaign paced by agents without it.
+        """
 
     def close(self) -> None:
         """Stop and release the link."""

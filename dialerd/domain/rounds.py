@@ -12,8 +12,8 @@ about *the person*, most definite first:
 4. the network was in the way: ``out_of_service_area``, ``arrears``, ``line_fault``;
 5. the number will not reach the person: ``answering_machine``, ``suspended``,
    ``incoming_barred``, ``vacant``;
-6. our own failures (normally replaced by the redial's result): ``internal_failure``,
-   ``interrupted``.
+6. our own failures (normally replaced by the redial's result): ``abandoned`` (the
+   person answered, no agent was free), ``internal_failure``, ``interrupted``.
 
 Since a contact-terminal result ends the round, it is always the round's last
 dial; ranking those first makes the round result name why the contact closed.
@@ -46,6 +46,7 @@ PRECEDENCE: tuple[Outcome, ...] = (
     Outcome.suspended,
     Outcome.incoming_barred,
     Outcome.vacant,
+    Outcome.abandoned,
     Outcome.internal_failure,
     Outcome.interrupted,
 )

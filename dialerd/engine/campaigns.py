@@ -52,6 +52,8 @@ def runtime_from(loaded: LoadedCampaign, campaign_id: int) -> CampaignRuntime:
         priority=d.priority,
         weight=d.weight,
         dial_prefix=d.dial_prefix,
+        pacing=loaded.pacing,
+        queue=loaded.model.pacing.queue,
     )
 
 

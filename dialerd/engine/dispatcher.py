@@ -34,6 +34,7 @@ from dialerd.domain.sharing import Demand, Sharer
 from dialerd.domain.states import CampaignState, NumberState
 from dialerd.engine import claims, limits, rowwrites
 from dialerd.engine.dnc import DncCheck
+from dialerd.engine.pacing import Pacing
 from dialerd.engine.results import record_outcome
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.schedule import flag_contact, reschedule_contacts
@@ -107,6 +108,7 @@ class Dispatcher:
         hold: Callable[[], str | None] | None = None,
         pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
         on_load: Callable[[], object] | None = None,
+        pacing: Pacing | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -130,6 +132,8 @@ class Dispatcher:
         self._held: str | None = None
         self._pace = pace  # operators' pace overrides, read on each tick
         self._on_load = on_load  # after each (re)load of the campaigns: drops stale overrides
+        # pacing by agents; share one with the result writer's on_recorded to feed it
+        self.pacing = pacing or Pacing(telephony, clock, monotonic=monotonic)
         self.paused = threading.Event()
 
     def set_campaigns(self, runtimes: Mapping[int, CampaignRuntime]) -> None:
@@ -259,6 +263,7 @@ class Dispatcher:
             n = min(n, rt.max_concurrent - limits.in_flight_by_campaign(conn).get(rt.id, 0))
             window, allowed = limits.rate_window(rt.calls_per_second)
             n = min(n, allowed - limits.dials_since(conn, rt.id, now - window))
+            n = self.pacing.allowance(rt, n)  # by agents: no more than the floor takes
             if n <= 0:
                 return
             rows = claims.select_due(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
@@ -21,6 +22,8 @@ class Recorded:
     known: bool
     rule: str
     decision: Decision
+    signals: PbxSignals | None = None  # what the PBX told (the pacer's ring and talk times)
+    dialed_at: datetime | None = None  # when the dial started
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,17 @@ def _record_pass(
         )
         writes.add(p, loaded, decision, runtime.name, now)
         recorded.append(
-            Recorded(a.id, a.contact_id, runtime.name, p.outcome, p.known, p.rule, decision)
+            Recorded(
+                a.id,
+                a.contact_id,
+                runtime.name,
+                p.outcome,
+                p.known,
+                p.rule,
+                decision,
+                p.signals,
+                a.started_at or a.claimed_at,
+            )
         )
     writes.flush(conn)
     return recorded

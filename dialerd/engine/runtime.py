@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dialerd.domain.calendar import CallingCalendar
 from dialerd.domain.callerid import CallerIdRules
+from dialerd.domain.pacing import PacingConfig
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.ports import AnsweredTarget
 
@@ -28,6 +29,8 @@ class CampaignRuntime:
     priority: int = 0
     weight: int = 1
     dial_prefix: str = ""
+    pacing: PacingConfig = field(default_factory=PacingConfig)  # default broadcast: caps only
+    queue: str | None = None  # the agents' Asterisk queue, unless broadcast
 
     @property
     def timezone(self) -> str:

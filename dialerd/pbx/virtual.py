@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from dialerd.domain import wire
 from dialerd.domain.clock import VirtualClock
+from dialerd.domain.pacing import Floor
 from dialerd.domain.ports import (
     AnsweredInfo,
     DialRequest,
@@ -161,6 +162,10 @@ class VirtualPbx:
         answered = answered_at is not None and answered_at <= self._clock.now()
         held = self._answers.setdefault(attempt_id, HeldAnswer())
         return held.take(info, answered_by_pbx=answered)
+
+    def floor(self, queue: str) -> Floor | None:
+        """The agent queue's state: none here; the queue state tracker provides it."""
+        return None
 
     def live_keys(self) -> set[str]:
         return {r.key for _, _, r in self._pending}

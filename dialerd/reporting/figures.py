@@ -65,6 +65,24 @@ FIGURES: tuple[FigureSpec, ...] = (
         "导入至首拨最长时长",
         "seconds",
     ),
+    FigureSpec("human_answers", "Human answers", "人工应答次数", "count"),
+    FigureSpec("abandoned_calls", "Abandoned (no agent free)", "放弃(未接入坐席)", "count"),
+    FigureSpec("abandon_rate", "Abandon rate", "放弃率", "rate"),
+)
+
+# Outcomes of a call a person answered (not a machine): the abandon rate's denominator.
+HUMAN_ANSWER_OUTCOMES = frozenset(
+    {
+        "answered",
+        "completed",
+        "callback_requested",
+        "refused",
+        "dnc_requested",
+        "not_present",
+        "inconvenient",
+        "early_hangup",
+        "abandoned",
+    }
 )
 
 DAILY_COLUMNS: tuple[str, ...] = (

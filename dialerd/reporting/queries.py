@@ -13,7 +13,13 @@ from dialerd.db.queue import usable_sql
 from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting import localdays
-from dialerd.reporting.figures import DAILY_COLUMNS, LATENESS_COLUMNS, Report, plain
+from dialerd.reporting.figures import (
+    DAILY_COLUMNS,
+    HUMAN_ANSWER_OUTCOMES,
+    LATENESS_COLUMNS,
+    Report,
+    plain,
+)
 from dialerd.reporting.masking import maybe_mask_name, maybe_mask_number
 
 UNDIALABLE_SAMPLE = 20  # contacts listed for data cleaning
@@ -125,6 +131,7 @@ def load_report(
     figures.update(_sla(rows["sla"]))
     hours = figures["dialling_hours"]  # v_campaign_figures.completed_per_hour, same formula
     figures["completed_per_hour"] = figures["completed_accounts"] / hours if hours else None
+    figures.update(abandon_figures(rows["outcomes"]))
     hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_utc"][:10], since, until)]
     lateness = rows["lateness"]
     numbers = _numbers(engine, [u["id"] for u in rows["undialable"]])
@@ -196,6 +203,17 @@ def _outcomes_sql(since: date | None, until: date | None) -> tuple[str, dict[str
         f"WHERE campaign_id = :c{where} GROUP BY {columns} ORDER BY SUM(dials) DESC, outcome",
         params,
     )
+
+
+def abandon_figures(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """Human answers, abandoned calls and their ratio, from the outcome rows (same range)."""
+    human = sum(r["dials"] for r in outcomes if r["outcome"] in HUMAN_ANSWER_OUTCOMES)
+    abandoned = sum(r["dials"] for r in outcomes if r["outcome"] == "abandoned")
+    return {
+        "human_answers": human,
+        "abandoned_calls": abandoned,
+        "abandon_rate": abandoned / human if human else None,
+    }
 
 
 def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -236,6 +236,17 @@ def test_the_answered_leg_disposition_reaches_the_result(rig: Rig) -> None:
     assert rig.adapter.on_answered(103, answered) is Verdict.not_in_flight  # its result is out
 
 
+def test_the_dialerd_abandon_user_event_makes_the_dial_abandoned(rig: Rig) -> None:
+    """Recorded: every agent paused, the answered call leaves the queue (JOINEMPTY)."""
+    rig.server.transcripts["13900000010"] = "queue/queue-all-agents-paused"
+    rig.start()
+    request = _request(7, "13900000010")
+    rig.adapter.originate(request)
+    signals = rig.result().signals
+    assert (signals.originate_response, signals.disposition) == ("Success", "abandoned")
+    assert signals.answered_at is not None
+
+
 # -- against dialerd's AMI simulator ----------------------------------------------------------
 SIM_SECRET = "sim-secret"
 HELD = 1e6  # time_scale at which a simulated call moves on only when the test plays it

@@ -205,3 +205,26 @@ def test_weekly_summary_in_table_csv_and_json(run: CliRunner) -> None:
     assert "Weekly (Monday-Sunday, Asia/Shanghai)" in table
     weekly = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)["weekly"]
     assert [(w["week"], w["calls_made"]) for w in weekly] == [("2026-11-02", 10)]
+
+
+def test_abandon_rate_is_abandoned_over_human_answers(run: CliRunner) -> None:
+    from dialerd.reporting.queries import abandon_figures
+
+    f = json.loads(_ok(run, "report", "c1", "--format", "json").stdout)["figures"]
+    assert f["abandoned_calls"] == 0
+    assert f["abandon_rate"] == (0.0 if f["human_answers"] else None)
+    rows = [
+        {"outcome": "abandoned", "dials": 3},
+        {"outcome": "answered", "dials": 5},
+        {"outcome": "completed", "dials": 2},
+        {"outcome": "answering_machine", "dials": 4},  # no person: not counted
+        {"outcome": "busy", "dials": 9},
+    ]
+    assert abandon_figures(rows) == {
+        "human_answers": 10,
+        "abandoned_calls": 3,
+        "abandon_rate": 0.3,
+    }
+    assert abandon_figures([])["abandon_rate"] is None
+    table = _ok(run, "report", "c1").stdout
+    assert "Abandon rate" in table and "放弃率" in table

@@ -67,8 +67,9 @@ def rewrite(events: list[bytes], name: str, key: str, attempt: str) -> list[byte
     recorded = dict.fromkeys(re.findall(r"(?:Uniqueid|Linkedid): ([\d.]+)\r", text + "\r"))
     for n, uid in enumerate(recorded):
         text = re.sub(rf"(?<![\d.]){re.escape(uid)}(?![\d])", f"1800{call:06d}.{n}", text)
-    text = text.replace(f"ActionID: {name}-orig-2", f"ActionID: {key}")
-    text = text.replace(f"att-{name}", attempt)
+    base = name.rsplit("/", 1)[-1]  # "queue/queue-status": the recording's own name
+    text = re.sub(rf"ActionID: {re.escape(base)}-orig-\d+", f"ActionID: {key}", text)
+    text = re.sub(r"att-[A-Za-z0-9-]+", attempt, text)  # the recorded DIALERD_ATTEMPT
     return [block.encode() for block in text.split("\r\n\r\n")]
 
 

@@ -334,3 +334,10 @@ def test_no_callee_reached_only_for_dials_the_stopping_pbx_never_ran() -> None:
     assert not no_callee_reached(replace(stopped, rang=True))
     assert not no_callee_reached(replace(stopped, hangup_cause=0))
     assert not no_callee_reached(replace(stopped, raw={}))  # a link outage: it may have rung
+
+
+@pytest.mark.parametrize("disposition", ["abandoned", "放弃", "未接入坐席"])
+def test_an_answered_call_no_agent_took_is_abandoned_never_answered(disposition: str) -> None:
+    result = classify(answered(3.0, disposition=disposition))
+    assert (result.outcome, result.rule) == (Outcome.abandoned, "disposition:abandoned")
+    assert default_bucket(result.outcome) is Bucket.not_counted

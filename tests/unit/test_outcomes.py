@@ -43,6 +43,7 @@ ARCHITECTURE_TABLE = [
     ("dnc_requested", "要求勿扰", "reached", "terminal_contact"),
     ("internal_failure", "系统故障", "our_fault", "not_counted"),
     ("interrupted", "中断", "our_fault", "not_counted"),
+    ("abandoned", "放弃/未接入坐席", "our_fault", "not_counted"),
 ]
 
 
@@ -92,7 +93,9 @@ def test_bucket_follows_the_treatment(kind: TreatmentKind, bucket: Bucket) -> No
 
 
 @pytest.mark.parametrize("kind", list(K))
-@pytest.mark.parametrize("outcome", [Outcome.internal_failure, Outcome.interrupted])
+@pytest.mark.parametrize(
+    "outcome", [Outcome.internal_failure, Outcome.interrupted, Outcome.abandoned]
+)
 def test_our_faults_never_count(outcome: Outcome, kind: TreatmentKind) -> None:
     assert bucket_of(outcome, Treatment(kind)) is Bucket.not_counted
 
@@ -122,3 +125,8 @@ def test_every_outcome_is_named_by_its_code_and_its_chinese_label() -> None:
         assert lookup(row.label_zh) is outcome
     assert lookup("忙音") is lookup("占线") is lookup("忙音/占线")
     assert lookup("sold_a_car") is None and lookup("") is None
+
+
+def test_an_abandoned_call_is_retried_and_named_by_either_half_of_its_label() -> None:
+    assert info(Outcome.abandoned).default_treatment == Treatment(K.retry)
+    assert lookup("放弃") is lookup("未接入坐席") is lookup(" Abandoned ") is Outcome.abandoned

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialerd.domain.clock import SystemClock
+from dialerd.domain.outcomes import Outcome
+from dialerd.domain.pacing import Floor
 from dialerd.domain.ports import (
     AnsweredInfo,
     Clock,
@@ -40,6 +42,8 @@ from dialerd.settings import AmiSettings
 log = get_logger(__name__)
 _stdlog = logging.getLogger(__name__)
 
+# The UserEvent the agents' dialplan sends when no agent took an answered call in time.
+ABANDON_EVENT = "DialerdAbandon"
 # The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
 LOST = "interrupted: AMI link lost with the dial's events"
 # ... and of one the PBX dropped while stopping (raw ``pbx_stopped``; classify.no_callee_reached)
@@ -225,6 +229,30 @@ class AmiTelephony:
     def in_flight(self) -> int:
         return len(self._flights)
 
+    def floor(self, queue: str) -> Floor | None:
+        """The agent queue's state from AMI queue events: provided by the queue state tracker."""
+        return None
+
+    def _on_user_event(self, msg: AmiMessage) -> None:
+        """Under the lock: ``DialerdAbandon`` (docs/asterisk.md) holds the disposition
+        ``abandoned`` for the dial of its ``Attempt``, as a FastAGI report would."""
+        attempt = (msg.get("Attempt") or "").strip()
+        if msg.get("UserEvent") != ABANDON_EVENT or not attempt.isdigit():
+            return
+        attempt_id = int(attempt)
+        if not any(f.attempt_id == attempt_id for f in self._flights.copy().values()):
+            return
+        report = AnsweredInfo(disposition=Outcome.abandoned.value)
+        with self._answers_lock:
+            held = self._answers.setdefault(attempt_id, HeldAnswer())
+            verdict = held.take(report, answered_by_pbx=True)
+        log.info(
+            "call_abandoned",
+            attempt_id=attempt_id,
+            queue_status=msg.get("QueueStatus"),
+            verdict=verdict.value,
+        )
+
     # -- the event thread: correlation and results ----------------------------------------
     def _register_arrivals(self) -> None:
         """Under the lock: register the dials originated since the last batch."""
@@ -263,6 +291,8 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             for headers in events:
+                if headers.get("Event") == "UserEvent":
+                    self._on_user_event(headers)
                 feed(headers, now)
                 shutdown = shutdown or headers.get("Event") == "Shutdown"
         if shutdown:
