@@ -1,4 +1,4 @@
-"""kill -9 while calls are up, the calls end, the daemon starts again: Asterisk's records settle them.
+"""kill -9 with calls up, the calls end, the daemon starts: Asterisk's records settle them.
 
 The simulator writes Master.csv as Asterisk's cdr_csv does; ``pbx.cdr_csv`` points
 the daemon at it. No call that ended while no daemon listened is left
