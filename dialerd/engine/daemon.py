@@ -37,6 +37,7 @@ from dialerd.process.signals import SignalRouter
 from dialerd.process.supervisor import EXIT_WORKER_FAILED, Failure
 
 RECORD_PASSES = 3  # reaps with the link up that match a new call record to interrupted dials
+RECORD_KEYS_MAX = 20_000  # new call records waiting for those reaps, at most
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
 
@@ -309,6 +310,8 @@ class Daemon:
         if records is not None:  # read after the channel list: an ended call has its record
             for key in records.refresh():
                 self._fresh_records[key] = RECORD_PASSES
+            for key in list(self._fresh_records)[: -RECORD_KEYS_MAX or None]:
+                del self._fresh_records[key]  # a link down for long: the oldest go first
         now = self.clock.now()
         startup = startup or not self._own_reaped
         with self.engine.begin() as conn:

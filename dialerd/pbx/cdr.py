@@ -11,7 +11,8 @@ Originate's ChannelId, ``key`` or ``key-2``), its ``linkedid`` or its
 :func:`signals_from_rows` is the pure mapping row(s) → :class:`PbxSignals`;
 :class:`CdrFile` reads the file incrementally from a remembered offset, starts
 over when the file was rotated (another inode, or shorter than the offset), and
-keeps the latest ``keep`` dials' rows in memory.
+keeps the latest ``keep`` dials' rows in memory (a dial that ended while no
+daemon ran is among the latest).
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ class CdrFile:
     """A ``cdr_csv``/``cdr_custom`` file, read as it grows; rows kept by dial key."""
 
     def __init__(
-        self, path: Path, columns: Sequence[str] = MASTER_COLUMNS, keep: int = 100_000
+        self, path: Path, columns: Sequence[str] = MASTER_COLUMNS, keep: int = 20_000
     ) -> None:
         self.path, self.columns, self.keep = path, tuple(columns), keep
         self._inode: int | None = None
@@ -262,7 +263,7 @@ class CdrFile:
                 fresh.add(key)
         while len(self._rows) > self.keep:
             self._rows.popitem(last=False)
-        return fresh
+        return fresh & self._rows.keys()  # a long file's oldest rows are not kept
 
     def signals(self, keys: Iterable[str]) -> dict[str, PbxSignals]:
         """The CDR's signals of the dials in ``keys`` that have a record."""
