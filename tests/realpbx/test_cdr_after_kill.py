@@ -13,7 +13,7 @@ from tests.realpbx.pbx import DialerSite, wait_for
 pytestmark = pytest.mark.timeout(240)
 
 # the reference [callee-sim] plays the last digit: 8 answers (a machine's 14 s greeting
-# and silence), 2 rings until the Originate's ring timeout
+# and silence), 2 rings until the 12 s ring timeout
 ANSWERS = [f"138000000{i}8" for i in range(4)]
 SILENT = [f"138000000{i}2" for i in range(2)]
 HOLD = 'answered = { context = "callee-sim", exten = "13900000008" }'  # Answer, Wait(10)
@@ -29,7 +29,7 @@ def test_calls_that_end_while_the_daemon_is_dead_are_recorded_from_master_csv(
     site: DialerSite,
 ) -> None:
     numbers = ANSWERS + SILENT
-    site.write_campaign("cdr", numbers, ring_timeout="8s")
+    site.write_campaign("cdr", numbers, ring_timeout="12s")
     toml = site.root / "campaigns" / "cdr.toml"
     toml.write_text(re.sub(r"^answered = .*$", HOLD, toml.read_text(), flags=re.M))
     site.extra_env["DIALERD_PBX__CDR_CSV"] = str(site.pbx.cdr)
@@ -40,7 +40,7 @@ def test_calls_that_end_while_the_daemon_is_dead_are_recorded_from_master_csv(
     assert site.done() == []  # nothing was recorded before the kill
 
     second = site.start()
-    wait_for(lambda: len(site.done()) == len(numbers), "every dial settled", 60)
+    wait_for(lambda: len(site.done()) == len(numbers), "every dial settled", 120)
     assert site.stop(second) == 0
     got = {str(a["number"])[-11:]: a["outcome"] for a in site.done()}
     # from the records (the CDR has no AMD verdict): nothing interrupted
