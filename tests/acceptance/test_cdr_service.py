@@ -37,9 +37,9 @@ FROM_RECORDS = {
 def site(tmp_path: Path) -> Iterator[Site]:
     cdr = tmp_path / "pbx" / "cdr-csv" / "Master.csv"
     sim = AmiSimulator(username="dialerd", secret=SECRET, scenario=Scenario(), cdr_csv=cdr)
-    # the recordings last 0.05 s (busy) to 20 s: scaled by 2000, every call outlives the
+    # busy ends 0.001 s into its recording: scaled by 10 000 (10 s), every call outlives the
     # kill however slow the machine, and ends when the test plays it out
-    sim.time_scale = 2000.0
+    sim.time_scale = 10_000.0
     host, port = sim.start_in_thread()
     (tmp_path / "campaigns").mkdir()
     db_url = f"sqlite:///{tmp_path / 'dialerd.db'}"
