@@ -80,6 +80,7 @@ url = "{url}"
 kind = "ami"
 max_channels = {channels}
 calls_per_second = {cps}
+cdr_csv = "{cdr}"
 [ami]
 host = "127.0.0.1"
 port = {port}
@@ -102,7 +103,12 @@ def serve_simulator(port: int, log: Path, time_scale: float) -> None:
     from dialerd.pbx.simulator import AmiSimulator, Scenario
 
     sim = AmiSimulator(
-        port=port, username="dialerd", secret=SECRET, scenario=Scenario(), time_scale=time_scale
+        port=port,
+        username="dialerd",
+        secret=SECRET,
+        scenario=Scenario(),
+        time_scale=time_scale,
+        cdr_csv=log.parent / "Master.csv",  # the PBX's call records, as Asterisk's cdr_csv
     )
     sim.max_records = 10**7
     sim.start_in_thread()
@@ -172,6 +178,7 @@ class Site:
                 channels=channels,
                 cps=cps,
                 port=self.sim.port,
+                cdr=self.root / "Master.csv",
             )
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}

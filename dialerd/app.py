@@ -32,6 +32,7 @@ from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.spill import Spill
 from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.agitoken import AgiTokens
+from dialerd.pbx.cdr import MASTER_COLUMNS, CdrFile
 from dialerd.pbx.factory import make_pbx
 from dialerd.pbx.fastagi import FastAgiServer
 from dialerd.process.dbfile import DatabaseFileWatch, sqlite_file
@@ -152,6 +153,7 @@ def assemble(
         supervisor=supervisor,
         api=api,
         clock_sync=clock_sync,
+        call_records=_call_records(settings),
     )
 
 
@@ -163,6 +165,14 @@ def _both(*hooks: Callable[[Recorded], None]) -> Callable[[Recorded], None]:
             hook(rec)
 
     return call
+
+
+def _call_records(settings: Settings) -> CdrFile | None:
+    """Asterisk's CDR file, when ``pbx.cdr_csv`` names one."""
+    pbx = settings.pbx
+    if pbx.cdr_csv is None:
+        return None
+    return CdrFile(pbx.cdr_csv, pbx.cdr_columns or MASTER_COLUMNS)
 
 
 def _supervisor(settings: Settings) -> Supervisor:

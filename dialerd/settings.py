@@ -152,6 +152,16 @@ class PbxSettings(BaseModel):
     )
     max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
     calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")
+    cdr_csv: Path | None = Field(
+        None,
+        description="Asterisk's call records (cdr_csv Master.csv or a cdr_custom file) on this "
+        "host: calls that ended while no daemon listened are settled from them",
+    )
+    cdr_columns: list[str] | None = Field(
+        None,
+        description="the file's column order; default: Master.csv's with loguniqueid and "
+        "loguserfield (docs/asterisk.md)",
+    )
 
 
 class SchedulerSettings(BaseModel):

@@ -27,6 +27,7 @@ from dialerd.engine.campaigns import CampaignSet, load_campaigns
 from dialerd.engine.parts import Parts
 from dialerd.engine.reconcile import (
     alive_instances,
+    correct_from_records,
     interrupt_own,
     open_instances,
     settle_orphans,
@@ -40,6 +41,8 @@ from dialerd.process.signals import SignalRouter
 from dialerd.process.supervisor import EXIT_WORKER_FAILED, Failure
 from dialerd.settings import state_directory
 
+RECORD_PASSES = 3  # reaps with the link up that match a new call record to interrupted dials
+RECORD_KEYS_MAX = 20_000  # new call records waiting for those reaps, at most
 log = get_logger("dialerd.daemon")
 PBX_WAIT_S = 5.0  # at start, how long to wait for the PBX before READY anyway
 
@@ -74,6 +77,7 @@ class Daemon:
         tick_s = self.settings.scheduler.tick_s
         self._tick_loop = jobs.TickLoop("dialerd-dispatch", self.tick, tick_s)
         self._lock = InstanceLock(state_directory(), self.instance)
+        self._fresh_records: dict[str, int] = {}  # call records read → link-up passes left
 
     # -- lifecycle --------------------------------------------------------------
     def start(self) -> None:
@@ -314,6 +318,12 @@ class Daemon:
             return
         telephony = self.telephony
         live = telephony.live_keys() if telephony.is_up() else None
+        records = self.parts.call_records
+        if records is not None:  # read after the channel list: an ended call has its record
+            for key in records.refresh():
+                self._fresh_records[key] = RECORD_PASSES
+            for key in list(self._fresh_records)[: -RECORD_KEYS_MAX or None]:
+                del self._fresh_records[key]  # a link down for long: the oldest go first
         now = self.clock.now()
         startup = startup or not self._own_reaped
         with self.engine.begin() as conn:
@@ -329,7 +339,23 @@ class Daemon:
                 startup=startup,
                 spare=self._lately_gone(open_instances(conn) - alive - {self.instance}),
                 run_started=self._run_started,
+                records=records,
             )
+            corrected = (
+                correct_from_records(
+                    conn,
+                    set(self._fresh_records),
+                    records,
+                    runtime_for=self._all_runtimes.get,
+                    now=now,
+                )
+                if records is not None
+                else 0
+            )
+        if live is not None:  # the adapter may yet mark a dial of these lost on reconnect
+            self._fresh_records = {k: n - 1 for k, n in self._fresh_records.items() if n > 1}
+        if corrected:
+            log.info("interrupted_corrected_from_records", corrected=corrected)
         self._own_reaped = self._own_reaped or live is not None
         if adopted or interrupted:
             log.info("orphans_settled", adopted=adopted, interrupted=interrupted, startup=startup)

@@ -15,6 +15,7 @@ from dialerd.domain.ports import Clock, Telephony
 from dialerd.engine.activity import Activity
 from dialerd.engine.calendar_events import CalendarEvents
 from dialerd.engine.dispatcher import Dispatcher
+from dialerd.engine.reconcile import CallRecords
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.writer import ResultWriter
 from dialerd.process.metrics import Metrics
@@ -63,3 +64,4 @@ class Parts:
     supervisor: Supervisor
     api: AnsweredLegServer | None = None  # the HTTP API (dialerd.api), when enabled
     clock_sync: Callable[[], object] | None = None  # re-reads the database's time (heartbeat)
+    call_records: CallRecords | None = None  # the PBX's call records (pbx.cdr_csv)

@@ -6,17 +6,19 @@ expired by the database's clock (or the daemon stopped, or it is this daemon's
 own previous run) AND the PBX no longer has its channel: a stalled daemon, a
 database outage or a skewed host clock therefore never settles a live call. An
 orphan the PBX still has is adopted (its late events settle it); one it has not
-is marked ``interrupted``: not counted against the contact, due again only after
-the minimum spacing, and corrected if its real result arrives later
-(:mod:`dialerd.engine.corrections`). With the PBX's channel list unknown (link
-down) nothing is settled.
+is settled from the PBX's own call records when they have it (:class:`CallRecords`,
+Asterisk's CDR: a call that ended while no daemon listened), else marked
+``interrupted``: not counted against the contact, due again only after the
+minimum spacing, and corrected once if its real result arrives later, from the
+records too (:func:`correct_from_records`, :mod:`dialerd.engine.corrections`).
+With the PBX's channel list unknown (link down) nothing is settled.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Row, select, update
 
@@ -24,14 +26,26 @@ from dialerd.db import tables
 from dialerd.db.clock import database_now
 from dialerd.db.queue import IN_FLIGHT
 from dialerd.domain.outcomes import Outcome
-from dialerd.domain.ports import PbxSignals
-from dialerd.engine.results import Pending, record_outcomes
+from dialerd.domain.ports import DialResult, PbxSignals
+from dialerd.engine.results import Pending, record_outcomes, record_results
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.reconcile")
 _at = tables.attempts
 _in = tables.instances
+
+
+class CallRecords(Protocol):
+    """The PBX's own records of ended calls (:class:`dialerd.pbx.cdr.CdrFile`)."""
+
+    def refresh(self) -> set[str]:
+        """Read new records; the dial keys they name."""
+        ...
+
+    def signals(self, keys: Iterable[str]) -> dict[str, PbxSignals]:
+        """Signals of the dials in ``keys`` that have a record."""
+        ...
 
 
 def alive_instances(conn: Connection) -> set[str]:
@@ -72,6 +86,7 @@ def settle_orphans(
     startup: bool = False,
     spare: frozenset[str] = frozenset(),
     run_started: datetime | None = None,
+    records: CallRecords | None = None,
 ) -> tuple[int, int]:
     """Adopt orphans whose call is still up; interrupt the others. Returns (adopted, interrupted).
 
@@ -82,6 +97,8 @@ def settle_orphans(
     done; the daemon passes ``startup`` again until one pass could decide. Orphans of
     the instances in ``spare`` (peers gone only lately, which may yet restart and
     replay their spilled results) may be adopted but are not interrupted yet.
+    An orphan ``records`` has an ended call for is recorded with its real outcome
+    (not counted as interrupted).
     """
     if live_keys is None:
         return 0, 0
@@ -98,8 +115,58 @@ def settle_orphans(
             continue
         else:
             lost.append(attempt)
+    if records is not None and lost:
+        found = records.signals(a.key for a in lost)
+        _from_records(conn, [a for a in lost if a.key in found], found, runtime_for, now)
+        lost = [a for a in lost if a.key not in found]
     interrupted = _interrupt(conn, lost, runtime_for, now, "its daemon stopped")
     return adopted, interrupted
+
+
+def correct_from_records(
+    conn: Connection,
+    keys: set[str],
+    records: CallRecords,
+    *,
+    runtime_for: Callable[[int], CampaignRuntime | None],
+    now: datetime,
+) -> int:
+    """Dials settled ``interrupted`` whose call record turned up: the truth wins, once."""
+    if not keys:
+        return 0
+    rows: list[Row[Any]] = []
+    for chunk in _chunks(sorted(keys), 500):
+        rows += conn.execute(
+            select(_at).where(_at.c.key.in_(chunk), _at.c.outcome == Outcome.interrupted.value)
+        ).all()
+    found = records.signals(r.key for r in rows)
+    return len(_from_records(conn, [r for r in rows if r.key in found], found, runtime_for, now))
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _from_records(
+    conn: Connection,
+    attempts: Sequence[Row[Any]],
+    found: dict[str, PbxSignals],
+    runtime_for: Callable[[int], CampaignRuntime | None],
+    now: datetime,
+) -> list[Any]:
+    """Classify and record the call records' results (late ones through ``record_late``)."""
+    results = [DialResult(a.key, a.id, found[a.key]) for a in attempts]
+    done = record_results(conn, results, runtime_for=runtime_for, now=now)
+    for rec in done:
+        log.info(
+            "call_settled_from_records",
+            campaign=rec.campaign,
+            attempt_id=rec.attempt_id,
+            contact_id=rec.contact_id,
+            outcome=rec.outcome.value,
+        )
+    return done
 
 
 def interrupt_own(

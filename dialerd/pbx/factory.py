@@ -53,6 +53,7 @@ def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Tele
         username=ami.username,
         secret=SIMULATOR_SECRET,
         time_scale=settings.simulator.time_scale,
+        cdr_csv=settings.pbx.cdr_csv,  # the built-in PBX keeps records where dialerd reads them
     )
     host, port = sim.start_in_thread()
     ami = ami.model_copy(update={"host": host, "port": port, "secret": SecretStr(SIMULATOR_SECRET)})

@@ -32,6 +32,7 @@ def originate_headers(req: DialRequest) -> list[tuple[str, str]]:
     headers.append(("Timeout", str(round(req.ring_timeout_s * 1000))))
     if req.caller_id:
         headers.append(("CallerID", req.caller_id))
+    headers.append(("Account", req.key))  # the CDR's accountcode: results outlive the daemon
     variables = {  # dialerd's own come last: a campaign variable cannot replace them
         **req.variables,
         "DIALERD_ATTEMPT": str(req.attempt_id),

@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="callee behaviour by number pattern and probability (TOML, see dialerd.pbx.scenario)",
     )
+    parser.add_argument(
+        "--cdr-csv",
+        type=Path,
+        default=None,
+        help="append each ended call's records here, as Asterisk's cdr_csv (Master.csv)",
+    )
     return parser
 
 
@@ -51,6 +57,7 @@ async def _serve(args: argparse.Namespace) -> None:
         secret=args.secret,
         scenario=_scenario(args),
         time_scale=args.time_scale,
+        cdr_csv=args.cdr_csv,
     )
     host, port = await sim.start()
     sys.stderr.write(f"AMI simulator listening on {host}:{port}\n")

@@ -207,6 +207,7 @@ class ActionHandler:
             else f"Context: {h.get('context', '')}\r\nExten: {h.get('exten', '')}\r\n",
             "var_name": "",
             "var_value": "",
+            "account": h.get("account", ""),
         }
         ids = [channel_id, h.get("otherchannelid")]
         for slot in range(template.uid_slots):

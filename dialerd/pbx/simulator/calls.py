@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from dialerd.pbx.simulator.cdr import CallRecord
 from dialerd.pbx.simulator.faults import Faults
 from dialerd.pbx.simulator.templates import Template
 
@@ -59,6 +61,14 @@ class Call:
         self.pos = 0
         self.responded = False
         self.started_at = host.loop.time()
+        self.started_wall = time.time()
+        self.answered_wall: float | None = None
+        answer_s = template.answer_at_s
+        self._answer_group = (
+            next((i for i, g in enumerate(template.groups) if g.at_s >= answer_s), None)
+            if answer_s is not None
+            else None
+        )
         self._handle: asyncio.Handle | None = None
 
     def start(self) -> None:
@@ -99,6 +109,8 @@ class Call:
 
     def _emit(self, index: int) -> None:
         values, faults = self.values, self.host.faults
+        if index == self._answer_group:
+            self.answered_wall = time.time()
         out: list[str] = []
         reply: str | None = None
         junk = faults.junk_rate > 0
@@ -122,6 +134,22 @@ class Call:
         self.host.broadcast("".join(out).encode())
         if reply is not None and self.sync_origin is not None:
             self.sync_origin.release(reply.encode())
+
+    def record(self) -> CallRecord:
+        """The call's record for the CDR, at its end."""
+        values = self.values
+        uids = tuple(values[f"uid{n}"] for n in (1, 2) if f"uid{n}" in values)
+        return CallRecord(
+            channel=f"{values['chan']}-{values['seq']}",
+            number=values["number"],
+            caller_id=values["cid_num"],
+            account=values.get("account", ""),
+            uniqueids=uids,
+            start=self.started_wall,
+            answer=self.answered_wall,
+            end=time.time(),
+            cause=self.template.cause,
+        )
 
     def live_channels(self) -> list[tuple[str, str, str, str]]:
         """(channel name, snapshot text, application, application data) of live channels."""

@@ -9,6 +9,8 @@ session. Calls outlive the client connection, as in Asterisk; events are written
 only to sessions connected at the time. ``time_scale`` scales the recordings'
 timing and the Originate ``Timeout`` alike (0: everything at once). Every
 channel technology is played as the recorded Local channel pair (``;1``/``;2``).
+With ``cdr_csv`` every ended call appends its Master.csv rows there, as
+Asterisk's ``cdr_csv`` does (:mod:`dialerd.pbx.simulator.cdr`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
 from dialerd.pbx.simulator.actions import ActionHandler
 from dialerd.pbx.simulator.calls import Call
+from dialerd.pbx.simulator.cdr import MasterCsv
 from dialerd.pbx.simulator.faults import Faults
 from dialerd.pbx.simulator.records import OriginateRecord, SessionRecord
 from dialerd.pbx.simulator.scenario import Scenario
@@ -118,6 +122,7 @@ class AmiSimulator:
         time_scale: float = 1.0,
         faults: Faults | None = None,
         login_fail_delay_s: float = 1.0,
+        cdr_csv: Path | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -125,6 +130,7 @@ class AmiSimulator:
         self.time_scale = time_scale
         self.faults = faults or Faults()
         self.login_fail_delay_s = login_fail_delay_s
+        self.cdr = MasterCsv(cdr_csv) if cdr_csv is not None else None
         self.ami_version = "11.0.0"
         self.started_at = time.time()
         self.sessions: list[SessionRecord] = []
@@ -233,3 +239,5 @@ class AmiSimulator:
 
     def call_ended(self, call: Call) -> None:
         self.calls.pop(call.values["call_id"], None)
+        if self.cdr is not None:
+            self.cdr.write(call.record())

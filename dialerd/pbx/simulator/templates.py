@@ -66,6 +66,7 @@ class Template:
     timeout_group: int | None  # first group whose time follows the Originate Timeout
     recorded_timeout_s: float
     uid_slots: int
+    cause: int = 0  # the Q.850 cause the call ended with: ;1's, else ;2's (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +190,7 @@ def load_template(name: str) -> Template:
     live_after: list[tuple[ChannelView, ...]] = []
     live: dict[str, ChannelView] = {}
     success, answer_at, timeout_group = False, None, None
+    causes: dict[str, int] = {}
     parts: list[Part] = []
     for i, (at_s, msg) in enumerate(timed):
         part = comp.message(msg)
@@ -199,6 +201,7 @@ def load_template(name: str) -> Template:
         slot = uids.get(msg.get("Uniqueid") or "")
         if slot and msg.name == "Hangup":
             live.pop(slot, None)
+            causes.setdefault(slot, int(msg.get("Cause") or 0))
         elif slot and msg.get(_SNAPSHOT_FIRST) and msg.get(_SNAPSHOT_LAST):
             old = live.get(slot)
             app = msg.get("Application") if msg.name == "Newexten" else None
@@ -232,4 +235,5 @@ def load_template(name: str) -> Template:
         timeout_group=timeout_group,
         recorded_timeout_s=rec.timeout_s,
         uid_slots=len(uids),
+        cause=causes.get("uid1") or causes.get("uid2") or 0,
     )
