@@ -12,10 +12,13 @@ import dataclasses
 import logging
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dialerd.domain.agents import QueueCall, QueueCounts
 from dialerd.domain.clock import SystemClock
+from dialerd.domain.pacing.floor import Floor
 from dialerd.domain.ports import (
     AnsweredInfo,
     Clock,
@@ -34,6 +37,7 @@ from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import keys_of_channels, originate_headers
 from dialerd.pbx.ami.protocol import AmiMessage
+from dialerd.pbx.ami.queues import QueueTracker
 from dialerd.pbx.fastagi import HeldAnswer, Verdict
 from dialerd.settings import AmiSettings
 
@@ -68,10 +72,13 @@ class AmiTelephony:
         clock: Clock | None = None,
         on_status: StatusHook | None = None,
         settle_s: float = 1.0,
+        queue_wrapup_s: Mapping[str, float] | None = None,
     ) -> None:
         self._settings = settings
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
+        self._queues = QueueTracker(queue_wrapup_s)  # under _queues_lock
+        self._queues_lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
@@ -219,6 +226,7 @@ class AmiTelephony:
             self._register_arrivals()
             for headers in events:
                 feed(headers, now)
+        self._track_queues(events, now)
         if self._outbox:
             self._flush()
 
@@ -236,9 +244,43 @@ class AmiTelephony:
             self._correlator.sync_response(key, "Error", message, self._clock.now())
         self._flush()
 
+    # -- agent queues ----------------------------------------------------------------------
+    def queues(self) -> list[QueueCounts]:
+        """Every queue seen, its agents counted by state now."""
+        with self._queues_lock:
+            return self._queues.counts(self._clock.now())
+
+    def floor(self, queue: str) -> Floor:
+        """The pacer's view of one queue now (no dials in flight: the caller adds its own)."""
+        with self._queues_lock:
+            return self._queues.floor_of(queue, self._clock.now())
+
+    def queue_call(self, ident: str) -> QueueCall | None:
+        """A dial's queue figures, by its key (= Uniqueid), Linkedid or DIALERD_ATTEMPT."""
+        with self._queues_lock:
+            return self._queues.call(ident)
+
+    def _track_queues(self, events: list[AmiMessage], now: datetime) -> None:
+        with self._queues_lock:
+            for headers in events:
+                self._queues.feed(headers, now)
+
+    def _load_queues(self, client: AmiClient) -> None:
+        """After (re)connect: every queue's members and callers (none without app_queue)."""
+        try:
+            rows = client.collect("QueueStatus", [], "QueueStatusComplete")
+        except AmiLinkDown as exc:
+            if not client.connected():
+                raise
+            log.warning("ami_queue_status_refused", error=str(exc))
+            return
+        with self._queues_lock:
+            self._queues.snapshot(rows, self._clock.now())
+
     # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
         """After (re)connect: dials of earlier connections with no live channel become lost."""
+        self._load_queues(client)
         live = keys_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
         generation = self._link.generation
         for key, flight in self._flights.copy().items():
