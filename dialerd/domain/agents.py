@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
-from dialerd.domain.pacing.floor import AgentState
+from dialerd.domain.pacing.floor import AgentState, Floor
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,3 +111,13 @@ class QueueCounts:
             unavailable=by[AgentState.UNAVAILABLE],
             waiting=waiting,
         )
+
+
+class AgentFloors(Protocol):
+    """What a PBX adapter tells of its agent queues (AmiTelephony, VirtualPbx)."""
+
+    def queues(self) -> list[QueueCounts]: ...
+
+    def floor(self, queue: str) -> Floor: ...
+
+    def queue_call(self, ident: str) -> QueueCall | None: ...

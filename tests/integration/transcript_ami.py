@@ -78,6 +78,8 @@ class TranscriptAmi:
         self.originates: list[dict[str, str]] = []
         self.logins = 0
         self.backlog: dict[str, list[bytes]] = {}
+        self.queue_status: list[bytes] | None = None  # QueueStatus rows; None: unknown command
+        self.queue_statuses = 0
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -102,6 +104,12 @@ class TranscriptAmi:
         with self._lock:
             conn = self._conns[-1]
         conn.sendall(b"".join(e + b"\r\n\r\n" for e in chunk))
+
+    def send_events(self, events: list[bytes]) -> None:
+        """Send whole events (without their blank line) on the newest connection."""
+        with self._lock:
+            conn = self._conns[-1]
+        conn.sendall(b"".join(e + b"\r\n\r\n" for e in events))
 
     def stop(self) -> None:
         self._listener.close()
@@ -172,6 +180,17 @@ class TranscriptAmi:
                 f"Message: Channels will follow\r\n\r\n{rows}"
                 f"Event: CoreShowChannelsComplete\r\n{reply}EventList: Complete\r\n"
                 f"ListItems: {len(self.live)}\r\n\r\n".encode()
+            )
+        elif name == "QueueStatus" and self.queue_status is not None:
+            self.queue_statuses += 1
+            rows = b"".join(
+                re.sub(rb"ActionID: [^\r]*", f"ActionID: {action_id}".encode(), row) + b"\r\n\r\n"
+                for row in self.queue_status
+            )
+            conn.sendall(
+                f"Response: Success\r\n{reply}EventList: start\r\n"
+                "Message: Queue status will follow\r\n\r\n".encode()
+                + rows
             )
         elif name == "Logoff":
             conn.sendall(

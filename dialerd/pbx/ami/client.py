@@ -39,13 +39,17 @@ from dialerd.settings import AmiSettings
 EVENT_CLASSES = "call,user,dialplan,agent"
 #: Events dialerd reads: what the correlator joins, the queue tracker's, the list
 #: actions' rows, and the link's own. The parser drops every other one before decoding it.
-WANTED_EVENTS = CORRELATED_EVENTS | QUEUE_EVENTS | {
-    "UserEvent",
-    "FullyBooted",
-    "Shutdown",
-    "CoreShowChannel",
-    "CoreShowChannelsComplete",
-}
+WANTED_EVENTS = (
+    CORRELATED_EVENTS
+    | QUEUE_EVENTS
+    | {
+        "UserEvent",
+        "FullyBooted",
+        "Shutdown",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+)
 #: VarSet events dialerd reads: exactly those the correlator keeps.
 WANTED_VARIABLES = KEPT_VARIABLES
 

@@ -222,10 +222,10 @@ class QueueTracker:
         ``ringing`` is the elapsed ring time of the campaigns' unanswered dials,
         which the queue does not know.
         """
-        agents = [
+        agents = tuple(
             Agent(m.state, max(0.0, (now - m.since).total_seconds()))
             for m in self.members(queue, now)
-        ]
+        )
         return Floor(agents, tuple(ringing), len(self._waiting.get(queue, ())))
 
     def counts(self, now: datetime) -> list[QueueCounts]:
@@ -423,10 +423,11 @@ class QueueTracker:
         device.ringing_for = device.ringing_at = None
         device.talking_on, device.talking_at, device.changed_at = uid, now, now
         self._waiting.get(msg.get("Queue") or "", set()).discard(uid)
+        call = self._calls.get(uid)
         self._update_call(
             uid,
             connected_at=now,
-            left_at=self._calls[uid].left_at or now if uid in self._calls else None,
+            left_at=call.left_at if call is not None and call.left_at else now,
             member=msg.get("MemberName") or msg.get("Interface"),
             end=CallEnd.CONNECTED,
             hold_s=_int(msg, "HoldTime"),

@@ -1,0 +1,99 @@
+"""AmiTelephony's agent queues: QueueStatus at every (re)connect, then live events.
+
+The fake AMI answers ``QueueStatus`` with the rows of the recorded
+``queue/queue-status`` session and sends recorded queue events on demand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from dialerd.domain.clock import VirtualClock
+from dialerd.domain.pacing.floor import AgentState, Floor
+from dialerd.pbx import transcripts
+from dialerd.pbx.ami.adapter import AmiTelephony
+from dialerd.pbx.virtual import VirtualPbx
+from dialerd.settings import AmiSettings
+from tests.integration.transcript_ami import TranscriptAmi
+
+DEADLINE_S = 30.0  # generous: the machine may be busy
+QUEUE = "callback-team"
+
+
+def _until(check: Callable[[], object]) -> None:
+    deadline = time.monotonic() + DEADLINE_S
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def _settings(port: int) -> AmiSettings:
+    return AmiSettings(
+        host="127.0.0.1",
+        port=port,
+        secret="s3cret",  # type: ignore[arg-type]
+        connect_timeout_s=DEADLINE_S,
+        action_timeout_s=DEADLINE_S,
+        ping_interval_s=0.2,
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.2,
+    )
+
+
+def _recorded(name: str, event: str, marker: bytes = b"") -> list[bytes]:
+    blocks = transcripts.load(f"queue/{name}").received.split(b"\r\n\r\n")
+    return [b for b in blocks if b.startswith(f"Event: {event}\r\n".encode()) and marker in b]
+
+
+def _status_rows() -> list[bytes]:
+    return [
+        b
+        for b in transcripts.load("queue/queue-status").received.split(b"\r\n\r\n")
+        if b.startswith(b"Event: Queue") and b"queuestatus-2" in b
+    ]
+
+
+def _counts(adapter: AmiTelephony) -> tuple[int, int] | None:
+    found = [c for c in adapter.queues() if c.queue == QUEUE]
+    return (found[0].ready, found[0].paused) if found else None
+
+
+def test_queue_status_at_connect_then_a_pause_then_a_fresh_status_after_reconnect() -> None:
+    server = TranscriptAmi()
+    server.queue_status = _status_rows()
+    adapter = AmiTelephony(_settings(server.port), queue_wrapup_s={QUEUE: 3.0})
+    try:
+        adapter.start(lambda _r: None)
+        _until(adapter.is_up)
+        assert server.queue_statuses == 1 and _counts(adapter) == (2, 0)
+        assert adapter.floor(QUEUE).ready == 2
+        server.send_events(_recorded("queue-pause-unpause", "QueueMemberPause", b"Paused: 1"))
+        _until(lambda: _counts(adapter) == (1, 1))
+        assert adapter.floor(QUEUE).count(AgentState.PAUSED) == 1
+        server.drop_connections()
+        _until(lambda: server.queue_statuses >= 2 and adapter.is_up())
+        _until(lambda: _counts(adapter) == (2, 0))  # the new status replaced the old state
+    finally:
+        adapter.close()
+        server.stop()
+
+
+def test_a_pbx_without_app_queue_leaves_the_link_up_with_no_queues() -> None:
+    server = TranscriptAmi()  # answers QueueStatus "Invalid/unknown command"
+    adapter = AmiTelephony(_settings(server.port))
+    try:
+        adapter.start(lambda _r: None)
+        _until(adapter.is_up)
+        assert adapter.queues() == []
+        assert adapter.floor(QUEUE) == Floor()
+        assert server.logins == 1
+    finally:
+        adapter.close()
+        server.stop()
+
+
+def test_the_virtual_pbx_has_no_agents() -> None:
+    pbx = VirtualPbx(VirtualClock(datetime(2026, 12, 1, tzinfo=UTC)))
+    assert pbx.queues() == [] and pbx.floor(QUEUE) == Floor() and pbx.queue_call("x") is None
