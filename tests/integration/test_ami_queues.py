@@ -33,7 +33,7 @@ def _settings(port: int) -> AmiSettings:
     return AmiSettings(
         host="127.0.0.1",
         port=port,
-        secret="s3cret",  # type: ignore[arg-type]
+        secret="s3cret",
         connect_timeout_s=DEADLINE_S,
         action_timeout_s=DEADLINE_S,
         ping_interval_s=0.2,

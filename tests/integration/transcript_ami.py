@@ -183,14 +183,14 @@ class TranscriptAmi:
             )
         elif name == "QueueStatus" and self.queue_status is not None:
             self.queue_statuses += 1
-            rows = b"".join(
+            listed = b"".join(
                 re.sub(rb"ActionID: [^\r]*", f"ActionID: {action_id}".encode(), row) + b"\r\n\r\n"
                 for row in self.queue_status
             )
             conn.sendall(
                 f"Response: Success\r\n{reply}EventList: start\r\n"
                 "Message: Queue status will follow\r\n\r\n".encode()
-                + rows
+                + listed
             )
         elif name == "Logoff":
             conn.sendall(
