@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dialerd.domain.pacing.floor import AgentState, Floor
 
@@ -98,6 +98,20 @@ class QueueCounts:
     unavailable: int = 0
     waiting: int = 0  # callers in the queue
 
+    def as_dict(self) -> dict[str, Any]:
+        """For the heartbeat's status JSON."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> QueueCounts:
+        """From a heartbeat's status JSON; missing or bad counts read as 0."""
+        counts = {
+            f: int(v) if isinstance(v := doc.get(f), int) else 0
+            for f in cls.__dataclass_fields__
+            if f != "queue"
+        }
+        return cls(str(doc.get("queue", "?")), **counts)
+
     @classmethod
     def of(cls, queue: str, members: list[Member], waiting: int) -> QueueCounts:
         by = {s: sum(1 for m in members if m.state is s) for s in AgentState}
@@ -113,6 +127,7 @@ class QueueCounts:
         )
 
 
+@runtime_checkable
 class AgentFloors(Protocol):
     """What a PBX adapter tells of its agent queues (AmiTelephony, VirtualPbx)."""
 
