@@ -29,7 +29,7 @@ def _until(check: Callable[[], object]) -> None:
         time.sleep(0.01)
 
 
-def _settings(port: int) -> AmiSettings:
+def _settings(port: int, **extra: object) -> AmiSettings:
     return AmiSettings(
         host="127.0.0.1",
         port=port,
@@ -39,6 +39,7 @@ def _settings(port: int) -> AmiSettings:
         ping_interval_s=0.2,
         reconnect_min_s=0.05,
         reconnect_max_s=0.2,
+        **extra,
     )
 
 
@@ -63,7 +64,7 @@ def _counts(adapter: AmiTelephony) -> tuple[int, int] | None:
 def test_queue_status_at_connect_then_a_pause_then_a_fresh_status_after_reconnect() -> None:
     server = TranscriptAmi()
     server.queue_status = _status_rows()
-    adapter = AmiTelephony(_settings(server.port), queue_wrapup_s={QUEUE: 3.0})
+    adapter = AmiTelephony(_settings(server.port, queue_wrapup_s={QUEUE: 3600.0}))
     try:
         adapter.start(lambda _r: None)
         _until(adapter.is_up)
@@ -75,6 +76,15 @@ def test_queue_status_at_connect_then_a_pause_then_a_fresh_status_after_reconnec
         server.drop_connections()
         _until(lambda: server.queue_statuses >= 2 and adapter.is_up())
         _until(lambda: _counts(adapter) == (2, 0))  # the new status replaced the old state
+        call = [*_recorded("queue-answered-agent", "AgentConnect")]
+        call += _recorded("queue-answered-agent", "AgentComplete")
+        call += _recorded("queue-answered-agent", "QueueMemberStatus", b"CallsTaken: 1")
+        server.send_events(call)
+        # the configured wrapuptime (an hour here: no race with the clock) holds agent1
+        _until(lambda: adapter.floor(QUEUE).count(AgentState.WRAP_UP) == 1)
+        assert _counts(adapter) == (1, 0)
+        taken = adapter.queue_call("1796161389.0")
+        assert taken is not None and (taken.member, taken.talk_s) == ("agent1", 6)
     finally:
         adapter.close()
         server.stop()

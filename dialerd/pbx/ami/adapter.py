@@ -77,7 +77,8 @@ class AmiTelephony:
         self._settings = settings
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
-        self._queues = QueueTracker(queue_wrapup_s)  # under _queues_lock
+        wrapup = settings.queue_wrapup_s if queue_wrapup_s is None else queue_wrapup_s
+        self._queues = QueueTracker(wrapup)  # under _queues_lock
         self._queues_lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []

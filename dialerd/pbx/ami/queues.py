@@ -422,12 +422,16 @@ class QueueTracker:
         device = self._device(msg.get("Interface") or "")
         device.ringing_for = device.ringing_at = None
         device.talking_on, device.talking_at, device.changed_at = uid, now, now
-        self._waiting.get(msg.get("Queue") or "", set()).discard(uid)
+        queue = msg.get("Queue") or ""
+        self._waiting.get(queue, set()).discard(uid)
         call = self._calls.get(uid)
+        if call is None:  # joined before this connection: its hold time tells when
+            held = timedelta(seconds=_int(msg, "HoldTime"))
+            call = self._new_call(queue, uid, msg.get("Linkedid") or uid, now - held)
         self._update_call(
             uid,
             connected_at=now,
-            left_at=call.left_at if call is not None and call.left_at else now,
+            left_at=call.left_at or now,
             member=msg.get("MemberName") or msg.get("Interface"),
             end=CallEnd.CONNECTED,
             hold_s=_int(msg, "HoldTime"),
