@@ -14,6 +14,9 @@ from dialerd.domain.clock import VirtualClock
 from dialerd.domain.pacing.floor import AgentState, Floor
 from dialerd.pbx import transcripts
 from dialerd.pbx.ami.adapter import AmiTelephony
+from dialerd.pbx.ami.client import AmiClient
+from dialerd.pbx.simulator import AmiSimulator
+from dialerd.pbx.simulator.queue import QueueScript
 from dialerd.pbx.virtual import VirtualPbx
 from dialerd.settings import AmiSettings
 from tests.integration.transcript_ami import TranscriptAmi
@@ -107,3 +110,35 @@ def test_a_pbx_without_app_queue_leaves_the_link_up_with_no_queues() -> None:
 def test_the_virtual_pbx_has_no_agents() -> None:
     pbx = VirtualPbx(VirtualClock(datetime(2026, 12, 1, tzinfo=UTC)))
     assert pbx.queues() == [] and pbx.floor(QUEUE) == Floor() and pbx.queue_call("x") is None
+
+
+def test_the_simulator_speaks_queue_status_and_pause_like_the_recordings() -> None:
+    script = QueueScript(QUEUE, agents=3, paused={2: "lunch"})
+    sim = AmiSimulator(secret="s3cret", queues=[script])
+    _host, port = sim.start_in_thread()
+    adapter = AmiTelephony(_settings(port))
+    operator = AmiClient(_settings(port), lambda _events: None)
+    try:
+        adapter.start(lambda _r: None)
+        _until(adapter.is_up)
+        assert _counts(adapter) == (2, 1)
+        operator.connect()
+        pause = [("Queue", QUEUE), ("Interface", "Local/agent1@agent-sim"), ("Paused", "true")]
+        reply = operator.request("QueuePause", [*pause, ("Reason", "break")])
+        assert (reply.get("Response"), reply.get("Message")) == (
+            "Success",
+            "Interface paused successfully",
+        )
+        _until(lambda: _counts(adapter) == (1, 2))
+        unknown = [("Interface", "Local/nobody@agent-sim"), ("Paused", "false")]
+        assert operator.request("QueuePause", unknown).get("Response") == "Error"
+        rows = operator.collect("QueueStatus", [], "QueueStatusComplete")
+        recorded = _status_rows()
+        assert [r.name for r in rows] == ["QueueParams"] + ["QueueMember"] * 3
+        for row, block in zip(rows, recorded[:-1], strict=False):  # the recording has two agents
+            names = [line.split(b": ")[0].decode() for line in block.split(b"\r\n")]
+            assert [k for k, _ in row.headers] == names
+    finally:
+        operator.close()
+        adapter.close()
+        sim.stop()

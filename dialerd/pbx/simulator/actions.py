@@ -1,5 +1,6 @@
 """AMI actions as the recorded Asterisk 22 answers them: Login, Ping, Events,
-Originate, CoreShowChannels, Hangup, Logoff; anything else is an unknown command.
+Originate, CoreShowChannels, Hangup, Logoff, and with simulated queues QueueStatus
+and QueuePause; anything else is an unknown command.
 """
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ class ActionHandler:
             self._core_show_channels(session, aid)
         elif action == "hangup":
             self._hangup(session, h, aid)
+        elif action == "queuestatus" and self.sim.queues:
+            self._queue_status(session, h, aid)
+        elif action == "queuepause" and self.sim.queues:
+            self._queue_pause(session, h, aid)
         elif action == "logoff":
             session.send(response("Goodbye", aid, ("Message", "Thanks for all the fish.")))
             session.close()
@@ -255,6 +260,41 @@ class ActionHandler:
             ).encode()
         )
         session.send(b"".join(out))
+
+    def _queue_status(self, session: Session, h: dict[str, str], aid: str | None) -> None:
+        idline = f"ActionID: {aid}\r\n" if aid is not None else ""
+        wanted = h.get("queue")
+        chunks, items = [], 0
+        for queue in self.sim.queues:
+            if wanted in (None, "", queue.name):
+                rows, count = queue.status_rows(idline)
+                chunks.append(rows)
+                items += count
+        session.send(
+            response(
+                "Success", aid, ("EventList", "start"), ("Message", "Queue status will follow")
+            )
+            + b"".join(chunks)
+            + f"Event: QueueStatusComplete\r\n{idline}EventList: Complete\r\n"
+            f"ListItems: {items}\r\n\r\n".encode()
+        )
+
+    def _queue_pause(self, session: Session, h: dict[str, str], aid: str | None) -> None:
+        paused = h.get("paused", "").lower() in TRUE_VALUES
+        wanted, interface = h.get("queue"), h.get("interface", "")
+        events = [
+            event
+            for queue in self.sim.queues
+            if wanted in (None, "", queue.name)
+            for event in [queue.pause(interface, paused, h.get("reason", ""))]
+            if event is not None
+        ]
+        if not events:
+            session.send(response("Error", aid, ("Message", "Interface not found")))
+            return
+        word = "paused" if paused else "unpaused"
+        session.send(response("Success", aid, ("Message", f"Interface {word} successfully")))
+        self.sim.broadcast(b"".join(events))
 
     def _hangup(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         target = h.get("channel", "")

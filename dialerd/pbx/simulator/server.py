@@ -18,13 +18,14 @@ import concurrent.futures
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
 from dialerd.pbx.simulator.actions import ActionHandler
 from dialerd.pbx.simulator.calls import Call
 from dialerd.pbx.simulator.faults import Faults
+from dialerd.pbx.simulator.queue import QueueScript, SimQueue
 from dialerd.pbx.simulator.records import OriginateRecord, SessionRecord
 from dialerd.pbx.simulator.scenario import Scenario
 
@@ -118,6 +119,7 @@ class AmiSimulator:
         time_scale: float = 1.0,
         faults: Faults | None = None,
         login_fail_delay_s: float = 1.0,
+        queues: Sequence[QueueScript] = (),
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -127,6 +129,7 @@ class AmiSimulator:
         self.login_fail_delay_s = login_fail_delay_s
         self.ami_version = "11.0.0"
         self.started_at = time.time()
+        self.queues = [SimQueue(q, time.time) for q in queues]
         self.sessions: list[SessionRecord] = []
         self.originates: list[OriginateRecord] = []
         self.live_sessions: set[Session] = set()
