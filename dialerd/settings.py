@@ -95,6 +95,10 @@ class AmiSettings(BaseModel):
     settle_grace_s: float = Field(
         30.0, ge=0, description="after ring timeout, how long an unanswered dial may stay open"
     )
+    queue_wrapup_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="each agent queue's wrapuptime from queues.conf (AMI does not tell it)",
+    )
 
 
 class AgiSettings(BaseModel):

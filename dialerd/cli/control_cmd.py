@@ -18,6 +18,7 @@ from dialerd.cli.campaign_cmd import campaign
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.migrate import require_current
 from dialerd.db.models import Instance
+from dialerd.domain.agents import QueueCounts
 from dialerd.process import heartbeat
 from dialerd.redact import redact
 
@@ -247,6 +248,7 @@ def _print_status(
         ]
         headers = ("INSTANCE", "STATE", "HEARTBEAT", "PBX", "IN FLIGHT", "DIALS/S", "VERSION")
         click.echo(render_table(headers, rows))
+    _print_agents(daemons, alive)
     click.echo("")
     click.echo(f"campaigns: {len(campaigns)}")
     if campaigns:
@@ -256,6 +258,25 @@ def _print_status(
                 [(c.name, c.state, c.due_now, c.in_flight) for c in campaigns],
             )
         )
+
+
+def _print_agents(daemons: Sequence[Instance], alive: Sequence[bool]) -> None:
+    """Agents per queue, as each live daemon last reported them (none: nothing printed)."""
+    rows = []
+    for d, ok in zip(daemons, alive, strict=True):
+        reported = (d.status or {}).get("agents") if ok else None
+        if not isinstance(reported, list):
+            continue
+        for doc in reported:
+            if isinstance(doc, dict):
+                q = QueueCounts.from_dict(doc)
+                counts = (q.ready, q.talking, q.ringing, q.wrap_up, q.paused, q.unavailable)
+                rows.append((d.id, q.queue, *counts, q.waiting))
+    if rows:
+        click.echo("")
+        click.echo("agents:")
+        headers = ("INSTANCE", "QUEUE", "READY", "ON CALL", "RINGING", "WRAP-UP", "PAUSED")
+        click.echo(render_table((*headers, "UNAVAILABLE", "WAITING"), rows))
 
 
 def register(group: click.Group) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from dialerd.db.failures import database_error, is_transient
 from dialerd.db.migrate import require_current
+from dialerd.domain.agents import AgentFloors
 from dialerd.engine import jobs
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
 from dialerd.engine.parts import Parts
@@ -378,6 +379,7 @@ class Daemon:
                     "campaigns": len(self.campaigns.runtimes),
                     "dial_rate": self.dial_rate(),
                     "pbx": self.activity.link.detail,
+                    **self._agents_status(),
                 },
                 lease_s=heartbeat.lease_seconds(self.settings.scheduler.heartbeat_s),
             )
@@ -391,6 +393,14 @@ class Daemon:
     # -- status ---------------------------------------------------------------------
     def in_flight(self) -> int:
         return self.telephony.in_flight()
+
+    def _agents_status(self) -> dict[str, object]:
+        """Each agent queue's agents by state, when the PBX has queues (for `dialerd status`)."""
+        telephony = self.telephony
+        if not isinstance(telephony, AgentFloors):
+            return {}
+        queues = telephony.queues()
+        return {"agents": [q.as_dict() for q in queues]} if queues else {}
 
     def dial_rate(self) -> float:
         """Dials per second over the last minute."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from dialerd.domain import wire
+from dialerd.domain.agents import QueueCall, QueueCounts
 from dialerd.domain.clock import VirtualClock
 from dialerd.domain.pacing import Floor
 from dialerd.domain.ports import (
@@ -178,6 +179,13 @@ class VirtualPbx:
         lost = PbxSignals(ended_at=now, error=NOT_LIVE, lost=True, raw={"events_lost": True})
         result = DialResult(key=key, attempt_id=attempt_id, signals=lost)
         heapq.heappush(self._pending, (now, next(self._order), result))
+
+    def queues(self) -> list[QueueCounts]:
+        """No agent queues here: the virtual PBX plays called parties, not agents."""
+        return []
+
+    def queue_call(self, ident: str) -> QueueCall | None:
+        return None
 
     def in_flight(self) -> int:
         return len(self._pending)

@@ -13,6 +13,7 @@ import pytest
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.pbx.ami.adapter import LOST, AmiTelephony
+from dialerd.pbx.ami.client import EVENT_CLASSES
 from dialerd.pbx.fastagi import AnsweredInfo, Verdict
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
@@ -120,7 +121,7 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
     assert b"Variable: DIALERD_RECORDING=site-a-7-0-0-1-1\r\n" in rig.server.received
     assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
-    assert b"Events: system,call,user,dialplan\r\n" in rig.server.received
+    assert f"Events: {EVENT_CLASSES}\r\n".encode() in rig.server.received
     assert rig.adapter.in_flight() == 0
 
 

@@ -88,6 +88,8 @@ class TranscriptAmi:
         self.logins = 0
         self.backlog: dict[str, list[bytes]] = {}
         self.played: dict[str, list[bytes]] = {}
+        self.queue_status: list[bytes] | None = None  # QueueStatus rows; None: unknown command
+        self.queue_statuses = 0
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -113,6 +115,12 @@ class TranscriptAmi:
         with self._lock:
             conn = self._conns[-1]
         conn.sendall(b"".join(e + b"\r\n\r\n" for e in chunk))
+
+    def send_events(self, events: list[bytes]) -> None:
+        """Send whole events (without their blank line) on the newest connection."""
+        with self._lock:
+            conn = self._conns[-1]
+        conn.sendall(b"".join(e + b"\r\n\r\n" for e in events))
 
     def stop(self) -> None:
         self._listener.close()
@@ -197,6 +205,17 @@ class TranscriptAmi:
                 )
             else:
                 conn.sendall(f"Response: Error\r\n{reply}Message: No such channel\r\n\r\n".encode())
+        elif name == "QueueStatus" and self.queue_status is not None:
+            self.queue_statuses += 1
+            status_rows = b"".join(
+                re.sub(rb"ActionID: [^\r]*", f"ActionID: {action_id}".encode(), row) + b"\r\n\r\n"
+                for row in self.queue_status
+            )
+            conn.sendall(
+                f"Response: Success\r\n{reply}EventList: start\r\n"
+                "Message: Queue status will follow\r\n\r\n".encode()
+                + status_rows
+            )
         elif name == "Logoff":
             conn.sendall(
                 f"Response: Goodbye\r\n{reply}Message: Thanks for all the fish.\r\n\r\n".encode()

@@ -12,9 +12,11 @@ import dataclasses
 import logging
 import threading
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from dialerd.domain.agents import QueueCall, QueueCounts
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.pacing import Floor
@@ -36,6 +38,7 @@ from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
 from dialerd.pbx.ami.originate import calls_of_channels, originate_headers
 from dialerd.pbx.ami.protocol import AmiMessage
+from dialerd.pbx.ami.queues import QueueTracker
 from dialerd.pbx.fastagi import HeldAnswer, Verdict
 from dialerd.settings import AmiSettings
 
@@ -99,11 +102,15 @@ class AmiTelephony:
         on_status: StatusHook | None = None,
         settle_s: float = 1.0,
         recording_prefix: str = "",
+        queue_wrapup_s: Mapping[str, float] | None = None,
     ) -> None:
         self._settings = settings
         self._recording_prefix = recording_prefix
         self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
+        wrapup = settings.queue_wrapup_s if queue_wrapup_s is None else queue_wrapup_s
+        self._queues = QueueTracker(wrapup)  # under _queues_lock
+        self._queues_lock = threading.Lock()
         self._correlator = Correlator(self._collect_result, settle_s=settle_s)
         self._outbox: list[DialResult] = []
         self._flights: dict[str, _Flight] = {}
@@ -229,10 +236,6 @@ class AmiTelephony:
     def in_flight(self) -> int:
         return len(self._flights)
 
-    def floor(self, queue: str) -> Floor | None:
-        """The agent queue's state from AMI queue events: provided by the queue state tracker."""
-        return None
-
     def _on_user_event(self, msg: AmiMessage) -> None:
         """Under the lock: ``DialerdAbandon`` (docs/asterisk.md) holds the disposition
         ``abandoned`` for the dial of its ``Attempt``, as a FastAGI report would."""
@@ -303,6 +306,7 @@ class AmiTelephony:
                 client.call_soon(self._pbx_shut_down)
             else:
                 self._pbx_shut_down()
+        self._track_queues(events, now)
         if self._outbox:
             self._flush()
 
@@ -331,6 +335,42 @@ class AmiTelephony:
             self._correlator.sync_response(key, "Error", message, self._clock.now())
         self._flush()
 
+    # -- agent queues ----------------------------------------------------------------------
+    def queues(self) -> list[QueueCounts]:
+        """Every queue seen, its agents counted by state now."""
+        with self._queues_lock:
+            return self._queues.counts(self._clock.now())
+
+    def floor(self, queue: str) -> Floor | None:
+        """The pacer's view of one queue now (no dials in flight: the caller adds its own);
+        None while the PBX has told nothing of that queue (QueueStatus, queue events)."""
+        with self._queues_lock:
+            if queue not in self._queues.queues():
+                return None
+            return self._queues.floor_of(queue, self._clock.now())
+
+    def queue_call(self, ident: str) -> QueueCall | None:
+        """A dial's queue figures, by its key (= Uniqueid), Linkedid or DIALERD_ATTEMPT."""
+        with self._queues_lock:
+            return self._queues.call(ident)
+
+    def _track_queues(self, events: list[AmiMessage], now: datetime) -> None:
+        with self._queues_lock:
+            for headers in events:
+                self._queues.feed(headers, now)
+
+    def _load_queues(self, client: AmiClient) -> None:
+        """After (re)connect: every queue's members and callers (none without app_queue)."""
+        try:
+            rows = client.collect("QueueStatus", [], "QueueStatusComplete")
+        except AmiLinkDown as exc:
+            if not client.connected():
+                raise
+            log.warning("ami_queue_status_refused", error=str(exc))
+            return
+        with self._queues_lock:
+            self._queues.snapshot(rows, self._clock.now())
+
     # -- the link's hooks (supervisor thread, then the event thread) ------------------------
     def _reconcile(self, client: AmiClient) -> None:
         """After (re)connect: dials of earlier connections with no live channel become lost.
@@ -339,6 +379,7 @@ class AmiTelephony:
         of their events will ever come: they are lost at once, not after the ring timeout.
         """
         restarted = self._restarted(client)
+        self._load_queues(client)
         live = _live_calls(client)
         self._bind(live)
         generation, now = self._link.generation, self._clock.now()

@@ -29,23 +29,29 @@ from dialerd.errors import TelephonyUnavailable
 from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, KEPT_VARIABLES
 from dialerd.pbx.ami.protocol import AmiMessage, format_action
 from dialerd.pbx.ami.pyst2_fixes import DialerdManager
+from dialerd.pbx.ami.queues import QUEUE_EVENTS
 from dialerd.pbx.ami.routing import EventsHandler, Router
 from dialerd.settings import AmiSettings
 
 #: Login event classes: system (Shutdown, FullyBooted: a PBX going away or back), call
 #: (OriginateResponse, Hangup, Dial*, Newstate, SoftHangupRequest...), user (UserEvent),
-#: dialplan (VarSet: AMDSTATUS, AMDCAUSE, DIALERD_ATTEMPT). Asterisk sends only the
-#: classes the manager.conf user may read; a class the user lacks is simply not sent.
-EVENT_CLASSES = "system,call,user,dialplan"
-#: Events dialerd reads: what the correlator joins, the list action's rows, and the
-#: link's own. The parser drops every other one before decoding it.
-WANTED_EVENTS = CORRELATED_EVENTS | {
-    "UserEvent",
-    "FullyBooted",
-    "Shutdown",
-    "CoreShowChannel",
-    "CoreShowChannelsComplete",
-}
+#: dialplan (VarSet: AMDSTATUS, AMDCAUSE, DIALERD_ATTEMPT), agent (the queue events:
+#: QueueMemberStatus, AgentConnect, QueueCallerJoin...). Asterisk sends only the classes
+#: the manager.conf user may read; a class the user lacks is simply not sent.
+EVENT_CLASSES = "system,call,user,dialplan,agent"
+#: Events dialerd reads: what the correlator joins, the queue tracker's, the list
+#: actions' rows, and the link's own. The parser drops every other one before decoding it.
+WANTED_EVENTS = (
+    CORRELATED_EVENTS
+    | QUEUE_EVENTS
+    | {
+        "UserEvent",
+        "FullyBooted",
+        "Shutdown",
+        "CoreShowChannel",
+        "CoreShowChannelsComplete",
+    }
+)
 #: VarSet events dialerd reads: exactly those the correlator keeps.
 WANTED_VARIABLES = KEPT_VARIABLES
 

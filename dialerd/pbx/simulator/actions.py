@@ -1,11 +1,13 @@
 """AMI actions as the recorded Asterisk 22 answers them: Login, Ping, Events,
-Originate, CoreShowChannels, Hangup, Logoff; anything else is an unknown command.
+Originate, CoreShowChannels, Hangup, Logoff, and with simulated queues QueueStatus
+and QueuePause; anything else is an unknown command.
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dialerd.pbx.ami.protocol import AmiMessage
@@ -60,26 +62,42 @@ class ActionHandler:
             self._login(session, h, aid)
         elif not session.record.logged_in:
             session.send(response("Error", aid, ("Message", "Authentication Required")))
-        elif action == "ping":
-            stamp = f"{time.time():.6f}"
-            session.send(response("Success", aid, ("Ping", "Pong"), ("Timestamp", stamp)))
-        elif action == "events":
-            on = h.get("eventmask", "on").lower() != "off"
-            session.record.events_on = on
-            session.send(response("Success", aid, ("Events", "On" if on else "Off")))
         elif action == "originate":
             self._originate(session, msg, h, aid)
-        elif action == "coreshowchannels":
-            self._core_show_channels(session, aid)
-        elif action == "hangup":
-            self._hangup(session, h, aid)
-        elif action == "getvar":
-            self._getvar(session, h, aid)
-        elif action == "logoff":
-            session.send(response("Goodbye", aid, ("Message", "Thanks for all the fish.")))
-            session.close()
+        elif action in ("queuestatus", "queuepause") and self.sim.queues:
+            (self._queue_status if action == "queuestatus" else self._queue_pause)(session, h, aid)
+        elif action in self._plain:
+            self._plain[action](session, h, aid)
         else:
             session.send(response("Error", aid, ("Message", "Invalid/unknown command")))
+
+    @property
+    def _plain(self) -> dict[str, Callable[[Session, dict[str, str], str | None], None]]:
+        """The actions answered from their headers alone."""
+        return {
+            "ping": self._ping,
+            "events": self._events,
+            "coreshowchannels": lambda session, _h, aid: self._core_show_channels(session, aid),
+            "hangup": self._hangup,
+            "getvar": self._getvar,
+            "logoff": self._logoff,
+        }
+
+    @staticmethod
+    def _ping(session: Session, _h: dict[str, str], aid: str | None) -> None:
+        stamp = f"{time.time():.6f}"
+        session.send(response("Success", aid, ("Ping", "Pong"), ("Timestamp", stamp)))
+
+    @staticmethod
+    def _events(session: Session, h: dict[str, str], aid: str | None) -> None:
+        on = h.get("eventmask", "on").lower() != "off"
+        session.record.events_on = on
+        session.send(response("Success", aid, ("Events", "On" if on else "Off")))
+
+    @staticmethod
+    def _logoff(session: Session, _h: dict[str, str], aid: str | None) -> None:
+        session.send(response("Goodbye", aid, ("Message", "Thanks for all the fish.")))
+        session.close()
 
     def _login(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         sim = self.sim
@@ -270,6 +288,41 @@ class ActionHandler:
                 session.send(response("Success", aid, ("Variable", name), ("Value", value)))
                 return
         session.send(response("Error", aid, ("Message", "No such channel")))
+
+    def _queue_status(self, session: Session, h: dict[str, str], aid: str | None) -> None:
+        idline = f"ActionID: {aid}\r\n" if aid is not None else ""
+        wanted = h.get("queue")
+        chunks, items = [], 0
+        for queue in self.sim.queues:
+            if wanted in (None, "", queue.name):
+                rows, count = queue.status_rows(idline)
+                chunks.append(rows)
+                items += count
+        session.send(
+            response(
+                "Success", aid, ("EventList", "start"), ("Message", "Queue status will follow")
+            )
+            + b"".join(chunks)
+            + f"Event: QueueStatusComplete\r\n{idline}EventList: Complete\r\n"
+            f"ListItems: {items}\r\n\r\n".encode()
+        )
+
+    def _queue_pause(self, session: Session, h: dict[str, str], aid: str | None) -> None:
+        paused = h.get("paused", "").lower() in TRUE_VALUES
+        wanted, interface = h.get("queue"), h.get("interface", "")
+        events = [
+            event
+            for queue in self.sim.queues
+            if wanted in (None, "", queue.name)
+            for event in [queue.pause(interface, paused, h.get("reason", ""))]
+            if event is not None
+        ]
+        if not events:
+            session.send(response("Error", aid, ("Message", "Interface not found")))
+            return
+        word = "paused" if paused else "unpaused"
+        session.send(response("Success", aid, ("Message", f"Interface {word} successfully")))
+        self.sim.broadcast(b"".join(events))
 
     def _hangup(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         target = h.get("channel", "")

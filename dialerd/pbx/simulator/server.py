@@ -20,7 +20,7 @@ import concurrent.futures
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,6 +29,7 @@ from dialerd.pbx.simulator.actions import ActionHandler
 from dialerd.pbx.simulator.calls import Call
 from dialerd.pbx.simulator.cdr import MasterCsv
 from dialerd.pbx.simulator.faults import Faults
+from dialerd.pbx.simulator.queue import QueueScript, SimQueue
 from dialerd.pbx.simulator.records import OriginateRecord, SessionRecord
 from dialerd.pbx.simulator.scenario import Scenario
 
@@ -123,6 +124,7 @@ class AmiSimulator:
         faults: Faults | None = None,
         login_fail_delay_s: float = 1.0,
         cdr_csv: Path | None = None,
+        queues: Sequence[QueueScript] = (),
     ) -> None:
         self.host, self.port = host, port
         self.username, self.secret = username, secret
@@ -133,6 +135,7 @@ class AmiSimulator:
         self.cdr = MasterCsv(cdr_csv) if cdr_csv is not None else None
         self.ami_version = "11.0.0"
         self.started_at = time.time()
+        self.queues = [SimQueue(q, time.time) for q in queues]
         self.sessions: list[SessionRecord] = []
         self.originates: list[OriginateRecord] = []
         self.live_sessions: set[Session] = set()
