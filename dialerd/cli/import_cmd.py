@@ -178,7 +178,3 @@ def _print(summary: ImportSummary) -> None:
     click.echo(f"duplicates:        {summary.duplicates}")
     click.echo(f"dnc suppressed:    {summary.dnc_suppressed}")
     click.echo(f"rejects file:      {summary.rejects_file or '-'}")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(import_)
