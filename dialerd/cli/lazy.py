@@ -9,7 +9,7 @@ in any click group.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import click
@@ -39,25 +39,17 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Like click's, from the stored help of commands not imported yet."""
-        entries: list[tuple[str, str | None]] = []
+        shown: list[click.Command] = []
         for name in self.list_commands(ctx):
             command = self.commands.get(name)
-            if command is None:
-                entries.append((name, self.lazy[name].help))
-            elif not command.hidden:
-                entries.append((name, None))
-        if not entries:
+            if command is None:  # a stand-in with the stored help: nothing is imported
+                command = click.Command(name, help=self.lazy[name].help)
+            if not command.hidden:
+                shown.append(command)
+        if not shown:
             return
-        limit = formatter.width - 6 - max(len(name) for name, _ in entries)
-        rows: Sequence[tuple[str, str]] = [
-            (
-                name,
-                click.utils.make_default_short_help(text, limit)
-                if text is not None
-                else self.commands[name].get_short_help_str(limit),
-            )
-            for name, text in entries
-        ]
+        limit = formatter.width - 6 - max(len(c.name or "") for c in shown)
+        rows = [(c.name or "", c.get_short_help_str(limit)) for c in shown]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
