@@ -9,12 +9,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from dialerd.campaignfile.convert import to_calendar
-from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
 from dialerd.db.queue import IN_FLIGHT, QUEUED
 from dialerd.domain.calendar import unannounced_message, unannounced_years
@@ -199,6 +196,11 @@ def calendar_warnings(session: Session, *, now: datetime) -> dict[str, str]:
 
     Only campaigns still dialling (not stopped or finished) whose stored file validates.
     """
+    from pydantic import ValidationError
+
+    from dialerd.campaignfile.convert import to_calendar
+    from dialerd.campaignfile.models import CampaignFile
+
     found: dict[str, str] = {}
     rows = session.execute(
         select(Campaign.name, Campaign.config).where(
@@ -227,6 +229,12 @@ class CallingHours:
 
 def calling_hours(config: dict[str, object], *, now: datetime) -> CallingHours | None:
     """From the stored campaign file; None when it no longer validates (older format)."""
+    # Imported here: `dialerd status` lists campaigns without the campaign file models.
+    from pydantic import ValidationError
+
+    from dialerd.campaignfile.convert import to_calendar
+    from dialerd.campaignfile.models import CampaignFile
+
     try:
         model = CampaignFile.model_validate(config)
     except ValidationError:

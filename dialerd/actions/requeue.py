@@ -12,19 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from dialerd.campaignfile.loader import LoadedCampaign
-from dialerd.campaignfile.models import CampaignFile
 from dialerd.db.models import Campaign, Contact, PhoneNumber
 from dialerd.db.queue import HAS_DIAL
 from dialerd.domain.states import ClosedReason, ContactState
-from dialerd.engine.campaigns import runtime_from
-from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.schedule import reschedule_contacts
+
+if TYPE_CHECKING:
+    from dialerd.engine.runtime import CampaignRuntime
 
 CHUNK = 500
 BATCH = 200  # contacts per transaction in requeue_all: each holds the write lock briefly
@@ -32,6 +30,14 @@ BATCH = 200  # contacts per transaction in requeue_all: each holds the write loc
 
 def runtime_for(campaign: Campaign) -> CampaignRuntime | None:
     """The campaign's rules from its stored file; None when it no longer validates."""
+    # Imported here: the campaign file models and the engine load only when a contact
+    # is requeued, so `dialerd dnc add` of a number in no campaign starts light.
+    from pydantic import ValidationError
+
+    from dialerd.campaignfile.loader import LoadedCampaign
+    from dialerd.campaignfile.models import CampaignFile
+    from dialerd.engine.campaigns import runtime_from
+
     try:
         model = CampaignFile.model_validate(campaign.config)
     except ValidationError:
@@ -50,6 +56,8 @@ def requeue(session: Session, contact_ids: Iterable[int], *, now: datetime) -> i
 
     Returns how many contacts got a dial queued.
     """
+    from dialerd.engine.schedule import reschedule_contacts
+
     ids = sorted(set(contact_ids))
     runtimes: dict[int, CampaignRuntime | None] = {}
     queued = 0

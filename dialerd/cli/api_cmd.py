@@ -80,7 +80,3 @@ def revoke(ctx: CliContext, name: str) -> None:
     except TokenRefused as exc:
         raise DialerdError(str(exc)) from exc
     click.echo(f"token {name} revoked" if done else f"token {name} was already revoked")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(api_group)

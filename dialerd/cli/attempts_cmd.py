@@ -95,7 +95,3 @@ def correct(ctx: CliContext, attempt_id: int, code: str, by: str, note: str | No
         f"attempt {done.attempt_id} ({done.campaign}, contact {done.contact}): "
         f"{done.before} -> {done.after}; treatment {done.treatment}; next dial {nxt}"
     )
-
-
-def register(group: click.Group) -> None:
-    group.add_command(attempts_group)

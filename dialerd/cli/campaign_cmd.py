@@ -1,7 +1,8 @@
 """``dialerd campaign``: check campaign files and load them into the database.
 
-``set`` and ``reset`` change a campaign's pace through the database. Other verbs
-(list, status, pause, resume, stop) attach to the same ``campaign`` group.
+``set`` and ``reset`` change a campaign's pace through the database. The other
+verbs of the group (list, status, pause, resume, stop) live in ``control_cmd`` and
+are imported when used; every verb imports its layers inside its body.
 """
 
 from __future__ import annotations
@@ -10,22 +11,43 @@ import getpass
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dialerd.actions import control, pace
-from dialerd.campaignfile.errors import Problem
-from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.cli.context import CliContext, pass_cli
-from dialerd.db.migrate import require_current
-from dialerd.engine import registry
-from dialerd.engine.campaigns import import_lists
-from dialerd.importer import check_file as check_contacts
+from dialerd.cli.lazy import Lazy, LazyGroup
+
+if TYPE_CHECKING:
+    from dialerd.campaignfile.loader import LoadedCampaign
 
 _FILES = click.Path(exists=False, path_type=Path)
+_CONTROL = "dialerd.cli.control_cmd"
 
 
-@click.group("campaign")
+@click.group(
+    "campaign",
+    cls=LazyGroup,
+    lazy={
+        "list": Lazy(
+            f"{_CONTROL}:list_campaigns",
+            "Every campaign: state, contacts by state, numbers due now, calls in flight.",
+        ),
+        "status": Lazy(
+            f"{_CONTROL}:campaign_status",
+            "One campaign in detail: state, rounds funnel, outcomes so far, queue.",
+        ),
+        "pause": Lazy(
+            f"{_CONTROL}:pause",
+            "Start no new dials; calls in flight finish. Every daemon sees it on its next tick.",
+        ),
+        "resume": Lazy(f"{_CONTROL}:resume", "Make a paused or stopped campaign active again."),
+        "stop": Lazy(
+            f"{_CONTROL}:stop",
+            "Stop dialling for good (until resumed); contacts are left as they are.",
+        ),
+    },
+)
 def campaign() -> None:
     """Campaigns: validate files, load them, and control them."""
 
@@ -40,6 +62,8 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
 
 def _report(problems: Iterable[object]) -> tuple[int, int]:
     """Print each problem; return (errors, warnings)."""
+    from dialerd.campaignfile.errors import Problem
+
     errors = warnings = 0
     for problem in problems:
         click.echo(str(problem))
@@ -53,6 +77,8 @@ def _report(problems: Iterable[object]) -> tuple[int, int]:
 def _check(
     files: Sequence[Path], lists_dirs: Sequence[Path]
 ) -> tuple[list[LoadedCampaign], int, int]:
+    from dialerd.engine import registry
+
     loaded, file_problems = registry.load_files(_expand(files), lists_dirs=lists_dirs)
     errors, warnings = _report(p for fp in file_problems for p in fp.problems)
     return loaded, errors, warnings
@@ -66,6 +92,8 @@ def validate(ctx: CliContext, files: tuple[Path, ...]) -> None:
 
     Prints every problem as ``path:line: field: message``; exits 1 on any error.
     """
+    from dialerd.importer import check_file as check_contacts
+
     loaded, errors, warnings = _check(files, ctx.settings.lists_dirs)
     rows = 0
     for item in loaded:
@@ -106,6 +134,11 @@ def load(ctx: CliContext, files: tuple[Path, ...], skip_contacts: bool) -> None:
 
 
 def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool) -> None:
+    from dialerd.actions import pace
+    from dialerd.db.migrate import require_current
+    from dialerd.engine import registry
+    from dialerd.engine.campaigns import import_lists
+
     require_current(ctx.engine)
     now, actor = datetime.now(UTC), _actor()
     for item in loaded:
@@ -142,6 +175,9 @@ def set_pace(ctx: CliContext, name: str, assignments: tuple[str, ...]) -> None:
     like the file's. Daemons apply it on their next tick. It holds until
     `dialerd campaign reset NAME KEY` or until the file's value of that key changes.
     """
+    from dialerd.actions import control, pace
+    from dialerd.db.migrate import require_current
+
     values = pace.parse_assignments(assignments)
     require_current(ctx.engine)
     with ctx.sessions.begin() as session:
@@ -156,6 +192,9 @@ def set_pace(ctx: CliContext, name: str, assignments: tuple[str, ...]) -> None:
 @pass_cli
 def reset_pace(ctx: CliContext, name: str, keys: tuple[str, ...]) -> None:
     """Drop campaign NAME's `campaign set` overrides of KEYS (all when none): the file rules."""
+    from dialerd.actions import control, pace
+    from dialerd.db.migrate import require_current
+
     require_current(ctx.engine)
     with ctx.sessions.begin() as session:
         change = pace.reset_pace(session, name, keys, who=control.actor(), now=datetime.now(UTC))
@@ -170,13 +209,3 @@ def _actor() -> str:
         return f"cli:{getpass.getuser()}"
     except (OSError, KeyError):
         return "cli"
-
-
-def register(group: click.Group) -> None:
-    """Add ``campaign``; when a ``campaign`` group is already there, add to it."""
-    existing = group.commands.get("campaign")
-    if isinstance(existing, click.Group) and existing is not campaign:
-        for command in (validate, load, set_pace, reset_pace):
-            existing.add_command(command)
-        return
-    group.add_command(campaign)

@@ -29,7 +29,3 @@ def show(ctx: CliContext, as_json: bool) -> None:
     width = max(len(k) for k, _, _ in rows)
     for key, value, source in rows:
         click.echo(f"{key:<{width}}  {value}  [{source}]")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(config)

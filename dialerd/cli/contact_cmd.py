@@ -93,7 +93,3 @@ def render(h: ContactHistory) -> str:
         lines += ["  " + line for line in render_table(headers, rows).splitlines()]
     lines.append(f"next       {h.next_text}")
     return "\n".join(lines)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(contact)

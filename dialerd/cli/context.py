@@ -1,4 +1,7 @@
-"""What every CLI verb shares: settings, logging and the database, made on first use."""
+"""What every CLI verb shares: settings, logging and the database, made on first use.
+
+Light to import: SQLAlchemy and the settings models load when a verb first asks for them.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +9,26 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
 
-from dialerd.db.clock import sample_database_now
-from dialerd.db.engine import make_engine, session_factory
 from dialerd.errors import ConfigError
-from dialerd.redact import redact_text
-from dialerd.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from dialerd.settings import Settings
 
 
 def _make_engine(url: str, *, read_only: bool = False, busy_timeout_s: float) -> Engine:
     """``make_engine``; a URL it cannot parse is a ConfigError naming it, password masked."""
+    from sqlalchemy.exc import ArgumentError
+
+    from dialerd.db.engine import make_engine
+    from dialerd.redact import redact_text
+
     try:
         return make_engine(url, read_only=read_only, busy_timeout_s=busy_timeout_s)
     except (ArgumentError, ValueError) as exc:
@@ -36,6 +44,8 @@ class CliContext:
 
     @cached_property
     def settings(self) -> Settings:
+        from dialerd.settings import load_settings
+
         return load_settings(self.config_file, **self.overrides)
 
     @cached_property
@@ -60,10 +70,14 @@ class CliContext:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        from dialerd.db.engine import session_factory
+
         return session_factory(self.engine)
 
     def now(self) -> datetime:
         """The database's time: the clock the daemons use for due times, spacing and leases."""
+        from dialerd.db.clock import sample_database_now
+
         return sample_database_now(self.engine)
 
 

@@ -2,6 +2,8 @@
 
 They work with any number of daemons sharing the database: daemons read each
 campaign's state on every tick and report themselves in the ``instances`` table.
+The ``campaign`` group (in ``campaign_cmd``) names these commands; the database
+layers are imported inside the verbs, so resolving one loads only click.
 """
 
 from __future__ import annotations
@@ -9,18 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
-from dialerd.actions import control, overview, pace
-from dialerd.cli.campaign_cmd import campaign
 from dialerd.cli.context import CliContext, pass_cli
-from dialerd.db.migrate import require_current
-from dialerd.db.models import Instance
-from dialerd.domain.agents import QueueCounts
-from dialerd.process import heartbeat
-from dialerd.redact import redact
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from dialerd.actions import overview
+    from dialerd.actions.control import Action
+    from dialerd.db.models import Instance
 
 EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
 RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently
@@ -28,6 +30,8 @@ RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recentl
 
 def open_db(ctx: CliContext) -> sessionmaker[Session]:
     """Check the schema is current; the engine's pool is closed when the command ends."""
+    from dialerd.db.migrate import require_current
+
     click.get_current_context().call_on_close(ctx.engine.dispose)
     require_current(ctx.engine)
     return ctx.sessions
@@ -80,6 +84,8 @@ def _contacts(counts: dict[str, int]) -> str:
 @pass_cli
 def list_campaigns(ctx: CliContext) -> None:
     """Every campaign: state, contacts by state, numbers due now, calls in flight."""
+    from dialerd.actions import overview
+
     sessions = open_db(ctx)
     now = datetime.now(UTC)
     with sessions() as session:
@@ -112,6 +118,8 @@ def list_campaigns(ctx: CliContext) -> None:
 @pass_cli
 def campaign_status(ctx: CliContext, name: str) -> None:
     """One campaign in detail: state, rounds funnel, outcomes so far, queue."""
+    from dialerd.actions import overview, pace
+
     sessions = open_db(ctx)
     now = datetime.now(UTC)
     with sessions() as session:
@@ -153,11 +161,13 @@ def campaign_status(ctx: CliContext, name: str) -> None:
         echo("  none yet")
 
 
-def _state_command(action: control.Action, help_text: str) -> click.Command:
+def _state_command(action: Action, help_text: str) -> click.Command:
     @click.command(action, help=help_text)
     @click.argument("name")
     @pass_cli
     def command(ctx: CliContext, name: str) -> None:
+        from dialerd.actions import control
+
         sessions = open_db(ctx)
         now = ctx.now()  # a resume queues by the database's clock, as the daemons dial
         with sessions.begin() as session:
@@ -184,6 +194,10 @@ stop = _state_command(
 @pass_cli
 def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
+    from dialerd.actions import overview
+    from dialerd.process import heartbeat
+    from dialerd.redact import redact
+
     ctx.json_errors = as_json
     sessions = open_db(ctx)
     now = ctx.now()  # heartbeats are written with the database's clock
@@ -262,6 +276,8 @@ def _print_status(
 
 def _print_agents(daemons: Sequence[Instance], alive: Sequence[bool]) -> None:
     """Agents per queue, as each live daemon last reported them (none: nothing printed)."""
+    from dialerd.domain.agents import QueueCounts
+
     rows = []
     for d, ok in zip(daemons, alive, strict=True):
         reported = (d.status or {}).get("agents") if ok else None
@@ -277,10 +293,3 @@ def _print_agents(daemons: Sequence[Instance], alive: Sequence[bool]) -> None:
         click.echo("agents:")
         headers = ("INSTANCE", "QUEUE", "READY", "ON CALL", "RINGING", "WRAP-UP", "PAUSED")
         click.echo(render_table((*headers, "UNAVAILABLE", "WAITING"), rows))
-
-
-def register(group: click.Group) -> None:
-    for command in (list_campaigns, campaign_status, pause, resume, stop):
-        campaign.add_command(command)
-    group.add_command(campaign)  # the same object campaign_cmd registers: harmless twice
-    group.add_command(status)

@@ -31,7 +31,3 @@ def current(ctx: CliContext) -> None:
     click.echo(f"{rev or 'empty'} (latest {head})")
     if rev != head:
         raise SystemExit(SchemaOutOfDate.exit_status)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(db)

@@ -1,4 +1,7 @@
-"""``dialerd dnc add|remove|import|list``: the do-not-call list, shared by every daemon."""
+"""``dialerd dnc add|remove|import|list``: the do-not-call list, shared by every daemon.
+
+Each verb imports the database layers in its body: resolving one loads only click.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +9,16 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from dialerd.actions import dnc
-from dialerd.actions.control import actor
-from dialerd.actions.dnc_import import import_file
-from dialerd.actions.requeue import requeue_all
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.cli.control_cmd import format_time, open_db, render_table
 from dialerd.errors import DialerdError
-from dialerd.reporting.csvfile import write_rows
-from dialerd.reporting.labels import DNC_KIND_ZH
+
+if TYPE_CHECKING:
+    from dialerd.actions.dnc import Target
 
 _region = click.option(
     "--region",
@@ -38,7 +39,9 @@ def dnc_group() -> None:
     """Do-not-call list: numbers, prefixes (+86755*) and contact ids."""
 
 
-def _target(value: str | None, contact: str | None, region: str) -> dnc.Target:
+def _target(value: str | None, contact: str | None, region: str) -> Target:
+    from dialerd.actions import dnc
+
     if (value is None) == (contact is None):
         raise click.UsageError("give a NUMBER, a PREFIX* or --contact EXTERNAL_ID (one of them)")
     try:
@@ -66,6 +69,10 @@ def add(
     region: str,
 ) -> None:
     """Never dial this number, prefix or contact; matching numbers leave the queue at once."""
+    from dialerd.actions import dnc
+    from dialerd.actions.control import actor
+    from dialerd.actions.requeue import requeue_all
+
     entry = _target(target, contact, region)
     sessions = open_db(ctx)
     with sessions.begin() as session:
@@ -96,6 +103,10 @@ def remove(
     ctx: CliContext, target: str | None, contact: str | None, campaign: str | None, region: str
 ) -> None:
     """Remove an entry; numbers no other entry blocks become dialable again."""
+    from dialerd.actions import dnc
+    from dialerd.actions.control import actor
+    from dialerd.actions.requeue import requeue_all
+
     entry = _target(target, contact, region)
     sessions = open_db(ctx)
     with sessions.begin() as session:
@@ -121,6 +132,10 @@ def import_(ctx: CliContext, path: Path, region: str) -> None:
 
     Rejected rows are printed as path:line: field: message; the others are added.
     """
+    from dialerd.actions.control import actor
+    from dialerd.actions.dnc_import import import_file
+    from dialerd.actions.requeue import requeue_all
+
     sessions = open_db(ctx)
     with sessions.begin() as session:
         summary = import_file(session, path, region=region, who=actor(), now=datetime.now(UTC))
@@ -146,6 +161,10 @@ def import_(ctx: CliContext, path: Path, region: str) -> None:
 @pass_cli
 def list_(ctx: CliContext, campaign: str | None, fmt: str) -> None:
     """The entries (with --campaign: that campaign's and the global ones)."""
+    from dialerd.actions import dnc
+    from dialerd.reporting.csvfile import write_rows
+    from dialerd.reporting.labels import DNC_KIND_ZH
+
     sessions = open_db(ctx)
     with sessions() as session:
         rows = dnc.entries(session, campaign=campaign)
@@ -172,7 +191,3 @@ def list_(ctx: CliContext, campaign: str | None, fmt: str) -> None:
             for r in rows
         ]
         click.echo(render_table([f.upper() for f in fields], table))
-
-
-def register(group: click.Group) -> None:
-    group.add_command(dnc_group)

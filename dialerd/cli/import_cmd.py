@@ -187,10 +187,6 @@ def _print(summary: ImportSummary) -> None:
     click.echo(f"rejects file:      {summary.rejects_file or '-'}")
 
 
-def register(group: click.Group) -> None:
-    group.add_command(import_)
-
-
 def _ported(path: Path | None) -> PortedCarriers | None:
     """The ported-numbers lookup (``carriers.ported_file``), when set."""
     return PortedCarriers(path) if path is not None else None

@@ -65,7 +65,3 @@ def sample(
         f"{campaign} {period.label}: {len(checks)} of {total} valid recording(s) ({share:g} %)",
         err=True,
     )
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(group)

@@ -92,7 +92,3 @@ def report(
             out.write(render_html.render(data))
     if output is not None:
         click.echo(f"report written to {output}", err=True)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(report)

@@ -42,7 +42,3 @@ def run(ctx: CliContext, pbx: str | None, campaigns_dir: Path | None) -> None:
     with SignalRouter() as signals:
         status = Daemon(assemble(settings)).run(signals)
     raise SystemExit(status)
-
-
-def register(group: click.Group) -> None:
-    group.add_command(run)

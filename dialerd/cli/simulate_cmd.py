@@ -274,7 +274,3 @@ def _timeline(
             f"{a.outcome or '-'} -> {a.treatment or '-'}{after}"
         )
     return lines
-
-
-def register(group: click.Group) -> None:
-    group.add_command(simulate)

@@ -154,7 +154,3 @@ def _act(ctx: CliContext, name: str, key: str) -> str:
     if not change.changed:
         return f"{name} is already {change.new}"
     return f"{name}: {change.old} -> {change.new}"
-
-
-def register(group: click.Group) -> None:
-    group.add_command(top)
