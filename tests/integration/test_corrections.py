@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 from dialerd.actions.corrections import CorrectionRefused, correct_outcome
 from dialerd.cli import cli
 from dialerd.db.models import Attempt, CampaignEvent, Contact, DncEntry, PhoneNumber
+from dialerd.domain.outcomes import OUTCOMES, Outcome
 from dialerd.pbx.scenario import Scenario
 from tests.enginekit import Rig, make_rig, write_campaign
 
@@ -190,3 +191,24 @@ def test_what_cannot_be_corrected_is_refused(engine: Engine, tmp_path: Path, con
         correct_outcome(engine, first.id, "busy", by="ops", note=None, now=datetime.now(UTC))
     assert events(engine) == []
     assert attempt_of(engine, NO_ANSWER).outcome == "no_answer"
+
+
+@pytest.mark.parametrize("by_label", [False, True], ids=["code", "label"])
+def test_each_of_the_fourteen_reasons_is_recorded_through_a_correction(
+    engine: Engine, tmp_path: Path, by_label: bool
+) -> None:
+    reasons = list(Outcome)[:14]  # the manual's fourteen failure reasons (docs/rulebook.md §2)
+    rows = [f"c{n:02d},客户{n},1380011{n:03d}0" for n in range(len(reasons))]  # all answered
+    rig = dial_once(engine, tmp_path, rows)
+    for _ in range(len(rows)):  # the dispatcher paces its claims: a few ticks dial them all
+        rig.step()
+        rig.settle()
+    for n, reason in enumerate(reasons):
+        attempt = attempt_of(engine, f"1380011{n:03d}0")
+        assert attempt.outcome == "answered"
+        code = OUTCOMES[reason].label_zh if by_label else reason.value
+        done = correct_outcome(engine, attempt.id, code, by="质检", note=None, now=rig.clock.now())
+        assert done.after is reason and done.changed
+        assert attempt_of(engine, f"1380011{n:03d}0").outcome == reason.value
+    recorded = [e.details["to"] for e in events(engine)]
+    assert recorded == [r.value for r in reasons]
