@@ -321,7 +321,8 @@ def _first_done(site: ApiSite) -> int | None:
 @pytest.mark.postgres
 def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: ApiSite) -> None:
     site = pg_site
-    site.write_campaign("alpha", [f"a{i},+861390002{i:04d}\n" for i in range(300)], concurrent=4)
+    # room for both daemons: each claims what is due up to the campaign's cap
+    site.write_campaign("alpha", [f"a{i},+861390002{i:04d}\n" for i in range(300)], concurrent=20)
     ops = site.token("ops-tool", "ops")
     first, second = site.start("api-1"), site.start("api-2", api=False)
 
@@ -329,7 +330,7 @@ def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: ApiSite) -> 
         with Session(site.engine) as s:
             return set(s.scalars(select(Attempt.instance_id).distinct()))
 
-    wait_until("both daemons dialling", lambda: dialled_by() == {"api-1", "api-2"})
+    wait_until("both daemons dialling", lambda: dialled_by() == {"api-1", "api-2"}, 120)
     with httpx.Client(base_url=first.api_url(), timeout=30) as http:
         assert http.post("/v1/campaigns/alpha/pause", headers=bearer(ops)).status_code == 200
         for d in (first, second):  # every tick that read "active" before the pause is over
