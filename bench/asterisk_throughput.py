@@ -5,7 +5,7 @@ Run from the repository root with a run-asterisk script (start DIR --ami-port N,
 stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``::
 
     .venv/bin/python -m bench.asterisk_throughput --calls 2000 --rounds 3 \
-        --run-asterisk ../shared/asterisk/run-asterisk
+        --run-asterisk /path/to/run-asterisk
 
 One Asterisk instance serves every run. Each round runs, one after the other on
 the same PBX, so that all three see the same machine (the order rotates from
