@@ -366,7 +366,8 @@ class AmiTelephony:
         except AmiLinkDown as exc:
             if not client.connected():
                 raise
-            log.warning("ami_queue_status_refused", error=str(exc))
+            # a PBX without app_queue (an IVR-only deployment): no agents, nothing wrong
+            log.info("ami_queue_status_refused", error=str(exc))
             return
         with self._queues_lock:
             self._queues.snapshot(rows, self._clock.now())
