@@ -15,6 +15,21 @@ from dialerd.pbx.simulator.templates import timed_messages as recording
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
+# The recorded dialplan's callee by the number's last digit (transcripts README), and the
+# outcome dialerd records for each: the simulator and the reference Asterisk play the same.
+LAST_DIGIT_OUTCOMES = {
+    "0": "answered",
+    "1": "busy",
+    "2": "no_answer",
+    "3": "vacant",
+    "4": "rejected",
+    "5": "line_fault",
+    "6": "powered_off",
+    "7": "early_hangup",
+    "8": "answering_machine",
+    "9": "no_answer",
+}
+
 
 def recorded_signals(name: str) -> PbxSignals:
     """The PbxSignals the AMI correlator makes of recording ``name``'s events, in their time."""

@@ -32,6 +32,7 @@ from dialerd.engine.writer import ResultWriter
 from dialerd.pbx.simulator import AmiSimulator, Faults
 from dialerd.settings import AmiSettings
 from tests.enginekit import rig_settings, write_campaign
+from tests.recordings import LAST_DIGIT_OUTCOMES
 
 pytestmark = pytest.mark.slow
 SECRET = "s3cret"
@@ -129,18 +130,7 @@ def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..
         m.engine.dispose()
 
 
-EXPECTED = {
-    "0": "answered",
-    "1": "busy",
-    "2": "no_answer",
-    "3": "vacant",
-    "4": "rejected",
-    "5": "line_fault",
-    "6": "powered_off",
-    "7": "early_hangup",
-    "8": "answering_machine",
-    "9": "no_answer",
-}
+EXPECTED = LAST_DIGIT_OUTCOMES
 
 
 FAULTS = {

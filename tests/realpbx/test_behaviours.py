@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.realpbx.pbx import DialerSite, wait_for
+from tests.recordings import LAST_DIGIT_OUTCOMES
 
 pytestmark = pytest.mark.timeout(240)
 
-# the reference [callee-sim] plays the number's last digit (its README)
-EXPECTED = {
-    "0": "answered",
-    "1": "busy",
-    "2": "no_answer",
-    "3": "vacant",
-    "4": "rejected",
-    "5": "line_fault",
-    "6": "powered_off",
-    "7": "early_hangup",
-    "8": "answering_machine",
-    "9": "no_answer",
-}
+EXPECTED = LAST_DIGIT_OUTCOMES
 
 
 def test_the_ten_behaviours_are_recorded_as_asterisk_played_them(site: DialerSite) -> None:
