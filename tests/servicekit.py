@@ -373,15 +373,18 @@ def make_site(
     """A site in ``root`` on ``sim`` (started here, stopped at the end).
 
     ``database``: an upgraded engine and its URL (default: a SQLite file in ``root``,
-    made and disposed of here). ``notify``: a NOTIFY_SOCKET for the daemons.
-    ``gently``: daemons still running at the end get SIGTERM before SIGKILL.
+    made here, read through a read-only engine disposed of here). ``notify``: a
+    NOTIFY_SOCKET for the daemons. ``gently``: daemons still running at the end get
+    SIGTERM before SIGKILL.
     """
     host, port = sim.start_in_thread()
     (root / "campaigns").mkdir()
     if database is None:
         db_url = f"sqlite:///{root / 'dialerd.db'}"
-        engine = make_engine(db_url)
-        upgrade(engine)
+        writer = make_engine(db_url)
+        upgrade(writer)
+        writer.dispose()
+        engine = make_engine(db_url, read_only=True)  # the test's reads take no write lock
     else:
         engine, db_url = database
     pbx_extra = f'cdr_csv = "{cdr_csv}"' if cdr_csv is not None else ""

@@ -7,7 +7,7 @@ import pytest
 from tests.acceptance.test_service import site  # noqa: F401  (the fixture)
 from tests.servicekit import Site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # a daemon to start and see fail
 
 
 def test_deleting_the_sqlite_file_stops_the_daemon(site: Site) -> None:  # noqa: F811
