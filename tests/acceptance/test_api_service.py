@@ -1,7 +1,7 @@
 """The HTTP API of `dialerd run`, over TCP with a real HTTP client, on SQLite and PostgreSQL.
 
-The daemon runs as a subprocess against the AMI simulator (in this process), as in
-``test_service.py``; its API listens on a free port it reports in its log.
+The daemon runs as a subprocess against the AMI simulator (in this process), on the
+rig of ``tests/servicekit.py``; its API listens on a free port it reports in its log.
 Tokens are made with ``dialerd api token add``. Waits are on conditions
 (heartbeats, rows, originates) with generous deadlines, never on fixed sleeps.
 """
