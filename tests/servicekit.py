@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +29,7 @@ from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, Instance
 from dialerd.pbx.simulator import AmiSimulator
+from tests.notifysocket import NotifyListener
 
 SECRET = "acceptance-secret"
 INSTANCE = "acceptance-1"
@@ -117,49 +116,6 @@ def json_events(log: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-class NotifyListener:
-    """systemd's side of NOTIFY_SOCKET: every datagram, in order."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.messages: list[str] = []
-        self._cond = threading.Condition()
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(path))
-        self._sock.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data = self._sock.recv(65536)
-            except TimeoutError:
-                continue
-            with self._cond:
-                self.messages.append(data.decode())
-                self._cond.notify_all()
-
-    def wait_for(self, message: str, *, after: int = 0, timeout: float = WAIT_S) -> int:
-        """Index of the first ``message`` (a whole datagram or its first line) past ``after``."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i in range(after, len(self.messages)):
-                    if message in (self.messages[i], self.messages[i].split("\n")[0]):
-                        return i
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"no {message!r} within {timeout}s: {self.messages}")
-                self._cond.wait(left)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sock.close()
-
-
 @dataclass
 class Daemon:
     """One ``dialerd run`` process and its log."""
@@ -182,12 +138,6 @@ class Daemon:
 
         url: str = wait_until("the API listening", listening)
         return url
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
 
     def stop(self, timeout: float = WAIT_S) -> int:
         """SIGTERM, then the exit status once it has drained."""
