@@ -6,11 +6,14 @@ simulated agents: each answers at once and talks until the callee hangs up
 it ring 0-3 s first, so dials are in flight while agents look ready: with ratio
 1 dialerd may have at most one dial ringing or waiting per ready agent.
 
-Measured on the 2-core test machine under load (load average ~20): 40 calls in
-170 s; queue_log ENTERQUEUE 40, CONNECT 40, COMPLETECALLER 40, no ABANDON,
-EXITWITHTIMEOUT or EXITEMPTY; dialerd 40 answered, 0 abandoned. Before dialerd
-counted its ringing dials (the floor saw agents ready and no dial in flight) the
-same run dropped 24 of 40 (EXITWITHTIMEOUT 24, recorded abandoned 24).
+Measured on the 2-core test machine under load (load average ~20), two runs:
+40 calls in 170-176 s; queue_log ENTERQUEUE 40, CONNECT 40 (hold 0 s each),
+COMPLETECALLER 40 (talk 3.5 s mean), no ABANDON, EXITWITHTIMEOUT or EXITEMPTY;
+dialerd 40 answered/complete, 0 abandoned. An agent's next call connected 4.5 s
+mean (3-6 s) after the last ended: the 3 s wrap-up plus the next callee's
+0-3 s of ringing. Before dialerd counted its ringing dials (the floor saw agents
+ready and no dial in flight) the same run dropped 24 of 40 (EXITWITHTIMEOUT 24,
+all recorded abandoned). The paused case takes ~12 s.
 """
 
 from __future__ import annotations
