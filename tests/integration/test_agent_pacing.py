@@ -3,6 +3,7 @@ and an answered call no agent took is recorded ``abandoned`` and dialled again."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ class QueuePbx(VirtualPbx):
         self.agents: list[Agent] | None = None  # None: the queue's state is unknown
         self.asked: list[str] = []
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         self.asked.append(queue)
         if self.agents is None:
             return None

@@ -244,6 +244,12 @@ class QueueTracker:
                 return call
         return None
 
+    def answered_attempts(self) -> set[str]:
+        """``DIALERD_ATTEMPT`` of every tagged channel answered and not yet hung up."""
+        return {
+            c.attempt for c in self._channels.values() if c.answered_at is not None and c.attempt
+        }
+
     def calls(self) -> list[QueueCall]:
         return list(self._calls.values())
 
