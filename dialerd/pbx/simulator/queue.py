@@ -18,7 +18,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Break", "Member", "QueueScript", "SimQueue", "lognormal"]
+__all__ = ["Break", "Member", "QueueFigures", "QueueScript", "SimQueue", "lognormal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +82,30 @@ class Member:
     wrapup: int = 0  # this call's wrap-up, whole seconds
     free_at: float = 0.0  # loop time its wrap-up ends
     seq: int = 0
+    talk_total: float = 0.0  # seconds on calls
+    wrapup_total: float = 0.0  # seconds of wrap-up owed by its calls
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    """What happened in one simulated queue since the simulator started."""
+
+    agents: int
+    joined: int  # callers that joined
+    connected: int  # ... and reached an agent
+    timed_out: int  # ... and waited out the timeout (abandoned)
+    join_empty: int  # callers turned away: nobody unpaused (abandoned)
+    talk_s: float  # every agent's talk time
+    wrapup_s: float  # every agent's wrap-up time
+    hold_s: tuple[float, ...]  # each connected caller's wait for its agent
+
+    @property
+    def abandoned(self) -> int:
+        return self.timed_out + self.join_empty
+
+    def occupancy(self, elapsed_s: float) -> float:
+        """(talk + wrap-up) / (agents x elapsed): the share of the team's time at work."""
+        return (self.talk_s + self.wrapup_s) / (self.agents * elapsed_s) if elapsed_s > 0 else 0.0
 
 
 class SimQueue:
@@ -93,6 +117,8 @@ class SimQueue:
         self.rng = random.Random(script.seed)
         self._now = now
         self._next = 0  # rrmemory: where the next offer starts
+        self.joined = self.connected = self.timed_out = self.join_empty = 0
+        self.holds: list[float] = []
         login = int(now())
         self.members = [
             Member(f"agent{n}", f"Local/agent{n}@agent-sim", login)
@@ -132,6 +158,18 @@ class SimQueue:
     def draw_wrapup(self) -> int:
         s = self.script
         return round(lognormal(self.rng, s.wrapup_s, s.wrapup_sigma))
+
+    def figures(self) -> QueueFigures:
+        return QueueFigures(
+            agents=len(self.members),
+            joined=self.joined,
+            connected=self.connected,
+            timed_out=self.timed_out,
+            join_empty=self.join_empty,
+            talk_s=sum(m.talk_total for m in self.members),
+            wrapup_s=sum(m.wrapup_total for m in self.members),
+            hold_s=tuple(self.holds),
+        )
 
     def member(self, number: int) -> Member:
         return self.members[number - 1]

@@ -82,6 +82,7 @@ class QueueDesk:
             return
         snapshot = at_priority(snapshot, queue.script.context, 3)
         if not queue.can_join():
+            queue.join_empty += 1
             self._send(self._abandon_text(call, snapshot, queue, "JOINEMPTY"))
             self._later(queue.script.apology_s, call.hangup)
             return
@@ -89,6 +90,7 @@ class QueueDesk:
         loop = self._loop()
         caller = _Caller(call, queue, snapshot, loop.time(), len(waiting) + 1)
         waiting.append(caller)
+        queue.joined += 1
         self._callers[id(call)] = caller
         self._send(
             caller_event(
@@ -148,6 +150,8 @@ class QueueDesk:
         caller.connected_at = loop.time()
         caller.talk_s = queue.draw_talk()
         hold = int(caller.connected_at - caller.joined_at)
+        queue.connected += 1
+        queue.holds.append(caller.connected_at - caller.joined_at)
         self._send(
             queue.member_event("QueueMemberStatus", member)
             + caller_event(
@@ -193,12 +197,15 @@ class QueueDesk:
         member.last_call = int(time.time())
         member.wrapup = queue.draw_wrapup()
         member.free_at = loop.time() + member.wrapup
+        member.talk_total += loop.time() - caller.connected_at
+        member.wrapup_total += member.wrapup
         self._send(queue.member_event("QueueMemberStatus", member))
         self.dispatch(queue)
 
     # -- nobody takes it --------------------------------------------------------------------
     def _time_out(self, caller: _Caller) -> None:
         queue, call = caller.queue, caller.call
+        queue.timed_out += 1
         self._leave(caller)
         self._send(self._abandon_text(call, caller.snapshot, queue, "TIMEOUT"))
         self._later(queue.script.apology_s, call.hangup)
@@ -250,6 +257,11 @@ class QueueDesk:
             self._callers.pop(id(call), None)
             caller.member.busy = False
             self.dispatch(caller.queue)
+
+    def end_talks(self, queue: SimQueue) -> None:
+        """Every agent of ``queue`` on a call hangs up now."""
+        for caller in [c for c in self._callers.values() if c.queue is queue and c.connected_at]:
+            self._complete(caller, "agent")
 
     def entries(self, queue: SimQueue) -> list[str]:
         """The queue's waiting callers as QueueStatus lists them."""

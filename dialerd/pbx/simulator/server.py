@@ -29,7 +29,7 @@ from dialerd.pbx.simulator.actions import ActionHandler
 from dialerd.pbx.simulator.calls import Call
 from dialerd.pbx.simulator.cdr import MasterCsv
 from dialerd.pbx.simulator.faults import Faults
-from dialerd.pbx.simulator.queue import QueueScript, SimQueue
+from dialerd.pbx.simulator.queue import QueueFigures, QueueScript, SimQueue
 from dialerd.pbx.simulator.queuecalls import QueueDesk
 from dialerd.pbx.simulator.records import OriginateRecord, SessionRecord
 from dialerd.pbx.simulator.scenario import Scenario
@@ -247,6 +247,20 @@ class AmiSimulator:
         if event is not None:
             self.broadcast(event)
         self.desk.dispatch(queue)
+
+    def queue_figures(self, queue: str) -> QueueFigures:
+        """The queue's callers and agents' figures so far."""
+        return self._in_loop(lambda: next(q for q in self.queues if q.name == queue).figures())
+
+    def end_talks(self, queue: str) -> None:
+        """Every agent of ``queue`` on a call hangs up now (AgentComplete, Hangup)."""
+
+        def run() -> None:
+            for q in self.queues:
+                if q.name == queue:
+                    self.desk.end_talks(q)
+
+        self._in_loop(run)
 
     def agent_states(self, queue: str) -> list[tuple[str, bool, bool]]:
         """(member name, paused, on a call) of each agent of ``queue``."""
