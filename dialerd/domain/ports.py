@@ -195,8 +195,8 @@ class Telephony(Protocol):
         """The agent queue ``queue`` now (its agents, dials ringing, calls waiting).
 
         ``dials``: the queue's dials in flight, every daemon's (attempt id -> seconds
-        since claimed); those the PBX has not seen answered are the floor's ringing
-        dials (answered ones are in the queue, with an agent or hearing the apology).
+        since claimed); those the PBX has not seen join the queue are the floor's
+        ringing dials (the others wait, talk to an agent or hear the apology).
         None while unknown (no queue state tracked, link down): the pacer starts no
         dial for a campaign paced by agents without it.
         """

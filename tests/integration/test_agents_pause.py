@@ -20,6 +20,7 @@ from dialerd.campaignfile.loader import load_file
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.domain.pacing.floor import AgentState
+from dialerd.engine import limits
 from dialerd.engine.campaigns import import_lists, runtime_from
 from dialerd.engine.parts import Parts
 from dialerd.engine.registry import register
@@ -76,6 +77,11 @@ def desk(tmp_path: Path) -> Iterator[tuple[AmiSimulator, Parts]]:
     engine.dispose()
 
 
+def _dials_in_flight(parts: Parts) -> int:
+    with parts.database.connect() as conn:
+        return sum(limits.in_flight_by_campaign(conn).values())
+
+
 def _count(parts: Parts, state: AgentState) -> int:
     floor = parts.telephony.floor(QUEUE)
     return floor.count(state) if floor is not None else -1
@@ -96,6 +102,7 @@ def test_every_agent_paused_stops_dialling_at_the_next_tick_and_unpausing_resume
     _until(lambda: parts.telephony.in_flight() == 0, dispatcher.tick)
     assert len(sim.originates) == dialled
 
+    _until(lambda: _dials_in_flight(parts) == 0)  # every result written
     sim.pause_agents(QUEUE, range(1, TEAM + 1), paused=False)
     _until(lambda: _count(parts, AgentState.READY) == TEAM)
     report = dispatcher.tick()

@@ -133,15 +133,17 @@ class Wire:
 
 
 def test_every_queue_event_has_the_recorded_fields_in_the_recorded_order() -> None:
-    desk = Desk(QueueScript(agents=1, talk_s=0.5, timeout_s=0.2))
+    desk = Desk(QueueScript(agents=1, talk_s=3600.0, timeout_s=0.2))
     wire = Wire(desk.sim.port)
     try:
         desk.dial(1)  # agent1 takes it
         _until(lambda: desk.states() == {AgentState.TALKING: 1})
         desk.dial(2)  # times out
-        got = [desk.results.get(timeout=DEADLINE_S) for _ in range(2)]
-        by_id = {r.attempt_id: r.signals.disposition for r in got}
-        assert by_id == {1: None, 2: "abandoned"}
+        timed_out = desk.results.get(timeout=DEADLINE_S)
+        assert (timed_out.attempt_id, timed_out.signals.disposition) == (2, "abandoned")
+        desk.sim.end_talks(QUEUE)  # agent1 hangs up
+        talked = desk.results.get(timeout=DEADLINE_S)
+        assert (talked.attempt_id, talked.signals.disposition) == (1, None)
         desk.sim.pause_agents(QUEUE, [1], paused=True, reason="lunch")
         desk.dial(3)  # JOINEMPTY
         assert desk.results.get(timeout=DEADLINE_S).signals.disposition == "abandoned"
@@ -253,7 +255,7 @@ def test_talk_times_are_log_normal_and_seeded() -> None:
 
 @pytest.mark.parametrize("desk", [QueueScript(agents=1, talk_s=3600.0)], indirect=True)
 def test_the_floor_counts_the_dials_in_flight_not_yet_answered_as_ringing(desk: Desk) -> None:
-    """Every daemon's dials of the queue come from the database; the PBX knows which are up."""
+    """Every daemon's dials of the queue come from the database; the PBX knows which joined."""
     in_flight = {1: 0.5, 99: 2.0}  # 99: another daemon's dial, still ringing
     floor = desk.adapter.floor(QUEUE, in_flight)
     assert floor is not None and sorted(floor.ringing) == [0.5, 2.0]

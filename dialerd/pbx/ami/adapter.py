@@ -342,13 +342,14 @@ class AmiTelephony:
             return self._queues.counts(self._clock.now())
 
     def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
-        """The pacer's view of one queue now: ``dials`` not yet seen answered ring;
-        None while the PBX has told nothing of that queue (QueueStatus, queue events)."""
+        """The pacer's view of one queue now: ``dials`` not yet seen joining a queue ring
+        (an answered call on its way to ``Queue()`` still needs an agent); None while
+        the PBX has told nothing of that queue (QueueStatus, queue events)."""
         with self._queues_lock:
             if queue not in self._queues.queues():
                 return None
-            answered = self._queues.answered_attempts()
-            ringing = [s for aid, s in (dials or {}).items() if str(aid) not in answered]
+            queued = self._queues.queued_attempts()
+            ringing = [s for aid, s in (dials or {}).items() if str(aid) not in queued]
             return self._queues.floor_of(queue, self._clock.now(), ringing)
 
     def queue_call(self, ident: str) -> QueueCall | None:

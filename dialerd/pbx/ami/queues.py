@@ -244,11 +244,10 @@ class QueueTracker:
                 return call
         return None
 
-    def answered_attempts(self) -> set[str]:
-        """``DIALERD_ATTEMPT`` of every tagged channel answered and not yet hung up."""
-        return {
-            c.attempt for c in self._channels.values() if c.answered_at is not None and c.attempt
-        }
+    def queued_attempts(self) -> set[str]:
+        """``DIALERD_ATTEMPT`` of every call that joined a queue (waiting, with an agent,
+        done or abandoned): no longer a dial that may still need an agent."""
+        return {c.attempt for c in self._calls.values() if c.attempt}
 
     def calls(self) -> list[QueueCall]:
         return list(self._calls.values())
