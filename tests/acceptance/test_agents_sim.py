@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -244,7 +245,11 @@ class Run:
 def run_campaign(site: Site, mode: str, rows: list[str], daemons: int = 1) -> Run:
     site.write_campaign("team", mode, rows)
     started = time.monotonic()
-    procs = [site.start(f"agents-{n}") for n in range(1, daemons + 1)]
+    procs = []
+    for n in range(1, daemons + 1):  # one after the other: the first imports the list
+        instance = f"agents-{n}"
+        procs.append(site.start(instance))
+        site.wait_until(f"{instance} started", partial(_started, site, instance))
     site.wait_until(
         f"{len(rows)} dials recorded",
         lambda: sum(site.outcomes().values()) >= len(rows),
@@ -324,6 +329,10 @@ def _on_calls(site: Site) -> int:
 
 def _talking(site: Site, pid: int) -> int:
     return (site.agents("agents-1", pid) or {}).get("talking", -1)
+
+
+def _started(site: Site, instance_id: str) -> bool:
+    return any(e["event"] == "daemon_started" for e in site.events(instance_id))
 
 
 def _adopted(site: Site) -> int:
