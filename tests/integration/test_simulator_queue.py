@@ -55,14 +55,15 @@ class Desk:
         self.adapter.start(self.results.put)
         _until(lambda: self.adapter.is_up() and self.adapter.floor(QUEUE) is not None)
 
-    def dial(self, n: int, context: str = "dialerd-queue") -> None:
+    def dial(self, n: int, context: str = "dialerd-queue", number: str = "") -> None:
+        number = number or f"1380000{n:03d}0"
         self.adapter.originate(
             DialRequest(
                 attempt_id=n,
                 key=f"1-{n}-0-1-1",
                 campaign="c",
-                number=f"+861380000{n:03d}0",
-                channel=f"Local/1380000{n:03d}0@callee-sim",
+                number=f"+86{number}",
+                channel=f"Local/{number}@callee-sim",
                 caller_id='"dialerd" <4000>',
                 ring_timeout_s=10.0,
                 answered=AnsweredTarget(context=context, exten="s"),
@@ -263,3 +264,14 @@ def test_the_floor_counts_the_dials_in_flight_not_yet_answered_as_ringing(desk: 
     _until(lambda: desk.states() == {AgentState.TALKING: 1})
     floor = desk.adapter.floor(QUEUE, in_flight)
     assert floor is not None and list(floor.ringing) == [2.0]  # 1 is with agent1
+
+
+def test_a_call_answered_after_ringing_joins_too_and_other_contexts_do_not(desk: Desk) -> None:
+    desk.dial(1, number="13900000000")  # the recording answered after 2 s of ringing
+    desk.dial(2, context="dialerd-answered")  # not the queue's context: plays as recorded
+    got = {r.attempt_id: r for r in (desk.results.get(timeout=DEADLINE_S) for _ in range(2))}
+    joined = desk.adapter.queue_call("1")
+    assert joined is not None and joined.end is CallEnd.CONNECTED
+    assert got[1].signals.answered_at is not None
+    assert desk.adapter.queue_call("2") is None and got[2].signals.amd_status == "HUMAN"
+    assert desk.sim.queue_figures(QUEUE).joined == 1

@@ -71,16 +71,18 @@ class Call:
             if answer_s is not None
             else None
         )
+        # handed over once both answered and the OriginateResponse is out
+        response_group = next(
+            (
+                i
+                for i, g in enumerate(template.groups)
+                if any(p.kind == "response" for p in g.parts)
+            ),
+            None,
+        )
         self._handoff_group = (
-            next(
-                (
-                    i
-                    for i, g in enumerate(template.groups)
-                    if i >= self._answer_group and any(p.kind == "response" for p in g.parts)
-                ),
-                None,
-            )
-            if handoff is not None and self._answer_group is not None
+            max(self._answer_group, response_group)
+            if handoff is not None and self._answer_group is not None and response_group is not None
             else None
         )
         self._handle: asyncio.Handle | None = None
