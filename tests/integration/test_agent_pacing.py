@@ -32,9 +32,11 @@ class QueuePbx(VirtualPbx):
         super().__init__(clock, scenario)
         self.agents: list[Agent] | None = None  # None: the queue's state is unknown
         self.asked: list[str] = []
+        self.dials: list[dict[int, float]] = []  # the dials in flight each floor was given
 
     def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         self.asked.append(queue)
+        self.dials.append(dict(dials or {}))
         if self.agents is None:
             return None
         now = self._clock.now()
@@ -92,6 +94,22 @@ def test_ready_agents_pace_the_dials_and_pausing_all_stops_them(
     pbx.agents = _ready(3)  # back (示闲)
     assert rig.step() == 3
     assert len(pbx.originated) == 5
+
+
+def test_the_floor_is_given_every_dial_in_flight_on_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The PBX tells which of them ring: the dispatcher knows them all, every daemon's."""
+    rig, pbx = _rig(engine, tmp_path)
+    pbx.agents = _ready(2)
+    assert rig.step() == 2
+    rig.clock.advance(timedelta(seconds=1))
+    rig.step()
+    ids = [r.id for r in _attempts(engine)]
+    assert pbx.dials[0] == {} and pbx.dials[-1] == dict.fromkeys(ids, 1.0)
+    rig.settle()
+    rig.step()
+    assert pbx.dials[-1] == {}  # recorded: no longer in flight
 
 
 def test_broadcast_campaigns_never_ask_for_a_floor(engine: Engine, tmp_path: Path) -> None:
