@@ -108,6 +108,22 @@ def test_the_floor_is_told_the_queues_dials_in_flight(engine: Engine, tmp_path: 
     assert all(0.0 <= s <= 60.0 for s in told.values())
 
 
+def test_the_floor_is_given_every_dial_in_flight_on_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The PBX tells which of them ring: the dispatcher knows them all, every daemon's."""
+    rig, pbx = _rig(engine, tmp_path)
+    pbx.agents = _ready(2)
+    assert rig.step() == 2
+    rig.clock.advance(timedelta(seconds=1))
+    rig.step()
+    ids = [r.id for r in _attempts(engine)]
+    assert pbx.told[0] == {} and pbx.told[-1] == dict.fromkeys(ids, 1.0)
+    rig.settle()
+    rig.step()
+    assert pbx.told[-1] == {}  # recorded: no longer in flight
+
+
 def test_broadcast_campaigns_never_ask_for_a_floor(engine: Engine, tmp_path: Path) -> None:
     rig, pbx = _rig(engine, tmp_path, pacing="")
     assert sum(rig.step() for _ in range(5)) == 20  # max_concurrent alone (paced over ticks)
