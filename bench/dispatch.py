@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -101,7 +102,7 @@ class InstantPbx:
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
         return Verdict.not_in_flight
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         return None
 
     def close(self) -> None:

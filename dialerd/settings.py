@@ -120,12 +120,27 @@ class AgiSettings(BaseModel):
     )
 
 
+class SimulatedTeam(BaseModel):
+    """The built-in simulator's agents: one app_queue team (docs/operations.md)."""
+
+    agents: int = Field(0, ge=0, le=1000, description="team size; 0: no simulated queue")
+    queue: str = Field("callback-team", description="the queue's name, as campaigns name it")
+    context: str = Field("dialerd-queue", description="answered calls into it join the queue")
+    timeout_s: float = Field(2.0, gt=0, description="Queue() timeout: the campaigns' abandon_after")
+    talk_s: float = Field(30.0, ge=0, description="mean talk time (log-normal)")
+    talk_sigma: float = Field(0.5, ge=0, description="log-normal shape of talk times")
+    wrapup_s: float = Field(5.0, ge=0, description="mean wrap-up after each call (whole seconds)")
+    wrapup_sigma: float = Field(0.0, ge=0, description="log-normal shape of wrap-up times")
+    seed: int | None = Field(None, description="the agents' random draws; unset: new each run")
+
+
 class SimulatorSettings(BaseModel):
     """The built-in AMI simulator `dialerd run` starts when ``pbx.kind = "simulator"``."""
 
     host: str = Field("127.0.0.1", description="where the built-in AMI simulator listens")
     port: int = Field(0, ge=0, le=65535, description="0 picks a free port")
     time_scale: float = Field(1.0, gt=0, description="1.0 = real call durations")
+    team: SimulatedTeam = Field(default_factory=SimulatedTeam)
 
 
 def default_recording_prefix(database_url: str) -> str:

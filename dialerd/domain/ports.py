@@ -191,9 +191,13 @@ class Telephony(Protocol):
     def on_answered(self, attempt_id: int, info: AnsweredInfo) -> Verdict:
         """What the answered leg told (FastAGI); merged into that dial's result when accepted."""
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         """The agent queue ``queue`` now (its agents, dials ringing, calls waiting).
 
+        ``dials``: the queue's dials in flight, every daemon's (attempt id -> seconds
+        since claimed); those the PBX has not seen answered are the floor's ringing
+        dials, those answered and not yet in the queue wait for an agent like its
+        callers (the rest are in the queue, with an agent, hearing the apology or over).
         None while unknown (no queue state tracked, link down): the pacer starts no
         dial for a campaign paced by agents without it.
         """

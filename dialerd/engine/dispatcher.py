@@ -263,7 +263,9 @@ class Dispatcher:
             n = min(n, rt.max_concurrent - limits.in_flight_by_campaign(conn).get(rt.id, 0))
             window, allowed = limits.rate_window(rt.calls_per_second)
             n = min(n, allowed - limits.dials_since(conn, rt.id, now - window))
-            n = self.pacing.allowance(rt, n)  # by agents: no more than the floor takes
+            if rt.queue is not None:  # by agents: no more than the floor takes
+                on_queue = [c.id for c in self.campaigns().values() if c.queue == rt.queue]
+                n = self.pacing.allowance(rt, n, limits.dials_in_flight(conn, on_queue, now))
             if n <= 0:
                 return
             rows = claims.select_due(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
@@ -18,6 +19,25 @@ def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> d
     if instance_id is not None:
         q = q.where(_at.c.instance_id == instance_id)
     return {int(cid): int(n) for cid, n in conn.execute(q).all()}
+
+
+def dials_in_flight(
+    conn: Connection, campaign_ids: Iterable[int], now: datetime
+) -> dict[int, float]:
+    """Every daemon's dials in flight for these campaigns: attempt id -> seconds since claimed."""
+    ids = list(campaign_ids)
+    if not ids:
+        return {}
+    q = select(_at.c.id, _at.c.claimed_at).where(IN_FLIGHT, _at.c.campaign_id.in_(ids))
+    return {
+        int(aid): max(0.0, (now - _aware(claimed)).total_seconds())
+        for aid, claimed in conn.execute(q).all()
+    }
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite returns naive UTC datetimes."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def dials_since(conn: Connection, campaign_id: int, since: datetime) -> int:

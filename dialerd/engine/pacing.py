@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -71,11 +71,18 @@ class Pacing:
                 if signals.talk_seconds is not None:
                     stats.talk_ended(max(signals.talk_seconds, 0.0))
 
-    def allowance(self, rt: CampaignRuntime, cap: int) -> int:
-        """The dials ``rt`` may start now, at most ``cap`` (its caps' allowance)."""
+    def allowance(
+        self, rt: CampaignRuntime, cap: int, dials: Mapping[int, float] | None = None
+    ) -> int:
+        """The dials ``rt`` may start now, at most ``cap`` (its caps' allowance).
+
+        ``dials``: the dials in flight of every campaign on ``rt``'s queue, every
+        daemon's (attempt id -> seconds since claimed): the PBX counts those not yet
+        answered as ringing.
+        """
         if rt.pacing.mode is PacingMode.BROADCAST:
             return cap
-        floor = self._pbx.floor(rt.queue) if rt.queue is not None else None
+        floor = self._pbx.floor(rt.queue, dials) if rt.queue is not None else None
         if floor is None:
             if rt.name not in self._blind:
                 self._blind.add(rt.name)

@@ -1,8 +1,9 @@
 """Build the PBX side from settings: the AMI adapter, against Asterisk or the built-in simulator.
 
 With ``pbx.kind = "simulator"`` the protocol-level AMI simulator is started in a
-thread and the very same AMI adapter used with Asterisk talks to it; closing the
-telephony stops the simulator too.
+thread (with ``simulator.team.agents`` > 0, a queue of simulated agents) and the
+very same AMI adapter used with Asterisk talks to it; closing the telephony stops
+the simulator too.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pydantic import SecretStr
 
 from dialerd.domain.ports import Clock, StatusHook, Telephony
 from dialerd.pbx.ami.adapter import AmiTelephony
-from dialerd.pbx.simulator import AmiSimulator
+from dialerd.pbx.simulator import AmiSimulator, QueueScript
 from dialerd.settings import AmiSettings, Settings, default_recording_prefix
 
 SIMULATOR_SECRET = "simulator"
@@ -47,7 +48,22 @@ def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Tele
         prefix = default_recording_prefix(settings.database.url)
     if settings.pbx.kind != "simulator":
         return AmiTelephony(ami, clock=clock, on_status=on_status, recording_prefix=prefix)
+    team = settings.simulator.team
+    queues = [
+        QueueScript(
+            name=team.queue,
+            agents=team.agents,
+            context=team.context,
+            timeout_s=team.timeout_s,
+            talk_s=team.talk_s,
+            talk_sigma=team.talk_sigma,
+            wrapup_s=team.wrapup_s,
+            wrapup_sigma=team.wrapup_sigma,
+            seed=team.seed,
+        )
+    ]
     sim = AmiSimulator(
+        queues=queues if team.agents > 0 else [],
         host=settings.simulator.host,
         port=settings.simulator.port,
         username=ami.username,

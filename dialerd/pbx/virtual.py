@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -164,7 +165,7 @@ class VirtualPbx:
         held = self._answers.setdefault(attempt_id, HeldAnswer())
         return held.take(info, answered_by_pbx=answered)
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         """The agent queue's state: none here; the queue state tracker provides it."""
         return None
 

@@ -3,6 +3,7 @@ and an answered call no agent took is recorded ``abandoned`` and dialled again."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ class QueuePbx(VirtualPbx):
         super().__init__(clock, scenario)
         self.agents: list[Agent] | None = None  # None: the queue's state is unknown
         self.asked: list[str] = []
+        self.told: list[dict[int, float]] = []  # the dials in flight the pacer passed
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         self.asked.append(queue)
+        self.told.append(dict(dials or {}))
         if self.agents is None:
             return None
         now = self._clock.now()
@@ -91,6 +94,34 @@ def test_ready_agents_pace_the_dials_and_pausing_all_stops_them(
     pbx.agents = _ready(3)  # back (示闲)
     assert rig.step() == 3
     assert len(pbx.originated) == 5
+
+
+def test_the_floor_is_told_the_queues_dials_in_flight(engine: Engine, tmp_path: Path) -> None:
+    rig, pbx = _rig(engine, tmp_path)
+    pbx.agents = _ready(2)
+    assert rig.step() == 2
+    assert pbx.told[-1] == {}
+    rig.clock.advance(timedelta(seconds=1))
+    assert rig.step() == 0
+    told = pbx.told[-1]
+    assert set(told) == {r.attempt_id for r in pbx.originated}
+    assert all(0.0 <= s <= 60.0 for s in told.values())
+
+
+def test_the_floor_is_given_every_dial_in_flight_on_the_queue(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The PBX tells which of them ring: the dispatcher knows them all, every daemon's."""
+    rig, pbx = _rig(engine, tmp_path)
+    pbx.agents = _ready(2)
+    assert rig.step() == 2
+    rig.clock.advance(timedelta(seconds=1))
+    rig.step()
+    ids = [r.id for r in _attempts(engine)]
+    assert pbx.told[0] == {} and pbx.told[-1] == dict.fromkeys(ids, 1.0)
+    rig.settle()
+    rig.step()
+    assert pbx.told[-1] == {}  # recorded: no longer in flight
 
 
 def test_broadcast_campaigns_never_ask_for_a_floor(engine: Engine, tmp_path: Path) -> None:

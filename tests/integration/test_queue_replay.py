@@ -19,6 +19,7 @@ from dialerd.domain.agents import CallEnd, QueueCall
 from dialerd.domain.pacing.floor import AgentState
 from dialerd.pbx import transcripts
 from dialerd.pbx.ami.client import AmiClient
+from dialerd.pbx.ami.dialphases import Phase
 from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.pbx.ami.queues import QueueTracker, wrapup_times
 from dialerd.settings import AmiSettings
@@ -41,6 +42,7 @@ class Session:
     end: datetime
     paths: dict[str, list[tuple[AgentState, str]]] = field(default_factory=dict)
     floors: list[tuple[AgentState, ...]] = field(default_factory=list)
+    phases: dict[str, list[Phase | None]] = field(default_factory=dict)  # watched dials
 
     def path(self, name: str) -> list[AgentState]:
         return [state for state, _ in self.paths.get(name, [])]
@@ -67,10 +69,14 @@ def _actions(name: str) -> list[list[tuple[str, str]]]:
     ]
 
 
-def play(name: str, seed: int = 0) -> Session:
-    """One queue recording through the production client (filters on, junk between messages)."""
+def play(name: str, seed: int = 0, watch: tuple[str, ...] = ()) -> Session:
+    """One queue recording through the production client (filters on, junk between messages).
+
+    The phases of the dials in ``watch`` (DIALERD_ATTEMPT) are noted as they change.
+    """
     conf = transcripts.read_text("queue/queues.conf")
     session = Session(QueueTracker(wrapup_times(conf)), T0)
+    session.phases = {attempt: [None] for attempt in watch}
     server = ReplayAmi(f"queue/{name}", seed=seed, junk_rate=0.3, junk=(b"Event: Nope\r\n\r\n",))
 
     def note(at: datetime) -> None:
@@ -82,6 +88,9 @@ def play(name: str, seed: int = 0) -> Session:
         states = tuple(m.state for m in members)
         if states and (not session.floors or session.floors[-1] != states):
             session.floors.append(states)
+        for attempt, phases in session.phases.items():
+            if phases[-1] != (phase := session.tracker.dials.phase(attempt)):
+                phases.append(phase)
 
     def on_events(events: list[AmiMessage]) -> None:
         at = T0 + timedelta(seconds=server.time_at(client.bytes_received))
@@ -181,3 +190,14 @@ def test_a_caller_abandons_while_both_agents_talk() -> None:
         6,
     )
     assert run.tracker.floor_of(QUEUE, run.end).waiting == 0
+
+
+ANS, QUE, END = Phase.ANSWERED, Phase.QUEUED, Phase.OVER
+
+
+def test_each_dial_rings_then_is_answered_queued_and_over() -> None:
+    """What the pacer counts of its dials: ringing, answered on its way, or the queue's."""
+    run = play("queue-four-calls-two-agents", watch=tuple(f"att-queue-over-{a}" for a in range(4)))
+    assert run.phases == {f"att-queue-over-{a}": [None, ANS, QUE, END] for a in range(4)}
+    paused = play("queue-all-agents-paused", watch=("att-queue-paused",))
+    assert paused.phases == {"att-queue-paused": [None, ANS, END]}  # JOINEMPTY: never queued

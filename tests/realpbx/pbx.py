@@ -97,7 +97,7 @@ min_spacing = "1h"
 ring_timeout = "{ring_timeout}"
 max_concurrent = {max_concurrent}
 calls_per_second = {calls_per_second}
-channel = "Local/{{national}}@callee-sim"
+channel = "Local/{{national}}@{callees}"
 caller_id = "4006589888"
 answered = {{ context = "{context}", exten = "s" }}
 record = {record}
@@ -154,7 +154,10 @@ class DialerSite:
         max_concurrent: int = 20,
         calls_per_second: float = 20,
         record: bool = False,
+        tables: str = "",
+        callees: str = "callee-sim",
     ) -> None:
+        """The campaign file and its list; ``tables`` is TOML appended (e.g. ``[pacing]``)."""
         folder = self.root / "campaigns"
         folder.mkdir(parents=True, exist_ok=True)
         text = CAMPAIGN.format(
@@ -164,7 +167,9 @@ class DialerSite:
             max_concurrent=max_concurrent,
             calls_per_second=calls_per_second,
             record=str(record).lower(),
+            callees=callees,
         )
+        text += tables
         (folder / f"{name}.toml").write_text(text)
         rows = [f"c{i},n{i},{number}" for i, number in enumerate(numbers)]
         (folder / f"{name}.csv").write_text("external_id,name,phone1\n" + "\n".join(rows) + "\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -83,7 +84,7 @@ class _Floors:
     def __init__(self) -> None:
         self.floor_now: Floor | None = None
 
-    def floor(self, queue: str) -> Floor | None:
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
         return self.floor_now
 
 

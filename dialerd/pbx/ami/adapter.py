@@ -341,13 +341,14 @@ class AmiTelephony:
         with self._queues_lock:
             return self._queues.counts(self._clock.now())
 
-    def floor(self, queue: str) -> Floor | None:
-        """The pacer's view of one queue now (no dials in flight: the caller adds its own);
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
+        """The pacer's view of one queue now, ``dials`` placed by what the PBX said of them;
         None while the PBX has told nothing of that queue (QueueStatus, queue events)."""
         with self._queues_lock:
             if queue not in self._queues.queues():
                 return None
-            return self._queues.floor_of(queue, self._clock.now())
+            ringing, answered = self._queues.dials.place(dials or {})
+            return self._queues.floor_of(queue, self._clock.now(), ringing, answered=answered)
 
     def queue_call(self, ident: str) -> QueueCall | None:
         """A dial's queue figures, by its key (= Uniqueid), Linkedid or DIALERD_ATTEMPT."""

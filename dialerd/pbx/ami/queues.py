@@ -8,7 +8,8 @@ Fed every message with the time it arrived (``feed``), and the rows of a
   call ended; per membership (queue, interface): the name and the pause with its
   reason;
 * per queued call (the originated ``;1`` channel's Uniqueid, its Linkedid and its
-  ``DIALERD_ATTEMPT``): join, agent called, connect, completion or abandon.
+  ``DIALERD_ATTEMPT``): join, agent called, connect, completion or abandon;
+* per dial (``DIALERD_ATTEMPT``), how far it got (``dials``, :mod:`dialphases`).
 
 A member's state is derived when asked (:meth:`QueueTracker.members`), in this
 order: paused; unavailable (``Status`` 4 or 5); talking (connected, or
@@ -32,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from dialerd.domain.agents import CallEnd, Member, QueueCall, QueueCounts
 from dialerd.domain.pacing.floor import Agent, AgentState, Floor
 from dialerd.pbx.ami.correlate import ATTEMPT_VARIABLE
+from dialerd.pbx.ami.dialphases import DialPhases, Phase
 
 Message = Mapping[str, str]
 
@@ -151,6 +153,7 @@ class QueueTracker:
         self._calls: dict[str, QueueCall] = {}  # Uniqueid -> call, oldest first
         self._waiting: dict[str, set[str]] = {}  # queue -> Uniqueids of callers in it
         self._channels: dict[str, _Channel] = {}  # tagged channels, by Uniqueid
+        self.dials = DialPhases(max_calls)  # how far each dial got, by DIALERD_ATTEMPT
         self._handlers = {
             "QueueParams": self._on_params,
             "QueueMember": self._on_member_row,
@@ -216,17 +219,20 @@ class QueueTracker:
             found.append(Member(queue, member.name, interface, state, since, reason))
         return sorted(found, key=lambda m: (m.name, m.interface))
 
-    def floor_of(self, queue: str, now: datetime, ringing: Iterable[float] = ()) -> Floor:
+    def floor_of(
+        self, queue: str, now: datetime, ringing: Iterable[float] = (), *, answered: int = 0
+    ) -> Floor:
         """The pacer's view: agents with their time in state, callers waiting in the queue.
 
         ``ringing`` is the elapsed ring time of the campaigns' unanswered dials,
-        which the queue does not know.
+        which the queue does not know; ``answered`` the campaigns' answered calls
+        on their way to the queue (AMD, a prompt): they wait like its callers.
         """
         agents = tuple(
             Agent(m.state, max(0.0, (now - m.since).total_seconds()))
             for m in self.members(queue, now)
         )
-        return Floor(agents, tuple(ringing), len(self._waiting.get(queue, ())))
+        return Floor(agents, tuple(ringing), len(self._waiting.get(queue, ())) + answered)
 
     def counts(self, now: datetime) -> list[QueueCounts]:
         return [
@@ -363,6 +369,8 @@ class QueueTracker:
 
     def _new_call(self, queue: str, uid: str, linkedid: str, now: datetime) -> QueueCall:
         channel = self._channels.get(uid)
+        if channel is not None:
+            self.dials.advance(channel.attempt, Phase.QUEUED)
         call = QueueCall(
             queue,
             uid,
@@ -462,9 +470,12 @@ class QueueTracker:
         channel = self._channels.get(msg.get("Uniqueid") or "")
         if channel is not None and msg.get("ChannelState") == _UP and channel.answered_at is None:
             channel.answered_at = now
+            self.dials.advance(channel.attempt, Phase.ANSWERED)
 
     def _on_hangup(self, msg: Message, now: datetime) -> None:
         uid = msg.get("Uniqueid") or ""
-        self._channels.pop(uid, None)
+        channel = self._channels.pop(uid, None)
+        if channel is not None:
+            self.dials.advance(channel.attempt, Phase.OVER)
         for waiting in self._waiting.values():
             waiting.discard(uid)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from dialerd.pbx.scenario import load_rules
+from dialerd.pbx.simulator.queue import QueueScript
 from dialerd.pbx.simulator.scenario import Scenario
 from dialerd.pbx.simulator.server import DEFAULT_SECRET, AmiSimulator
 
@@ -39,7 +40,31 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="append each ended call's records here, as Asterisk's cdr_csv (Master.csv)",
     )
+    team = parser.add_argument_group("a simulated team of agents (app_queue)")
+    team.add_argument("--agents", type=int, default=0, help="team size (0: no queue)")
+    team.add_argument("--queue", default="callback-team")
+    team.add_argument("--queue-context", default="dialerd-queue", help="answered calls join")
+    team.add_argument("--talk-s", type=float, default=30.0, help="mean talk time (log-normal)")
+    team.add_argument("--wrapup-s", type=float, default=5.0, help="wrap-up after each call")
+    team.add_argument("--queue-timeout-s", type=float, default=2.0, help="= abandon_after")
     return parser
+
+
+def _team(args: argparse.Namespace) -> list[QueueScript]:
+    if args.agents <= 0:
+        return []
+    return [
+        QueueScript(
+            name=args.queue,
+            agents=args.agents,
+            context=args.queue_context,
+            timeout_s=args.queue_timeout_s,
+            talk_s=args.talk_s,
+            talk_sigma=0.5,
+            wrapup_s=args.wrapup_s,
+            seed=args.seed,
+        )
+    ]
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
@@ -58,6 +83,7 @@ async def _serve(args: argparse.Namespace) -> None:
         scenario=_scenario(args),
         time_scale=args.time_scale,
         cdr_csv=args.cdr_csv,
+        queues=_team(args),
     )
     host, port = await sim.start()
     sys.stderr.write(f"AMI simulator listening on {host}:{port}\n")

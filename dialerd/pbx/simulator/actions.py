@@ -1,6 +1,7 @@
 """AMI actions as the recorded Asterisk 22 answers them: Login, Ping, Events,
 Originate, CoreShowChannels, Hangup, Logoff, and with simulated queues QueueStatus
-and QueuePause; anything else is an unknown command.
+and QueuePause; anything else is an unknown command. A call answered by a person
+into a simulated queue's context joins that queue (:mod:`.queuecalls`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["ActionHandler"]
 
 KNOWN_TECHS = frozenset({"local", "pjsip", "iax2", "dahdi", "motif", "console", "audiosocket"})
+# answered by a person: into a queue's context, the call joins that queue
+QUEUED_TEMPLATES = frozenset({"answered-human", "x-answered-after-ringing"})
 TRUE_VALUES = frozenset({"yes", "true", "y", "t", "1", "on"})
 _CALLER_ID = re.compile(r'\s*"?([^"<]*?)"?\s*<([^>]*)>\s*')
 
@@ -234,8 +237,19 @@ class ActionHandler:
         values.setdefault("uid1", channel_id or self._next_uid())
         # tests name a call by the ChannelId it was given, else by its ActionID
         values["call_id"] = channel_id or aid or values["uid1"]
+        queued = (
+            app is None
+            and template.name in QUEUED_TEMPLATES
+            and sim.desk.queue_for(values["context"]) is not None
+        )
         call = Call(
-            sim, template, values, variables, self._times(template, timeout_ms), sync_origin
+            sim,
+            template,
+            values,
+            variables,
+            self._times(template, timeout_ms),
+            sync_origin,
+            handoff=sim.desk.enter if queued else None,
         )
         sim.calls[values["call_id"]] = call
         call.start()
@@ -295,7 +309,7 @@ class ActionHandler:
         chunks, items = [], 0
         for queue in self.sim.queues:
             if wanted in (None, "", queue.name):
-                rows, count = queue.status_rows(idline)
+                rows, count = queue.status_rows(idline, self.sim.desk.entries(queue))
                 chunks.append(rows)
                 items += count
         session.send(
@@ -310,19 +324,16 @@ class ActionHandler:
     def _queue_pause(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         paused = h.get("paused", "").lower() in TRUE_VALUES
         wanted, interface = h.get("queue"), h.get("interface", "")
-        events = [
-            event
-            for queue in self.sim.queues
-            if wanted in (None, "", queue.name)
-            for event in [queue.pause(interface, paused, h.get("reason", ""))]
-            if event is not None
-        ]
+        chosen = [q for q in self.sim.queues if wanted in (None, "", q.name)]
+        events = [e for q in chosen if (e := q.pause(interface, paused, h.get("reason", "")))]
         if not events:
             session.send(response("Error", aid, ("Message", "Interface not found")))
             return
         word = "paused" if paused else "unpaused"
         session.send(response("Success", aid, ("Message", f"Interface {word} successfully")))
         self.sim.broadcast(b"".join(events))
+        for queue in chosen:  # an unpaused member takes the callers waiting
+            self.sim.desk.dispatch(queue)
 
     def _hangup(self, session: Session, h: dict[str, str], aid: str | None) -> None:
         target = h.get("channel", "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from dialerd.pbx.simulator.cdr import CallRecord
@@ -55,8 +55,10 @@ class Call:
         variables: Sequence[tuple[str, str]],
         times: Sequence[float],
         sync_origin: SyncOrigin | None,
+        handoff: Callable[[Call], None] | None = None,
     ) -> None:
         self.host, self.template, self.values = host, template, values
+        self.handoff = handoff  # given: the call goes to it once answered (the queue)
         self.variables, self.times, self.sync_origin = variables, times, sync_origin
         self.pos = 0
         self.responded = False
@@ -67,6 +69,20 @@ class Call:
         self._answer_group = (
             next((i for i, g in enumerate(template.groups) if g.at_s >= answer_s), None)
             if answer_s is not None
+            else None
+        )
+        # handed over once both answered and the OriginateResponse is out
+        response_group = next(
+            (
+                i
+                for i, g in enumerate(template.groups)
+                if any(p.kind == "response" for p in g.parts)
+            ),
+            None,
+        )
+        self._handoff_group = (
+            max(self._answer_group, response_group)
+            if handoff is not None and self._answer_group is not None and response_group is not None
             else None
         )
         self._handle: asyncio.Handle | None = None
@@ -87,9 +103,19 @@ class Call:
             if interleave and self.pos > 0:
                 self._handle = loop.call_soon(self._fire)
                 return
-            self._emit(self.pos)
-            self.pos += 1
+            if self._step():
+                return
         self.host.call_ended(self)
+
+    def _step(self) -> bool:
+        """Emit the next group; True when the call was handed over (nothing more to play)."""
+        self._emit(self.pos)
+        self.pos += 1
+        if self.pos - 1 != self._handoff_group or self.handoff is None:
+            return False
+        handoff, self.handoff = self.handoff, None
+        handoff(self)
+        return True
 
     def play(self, groups: int | None = None) -> None:
         """Emit the next ``groups`` event groups now (None: all the rest); the rest keep time."""
@@ -98,14 +124,13 @@ class Call:
             self._handle = None
         end = len(self.template.groups) if groups is None else self.pos + groups
         while self.pos < min(end, len(self.template.groups)):
-            self._emit(self.pos)
-            self.pos += 1
+            if self._step():
+                return
         self._advance()
 
     def _fire(self) -> None:
-        self._emit(self.pos)
-        self.pos += 1
-        self._advance()
+        if not self._step():
+            self._advance()
 
     def _emit(self, index: int) -> None:
         values, faults = self.values, self.host.faults

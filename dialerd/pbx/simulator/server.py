@@ -29,7 +29,8 @@ from dialerd.pbx.simulator.actions import ActionHandler
 from dialerd.pbx.simulator.calls import Call
 from dialerd.pbx.simulator.cdr import MasterCsv
 from dialerd.pbx.simulator.faults import Faults
-from dialerd.pbx.simulator.queue import QueueScript, SimQueue
+from dialerd.pbx.simulator.queue import QueueFigures, QueueScript, SimQueue
+from dialerd.pbx.simulator.queuecalls import QueueDesk
 from dialerd.pbx.simulator.records import OriginateRecord, SessionRecord
 from dialerd.pbx.simulator.scenario import Scenario
 
@@ -136,6 +137,7 @@ class AmiSimulator:
         self.ami_version = "11.0.0"
         self.started_at = time.time()
         self.queues = [SimQueue(q, time.time) for q in queues]
+        self.desk = QueueDesk(self.queues, lambda: self.loop, self.broadcast)
         self.sessions: list[SessionRecord] = []
         self.originates: list[OriginateRecord] = []
         self.live_sessions: set[Session] = set()
@@ -151,6 +153,12 @@ class AmiSimulator:
         self.loop = asyncio.get_running_loop()
         self._server = await self.loop.create_server(lambda: Session(self), self.host, self.port)
         self.host, self.port = self._server.sockets[0].getsockname()[:2]
+        for queue in self.queues:
+            for brk in queue.script.breaks:
+                self.loop.call_later(brk.at_s, self._set_pause, queue, brk.agent, brk.reason, True)
+                self.loop.call_later(
+                    brk.at_s + brk.length_s, self._set_pause, queue, brk.agent, "", False
+                )
         return self.host, self.port
 
     async def aclose(self) -> None:
@@ -220,6 +228,51 @@ class AmiSimulator:
         """Calls still playing."""
         return self._in_loop(lambda: len(self.calls))
 
+    def pause_agents(
+        self, queue: str, agents: Sequence[int], paused: bool, reason: str = ""
+    ) -> None:
+        """Pause (示忙) or unpause (示闲) agents of ``queue`` by number (from 1), as
+        QueuePause would: ``QueueMemberPause`` for each, and waiting callers served."""
+
+        def run() -> None:
+            for q in self.queues:
+                if q.name == queue:
+                    for n in agents:
+                        self._set_pause(q, n, reason, paused)
+
+        self._in_loop(run)
+
+    def _set_pause(self, queue: SimQueue, agent: int, reason: str, paused: bool) -> None:
+        event = queue.pause(queue.member(agent).interface, paused, reason)
+        if event is not None:
+            self.broadcast(event)
+        self.desk.dispatch(queue)
+
+    def queue_figures(self, queue: str) -> QueueFigures:
+        """The queue's callers and agents' figures so far."""
+        return self._in_loop(lambda: next(q for q in self.queues if q.name == queue).figures())
+
+    def end_talks(self, queue: str) -> None:
+        """Every agent of ``queue`` on a call hangs up now (AgentComplete, Hangup)."""
+
+        def run() -> None:
+            for q in self.queues:
+                if q.name == queue:
+                    self.desk.end_talks(q)
+
+        self._in_loop(run)
+
+    def agent_states(self, queue: str) -> list[tuple[str, bool, bool]]:
+        """(member name, paused, on a call) of each agent of ``queue``."""
+        return self._in_loop(
+            lambda: [
+                (m.name, m.paused, m.busy)
+                for q in self.queues
+                if q.name == queue
+                for m in q.members
+            ]
+        )
+
     @property
     def received(self) -> bytes:
         """Every byte every client sent, in connection order."""
@@ -242,5 +295,6 @@ class AmiSimulator:
 
     def call_ended(self, call: Call) -> None:
         self.calls.pop(call.values["call_id"], None)
+        self.desk.call_ended(call)
         if self.cdr is not None:
             self.cdr.write(call.record())
