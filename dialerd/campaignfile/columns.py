@@ -16,6 +16,12 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from dialerd.campaignfile.fields import Strict
 
 MAX_PHONES = 4
 TIME_FIELDS = ("deadline", "not_before", "appointment")
@@ -121,3 +127,56 @@ def read_header(path: Path) -> list[str]:
         text = line.decode("gb18030", errors="replace")
     rows = list(csv.reader(io.StringIO(text.rstrip("\r"))))
     return rows[0] if rows else []
+
+
+def _header_names(value: object) -> object:
+    """One header, or a list of headers tried in order: always a tuple."""
+    return (value,) if isinstance(value, str) else value
+
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=200)]
+HeaderNames = Annotated[
+    tuple[HeaderName, ...], BeforeValidator(_header_names), Field(min_length=1, max_length=20)
+]
+
+
+class ColumnsTable(Strict):
+    """``[columns]``: the list's header(s) for each dialerd field (docs/contacts.md)."""
+
+    external_id: HeaderNames | None = None
+    name: HeaderNames | None = None
+    phone1: HeaderNames | None = None
+    phone2: HeaderNames | None = None
+    phone3: HeaderNames | None = None
+    phone4: HeaderNames | None = None
+    phone1_third_party: HeaderNames | None = None
+    phone2_third_party: HeaderNames | None = None
+    phone3_third_party: HeaderNames | None = None
+    phone4_third_party: HeaderNames | None = None
+    phone1_carrier: HeaderNames | None = None
+    phone2_carrier: HeaderNames | None = None
+    phone3_carrier: HeaderNames | None = None
+    phone4_carrier: HeaderNames | None = None
+    timezone: HeaderNames | None = None
+    deadline: HeaderNames | None = None
+    not_before: HeaderNames | None = None
+    appointment: HeaderNames | None = None
+    priority: HeaderNames | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        owner: dict[str, str] = {}
+        for field, names in self.mapping().items():
+            for name in names:
+                first = owner.setdefault(header_key(name), field)
+                if first != field:
+                    raise PydanticCustomError(
+                        "columns",
+                        'header "{name}" is mapped to both {first} and {field}',
+                        {"name": name, "first": first, "field": field, "at": field},
+                    )
+        return self
+
+    def mapping(self) -> dict[str, tuple[str, ...]]:
+        """Field -> headers, for the fields the table names, in dialerd's field order."""
+        return {f: names for f in FIELDS if (names := getattr(self, f)) is not None}

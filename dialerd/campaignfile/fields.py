@@ -1,4 +1,4 @@
-"""Validated scalar types of campaign files: names, zones, regions, days, clock times, dial text."""
+"""Validated types of campaign files: the tables' strict base, names, zones, days, dial text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 import phonenumbers
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from dialerd.domain import wire
@@ -245,3 +245,9 @@ Exten = Annotated[str, AfterValidator(_check(wire.check_exten))]
 Priority = Annotated[str, BeforeValidator(_int_to_str), AfterValidator(_check(wire.check_priority))]
 Application = Annotated[str, AfterValidator(_check(wire.check_application))]
 AppData = Annotated[str, AfterValidator(_check(wire.check_data))]
+
+
+class Strict(BaseModel):
+    """Base of every table: unknown keys are errors, values are frozen once read."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

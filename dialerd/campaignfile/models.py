@@ -5,22 +5,18 @@ docs/campaigns.md documents every key; keep the two in step.
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from dialerd.campaignfile.columns import FIELDS, header_key
+from dialerd.campaignfile.columns import ColumnsTable
 from dialerd.campaignfile.durations import Duration, parse_duration
 from dialerd.campaignfile.fields import (
     AppData,
@@ -37,10 +33,12 @@ from dialerd.campaignfile.fields import (
     NumberPrefix,
     Priority,
     Region,
+    Strict,
     TimeZoneName,
     hint,
     parse_clock,
 )
+from dialerd.campaignfile.pacing import Pacing
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.treatments import TreatmentKind
 from dialerd.domain.workdays import parse_reminder, parse_working_days
@@ -52,12 +50,6 @@ _DELAYABLE = frozenset({TreatmentKind.retry.value, TreatmentKind.callback.value}
 # fastest rulebook deadline (004: a service callback within 30 min, at most 3 h)
 # still fits several rounds 30 min apart.
 MIN_SPACING_FLOOR = timedelta(minutes=30)
-
-
-class Strict(BaseModel):
-    """Base of every table: unknown keys are errors, values are frozen once read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class HolidayCalendar(Strict):
@@ -257,102 +249,6 @@ class OutcomeRule(Strict):
         return self
 
 
-QUEUE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
-
-
-def _queue_name(value: str) -> str:
-    if not QUEUE_NAME.fullmatch(value):
-        raise PydanticCustomError(
-            "queue",
-            'queue "{value}" is not an Asterisk queue name (letters, digits, _ . -; at most 80)',
-            {"value": value[:100]},
-        )
-    return value
-
-
-QueueName = Annotated[str, AfterValidator(_queue_name)]
-
-
-class Pacing(Strict):
-    """``[pacing]``: how dials are paced; by agents of an Asterisk queue unless broadcast."""
-
-    mode: Literal["broadcast", "progressive", "predictive"] = "broadcast"
-    queue: QueueName | None = None
-    ratio: float = Field(1.0, gt=0, le=10)
-    max_abandon_rate: float = Field(0.03, gt=0, lt=1)
-    abandon_after: Duration = timedelta(seconds=2)
-
-    @field_validator("abandon_after")
-    @classmethod
-    def _abandon_after(cls, value: timedelta) -> timedelta:
-        if not timedelta(seconds=1) <= value <= timedelta(minutes=1):
-            raise PydanticCustomError("abandon_after", "abandon_after must be between 1s and 1m")
-        return value
-
-    @model_validator(mode="after")
-    def _queue_needed(self) -> Self:
-        if self.mode != "broadcast" and self.queue is None:
-            raise PydanticCustomError(
-                "pacing_queue",
-                'mode = "{mode}" paces by agents: name their queue (queue = "callback-team")',
-                {"mode": self.mode, "at": "mode"},
-            )
-        return self
-
-
-def _header_names(value: object) -> object:
-    """One header, or a list of headers tried in order: always a tuple."""
-    return (value,) if isinstance(value, str) else value
-
-
-HeaderName = Annotated[str, Field(min_length=1, max_length=200)]
-HeaderNames = Annotated[
-    tuple[HeaderName, ...], BeforeValidator(_header_names), Field(min_length=1, max_length=20)
-]
-
-
-class ColumnsTable(Strict):
-    """``[columns]``: the list's header(s) for each dialerd field (docs/contacts.md)."""
-
-    external_id: HeaderNames | None = None
-    name: HeaderNames | None = None
-    phone1: HeaderNames | None = None
-    phone2: HeaderNames | None = None
-    phone3: HeaderNames | None = None
-    phone4: HeaderNames | None = None
-    phone1_third_party: HeaderNames | None = None
-    phone2_third_party: HeaderNames | None = None
-    phone3_third_party: HeaderNames | None = None
-    phone4_third_party: HeaderNames | None = None
-    phone1_carrier: HeaderNames | None = None
-    phone2_carrier: HeaderNames | None = None
-    phone3_carrier: HeaderNames | None = None
-    phone4_carrier: HeaderNames | None = None
-    timezone: HeaderNames | None = None
-    deadline: HeaderNames | None = None
-    not_before: HeaderNames | None = None
-    appointment: HeaderNames | None = None
-    priority: HeaderNames | None = None
-
-    @model_validator(mode="after")
-    def _distinct(self) -> Self:
-        owner: dict[str, str] = {}
-        for field, names in self.mapping().items():
-            for name in names:
-                first = owner.setdefault(header_key(name), field)
-                if first != field:
-                    raise PydanticCustomError(
-                        "columns",
-                        'header "{name}" is mapped to both {first} and {field}',
-                        {"name": name, "first": first, "field": field, "at": field},
-                    )
-        return self
-
-    def mapping(self) -> dict[str, tuple[str, ...]]:
-        """Field -> headers, for the fields the table names, in dialerd's field order."""
-        return {f: names for f in FIELDS if (names := getattr(self, f)) is not None}
-
-
 def _outcome_code(value: str) -> str:
     if value not in OUTCOME_CODES:
         raise PydanticCustomError(
@@ -380,7 +276,7 @@ class CampaignFile(Strict):
     dialing: Dialing
     windows: tuple[Window, ...] = Field(min_length=1)
     caller_id_rules: tuple[CallerIdRule, ...] = ()
-    outcomes: dict[OutcomeCode, OutcomeRule] = {}
+    outcomes: dict[OutcomeCode, OutcomeRule] = Field(default_factory=dict)
     columns: ColumnsTable | None = None
     pacing: Pacing = Pacing()
 

@@ -29,7 +29,7 @@ def open_sql(table: str = "") -> str:
     return f"{table}status = '{AttemptStatus.dialing.value}'"
 
 
-# The partial indexes' predicates (models.py and migration 0001), unqualified.
+# The partial indexes' predicates (db/models/dialling.py and migration 0001), unqualified.
 QUEUED_SQL = queued_sql()
 USABLE_SQL = usable_sql()
 OPEN_SQL = open_sql()

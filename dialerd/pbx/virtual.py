@@ -29,7 +29,7 @@ from dialerd.domain.ports import (
     ResultSink,
     Verdict,
 )
-from dialerd.pbx.fastagi import HeldAnswer
+from dialerd.pbx.agiscripts import HeldAnswer
 from dialerd.pbx.scenario import Scenario
 
 

@@ -1,262 +1,92 @@
 """The HTTP API of `dialerd run`, over TCP with a real HTTP client, on SQLite and PostgreSQL.
 
-The daemon runs as a subprocess against the AMI simulator (in this process), as in
-``test_service.py``; its API listens on a free port it reports in its log.
+The daemon runs as a subprocess against the AMI simulator (in this process), on the
+rig of ``tests/servicekit.py``; its API listens on a free port it reports in its log.
 Tokens are made with ``dialerd api token add``. Waits are on conditions
 (heartbeats, rows, originates) with generous deadlines, never on fixed sleeps.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
 import pytest
 from openapi_spec_validator import validate
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
-from dialerd.db.models import Attempt, AttemptSummary, CampaignEvent, Instance, PhoneNumber
-from dialerd.pbx.simulator import AmiSimulator, Scenario
+from dialerd.db.models import Attempt, AttemptSummary, CampaignEvent, PhoneNumber
+from dialerd.pbx.simulator import Scenario
 from tests.pgcluster import Cluster
+from tests.servicekit import Daemon, Site, make_site, numbered, simulator, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-SECRET = "acceptance-secret"
-WAIT_S = 60.0
-
-CAMPAIGN = """\
-name = "{name}"
-contacts = ["{name}.csv"]
-timezone = "Asia/Shanghai"
-holidays = {{ closed = [] }}
-
-[dialing]
-max_rounds = 2
-min_spacing = "1h"
-ring_timeout = "30s"
-max_concurrent = {max_concurrent}
-calls_per_second = {per_second}
-channel = "PJSIP/{{number}}@carrier"
-caller_id = "4006589888"
-answered = {{ context = "dialerd-answered", exten = "s" }}
-
-[[windows]]
-days = "daily"
-start = "00:00"
-end = "24:00"
-"""
+ANSWERED = '{ context = "dialerd-answered", exten = "s" }'
 
 
-def wait_until(what: str, check: Callable[[], Any], timeout: float = WAIT_S) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@dataclass
-class Daemon:
-    proc: subprocess.Popen[bytes]
-    log: Path
-    instance: str
-
-    def events(self) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log.read_text(errors="replace").splitlines():
-            if line.startswith("{"):
-                out.append(json.loads(line))
-        return out
-
-    def api_url(self) -> str:
-        def listening() -> str | None:
-            found = [e for e in self.events() if e.get("event") == "api_listening"]
-            if self.proc.poll() is not None:
-                raise AssertionError(f"daemon exited:\n{self.log.read_text()[-3000:]}")
-            return f"http://127.0.0.1:{found[0]['port']}" if found else None
-
-        url: str = wait_until("the API listening", listening)
-        return url
-
-    def rss_kib(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS")
-
-
-@dataclass
-class ApiSite:
-    root: Path
-    db_url: str
-    engine: Engine
-    sim: AmiSimulator
-    daemons: list[Daemon] = field(default_factory=list)
-
-    def write_campaign(self, name: str, rows: list[str], *, concurrent: int = 5,
-                       per_second: float = 50) -> None:  # fmt: skip
-        folder = self.root / "campaigns"
-        (folder / f"{name}.csv").write_text("external_id,phone1\n" + "".join(rows))
-        (folder / f"{name}.toml").write_text(
-            CAMPAIGN.format(name=name, max_concurrent=concurrent, per_second=per_second)
-        )
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
-        env.update(DIALERD_DATABASE__URL=self.db_url, DIALERD_AMI__SECRET=SECRET)
-        return env
-
-    def start(self, instance: str, *, api: bool = True) -> Daemon:
-        log = self.root / f"{instance}.log"
-        env = self.env() | {
-            "DIALERD_INSTANCE_ID": instance,
-            "DIALERD_API__ENABLED": "true" if api else "false",
-            "DIALERD_API__PORT": "0",
-        }
-        with log.open("ab") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "--config", str(self.root / "dialerd.toml"),
-                 "run"],
-                env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                cwd=self.root,
-            )  # fmt: skip
-        daemon = Daemon(proc, log, instance)
-        self.daemons.append(daemon)
-        return daemon
-
-    def token(self, name: str, scope: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "dialerd", "--config", str(self.root / "dialerd.toml"),
-             "api", "token", "add", name, "--scope", scope],
-            env=self.env(), capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        token = done.stdout.strip()
-        assert token.startswith("dlr_") and "shown only now" in done.stderr
-        return token
-
-    def count(self, model: Any, *where: Any) -> int:
-        with Session(self.engine) as s:
-            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
-
-    def beats_after(self, instance: str, n: int) -> None:
-        """Wait until ``instance`` has sent ``n`` more heartbeats (each a second apart)."""
-
-        def beat() -> Any:
-            with Session(self.engine) as s:
-                return s.scalar(select(Instance.heartbeat_at).where(Instance.id == instance))
-
-        seen = [beat()]
-
-        def moved() -> bool:
-            now = beat()
-            if now != seen[-1]:
-                seen.append(now)
-            return len(seen) > n
-
-        wait_until(f"{n} heartbeats of {instance}", moved)
-
-
-@contextmanager
-def make_site(engine: Engine, db_url: str, root: Path) -> Iterator[ApiSite]:
-    sim = AmiSimulator(
-        username="dialerd",
-        secret=SECRET,
-        scenario=Scenario(rules=[("*", "answered")]),
-        time_scale=0.2,
-    )
-    host, port = sim.start_in_thread()
-    (root / "campaigns").mkdir()
-    (root / "dialerd.toml").write_text(
-        f"""\
-campaigns_dir = "{root / "campaigns"}"
-[pbx]
-kind = "ami"
-[ami]
-host = "{host}"
-port = {port}
-username = "dialerd"
-[agi]
-enabled = false
-[scheduler]
-tick_s = 0.1
-heartbeat_s = 1
-reap_interval_s = 1
-drain_timeout_s = 20
-[log]
-format = "json"
-"""
-    )
-    site = ApiSite(root, db_url, engine, sim)
-    try:
-        yield site
-    finally:
-        for d in site.daemons:
-            if d.proc.poll() is None:
-                d.proc.send_signal(signal.SIGTERM)
-                try:
-                    d.proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    d.proc.kill()
-                    d.proc.wait(timeout=10)
-        sim.stop()
+def _site(root: Path, database: tuple[Engine, str] | None = None) -> AbstractContextManager[Site]:
+    sim = simulator(scenario=Scenario(rules=[("*", "answered")]), time_scale=0.2)
+    return make_site(root, sim, database=database, gently=True)
 
 
 @pytest.fixture
-def api_site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[ApiSite]:
-    with make_site(engine, db_url, tmp_path) as site:
+def api_site(engine: Engine, db_url: str, tmp_path: Path) -> Iterator[Site]:
+    with _site(tmp_path, (engine, db_url)) as site:
         yield site
 
 
 @pytest.fixture
-def sqlite_site(tmp_path: Path) -> Iterator[ApiSite]:
-    url = f"sqlite:///{tmp_path / 'dialerd.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    try:
-        with make_site(engine, url, tmp_path) as site:
-            yield site
-    finally:
-        engine.dispose()
+def sqlite_site(tmp_path: Path) -> Iterator[Site]:
+    with _site(tmp_path) as site:
+        yield site
 
 
 @pytest.fixture
-def pg_site(pg_cluster: Cluster, tmp_path: Path) -> Iterator[ApiSite]:
+def pg_site(pg_cluster: Cluster, tmp_path: Path) -> Iterator[Site]:
     url = pg_cluster.create_database(f"t_{uuid.uuid4().hex[:12]}")
     engine = make_engine(url)
     upgrade(engine)
     try:
-        with make_site(engine, url, tmp_path) as site:
+        with _site(tmp_path, (engine, url)) as site:
             yield site
     finally:
         engine.dispose()
+
+
+def token(site: Site, name: str, scope: str) -> str:
+    """A token made as an operator would (``dialerd api token add``)."""
+    done = site.cli("api", "token", "add", name, "--scope", scope)
+    assert done.returncode == 0, done.stderr
+    made = done.stdout.strip()
+    assert made.startswith("dlr_") and "shown only now" in done.stderr
+    return made
+
+
+def rss_kib(daemon: Daemon) -> int:
+    for line in Path(f"/proc/{daemon.proc.pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
 
 
 def bearer(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
 
 
-def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: ApiSite) -> None:
+def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: Site) -> None:
     site = api_site
-    site.write_campaign("alpha", [f"a{i},+861390001{i:04d}\n" for i in range(3)])
-    agent, ops = site.token("desk-1", "agent"), site.token("ops-tool", "ops")
-    daemon = site.start("api-1")
+    site.write_campaign("alpha", numbered("a", 3), answered=ANSWERED)
+    agent, ops = token(site, "desk-1", "agent"), token(site, "ops-tool", "ops")
+    daemon = site.start("api-1", api=True)
     with httpx.Client(base_url=daemon.api_url(), timeout=30) as http:
         spec = http.get("/v1/openapi.json")
         assert spec.status_code == 200
@@ -302,8 +132,7 @@ def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: ApiS
             "the appended contact dialled",
             lambda: site.count(Attempt, Attempt.number == "+8613900020001") == 1,
         )
-    daemon.proc.send_signal(signal.SIGTERM)
-    assert daemon.proc.wait(timeout=60) == 0  # the API thread stops with the daemon
+    assert daemon.stop() == 0  # the API thread stops with the daemon
     names = [e.get("event") for e in daemon.events()]
     assert names.index("api_listening") < names.index("daemon_stopped")
     logged = [e for e in daemon.events() if e.get("event") == "api_request"]
@@ -311,7 +140,7 @@ def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: ApiS
     assert not any(agent in line or ops in line for line in daemon.log.read_text().splitlines())
 
 
-def _first_done(site: ApiSite) -> int | None:
+def _first_done(site: Site) -> int | None:
     with Session(site.engine) as s:
         return s.scalar(
             select(Attempt.id).where(Attempt.outcome == "answered").order_by(Attempt.id).limit(1)
@@ -319,12 +148,12 @@ def _first_done(site: ApiSite) -> int | None:
 
 
 @pytest.mark.postgres
-def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: ApiSite) -> None:
+def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: Site) -> None:
     site = pg_site
     # room for both daemons: each claims what is due up to the campaign's cap
-    site.write_campaign("alpha", [f"a{i},+861390002{i:04d}\n" for i in range(300)], concurrent=20)
-    ops = site.token("ops-tool", "ops")
-    first, second = site.start("api-1"), site.start("api-2", api=False)
+    site.write_campaign("alpha", numbered("a", 300, "+861390002"), concurrent=20, answered=ANSWERED)
+    ops = token(site, "ops-tool", "ops")
+    first, second = site.start("api-1", api=True), site.start("api-2")
 
     def dialled_by() -> set[str]:
         with Session(site.engine) as s:
@@ -383,13 +212,13 @@ def _bad_requests(url: str, agent: str) -> list[int]:
 
 
 def test_a_thousand_bad_requests_leave_the_dial_rate_and_memory_alone(
-    sqlite_site: ApiSite,
+    sqlite_site: Site,
 ) -> None:
     site = sqlite_site
     rows = [f"b{i},+861390003{i:04d}\n" for i in range(3000)]
-    site.write_campaign("alpha", rows, concurrent=500, per_second=10)
-    agent = site.token("desk-1", "agent")
-    daemon = site.start("api-1")
+    site.write_campaign("alpha", rows, concurrent=500, per_second=10, answered=ANSWERED)
+    agent = token(site, "desk-1", "agent")
+    daemon = site.start("api-1", api=True)
     url = daemon.api_url()
 
     def dials() -> int:
@@ -402,13 +231,13 @@ def test_a_thousand_bad_requests_leave_the_dial_rate_and_memory_alone(
 
     wait_until("dialling under way", lambda: dials() >= 20)
     before = rate_over(60)
-    rss_before = daemon.rss_kib()
+    rss_before = rss_kib(daemon)
     start, t0 = dials(), time.monotonic()
     codes = _bad_requests(url, agent)
     during = (dials() - start) / (time.monotonic() - t0)
     elapsed = time.monotonic() - t0
     after = rate_over(60)
-    rss_after = daemon.rss_kib()
+    rss_after = rss_kib(daemon)
     print(
         f"\nAPI burst: {BURST} bad requests in {elapsed:.1f} s; dial rate {before:.1f}/s before, "
         f"{during:.1f}/s during, {after:.1f}/s after (campaign limit 10/s); "

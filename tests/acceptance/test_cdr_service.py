@@ -15,11 +15,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialerd.db.engine import make_engine
-from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt
-from dialerd.pbx.simulator import AmiSimulator, Scenario
-from tests.acceptance.test_service import CAMPAIGN, SECRET, NotifyListener, Site
+from dialerd.pbx.simulator import Scenario
+from tests.servicekit import Site, make_site, simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
 
@@ -36,58 +34,16 @@ FROM_RECORDS = {
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
     cdr = tmp_path / "pbx" / "cdr-csv" / "Master.csv"
-    sim = AmiSimulator(username="dialerd", secret=SECRET, scenario=Scenario(), cdr_csv=cdr)
     # busy ends 0.001 s into its recording: scaled by 10 000 (10 s), every call outlives the
     # kill however slow the machine, and ends when the test plays it out
-    sim.time_scale = 10_000.0
-    host, port = sim.start_in_thread()
-    (tmp_path / "campaigns").mkdir()
-    db_url = f"sqlite:///{tmp_path / 'dialerd.db'}"
-    (tmp_path / "dialerd.toml").write_text(
-        f"""\
-instance_id = "acceptance-1"
-campaigns_dir = "{tmp_path / "campaigns"}"
-[database]
-url = "{db_url}"
-[pbx]
-kind = "ami"
-cdr_csv = "{cdr}"
-[ami]
-host = "{host}"
-port = {port}
-username = "dialerd"
-[agi]
-enabled = false
-[scheduler]
-tick_s = 0.1
-heartbeat_s = 1
-reap_interval_s = 1
-[log]
-format = "json"
-"""
-    )
-    engine = make_engine(db_url)
-    upgrade(engine)
-    notify = NotifyListener(tmp_path / "notify.sock")
-    site = Site(tmp_path, sim, notify, engine)
-    try:
-        yield site
-    finally:
-        for proc in site.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-        notify.close()
-        sim.stop()
-        engine.dispose()
+    sim = simulator(scenario=Scenario(), cdr_csv=cdr, time_scale=10_000.0)
+    with make_site(tmp_path, sim, notify=True, cdr_csv=cdr) as made:
+        yield made
 
 
 def _campaign(site: Site, digits: str) -> None:
-    folder = site.root / "campaigns"
-    rows = "".join(f"c{d},+86139000100{d}{d}\n" for d in digits)
-    (folder / "alpha.csv").write_text("external_id,phone1\n" + rows)
-    text = CAMPAIGN.format(name="alpha", description="v1", max_concurrent=len(digits))
-    (folder / "alpha.toml").write_text(text)
+    rows = [f"c{d},+86139000100{d}{d}\n" for d in digits]
+    site.write_campaign("alpha", rows, concurrent=len(digits))
 
 
 def _outcomes(site: Site) -> dict[str, list[str | None]]:
@@ -103,18 +59,18 @@ def test_calls_that_end_while_the_daemon_is_down_are_settled_from_the_records(
     site: Site,
 ) -> None:
     _campaign(site, "".join(FROM_RECORDS))
-    first = site.start()
+    first = site.start().proc
     ready = site.notify.wait_for("READY=1", timeout=90)
     calls = len(FROM_RECORDS)
     site.wait_until("every call up", lambda: site.sim.live_call_count() == calls, timeout=90)
     first.kill()
-    assert first.wait(timeout=10) == -signal.SIGKILL
+    assert first.wait(timeout=60) == -signal.SIGKILL
     for uid in list(site.sim.calls):  # the calls end while no daemon listens
         site.sim.play(uid)
     site.wait_until("every call ended", lambda: site.sim.live_call_count() == 0, timeout=90)
     dialled = len(site.sim.originates)
 
-    second = site.start()
+    second = site.start().proc
     site.notify.wait_for("READY=1", after=ready + 1, timeout=90)
     site.wait_until(
         "every call settled", lambda: site.attempts().get("done", 0) == calls, timeout=90

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acceptance.test_service import Site, site  # noqa: F401  (the fixture)
+from tests.acceptance.test_service import site  # noqa: F401  (the fixture)
+from tests.servicekit import Site
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]  # a daemon to start and see fail
 
 
 def test_deleting_the_sqlite_file_stops_the_daemon(site: Site) -> None:  # noqa: F811
     site.write_campaign("alpha", 2)
-    proc = site.start()
+    daemon = site.start()
+    proc = daemon.proc
     ready = site.notify.wait_for("READY=1")
     site.notify.wait_for("WATCHDOG=1", after=ready)
     (site.root / "dialerd.db").unlink()
@@ -25,4 +27,4 @@ def test_deleting_the_sqlite_file_stops_the_daemon(site: Site) -> None:  # noqa:
     assert "WATCHDOG=1" not in messages[failed:]
     events = [e for e in site.events() if e["event"] == "daemon_failing"]
     assert len(events) == 1 and events[0]["worker"] == "database file"
-    assert "Traceback" not in site.log.read_text()
+    assert "Traceback" not in daemon.log.read_text()

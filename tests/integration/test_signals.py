@@ -54,10 +54,10 @@ def test_a_signal_wakes_wait_early(router: SignalRouter) -> None:
     timer = threading.Timer(0.05, _send, args=(signal.SIGHUP,))
     started = time.monotonic()
     timer.start()
-    woken = router.wait(5.0)
+    woken = router.wait(60.0)
     timer.join()
     assert woken
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 30.0  # woken by the signal, long before the timeout
     assert router.take_reload()
 
 

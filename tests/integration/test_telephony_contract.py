@@ -113,7 +113,7 @@ class AmiHarness(Harness):
             host=host,
             port=port,
             secret=SecretStr(SECRET),
-            action_timeout_s=2.0,
+            action_timeout_s=5.0,  # a busy machine's slow reply drops no link
             ping_interval_s=0.2,
             reconnect_min_s=0.05,
             reconnect_max_s=0.2,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dialerd.campaignfile.columns import resolve
-from dialerd.campaignfile.models import ColumnsTable
+from dialerd.campaignfile.columns import ColumnsTable, resolve
 from dialerd.importer.rows import Columns
 
 HEADER = ["保单号", "投保人", " 手机号码 ", "固定电话", "Name", "备注"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -153,6 +154,7 @@ wall_policies = st.builds(
 zones = st.sampled_from([None, "America/New_York", "Asia/Shanghai"])
 
 
+@pytest.mark.timeout(120)  # 300 examples: 20 s seen on a loaded machine
 @settings(max_examples=300, deadline=None)
 @given(contacts(), offsets, wall_policies, st.sampled_from(CALENDARS), zones)
 def test_the_window_pushed_later_gives_the_planned_dial(
@@ -182,6 +184,7 @@ def test_the_window_pushed_later_gives_the_planned_dial(
         )
 
 
+@pytest.mark.timeout(120)  # 300 examples: 18 s seen on a loaded machine
 @settings(max_examples=300, deadline=None)
 @given(contacts(), offsets, wall_policies, st.sampled_from(CALENDARS), zones)
 def test_a_due_time_respects_now_not_before_and_the_window(

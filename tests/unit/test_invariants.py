@@ -23,6 +23,7 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -213,6 +214,7 @@ def check_dial(
             assert sum(1 for t in times if t > at - cap.window) < cap.count, "rolling cap broken"
 
 
+@pytest.mark.timeout(120)  # 120 whole lives: 15 s seen on a loaded machine
 @settings(
     max_examples=120,
     deadline=None,

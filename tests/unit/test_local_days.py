@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +16,7 @@ LAST = datetime(2027, 1, 10, tzinfo=UTC)
 ZONES = ["America/New_York", "Europe/London", "Asia/Shanghai", "Australia/Lord_Howe", "UTC"]
 
 
+@pytest.mark.timeout(120)  # 300 examples: 10 s seen on a loaded machine
 @settings(max_examples=300, deadline=None)
 @given(
     zone=st.sampled_from(ZONES),

@@ -1,18 +1,17 @@
-"""The schema: SQLAlchemy 2 typed models. A public interface, documented in docs/database.md.
+"""The dialling queue and its records: contacts, their numbers, rounds and attempts.
 
-Every timestamp is UTC (``UtcDateTime``). States and outcome codes are short
-strings so reporting tools can read them without lookup tables.
+``phone_numbers`` carries the dispatcher's queue (its partial indexes use the
+predicates of :mod:`dialerd.db.queue`); ``attempts`` the reporting indexes.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Date,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dialerd.db.base import Base, Id
 from dialerd.db.queue import OPEN_SQL, QUEUED_SQL, USABLE_SQL
 from dialerd.db.types import JsonType, StrEnumText, UtcDateTime
-from dialerd.domain.states import AttemptStatus, CampaignState, ContactState, NumberState
+from dialerd.domain.states import AttemptStatus, ContactState, NumberState
 
 # Predicates of the reporting indexes (migration 0002 and docs/database.md).
 _COUNTED = (
@@ -39,52 +38,6 @@ _REACHED = (
     "'refused', 'dnc_requested'))"
 )
 _SUCCESS = "outcome = 'completed' AND LOWER(disposition) = 'completed'"
-
-
-class Campaign(Base):
-    """A campaign, as last loaded from its file; ``state`` is what ops staff control."""
-
-    __tablename__ = "campaigns"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    source_path: Mapped[str | None] = mapped_column(Text)
-    config: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    config_sha256: Mapped[str] = mapped_column(String(64))
-    timezone: Mapped[str] = mapped_column(String(64))
-    start_date: Mapped[date | None] = mapped_column(Date)
-    end_date: Mapped[date | None] = mapped_column(Date)
-    max_rounds: Mapped[int] = mapped_column(SmallInteger)
-    min_spacing_s: Mapped[int] = mapped_column(Integer)
-    state: Mapped[CampaignState] = mapped_column(
-        StrEnumText(CampaignState), default=CampaignState.active
-    )
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class ContactImport(Base):
-    """One run of the contact importer: its summary is the "Useless Data" figure."""
-
-    __tablename__ = "imports"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))
-    encoding: Mapped[str | None] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    rows: Mapped[int] = mapped_column(Integer, default=0)
-    loaded: Mapped[int] = mapped_column(Integer, default=0)
-    numbers: Mapped[int] = mapped_column(Integer, default=0)
-    already_loaded: Mapped[int] = mapped_column(Integer, default=0)
-    rejected: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict)
-    duplicates: Mapped[int] = mapped_column(Integer, default=0)
-    dnc_suppressed: Mapped[int] = mapped_column(Integer, default=0)
-    rejects_file: Mapped[str | None] = mapped_column(Text)
-    rows_refused: Mapped[int | None] = mapped_column(Integer)  # whole rows; NULL before 0008
 
 
 class Contact(Base):
@@ -295,161 +248,3 @@ class Attempt(Base):
     signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
     recording_file: Mapped[str | None] = mapped_column(String(255))  # DIALERD_RECORDING_FILE
-
-
-class DncEntry(Base):
-    """Do-not-call: a number, a number prefix (``+86755*``) or a contact id.
-
-    ``campaign_id`` NULL means every campaign.
-    """
-
-    __tablename__ = "dnc_entries"
-    __table_args__ = (Index("ix_dnc_entries_kind_value", "kind", "value"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    # number | prefix | contact
-    kind: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(100))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    source: Mapped[str] = mapped_column(String(64), default="cli")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class CampaignEvent(Base):
-    """Audit log: loads, reloads, pauses, imports, window open/close, DNC changes."""
-
-    __tablename__ = "campaign_events"
-    __table_args__ = (Index("ix_campaign_events_campaign_id_at", "campaign_id", "at"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-    kind: Mapped[str] = mapped_column(String(48))
-    actor: Mapped[str] = mapped_column(String(100))
-    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
-
-
-class CampaignOverride(Base):
-    """A pace value set through the database (``dialerd campaign set``), over the file's.
-
-    ``key`` is a ``[dialing]`` key (``max_concurrent``, ``calls_per_second``...);
-    ``file_value`` is the file's value when the override was set: once the loaded
-    file says something else for that key, the override no longer applies.
-    """
-
-    __tablename__ = "campaign_overrides"
-
-    campaign_id: Mapped[int] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True
-    )
-    key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[Any] = mapped_column(JsonType)
-    file_value: Mapped[Any] = mapped_column(JsonType)
-    set_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    set_by: Mapped[str] = mapped_column(String(100))
-
-
-class Instance(Base):
-    """A daemon process: its heartbeat is how `dialerd status` sees it alive.
-
-    ``lease_until`` (the database's clock) is how peers tell whether it still owns
-    its dials in flight; see docs/database.md.
-    """
-
-    __tablename__ = "instances"
-
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hostname: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-    version: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    heartbeat_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    # the database's time until which this daemon owns its dials in flight
-    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    pbx_kind: Mapped[str] = mapped_column(String(16))
-    pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
-    in_flight: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
-
-
-class SharedSecret(Base):
-    """A secret every daemon of this database shares (``agi``: the FastAGI token key).
-
-    Made by the first daemon that needs it; never logged, never shown by the CLI.
-    """
-
-    __tablename__ = "shared_secrets"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    value: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class OutcomeLabel(Base):
-    """Outcome codes with their labels, group and default bucket, for the reporting views.
-
-    Filled by the migrations (frozen lists); a migration that adds a code adds its row.
-    """
-
-    __tablename__ = "outcome_labels"
-
-    code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    label_en: Mapped[str] = mapped_column(String(64))
-    label_zh: Mapped[str] = mapped_column(String(64))
-    group_code: Mapped[str] = mapped_column(String(24))
-    bucket: Mapped[str] = mapped_column(String(24))
-
-
-class ApiToken(Base):
-    """An HTTP API token: only its SHA-256 is kept; ``scope`` is agent | ops | read.
-
-    Made by ``dialerd api token add`` (which prints the token once); a revoked
-    token keeps its row (``revoked_at``) so its name stays in the audit trail.
-    """
-
-    __tablename__ = "api_tokens"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    scope: Mapped[str] = mapped_column(String(16))
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    created_by: Mapped[str] = mapped_column(String(100))
-    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-
-class ApiIdempotencyKey(Base):
-    """A write request's ``Idempotency-Key`` with the response it got, per token.
-
-    A retry with the same key and body gets the stored response; the same key with
-    another body is refused. ``request_sha256`` covers the method, path and body.
-    """
-
-    __tablename__ = "api_idempotency_keys"
-    __table_args__ = (UniqueConstraint("token_name", "key"),)
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
-    token_name: Mapped[str] = mapped_column(String(64))
-    key: Mapped[str] = mapped_column(String(128))
-    request_sha256: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(SmallInteger)
-    response: Mapped[dict[str, Any]] = mapped_column(JsonType)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class AttemptSummary(Base):
-    """An agent's call summary (电话小结) of an answered dial: at most one per attempt."""
-
-    __tablename__ = "attempt_summaries"
-
-    attempt_id: Mapped[int] = mapped_column(
-        ForeignKey("attempts.id", ondelete="CASCADE"), primary_key=True
-    )
-    outcome: Mapped[str] = mapped_column(String(32))
-    agent: Mapped[str] = mapped_column(String(100))
-    note: Mapped[str] = mapped_column(Text, default="")
-    callback_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    token_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,196 @@
+"""The due queue read by index: the rows a tick may claim, and the rows it missed.
+
+A dial starts only strictly before its contact's deadline: the due rows are read
+with ``deadline > now`` (the same ``now`` the claim writes as the start time), and
+:func:`select_missed` finds the queued rows whose deadline has passed, for the
+dispatcher to settle as the domain's ``at_deadline`` says.
+
+PostgreSQL locks the chosen rows with ``FOR UPDATE SKIP LOCKED`` so several
+daemons never claim one number twice. The queue conditions come from
+:mod:`dialerd.db.queue`, as literals so the planners can use the partial indexes
+``ix_phone_numbers_due`` and ``ix_phone_numbers_deadline``. The claims themselves
+are written by :mod:`dialerd.engine.claims`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, text
+
+from dialerd.db import tables
+from dialerd.db.queue import QUEUED, QUEUED_SQL
+
+_pn = tables.phone_numbers
+_ct = tables.contacts
+
+
+@dataclass(frozen=True)
+class DueRow:
+    number_id: int
+    contact_id: int
+    position: int
+    e164: str
+    carrier: str | None
+    due_at: datetime
+    round: int
+    try_no: int
+    is_appointment: bool
+    external_id: str
+    contact_tz: str | None
+    rounds_started: int
+
+
+# A loose index scan: one seek in ix_phone_numbers_due per priority level present,
+# however many numbers are queued (a plain DISTINCT reads the whole index).
+_LEVELS = text(f"""
+WITH RECURSIVE levels(p) AS (
+    SELECT max(priority) FROM phone_numbers
+     WHERE campaign_id = :c AND {QUEUED_SQL}
+    UNION ALL
+    SELECT (SELECT max(priority) FROM phone_numbers
+             WHERE campaign_id = :c AND {QUEUED_SQL}
+               AND priority < levels.p)
+      FROM levels WHERE levels.p IS NOT NULL
+)
+SELECT p FROM levels WHERE p IS NOT NULL
+""")
+
+
+def priority_levels(conn: Connection, campaign_id: int) -> list[int]:
+    """The priorities present in the queue, highest first."""
+    return [int(p) for p in conn.execute(_LEVELS, {"c": campaign_id}).scalars()]
+
+
+def _due_query(campaign_id: int, now: datetime, lock: bool) -> Any:
+    q = (
+        select(
+            _pn.c.id,
+            _pn.c.contact_id,
+            _pn.c.position,
+            _pn.c.e164,
+            _pn.c.carrier,
+            _pn.c.next_dial_at,
+            _pn.c.next_round,
+            _pn.c.next_try,
+            _pn.c.next_is_appointment,
+            _ct.c.external_id,
+            _ct.c.timezone,
+            _ct.c.rounds_started,
+        )
+        .join(_ct, _ct.c.id == _pn.c.contact_id)
+        .where(_pn.c.campaign_id == campaign_id, QUEUED, _pn.c.next_dial_at <= now)
+    )
+    return q.with_for_update(of=_pn, skip_locked=True) if lock else q
+
+
+def select_due(
+    conn: Connection,
+    *,
+    campaign_id: int,
+    now: datetime,
+    limit: int,
+    priorities: Sequence[int],
+) -> list[DueRow]:
+    """Due rows in dialling order: earliest deadline first, then priority, then due time."""
+    lock = conn.dialect.name == "postgresql"
+    base = _due_query(campaign_id, now, lock)
+    result = list(
+        conn.execute(
+            base.where(_pn.c.deadline.is_not(None), _pn.c.deadline > now)
+            .order_by(_pn.c.deadline)
+            .limit(limit)
+        ).all()
+    )
+    for level in priorities:
+        remaining = limit - len(result)
+        if remaining <= 0:
+            break
+        result += conn.execute(
+            base.where(_pn.c.deadline.is_(None), _pn.c.priority == level)
+            .order_by(_pn.c.next_dial_at)
+            .limit(remaining)
+        ).all()
+    return [
+        DueRow(
+            number_id=r.id,
+            contact_id=r.contact_id,
+            position=r.position,
+            e164=r.e164,
+            carrier=r.carrier,
+            due_at=r.next_dial_at,
+            round=r.next_round,
+            try_no=r.next_try,
+            is_appointment=r.next_is_appointment,
+            external_id=r.external_id,
+            contact_tz=r.timezone,
+            rounds_started=r.rounds_started,
+        )
+        for r in result
+    ]
+
+
+def count_due(
+    conn: Connection, *, campaign_id: int, now: datetime, limit: int, priorities: Sequence[int]
+) -> int:
+    """Dials the campaign could start at ``now``, counted up to ``limit``.
+
+    One range of ``ix_phone_numbers_due`` per priority level, as :func:`select_due`
+    reads them, so the count costs what a claim of ``limit`` rows costs, however
+    many dials are queued for later.
+    """
+    found = 0
+    for level in priorities:
+        if found >= limit:
+            break
+        due = (
+            select(_pn.c.id)
+            .where(
+                _pn.c.campaign_id == campaign_id,
+                QUEUED,
+                _pn.c.priority == level,
+                _pn.c.next_dial_at <= now,
+                _pn.c.deadline.is_(None) | (_pn.c.deadline > now),
+            )
+            .limit(limit - found)
+            .subquery()
+        )
+        found += int(conn.execute(select(func.count()).select_from(due)).scalar_one())
+    return found
+
+
+@dataclass(frozen=True)
+class MissedRow:
+    """A queued dial whose contact's deadline has passed at the tick's ``now``."""
+
+    number_id: int
+    contact_id: int
+    deadline: datetime
+
+
+def select_missed(
+    conn: Connection, *, campaign_id: int, now: datetime, limit: int, lock: bool = False
+) -> list[MissedRow]:
+    """Queued rows with ``deadline <= now`` (``ix_phone_numbers_deadline``), oldest first.
+
+    Due or not: a dial planned after the deadline (the next round at 15:00 for a
+    09:30 deadline) can never be made either. ``lock`` takes them with ``FOR UPDATE
+    SKIP LOCKED`` on PostgreSQL, as a claim does.
+    """
+    q = (
+        select(_pn.c.id, _pn.c.contact_id, _pn.c.deadline)
+        .where(
+            _pn.c.campaign_id == campaign_id,
+            QUEUED,
+            _pn.c.deadline.is_not(None),
+            _pn.c.deadline <= now,
+        )
+        .order_by(_pn.c.deadline)
+        .limit(limit)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update(of=_pn, skip_locked=True)
+    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q)]
