@@ -32,7 +32,7 @@ from dialerd.domain.states import AttemptStatus, CampaignState, ContactState, Nu
 # Predicates of the reporting indexes (migration 0002 and docs/database.md).
 _COUNTED = (
     "started_at IS NOT NULL AND (outcome IS NULL OR NOT (outcome IN ('internal_failure', "
-    "'interrupted')))"
+    "'interrupted', 'abandoned')))"
 )
 _REACHED = (
     f"({_COUNTED}) AND (outcome IN ('answered', 'completed', 'callback_requested', "
@@ -241,6 +241,7 @@ class Attempt(Base):
             "contact_id",
             "round",
             "started_at",
+            "utc_offset_s",
             sqlite_where=text(_REACHED),
             postgresql_where=text(_REACHED),
         ),
@@ -276,6 +277,8 @@ class Attempt(Base):
     is_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the campaign zone's UTC offset at claimed_at: the dial's local day (migration 0010)
+    utc_offset_s: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
+from dialerd.domain.clock import utc_offset_s
 from dialerd.domain.due import at_deadline, fit_window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
@@ -275,7 +276,12 @@ class Dispatcher:
             )
             todo = self._screen(conn, rt, rows, now, report)
             ids = claims.write_claims(
-                conn, todo, campaign_id=rt.id, instance_id=self._instance, now=now
+                conn,
+                todo,
+                campaign_id=rt.id,
+                instance_id=self._instance,
+                now=now,
+                utc_offset_s=utc_offset_s(rt.timezone, now),
             )
         report.claimed += len(ids)
         self._originate(rt, [c for c in todo if c.key in ids], ids, now, report)

@@ -96,6 +96,10 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "our_fault_dials",
     "ring_seconds",
     "talk_seconds",
+    "complaints",
+    "human_answers",
+    "abandoned_calls",
+    "abandon_rate",
 )
 
 # seed 003's weekly summary (reporting/localdays.py has the formulas)
@@ -128,6 +132,8 @@ class Report:
     funnel: list[dict[str, Any]] = field(default_factory=list)
     lateness: dict[str, Any] = field(default_factory=dict)
     dials_by_local_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    # abandoned ÷ human answers per hour of the local day, None where nobody answered
+    abandon_by_local_hour: list[float | None] = field(default_factory=lambda: [None] * 24)
     undialable: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,6 +150,7 @@ class Report:
             "round_funnel": self.funnel,
             "dispatch_lateness": self.lateness,
             "dials_by_local_hour": self.dials_by_local_hour,
+            "abandon_by_local_hour": self.abandon_by_local_hour,
             "undialable_sample": self.undialable,
         }
 
