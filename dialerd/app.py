@@ -31,6 +31,7 @@ from dialerd.engine.pending import Recorded
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.spill import Spill
 from dialerd.engine.writer import ResultWriter
+from dialerd.importer.ported import PortedCarriers
 from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.cdr import MASTER_COLUMNS, CdrFile
 from dialerd.pbx.factory import make_pbx
@@ -128,6 +129,9 @@ def assemble(
         pace=pace_overrides,
         on_load=lambda: drop_stale_overrides(database, who=instance, now=clock.now()),
         pacing=pacing,
+        carriers=PortedCarriers(ported).current
+        if (ported := settings.carriers.ported_file)
+        else None,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:

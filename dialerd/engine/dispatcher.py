@@ -110,6 +110,7 @@ class Dispatcher:
         pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
         on_load: Callable[[], object] | None = None,
         pacing: Pacing | None = None,
+        carriers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -132,6 +133,8 @@ class Dispatcher:
         self._hold = hold
         self._held: str | None = None
         self._pace = pace  # operators' pace overrides, read on each tick
+        # ported numbers (E.164 → carrier now), asked when the dials are built
+        self._carriers = carriers
         self._on_load = on_load  # after each (re)load of the campaigns: drops stale overrides
         # pacing by agents; share one with the result writer's on_recorded to feed it
         self.pacing = pacing or Pacing(telephony, clock, monotonic=monotonic)
@@ -307,6 +310,7 @@ class Dispatcher:
             self._take_out(conn, rt, [r for r in rows if r.number_id in blocked], blocked, now)
             report.dnc_blocked += len(blocked)
         todo = []
+        ported = self._carriers() if self._carriers is not None and rows else {}
         for row in rows:
             if row.number_id in blocked:
                 continue
@@ -316,7 +320,7 @@ class Dispatcher:
                 report.pushed_to_window += 1
                 conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
                 continue
-            todo.append(self._claim(rt, row))
+            todo.append(self._claim(rt, row, ported.get(row.e164) or row.carrier))
         return todo
 
     @staticmethod
@@ -344,9 +348,10 @@ class Dispatcher:
             )
 
     @staticmethod
-    def _claim(rt: CampaignRuntime, row: claims.DueRow) -> claims.Claim:
+    def _claim(rt: CampaignRuntime, row: claims.DueRow, carrier: str | None) -> claims.Claim:
+        """The dial of ``row``, its caller ID and trunk by ``carrier``: the one it is on now."""
         key = claims.attempt_key(rt.id, row)
-        caller_id, template = rt.caller_ids.choose(row.e164, row.carrier)
+        caller_id, template = rt.caller_ids.choose(row.e164, carrier)
         try:
             channel = render_channel(template, row.e164, rt.dial_prefix)
         except UnsafeDialInput as exc:
