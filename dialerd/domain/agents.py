@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dialerd.domain.pacing.floor import AgentState, Floor
+
+if TYPE_CHECKING:  # agenttime imports Member from here
+    from dialerd.domain.agenttime import CustomerWait, QueueHour, QueueTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +139,11 @@ class AgentFloors(Protocol):
     def floor(self, queue: str) -> Floor: ...
 
     def queue_call(self, ident: str) -> QueueCall | None: ...
+
+    def agent_times(self) -> list[QueueTime]: ...
+
+    def take_agent_hours(self) -> list[QueueHour]: ...
+
+    def give_back_agent_hours(self, hours: list[QueueHour]) -> None: ...
+
+    def take_customer_waits(self) -> list[CustomerWait]: ...
