@@ -19,6 +19,7 @@ from dialerd.api.server import ApiServer
 from dialerd.db.clock import sample_database_now
 from dialerd.db.engine import is_sqlite, make_engine
 from dialerd.db.secrets import shared_secret
+from dialerd.domain.agents import AgentFloors
 from dialerd.domain.clock import AnchoredClock
 from dialerd.domain.ports import Clock, Telephony
 from dialerd.engine import jobs
@@ -91,6 +92,8 @@ def assemble(
         guard = watch.check
     results = settings.results
     pacing = Pacing(telephony, clock, monotonic=monotonic)
+    if isinstance(telephony, AgentFloors):
+        metrics.watch_agents(telephony.agent_times)
     writer = ResultWriter(
         database,
         clock,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -298,6 +299,9 @@ class Attempt(Base):
     signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
     recording_file: Mapped[str | None] = mapped_column(String(255))  # DIALERD_RECORDING_FILE
+    # answered, handed to an agent queue: the wait for an agent and who took it (0010)
+    customer_wait_s: Mapped[float | None] = mapped_column(Float)
+    agent: Mapped[str | None] = mapped_column(String(100))
 
 
 class DncEntry(Base):
@@ -375,6 +379,26 @@ class Instance(Base):
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
     in_flight: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class QueueAgentHour(Base):
+    """One daemon's view of one agent queue in one UTC hour: its agents' seconds by state.
+
+    Added to at every heartbeat (migration 0010); several daemons on one PBX each
+    see the same agents, so readers take the largest row of an hour, not the sum.
+    """
+
+    __tablename__ = "queue_agent_hours"
+
+    queue: Mapped[str] = mapped_column(String(80), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ready_s: Mapped[float] = mapped_column(Float)
+    ringing_s: Mapped[float] = mapped_column(Float)
+    talking_s: Mapped[float] = mapped_column(Float)
+    wrap_up_s: Mapped[float] = mapped_column(Float)
+    paused_s: Mapped[float] = mapped_column(Float)
+    wrap_ups: Mapped[int] = mapped_column(Integer)
 
 
 class SharedSecret(Base):

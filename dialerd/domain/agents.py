@@ -100,6 +100,7 @@ class QueueCounts:
     paused: int = 0
     unavailable: int = 0
     waiting: int = 0  # callers in the queue
+    occupancy: float | None = None  # (talk + wrap-up) ÷ logged-in time, this UTC hour
 
     def as_dict(self) -> dict[str, Any]:
         """For the heartbeat's status JSON."""
@@ -111,9 +112,13 @@ class QueueCounts:
         counts = {
             f: int(v) if isinstance(v := doc.get(f), int) else 0
             for f in cls.__dataclass_fields__
-            if f != "queue"
+            if f not in ("queue", "occupancy")
         }
-        return cls(str(doc.get("queue", "?")), **counts)
+        occ = doc.get("occupancy")
+        occupancy = (
+            float(occ) if isinstance(occ, int | float) and not isinstance(occ, bool) else None
+        )
+        return cls(str(doc.get("queue", "?")), **counts, occupancy=occupancy)
 
     @classmethod
     def of(cls, queue: str, members: list[Member], waiting: int) -> QueueCounts:

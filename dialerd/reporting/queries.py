@@ -12,6 +12,7 @@ from dialerd.db.queue import usable_sql
 from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting import localdays
+from dialerd.reporting.agents import agent_figures
 from dialerd.reporting.figures import (
     DAILY_COLUMNS,
     HUMAN_ANSWER_OUTCOMES,
@@ -115,12 +116,11 @@ def load_report(
         "outcomes": _outcomes_sql(since, until),
         "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
     }
-    if detail:
-        jobs["hourly"] = (
-            "SELECT hour_local, calls_made, human_answers, abandoned_calls "
-            "FROM v_campaign_hourly WHERE campaign_id = :c",
-            {},
-        )
+    jobs["hourly"] = (
+        "SELECT hour_local, hour_utc, calls_made, human_answers, abandoned_calls "
+        "FROM v_campaign_hourly WHERE campaign_id = :c",
+        {},
+    )
     rows = _run_all(engine, cid, jobs)
     days: list[dict[str, Any]] = []
     if detail:  # by the campaign's local day
@@ -132,7 +132,9 @@ def load_report(
     hours = figures["dialling_hours"]  # v_campaign_figures.completed_per_hour, same formula
     figures["completed_per_hour"] = figures["completed_accounts"] / hours if hours else None
     figures.update(abandon_figures(rows["outcomes"]))
-    hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_local"][:10], since, until)]
+    hourly = [h for h in rows["hourly"] if _in_range(h["hour_local"][:10], since, until)]
+    with engine.connect() as conn:
+        figures.update(agent_figures(conn, cid, hourly))
     lateness = rows["lateness"]
     numbers = _numbers(engine, [u["id"] for u in rows["undialable"]])
     return Report(

@@ -24,6 +24,13 @@ leaves ``calls_made``, ``accounts_called``, the answer rate and ring/talk times,
 ``internal_failure`` and ``interrupted`` do. The partial indexes whose predicates
 spell that list are rebuilt with it (``ix_attempts_reached`` also carries
 ``utc_offset_s``, so the day of a contact's first reach stays an index-only read).
+
+Agent figures: ``attempts.customer_wait_s`` and ``attempts.agent`` (an answered
+dial's wait for an agent and the member who took it, written by the daemon from
+the queue tracker), the view ``v_customer_wait`` (per campaign: waits, p50, p95,
+within 20 s), and the table ``queue_agent_hours``: each daemon's agent seconds per
+queue, UTC hour and state, added to at every heartbeat (occupancy, dials per
+agent-hour).
 """
 
 from __future__ import annotations
@@ -303,8 +310,54 @@ def _stored(bind: sa.Connection, at: datetime) -> datetime | str:
     return at
 
 
+WAIT_VIEW = f"""
+SELECT h.campaign_id, MAX(h.total) AS waits,
+  CAST(MAX(h.sum_cs) AS DOUBLE PRECISION) / 100 / MAX(h.total) AS avg_s,
+  CAST(MIN(CASE WHEN h.cum >= 0.5 * h.total THEN h.cs END) AS DOUBLE PRECISION) / 100 AS p50_s,
+  CAST(MIN(CASE WHEN h.cum >= 0.95 * h.total THEN h.cs END) AS DOUBLE PRECISION) / 100
+    AS p95_s,
+  CAST(MAX(h.cs) AS DOUBLE PRECISION) / 100 AS max_s,
+  {_ratio("MAX(h.within_20s)", "MAX(h.total)")} AS within_20s_rate
+FROM (
+  SELECT b.campaign_id, b.cs,
+    SUM(b.n) OVER (PARTITION BY b.campaign_id ORDER BY b.cs ROWS UNBOUNDED PRECEDING) AS cum,
+    SUM(b.n) OVER (PARTITION BY b.campaign_id) AS total,
+    SUM(b.n * b.cs) OVER (PARTITION BY b.campaign_id) AS sum_cs,
+    SUM(CASE WHEN b.cs <= 2000 THEN b.n ELSE 0 END) OVER (PARTITION BY b.campaign_id)
+      AS within_20s
+  FROM (
+    SELECT a.campaign_id, CAST(a.customer_wait_s * 100 AS BIGINT) AS cs, COUNT(*) AS n
+    FROM attempts a
+    WHERE a.customer_wait_s IS NOT NULL
+    GROUP BY a.campaign_id, CAST(a.customer_wait_s * 100 AS BIGINT)
+  ) b
+) h
+GROUP BY h.campaign_id
+"""
+
+
+def _agent_tables() -> None:
+    op.add_column("attempts", sa.Column("customer_wait_s", sa.Float(), nullable=True))
+    op.add_column("attempts", sa.Column("agent", sa.String(length=100), nullable=True))
+    op.create_table(
+        "queue_agent_hours",
+        sa.Column("queue", sa.String(length=80), nullable=False),
+        sa.Column("hour", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("instance_id", sa.String(length=64), nullable=False),
+        sa.Column("ready_s", sa.Float(), nullable=False),
+        sa.Column("ringing_s", sa.Float(), nullable=False),
+        sa.Column("talking_s", sa.Float(), nullable=False),
+        sa.Column("wrap_up_s", sa.Float(), nullable=False),
+        sa.Column("paused_s", sa.Float(), nullable=False),
+        sa.Column("wrap_ups", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("queue", "hour", "instance_id", name=op.f("pk_queue_agent_hours")),
+    )
+    op.get_bind().exec_driver_sql(f"CREATE VIEW v_customer_wait AS {WAIT_VIEW}")
+
+
 def upgrade() -> None:
     bind = op.get_bind()
+    _agent_tables()
     _drop_views()
     for name in INDEXES:
         op.drop_index(name, table_name="attempts")
@@ -316,6 +369,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
+    op.execute("DROP VIEW IF EXISTS v_customer_wait")
+    op.drop_table("queue_agent_hours")
+    for column in ("customer_wait_s", "agent"):
+        bind.exec_driver_sql(f"ALTER TABLE attempts DROP COLUMN {column}")
     _drop_views()
     for name in INDEXES:
         op.drop_index(name, table_name="attempts")
