@@ -254,6 +254,13 @@ class Attempt(Base):
             postgresql_where=text(_SUCCESS),
         ),
         Index(
+            "ix_attempts_waited",
+            "campaign_id",
+            "customer_wait_s",
+            sqlite_where=text("customer_wait_s IS NOT NULL"),
+            postgresql_where=text("customer_wait_s IS NOT NULL"),
+        ),
+        Index(
             "ix_attempts_open",
             "status",
             sqlite_where=text(OPEN_SQL),

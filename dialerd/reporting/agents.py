@@ -23,6 +23,15 @@ from dialerd.reporting.figures import plain
 
 WAIT_SQL = "SELECT waits, p50_s, p95_s, within_20s_rate FROM v_customer_wait WHERE campaign_id = :c"
 _h = QueueAgentHour
+FIGURES = (
+    "customer_waits",
+    "customer_wait_p50_s",
+    "customer_wait_p95_s",
+    "agent_within_20s_rate",
+    "agent_hours",
+    "agent_occupancy",
+    "dials_per_agent_hour",
+)
 
 
 def queue_of(conn: Connection, campaign_id: int) -> str | None:
@@ -34,22 +43,20 @@ def queue_of(conn: Connection, campaign_id: int) -> str | None:
 
 
 def agent_figures(
-    conn: Connection, campaign_id: int, hourly: list[dict[str, Any]]
+    conn: Connection, campaign_id: int, queue: str | None, hourly: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    """The report's agent figures; ``hourly`` is v_campaign_hourly in the report's range."""
-    wait = conn.execute(text(WAIT_SQL), {"c": campaign_id}).mappings().first()
-    out: dict[str, Any] = {
-        "customer_waits": plain(wait["waits"]) if wait else 0,
-        "customer_wait_p50_s": plain(wait["p50_s"]) if wait else None,
-        "customer_wait_p95_s": plain(wait["p95_s"]) if wait else None,
-        "agent_within_20s_rate": plain(wait["within_20s_rate"]) if wait else None,
-        "agent_hours": None,
-        "agent_occupancy": None,
-        "dials_per_agent_hour": None,
-    }
-    queue = queue_of(conn, campaign_id)
+    """The report's agent figures (none without ``queue``, the campaign's); ``hourly`` is
+    v_campaign_hourly in the report's range."""
+    out: dict[str, Any] = dict.fromkeys(FIGURES)
+    out["customer_waits"] = 0
     if queue is None:
         return out
+    wait = conn.execute(text(WAIT_SQL), {"c": campaign_id}).mappings().first()
+    if wait is not None:
+        out["customer_waits"] = plain(wait["waits"])
+        out["customer_wait_p50_s"] = plain(wait["p50_s"])
+        out["customer_wait_p95_s"] = plain(wait["p95_s"])
+        out["agent_within_20s_rate"] = plain(wait["within_20s_rate"])
     best: dict[str, tuple[float, float]] = {}  # UTC hour -> (logged-in s, talk + wrap-up s)
     rows = conn.execute(
         select(_h.hour, _h.ready_s, _h.ringing_s, _h.talking_s, _h.wrap_up_s, _h.paused_s).where(

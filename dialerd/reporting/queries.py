@@ -12,7 +12,7 @@ from dialerd.db.queue import usable_sql
 from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting import localdays
-from dialerd.reporting.agents import agent_figures
+from dialerd.reporting.agents import agent_figures, queue_of
 from dialerd.reporting.figures import (
     DAILY_COLUMNS,
     HUMAN_ANSWER_OUTCOMES,
@@ -107,6 +107,7 @@ def load_report(
     """
     with engine.connect() as conn:
         cid, tz = campaign_row(conn, name)
+        queue = queue_of(conn, cid)
     jobs: dict[str, tuple[str, dict[str, Any]]] = {
         "figures": (FIGURES_SQL, {}),
         "dial_figures": (DIAL_FIGURES_SQL, {}),
@@ -116,11 +117,12 @@ def load_report(
         "outcomes": _outcomes_sql(since, until),
         "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
     }
-    jobs["hourly"] = (
-        "SELECT hour_local, hour_utc, calls_made, human_answers, abandoned_calls "
-        "FROM v_campaign_hourly WHERE campaign_id = :c",
-        {},
-    )
+    if detail or queue is not None:  # the agent figures follow the dialling hours
+        jobs["hourly"] = (
+            "SELECT hour_local, hour_utc, calls_made, human_answers, abandoned_calls "
+            "FROM v_campaign_hourly WHERE campaign_id = :c",
+            {},
+        )
     rows = _run_all(engine, cid, jobs)
     days: list[dict[str, Any]] = []
     if detail:  # by the campaign's local day
@@ -132,9 +134,9 @@ def load_report(
     hours = figures["dialling_hours"]  # v_campaign_figures.completed_per_hour, same formula
     figures["completed_per_hour"] = figures["completed_accounts"] / hours if hours else None
     figures.update(abandon_figures(rows["outcomes"]))
-    hourly = [h for h in rows["hourly"] if _in_range(h["hour_local"][:10], since, until)]
+    hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_local"][:10], since, until)]
     with engine.connect() as conn:
-        figures.update(agent_figures(conn, cid, hourly))
+        figures.update(agent_figures(conn, cid, queue, hourly))
     lateness = rows["lateness"]
     numbers = _numbers(engine, [u["id"] for u in rows["undialable"]])
     return Report(

@@ -95,6 +95,7 @@ def _local(dialect: str) -> dict[str, str]:
             "off": off,
             "day_key": f"date_trunc('day', {local})",
             "day": f"to_char(date_trunc('day', {local}), 'YYYY-MM-DD')",
+            "fmt_day": "to_char({}, 'YYYY-MM-DD')",
             "hour_key": f"date_trunc('hour', {local})",
             "hour": f"to_char(date_trunc('hour', {local}), 'YYYY-MM-DD HH24:00')",
             "hour_utc": f"to_char(date_trunc('hour', {local}) - {off} * INTERVAL '1 second', "
@@ -107,6 +108,7 @@ def _local(dialect: str) -> dict[str, str]:
         "off": off,
         "day_key": f"date({when}, {shift})",
         "day": f"date({when}, {shift})",
+        "fmt_day": "{}",
         "hour_key": f"strftime('%Y-%m-%d %H:00', {when}, {shift})",
         "hour": f"strftime('%Y-%m-%d %H:00', {when}, {shift})",
         "hour_utc": f"strftime('%Y-%m-%d %H:%M', strftime('%Y-%m-%d %H:00', {when}, {shift}), "
@@ -151,14 +153,15 @@ FROM (
   GROUP BY a.campaign_id, {x["day_key"]}
 ) d
 LEFT JOIN (
-  SELECT f.campaign_id, f.day, COUNT(*) AS new_reached_accounts
+  SELECT f.campaign_id, {x["fmt_day"].format("f.day_key")} AS day,
+    COUNT(*) AS new_reached_accounts
   FROM (
-    SELECT a.campaign_id, a.contact_id, MIN({x["day"]}) AS day
+    SELECT a.campaign_id, a.contact_id, MIN({x["day_key"]}) AS day_key
     FROM attempts a
     WHERE {COUNTED} AND {REACHED}
     GROUP BY a.campaign_id, a.contact_id
   ) f
-  GROUP BY f.campaign_id, f.day
+  GROUP BY f.campaign_id, f.day_key
 ) r ON r.campaign_id = d.campaign_id AND r.day = d.day
 """,
         "v_campaign_hourly": f"""
@@ -352,6 +355,14 @@ def _agent_tables() -> None:
         sa.Column("wrap_ups", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("queue", "hour", "instance_id", name=op.f("pk_queue_agent_hours")),
     )
+    waited = "customer_wait_s IS NOT NULL"
+    op.create_index(
+        "ix_attempts_waited",
+        "attempts",
+        ["campaign_id", "customer_wait_s"],
+        postgresql_where=sa.text(waited),
+        sqlite_where=sa.text(waited),
+    )
     op.get_bind().exec_driver_sql(f"CREATE VIEW v_customer_wait AS {WAIT_VIEW}")
 
 
@@ -370,6 +381,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     bind = op.get_bind()
     op.execute("DROP VIEW IF EXISTS v_customer_wait")
+    op.drop_index("ix_attempts_waited", table_name="attempts")
     op.drop_table("queue_agent_hours")
     for column in ("customer_wait_s", "agent"):
         bind.exec_driver_sql(f"ALTER TABLE attempts DROP COLUMN {column}")
