@@ -177,10 +177,12 @@ class QueueTracker:
     # -- input ------------------------------------------------------------------------
     def feed(self, msg: Message, now: datetime) -> None:
         """One AMI event (others are ignored)."""
-        handler = self._handlers.get(msg.get("Event") or "")
+        event = msg.get("Event") or ""
+        handler = self._handlers.get(event)
         if handler is not None:
             handler(msg, now)
-            self._look(now)
+            if event in QUEUE_EVENTS:  # channel events change no member's state
+                self._look(now)
 
     def snapshot(self, rows: Iterable[Message], now: datetime) -> None:
         """The rows of a whole ``QueueStatus``: it replaces what was known of the queues listed.
