@@ -95,7 +95,12 @@ def _local(dialect: str) -> dict[str, str]:
             "off": off,
             "day_key": f"date_trunc('day', {local})",
             "day": f"to_char(date_trunc('day', {local}), 'YYYY-MM-DD')",
-            "fmt_day": "to_char({}, 'YYYY-MM-DD')",
+            # a dial's time moved by its offset, still timestamptz: cheap per row; the day
+            # of the earliest is taken once per contact
+            "shifted": f"(a.started_at + {off} * INTERVAL '1 second')",
+            "shifted_day_key": "date_trunc('day', f.first_local AT TIME ZONE 'UTC')",
+            "shifted_day": "to_char(date_trunc('day', f.first_local AT TIME ZONE 'UTC'), "
+            "'YYYY-MM-DD')",
             "hour_key": f"date_trunc('hour', {local})",
             "hour": f"to_char(date_trunc('hour', {local}), 'YYYY-MM-DD HH24:00')",
             "hour_utc": f"to_char(date_trunc('hour', {local}) - {off} * INTERVAL '1 second', "
@@ -108,7 +113,9 @@ def _local(dialect: str) -> dict[str, str]:
         "off": off,
         "day_key": f"date({when}, {shift})",
         "day": f"date({when}, {shift})",
-        "fmt_day": "{}",
+        "shifted": f"datetime(a.started_at, {shift})",
+        "shifted_day_key": "date(f.first_local)",
+        "shifted_day": "date(f.first_local)",
         "hour_key": f"strftime('%Y-%m-%d %H:00', {when}, {shift})",
         "hour": f"strftime('%Y-%m-%d %H:00', {when}, {shift})",
         "hour_utc": f"strftime('%Y-%m-%d %H:%M', strftime('%Y-%m-%d %H:00', {when}, {shift}), "
@@ -153,15 +160,14 @@ FROM (
   GROUP BY a.campaign_id, {x["day_key"]}
 ) d
 LEFT JOIN (
-  SELECT f.campaign_id, {x["fmt_day"].format("f.day_key")} AS day,
-    COUNT(*) AS new_reached_accounts
+  SELECT f.campaign_id, {x["shifted_day"]} AS day, COUNT(*) AS new_reached_accounts
   FROM (
-    SELECT a.campaign_id, a.contact_id, MIN({x["day_key"]}) AS day_key
+    SELECT a.campaign_id, a.contact_id, MIN({x["shifted"]}) AS first_local
     FROM attempts a
     WHERE {COUNTED} AND {REACHED}
     GROUP BY a.campaign_id, a.contact_id
   ) f
-  GROUP BY f.campaign_id, f.day_key
+  GROUP BY f.campaign_id, {x["shifted_day_key"]}
 ) r ON r.campaign_id = d.campaign_id AND r.day = d.day
 """,
         "v_campaign_hourly": f"""
