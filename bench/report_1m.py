@@ -32,6 +32,7 @@ from dialerd.db.migrate import upgrade  # noqa: E402
 from tests.pgcluster import start_cluster  # noqa: E402
 
 T0 = datetime(2026, 11, 2, 1, tzinfo=UTC)
+OFFSET_S = 8 * 3600  # Asia/Shanghai (no DST): what the dispatcher writes per attempt
 # outcome, weight, answered
 OUTCOMES = [
     ("no_answer", 30, False),
@@ -132,14 +133,14 @@ def load(engine: Engine, contacts: int) -> int:
             disposition = code if answered and code != "answered" else None
             yield (aid, f"1-{cid}-{pos}-{rnd_no}-1", 1, cid, cid * 2 + pos - 2, rnd_no, pos,
                    1, f"+86138{cid:08d}", "bench", "done", False, at, at, started, answered,
-                   ended, code, "retryable", "retry", disposition)  # fmt: skip
+                   ended, code, "retryable", "retry", disposition, OFFSET_S)  # fmt: skip
 
     _copy(
         engine,
         "attempts",
         "id, key, campaign_id, contact_id, phone_number_id, round, position, try_no, number, "
         "instance_id, status, is_appointment, planned_at, claimed_at, started_at, answered_at, "
-        "ended_at, outcome, bucket, treatment, disposition",
+        "ended_at, outcome, bucket, treatment, disposition, utc_offset_s",
         attempts(),
     )
     with engine.connect() as conn:

@@ -19,6 +19,7 @@ from dialerd.api.server import ApiServer
 from dialerd.db.clock import sample_database_now
 from dialerd.db.engine import is_sqlite, make_engine
 from dialerd.db.secrets import shared_secret
+from dialerd.domain.agents import AgentFloors
 from dialerd.domain.clock import AnchoredClock
 from dialerd.domain.ports import Clock, Telephony
 from dialerd.engine import jobs
@@ -31,6 +32,7 @@ from dialerd.engine.pending import Recorded
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.spill import Spill
 from dialerd.engine.writer import ResultWriter
+from dialerd.importer.ported import PortedCarriers
 from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.cdr import MASTER_COLUMNS, CdrFile
 from dialerd.pbx.factory import make_pbx
@@ -90,6 +92,8 @@ def assemble(
         guard = watch.check
     results = settings.results
     pacing = Pacing(telephony, clock, monotonic=monotonic)
+    if isinstance(telephony, AgentFloors):
+        metrics.watch_agents(telephony.agent_times)
     writer = ResultWriter(
         database,
         clock,
@@ -128,6 +132,9 @@ def assemble(
         pace=pace_overrides,
         on_load=lambda: drop_stale_overrides(database, who=instance, now=clock.now()),
         pacing=pacing,
+        carriers=PortedCarriers(ported).current
+        if (ported := settings.carriers.ported_file)
+        else None,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:

@@ -206,7 +206,12 @@ class CarrierSettings(BaseModel):
         None,
         description="CSV of number,carrier that overrides the prefix carrier; re-read on change",
     )
-    check_s: float = Field(5.0, gt=0, description="how often the daemon checks the ported file")
+    check_s: float = Field(
+        5.0,
+        gt=0,
+        description="how often the stored carriers are updated from the ported file "
+        "(each dial reads the file as it is then)",
+    )
 
 
 class LogSettings(BaseModel):

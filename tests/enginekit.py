@@ -22,7 +22,13 @@ from dialerd.pbx.agitoken import AgiTokens
 from dialerd.pbx.scenario import Scenario
 from dialerd.pbx.virtual import VirtualPbx
 from dialerd.process.supervisor import Supervisor
-from dialerd.settings import AgiSettings, PbxSettings, ResultsSettings, Settings
+from dialerd.settings import (
+    AgiSettings,
+    CarrierSettings,
+    PbxSettings,
+    ResultsSettings,
+    Settings,
+)
 
 # Monday 2026-11-23 10:00 in Shanghai
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -137,18 +143,22 @@ def make_rig(
     results: ResultsSettings | None = None,
     more: Sequence[Path] = (),
     pbx_class: type[VirtualPbx] = VirtualPbx,
+    ported_file: Path | None = None,
 ) -> Rig:
-    """The rig for ``campaign_file`` (and the campaigns of ``more``, sharing the PBX)."""
+    """The rig for ``campaign_file`` (and the campaigns of ``more``, sharing the PBX);
+    ``ported_file`` is the setting ``carriers.ported_file``."""
     clock = VirtualClock(start)
     pbx = pbx_class(clock, scenario or Scenario())
     results = results or ResultsSettings(spill_dir=campaign_file.parent / "state")
+    settings = rig_settings(
+        instance_id, max_channels=max_channels, calls_per_second=calls_per_second, results=results
+    )
+    if ported_file is not None:
+        settings = settings.model_copy(
+            update={"carriers": CarrierSettings(ported_file=ported_file)}
+        )
     parts = assemble(
-        rig_settings(
-            instance_id,
-            max_channels=max_channels,
-            calls_per_second=calls_per_second,
-            results=results,
-        ),
+        settings,
         clock=clock,
         telephony=pbx,
         database=engine,

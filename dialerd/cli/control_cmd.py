@@ -287,9 +287,10 @@ def _print_agents(daemons: Sequence[Instance], alive: Sequence[bool]) -> None:
             if isinstance(doc, dict):
                 q = QueueCounts.from_dict(doc)
                 counts = (q.ready, q.talking, q.ringing, q.wrap_up, q.paused, q.unavailable)
-                rows.append((d.id, q.queue, *counts, q.waiting))
+                occupancy = "-" if q.occupancy is None else f"{q.occupancy * 100:.0f} %"
+                rows.append((d.id, q.queue, *counts, q.waiting, occupancy))
     if rows:
         click.echo("")
         click.echo("agents:")
         headers = ("INSTANCE", "QUEUE", "READY", "ON CALL", "RINGING", "WRAP-UP", "PAUSED")
-        click.echo(render_table((*headers, "UNAVAILABLE", "WAITING"), rows))
+        click.echo(render_table((*headers, "UNAVAILABLE", "WAITING", "OCCUPANCY (HOUR)"), rows))

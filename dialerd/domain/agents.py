@@ -7,12 +7,16 @@ the dispatcher and ``dialerd status``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dialerd.domain.pacing.floor import AgentState, Floor
+
+if TYPE_CHECKING:  # agenttime imports Member from here
+    from dialerd.domain.agenttime import CustomerWait, QueueHour, QueueTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,7 @@ class QueueCounts:
     paused: int = 0
     unavailable: int = 0
     waiting: int = 0  # callers in the queue
+    occupancy: float | None = None  # (talk + wrap-up) ÷ logged-in time, this UTC hour
 
     def as_dict(self) -> dict[str, Any]:
         """For the heartbeat's status JSON."""
@@ -108,9 +113,13 @@ class QueueCounts:
         counts = {
             f: int(v) if isinstance(v := doc.get(f), int) else 0
             for f in cls.__dataclass_fields__
-            if f != "queue"
+            if f not in ("queue", "occupancy")
         }
-        return cls(str(doc.get("queue", "?")), **counts)
+        occ = doc.get("occupancy")
+        occupancy = (
+            float(occ) if isinstance(occ, int | float) and not isinstance(occ, bool) else None
+        )
+        return cls(str(doc.get("queue", "?")), **counts, occupancy=occupancy)
 
     @classmethod
     def of(cls, queue: str, members: list[Member], waiting: int) -> QueueCounts:
@@ -133,6 +142,14 @@ class AgentFloors(Protocol):
 
     def queues(self) -> list[QueueCounts]: ...
 
-    def floor(self, queue: str) -> Floor: ...
+    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None: ...
 
     def queue_call(self, ident: str) -> QueueCall | None: ...
+
+    def agent_times(self) -> list[QueueTime]: ...
+
+    def take_agent_hours(self) -> list[QueueHour]: ...
+
+    def give_back_agent_hours(self, hours: list[QueueHour]) -> None: ...
+
+    def take_customer_waits(self) -> list[CustomerWait]: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 
 class SystemClock:
@@ -71,3 +72,9 @@ class AnchoredClock:
         assert self._anchor is not None
         moment, at = self._anchor
         return moment + timedelta(seconds=mono - at)
+
+
+def utc_offset_s(tz: str, at: datetime) -> int:
+    """The UTC offset of zone ``tz`` at the instant ``at``, in seconds (DST included)."""
+    delta = at.astimezone(ZoneInfo(tz)).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0

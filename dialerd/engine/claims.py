@@ -77,8 +77,11 @@ def write_claims(
     campaign_id: int,
     instance_id: str,
     now: datetime,
+    utc_offset_s: int | None = None,
 ) -> dict[str, int]:
     """Write the attempt rows and take the numbers out of the queue; returns key → attempt id.
+
+    ``utc_offset_s`` is the campaign zone's UTC offset at ``now``: the rows' local day.
 
     The rows are written ``dialing``, started now: the Originates follow the commit at
     once, and a dial that then fails to leave gets its start time cleared. (Marking
@@ -110,6 +113,7 @@ def write_claims(
             "is_appointment": c.row.is_appointment,
             "planned_at": c.row.due_at,
             "claimed_at": now,
+            "utc_offset_s": utc_offset_s,
             "caller_id": c.caller_id,
             "channel": c.channel,
         }

@@ -24,6 +24,7 @@ from dialerd.db.failures import database_error, is_transient
 from dialerd.db.migrate import require_current
 from dialerd.domain.agents import AgentFloors
 from dialerd.engine import jobs
+from dialerd.engine.agentfigures import store_agent_figures
 from dialerd.engine.campaigns import CampaignSet, load_campaigns
 from dialerd.engine.parts import Parts
 from dialerd.engine.reconcile import (
@@ -120,6 +121,12 @@ class Daemon:
             period = self.settings.carriers.check_s
             job = partial(self._supervised, "ported", refresh)
             jobs.add_periodic(self.scheduler, "ported", job, seconds=period)
+        if isinstance(floors := self.telephony, AgentFloors):
+            store = partial(
+                store_agent_figures, self.engine, floors, self.metrics, instance_id=self.instance
+            )
+            job = partial(self._supervised, "agents", store)
+            jobs.add_periodic(self.scheduler, "agents", job, seconds=sched.heartbeat_s)
         for runtime in self.campaigns.runtimes.values():
             jobs.add_calendar_jobs(self.scheduler, runtime, self.calendar.on_event)
         if self.settings.metrics.enabled:
@@ -400,7 +407,9 @@ class Daemon:
         if not isinstance(telephony, AgentFloors):
             return {}
         queues = telephony.queues()
-        return {"agents": [q.as_dict() for q in queues]} if queues else {}
+        occupancy = {t.queue: t.this_hour.occupancy for t in telephony.agent_times()}
+        docs = [{**q.as_dict(), "occupancy": occupancy.get(q.queue)} for q in queues]
+        return {"agents": docs} if docs else {}
 
     def dial_rate(self) -> float:
         """Dials per second over the last minute."""

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
+from dialerd.domain.clock import utc_offset_s
 from dialerd.domain.due import at_deadline, fit_window
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.phones import render_channel
@@ -109,6 +110,7 @@ class Dispatcher:
         pace: Callable[[Connection], Mapping[int, Mapping[str, float]]] | None = None,
         on_load: Callable[[], object] | None = None,
         pacing: Pacing | None = None,
+        carriers: Callable[[], Mapping[str, str]] | None = None,
     ) -> None:
         self._engine = engine
         self._pbx = telephony
@@ -131,6 +133,8 @@ class Dispatcher:
         self._hold = hold
         self._held: str | None = None
         self._pace = pace  # operators' pace overrides, read on each tick
+        # ported numbers (E.164 → carrier now), asked when the dials are built
+        self._carriers = carriers
         self._on_load = on_load  # after each (re)load of the campaigns: drops stale overrides
         # pacing by agents; share one with the result writer's on_recorded to feed it
         self.pacing = pacing or Pacing(telephony, clock, monotonic=monotonic)
@@ -277,7 +281,12 @@ class Dispatcher:
             )
             todo = self._screen(conn, rt, rows, now, report)
             ids = claims.write_claims(
-                conn, todo, campaign_id=rt.id, instance_id=self._instance, now=now
+                conn,
+                todo,
+                campaign_id=rt.id,
+                instance_id=self._instance,
+                now=now,
+                utc_offset_s=utc_offset_s(rt.timezone, now),
             )
         report.claimed += len(ids)
         self._originate(rt, [c for c in todo if c.key in ids], ids, now, report)
@@ -303,6 +312,7 @@ class Dispatcher:
             self._take_out(conn, rt, [r for r in rows if r.number_id in blocked], blocked, now)
             report.dnc_blocked += len(blocked)
         todo = []
+        ported = self._carriers() if self._carriers is not None and rows else {}
         for row in rows:
             if row.number_id in blocked:
                 continue
@@ -312,7 +322,7 @@ class Dispatcher:
                 report.pushed_to_window += 1
                 conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
                 continue
-            todo.append(self._claim(rt, row))
+            todo.append(self._claim(rt, row, ported.get(row.e164) or row.carrier))
         return todo
 
     @staticmethod
@@ -340,9 +350,10 @@ class Dispatcher:
             )
 
     @staticmethod
-    def _claim(rt: CampaignRuntime, row: claims.DueRow) -> claims.Claim:
+    def _claim(rt: CampaignRuntime, row: claims.DueRow, carrier: str | None) -> claims.Claim:
+        """The dial of ``row``, its caller ID and trunk by ``carrier``: the one it is on now."""
         key = claims.attempt_key(rt.id, row)
-        caller_id, template = rt.caller_ids.choose(row.e164, row.carrier)
+        caller_id, template = rt.caller_ids.choose(row.e164, carrier)
         try:
             channel = render_channel(template, row.e164, rt.dial_prefix)
         except UnsafeDialInput as exc:

@@ -1,7 +1,8 @@
 """Pacing by agents: each campaign's measured call statistics and the pacer's answer.
 
 The result writer feeds every recorded result (``observe``); the dispatcher asks
-``allowance`` how many of the dials its caps allow a campaign may start now. A
+``allowance`` how many of the dials its caps allow a campaign may start now, which
+also feeds the wrap-up spells the queue tracker saw end since the last ask. A
 broadcast campaign is not paced here. A campaign paced by agents starts nothing
 while its queue's floor is unknown (logged once until it is known again).
 """
@@ -14,6 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from dialerd.domain.agents import AgentFloors
+from dialerd.domain.agenttime import QueueTime
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.pacing import CallStats, PacingMode, dials_to_start
 from dialerd.domain.ports import Clock, Telephony
@@ -43,6 +46,7 @@ class Pacing:
         self._stats: dict[str, CallStats] = {}
         self._days: dict[str, date] = {}
         self._blind: set[str] = set()  # campaigns whose queue floor is unknown (logged)
+        self._wraps_seen: dict[str, int] = {}  # campaign -> its queue's wrap-ups fed so far
         self._lock = threading.Lock()
 
     def stats(self, campaign: str) -> CallStats:
@@ -91,11 +95,23 @@ class Pacing:
         if rt.name in self._blind:
             self._blind.discard(rt.name)
             log.info("pacing_floor_known", campaign=rt.name, queue=rt.queue)
+        times = self._pbx.agent_times() if isinstance(self._pbx, AgentFloors) else []
         with self._lock:
             stats = self._stats.setdefault(rt.name, CallStats())
             self._new_day(rt, stats, self._clock.now())
+            for t in times:
+                if t.queue == rt.queue:
+                    self._feed_wraps(rt.name, stats, t)
             snapshot = stats.snapshot(self._monotonic())
         return dials_to_start(rt.pacing, floor, snapshot, cap)
+
+    def _feed_wraps(self, campaign: str, stats: CallStats, time: QueueTime) -> None:
+        """Under the lock: the queue's wrap-up spells this campaign has not seen yet."""
+        seen = self._wraps_seen.get(campaign)
+        new = time.total.wrap_ups - seen if seen is not None else len(time.wraps)
+        for seconds in time.wraps[len(time.wraps) - min(max(new, 0), len(time.wraps)) :]:
+            stats.wrap_up_ended(seconds)
+        self._wraps_seen[campaign] = time.total.wrap_ups
 
     def _new_day(self, rt: CampaignRuntime, stats: CallStats, now: datetime) -> None:
         """Under the lock: the day's counts start again on the campaign's new local day."""

@@ -4,9 +4,16 @@ A number ported to another carrier keeps its prefix, so the carrier ``phonenumbe
 reads from the prefix is wrong for it, and a carrier-specific caller ID would call
 a China Mobile customer from the Unicom line (seed 003: a dismissal offence). The
 file (setting ``carriers.ported_file``) overrides the prefix, and the list's own
-``phoneN_carrier`` column: the importer asks :meth:`PortedCarriers.carrier_of` for
-each new number, and :func:`apply_ported` rewrites the stored carrier of numbers
-already loaded when the file changes (the daemon checks its mtime periodically).
+``phoneN_carrier`` column. The dispatcher decides a dial's carrier when it builds
+the dial, from :meth:`PortedCarriers.current`: a ``stat`` of the file per batch of
+dials, and a re-read when it changed, so a dial never uses an answer the file no
+longer gives. The importer asks :meth:`PortedCarriers.carrier_of` for each new
+number, and :func:`apply_ported` rewrites the stored carrier of numbers already
+loaded when the file changes (the daemon's job every ``carriers.check_s``: what
+``phone_numbers.carrier`` shows; the dial does not wait for it).
+
+Ops should replace the file in one step (write a new file, then ``mv`` it over the
+old one): a file caught half-written is read again once it changes.
 
 Format: UTF-8 (BOM allowed), an optional header ``number,carrier``, numbers as people
 type them (normalised like contact lists, in ``region``). A bad line is skipped and
@@ -17,6 +24,9 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,49 +66,74 @@ def parse_ported(text: str, path: str, region: str = "CN") -> tuple[dict[str, st
     return found, problems
 
 
+_MISSING = (0, -1, 0, 0)
+# A file changed this recently may change again within the file system's timestamp
+# granularity (a few ms) without its stamp changing: it is read again until it is older.
+RACY_NS = 2_000_000_000
+
+
 @dataclass
 class PortedCarriers:
-    """The ported-numbers file, read again whenever its mtime or size changes."""
+    """The ported-numbers file, read again whenever it changes (mtime, size, inode, ctime).
+
+    Thread-safe: the dispatcher and the daemon's job may ask at once.
+    """
 
     path: Path
     region: str = "CN"
-    _stamp: tuple[int, int] | None = field(default=None, init=False)
+    _stamp: tuple[int, int, int, int] | None = field(default=None, init=False)
     _table: dict[str, str] = field(default_factory=dict, init=False)
+    _read: bool = field(default=False, init=False)  # the file was read at least once
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def refresh(self) -> bool:
-        """Re-read the file when it changed; True when it did. A missing file is empty."""
+        """Re-read the file when it changed; True when what it lists did (or on the first
+        read). A missing file is empty."""
+        with self._lock:
+            return self._refresh()
+
+    def _refresh(self) -> bool:
         try:
             st = self.path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
         except OSError:
-            stamp = (0, -1)
+            stamp = _MISSING
         if stamp == self._stamp:
             return False
-        self._stamp = stamp
-        if stamp == (0, -1):
+        if stamp == _MISSING:
             log.warning("ported_file_missing", path=str(self.path))
-            self._table = {}
+            self._stamp, self._table = stamp, {}
             return True
         try:
             text = self.path.read_text(encoding="utf-8-sig", errors="replace")
-        except OSError as exc:  # kept: the previous table stays until the file reads
+        except OSError as exc:  # kept: the previous table stays; read again next time
             log.error("ported_file_unreadable", path=str(self.path), error=str(exc))
             return False
-        self._table, problems = parse_ported(text, str(self.path), self.region)
+        table, problems = parse_ported(text, str(self.path), self.region)
+        racy = time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS
+        first, changed = not self._read, table != self._table
+        # a new dict each time: callers may keep the old one
+        self._stamp, self._table, self._read = (None if racy else stamp), table, True
+        if not (changed or first):
+            return False
         for problem in problems:
             log.warning("ported_file_line_skipped", problem=problem)
         log.info("ported_file_read", path=str(self.path), numbers=len(self._table))
         return True
 
+    def current(self) -> Mapping[str, str]:
+        """E.164 → carrier as the file reads now (one ``stat``; a re-read if it changed)."""
+        with self._lock:
+            self._refresh()
+            return self._table
+
     def carrier_of(self, e164: str) -> str | None:
         """The carrier the number was ported to, if the file lists it."""
-        self.refresh()
-        return self._table.get(e164)
+        return self.current().get(e164)
 
     @property
     def table(self) -> dict[str, str]:
-        self.refresh()
-        return dict(self._table)
+        return dict(self.current())
 
 
 @dataclass

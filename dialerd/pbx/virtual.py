@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from dialerd.domain import wire
 from dialerd.domain.agents import QueueCall, QueueCounts
+from dialerd.domain.agenttime import CustomerWait, QueueHour, QueueTime
 from dialerd.domain.clock import VirtualClock
 from dialerd.domain.pacing import Floor
 from dialerd.domain.ports import (
@@ -187,6 +188,18 @@ class VirtualPbx:
 
     def queue_call(self, ident: str) -> QueueCall | None:
         return None
+
+    def agent_times(self) -> list[QueueTime]:
+        return []
+
+    def take_agent_hours(self) -> list[QueueHour]:
+        return []
+
+    def give_back_agent_hours(self, hours: list[QueueHour]) -> None:
+        """Nothing to give back: no agents here."""
+
+    def take_customer_waits(self) -> list[CustomerWait]:
+        return []
 
     def in_flight(self) -> int:
         return len(self._pending)

@@ -7,11 +7,15 @@ live in one process (tests) without clashing over the global registry.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Protocol
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from dialerd.domain.agenttime import QueueTime
 from dialerd.logconfig import get_logger
 from dialerd.settings import MetricsSettings
 
@@ -19,6 +23,9 @@ log = get_logger(__name__)
 
 # Seconds between a number's due time and its dial: sub-second is the goal, minutes is a backlog.
 LATENESS_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
+# A customer's wait for an agent after answering: seed 001 wants calls taken within 20 s.
+WAIT_BUCKETS_S = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
+AGENT_STATES = ("ready", "ringing", "talking", "wrap_up", "paused")
 
 
 class Metrics(Protocol):
@@ -33,6 +40,8 @@ class Metrics(Protocol):
     def reconnected(self) -> None: ...
     def import_rejects(self, reason: str, n: int) -> None: ...
     def deadline_missed(self, campaign: str, n: int) -> None: ...
+    def customer_wait(self, queue: str, seconds: float) -> None: ...
+    def watch_agents(self, source: Callable[[], list[QueueTime]]) -> None: ...
     def serve(self, host: str, port: int) -> int: ...
     def close(self) -> None: ...
 
@@ -65,6 +74,12 @@ class NullMetrics:
         pass
 
     def deadline_missed(self, campaign: str, n: int) -> None:
+        pass
+
+    def customer_wait(self, queue: str, seconds: float) -> None:
+        pass
+
+    def watch_agents(self, source: Callable[[], list[QueueTime]]) -> None:
         pass
 
     def serve(self, host: str, port: int) -> int:
@@ -105,6 +120,13 @@ class PrometheusMetrics:
             "dialerd_deadlines_missed",
             "Contacts closed or paused because their deadline passed before they were reached",
             ["campaign"],
+            registry=r,
+        )
+        self._wait = Histogram(
+            "dialerd_customer_wait_seconds",
+            "An answered dial's wait for an agent: answer to agent, or to abandon",
+            ["queue"],
+            buckets=WAIT_BUCKETS_S,
             registry=r,
         )
         self._server: WSGIServer | None = None
@@ -154,6 +176,48 @@ class PrometheusMetrics:
     def deadline_missed(self, campaign: str, n: int) -> None:
         if n > 0:
             self._missed.labels(campaign=campaign).inc(n)
+
+    def customer_wait(self, queue: str, seconds: float) -> None:
+        self._wait.labels(queue=queue).observe(max(0.0, seconds))
+
+    def watch_agents(self, source: Callable[[], list[QueueTime]]) -> None:
+        """Read the agents' seconds from ``source`` at each scrape."""
+        self.registry.register(_AgentCollector(source))
+
+
+class _AgentCollector(Collector):
+    """The queue tracker's agent seconds, as counters and this hour's occupancy."""
+
+    def __init__(self, source: Callable[[], list[QueueTime]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        seconds = CounterMetricFamily(
+            "dialerd_agent_seconds",
+            "Agents' seconds by queue and state since the daemon started (logged in: all of "
+            "them; occupancy = rate(talking + wrap_up) / rate(all))",
+            labels=["queue", "state"],
+        )
+        wraps = CounterMetricFamily(
+            "dialerd_agent_wrap_ups", "Wrap-up spells that ended", labels=["queue"]
+        )
+        occupancy = GaugeMetricFamily(
+            "dialerd_agent_occupancy",
+            "(talk + wrap-up) / logged-in time of the queue's agents, this UTC hour so far",
+            labels=["queue"],
+        )
+        for t in self._source():
+            for state in AGENT_STATES:
+                seconds.add_metric([t.queue, state], getattr(t.total, state))
+            wraps.add_metric([t.queue], t.total.wrap_ups)
+            if (occ := t.this_hour.occupancy) is not None:
+                occupancy.add_metric([t.queue], occ)
+        yield seconds
+        yield wraps
+        yield occupancy
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # no scrape at registration (the source may not be up yet)
 
 
 def make_metrics(settings: MetricsSettings) -> Metrics:

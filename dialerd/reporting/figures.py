@@ -68,6 +68,17 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec("human_answers", "Human answers", "人工应答次数", "count"),
     FigureSpec("abandoned_calls", "Abandoned (no agent free)", "放弃(未接入坐席)", "count"),
     FigureSpec("abandon_rate", "Abandon rate", "放弃率", "rate"),
+    FigureSpec("customer_waits", "Answered calls handed to agents", "转坐席次数", "count"),
+    FigureSpec("customer_wait_p50_s", "Customer wait, median", "客户等待中位数", "seconds"),
+    FigureSpec(
+        "customer_wait_p95_s", "Customer wait, 95th percentile", "客户等待95分位", "seconds"
+    ),
+    FigureSpec(
+        "agent_within_20s_rate", "Taken by an agent within 20 s", "20秒内接入坐席率", "rate"
+    ),
+    FigureSpec("agent_hours", "Agent hours logged in", "坐席在线小时数", "ratio"),
+    FigureSpec("agent_occupancy", "Agent occupancy", "坐席占用率", "rate"),
+    FigureSpec("dials_per_agent_hour", "Dials per agent-hour", "每坐席小时呼出", "ratio"),
 )
 
 # Outcomes of a call a person answered (not a machine): the abandon rate's denominator.
@@ -96,6 +107,10 @@ DAILY_COLUMNS: tuple[str, ...] = (
     "our_fault_dials",
     "ring_seconds",
     "talk_seconds",
+    "complaints",
+    "human_answers",
+    "abandoned_calls",
+    "abandon_rate",
 )
 
 # seed 003's weekly summary (reporting/localdays.py has the formulas)
@@ -128,6 +143,8 @@ class Report:
     funnel: list[dict[str, Any]] = field(default_factory=list)
     lateness: dict[str, Any] = field(default_factory=dict)
     dials_by_local_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    # abandoned ÷ human answers per hour of the local day, None where nobody answered
+    abandon_by_local_hour: list[float | None] = field(default_factory=lambda: [None] * 24)
     undialable: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -144,6 +161,7 @@ class Report:
             "round_funnel": self.funnel,
             "dispatch_lateness": self.lateness,
             "dials_by_local_hour": self.dials_by_local_hour,
+            "abandon_by_local_hour": self.abandon_by_local_hour,
             "undialable_sample": self.undialable,
         }
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, text
 
@@ -13,6 +12,7 @@ from dialerd.db.queue import usable_sql
 from dialerd.domain.states import ContactState
 from dialerd.errors import CampaignNotFound
 from dialerd.reporting import localdays
+from dialerd.reporting.agents import agent_figures, queue_of
 from dialerd.reporting.figures import (
     DAILY_COLUMNS,
     HUMAN_ANSWER_OUTCOMES,
@@ -107,6 +107,7 @@ def load_report(
     """
     with engine.connect() as conn:
         cid, tz = campaign_row(conn, name)
+        queue = queue_of(conn, cid)
     jobs: dict[str, tuple[str, dict[str, Any]]] = {
         "figures": (FIGURES_SQL, {}),
         "dial_figures": (DIAL_FIGURES_SQL, {}),
@@ -116,23 +117,26 @@ def load_report(
         "outcomes": _outcomes_sql(since, until),
         "undialable": (UNDIALABLE_SQL, {"n": UNDIALABLE_SAMPLE}),
     }
-    if detail:
+    if detail or queue is not None:  # the agent figures follow the dialling hours
         jobs["hourly"] = (
-            "SELECT hour_utc, calls_made FROM v_campaign_hourly WHERE campaign_id = :c",
+            "SELECT hour_local, hour_utc, calls_made, human_answers, abandoned_calls "
+            "FROM v_campaign_hourly WHERE campaign_id = :c",
             {},
         )
     rows = _run_all(engine, cid, jobs)
     days: list[dict[str, Any]] = []
-    if detail:  # by the campaign's local day (v_campaign_daily has UTC days)
+    if detail:  # by the campaign's local day
         with engine.connect() as conn:
-            days = localdays.daily(conn, cid, tz, since, until)
+            days = localdays.daily(conn, cid, since, until)
     (figures,) = rows["figures"]
     figures.update(rows["dial_figures"][0])
     figures.update(_sla(rows["sla"]))
     hours = figures["dialling_hours"]  # v_campaign_figures.completed_per_hour, same formula
     figures["completed_per_hour"] = figures["completed_accounts"] / hours if hours else None
     figures.update(abandon_figures(rows["outcomes"]))
-    hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_utc"][:10], since, until)]
+    hourly = [h for h in rows.get("hourly", []) if _in_range(h["hour_local"][:10], since, until)]
+    with engine.connect() as conn:
+        figures.update(agent_figures(conn, cid, queue, hourly))
     lateness = rows["lateness"]
     numbers = _numbers(engine, [u["id"] for u in rows["undialable"]])
     return Report(
@@ -147,7 +151,8 @@ def load_report(
         outcomes=_with_shares(rows["outcomes"]),
         funnel=[{k: v for k, v in f.items() if k != "campaign_id"} for f in rows["funnel"]],
         lateness={k: lateness[0][k] for k in LATENESS_COLUMNS} if lateness else {},
-        dials_by_local_hour=_local_hours(hourly, ZoneInfo(tz)),
+        dials_by_local_hour=_by_hour(hourly, "calls_made"),
+        abandon_by_local_hour=_abandon_by_hour(hourly),
         undialable=[
             _masked(u, numbers.get(u["id"], []), show_numbers, show_names)
             for u in rows["undialable"]
@@ -222,13 +227,19 @@ def _with_shares(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "share": r["dials"] / total if total else None} for r in rows]
 
 
-def _local_hours(hourly: list[dict[str, Any]], tz: ZoneInfo) -> list[int]:
-    """Dials per hour of the day in the campaign's time zone (UTC hour buckets shifted)."""
+def _by_hour(hourly: list[dict[str, Any]], column: str) -> list[int]:
+    """A column summed per hour of the campaign's local day (v_campaign_hourly.hour_local)."""
     hours = [0] * 24
     for h in hourly:
-        moment = datetime.strptime(h["hour_utc"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-        hours[moment.astimezone(tz).hour] += int(h["calls_made"])
+        hours[int(h["hour_local"][11:13])] += int(h[column] or 0)
     return hours
+
+
+def _abandon_by_hour(hourly: list[dict[str, Any]]) -> list[float | None]:
+    """Abandoned ÷ human answers per local hour of the day (None: no human answer then)."""
+    human = _by_hour(hourly, "human_answers")
+    abandoned = _by_hour(hourly, "abandoned_calls")
+    return [a / h if h else None for a, h in zip(abandoned, human, strict=True)]
 
 
 # Contacts never reached whose numbers are all dead or DNC (v_contact_status's

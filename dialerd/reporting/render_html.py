@@ -76,6 +76,7 @@ def _charts(report: Report) -> str:
         days.append(d["day"])
         reached.append(cumulative / valid if valid else 0.0)
     hourly = [[float(v) for v in report.dials_by_local_hour]]
+    abandon = [[100 * (r or 0.0) for r in report.abandon_by_local_hour]]
     names = ("entered", "first reached", "finished")
     figures = [
         (
@@ -85,7 +86,11 @@ def _charts(report: Report) -> str:
         ("Outcome mix  呼叫结果", svg.hbars("chart-outcomes", "Outcome mix", outcome_items)),
         ("Round funnel  轮次漏斗", svg.bars("chart-funnel", "Round funnel", rounds, funnel, names)),
         (
-            "Reachable rate over time (UTC days)  接通率走势",
+            f"Abandon rate per hour, % ({report.timezone})  每小时放弃率",
+            svg.bars("chart-abandon", "Abandon rate (%)", hours, abandon),
+        ),
+        (
+            f"Reachable rate over time ({report.timezone} days)  接通率走势",
             svg.line("chart-reachable", "Reachable rate", days, reached, as_percent=True),
         ),
     ]
@@ -155,7 +160,7 @@ def render(report: Report) -> str:
 
 
 def _daily(column: str, value: Any) -> str:
-    if column in ("answer_rate", "connect_rate", "valid_rate"):
+    if column in ("answer_rate", "connect_rate", "valid_rate", "abandon_rate"):
         return format_value("rate", value)
     if column.endswith("seconds"):
         return format_value("seconds", value)

@@ -42,6 +42,7 @@ _DAILY_KINDS: dict[str, Kind] = {
     "ring_seconds": "seconds",
     "connect_rate": "rate",
     "valid_rate": "rate",
+    "abandon_rate": "rate",
 }
 
 

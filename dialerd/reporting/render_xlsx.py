@@ -22,6 +22,7 @@ _FIGURE_KINDS: dict[Kind, CellKind] = {
 _DAILY_KINDS: dict[str, CellKind] = {
     "day": "date",
     "answer_rate": "percent",
+    "abandon_rate": "percent",
     "ring_seconds": "number",
     "talk_seconds": "number",
 }

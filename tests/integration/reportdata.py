@@ -112,6 +112,7 @@ def _attempt(values: tuple[Any, ...], camp: int = 1) -> dict[str, Any]:
         "is_appointment": False,
         "planned_at": planned,
         "claimed_at": planned,
+        "utc_offset_s": 8 * 3600,  # Asia/Shanghai's, as the dispatcher writes it
         "started_at": t(f["started"]) if f["started"] else None,
         "answered_at": t(f["answered"]) if f["answered"] else None,
         "ended_at": t(f["ended"]) if f["ended"] else None,

@@ -38,6 +38,7 @@ def test_attempt_row_is_committed_before_the_dial(engine: Engine, tmp_path: Path
     assert seen == ["dialing"]  # committed, and visible to another connection, before the dial
     (attempt,) = _attempts(engine)
     assert attempt.status == "dialing" and attempt.started_at is not None
+    assert attempt.utc_offset_s == 8 * 3600  # the campaign's Asia/Shanghai: its local day
 
 
 def test_answered_call_completes_the_contact(engine: Engine, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from dialerd.domain.agenttime import AgentSeconds, QueueTime
 from dialerd.process.metrics import NullMetrics, PrometheusMetrics, make_metrics
 from dialerd.settings import MetricsSettings
 
@@ -95,3 +96,20 @@ def test_enabled_metrics_listen_on_the_configured_address() -> None:
         assert _scrape(port)[("dialerd_pbx_reconnects_total", ())] == 1
     finally:
         metrics.close()
+
+
+def test_agents_seconds_occupancy_and_customer_waits(served: tuple[PrometheusMetrics, int]) -> None:
+    metrics, port = served
+    total = AgentSeconds(ready=30, talking=90, wrap_up=20, paused=10, wrap_ups=1)
+    hour = AgentSeconds(ready=10, talking=20, wrap_up=10)
+    metrics.watch_agents(lambda: [QueueTime("callback-team", total, hour, (20.0,))])
+    metrics.customer_wait("callback-team", 1.5)
+    metrics.customer_wait("callback-team", 25.0)
+    got = _scrape(port)
+    team = ("queue", "callback-team")
+    assert got[("dialerd_agent_seconds_total", (team, ("state", "talking")))] == 90
+    assert got[("dialerd_agent_seconds_total", (team, ("state", "paused")))] == 10
+    assert got[("dialerd_agent_wrap_ups_total", (team,))] == 1
+    assert got[("dialerd_agent_occupancy", (team,))] == 0.75  # (20 + 10) / 40, this hour
+    assert got[("dialerd_customer_wait_seconds_count", (team,))] == 2
+    assert got[("dialerd_customer_wait_seconds_bucket", (("le", "20.0"), team))] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -87,3 +88,36 @@ def test_bad_lines_are_named_and_skipped() -> None:
     )
     assert table == {PORTED: "China Mobile"}
     assert [p.split(": ")[0:2] for p in problems] == [["p.csv:3", "number"], ["p.csv:4", "carrier"]]
+
+
+def _same_stamp_rewrite(path: Path, text: str) -> None:
+    """Rewrite the file in place with content of the same size and the same mtime."""
+    before = path.stat()
+    assert len(text.encode()) == before.st_size
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_the_carrier_is_decided_when_the_dial_is_built(engine: Engine, tmp_path: Path) -> None:
+    campaign = write_campaign(tmp_path, ["c1,张三,18612345678"], extra=RULES)
+    ported_file = tmp_path / "ported.csv"
+    ported_file.write_text("18612345678,China Unicom\n", encoding="utf-8")
+    rig = make_rig(engine, campaign, ported_file=ported_file)
+    lookup = rig.dispatcher._carriers
+    assert lookup is not None and lookup()[PORTED] == "China Unicom"  # read, and cached
+    # ported to China Mobile just now: same size, same mtime; no periodic job has run
+    _same_stamp_rewrite(ported_file, "18612345678,China Mobile\n")
+    assert rig.step() == 1
+    assert _lines(engine)[PORTED] == ("13910001000", "PJSIP/8618612345678@cmcc")
+    with engine.connect() as conn:
+        assert conn.execute(select(PhoneNumber.carrier_source)).scalar_one() == "prefix"
+
+
+def test_a_change_within_the_timestamp_granularity_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "ported.csv"
+    path.write_text("18612345678,China Unicom\n", encoding="utf-8")
+    ported = PortedCarriers(path)
+    assert ported.carrier_of(PORTED) == "China Unicom"
+    _same_stamp_rewrite(path, "18612345678,China Mobile\n")
+    assert ported.carrier_of(PORTED) == "China Mobile"
+    assert ported.refresh() is False  # read again while recent, but nothing new in it

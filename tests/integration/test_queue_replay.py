@@ -201,3 +201,23 @@ def test_each_dial_rings_then_is_answered_queued_and_over() -> None:
     assert run.phases == {f"att-queue-over-{a}": [None, ANS, QUE, END] for a in range(4)}
     paused = play("queue-all-agents-paused", watch=("att-queue-paused",))
     assert paused.phases == {"att-queue-paused": [None, ANS, END]}  # JOINEMPTY: never queued
+
+
+def test_the_agents_time_and_the_customers_waits_from_four_calls() -> None:
+    run = play("queue-four-calls-two-agents")
+    later = run.end + timedelta(seconds=3.1)  # both wrap-ups (3 s, queues.conf) are over
+    (t,) = run.tracker.agent_times(later)
+    assert t.queue == QUEUE and t.total.wrap_ups == 2 and t.wraps == (3.0, 3.0)
+    taken = [run.call(f"att-queue-over-{a}") for a in (0, 1)]
+    ends = [(c.connected_at, c.completed_at) for c in taken]
+    talk = sum((end - start).total_seconds() for start, end in ends if start and end)
+    # the device may go in-call a few ms before AgentConnect; arrival times follow the reads
+    assert abs(t.total.talking - talk) < 0.5 and t.total.wrap_up == 6.0
+    assert t.total.occupancy is not None and 0 < t.total.occupancy < 1
+    waits = {w.attempt: (w.member, w.seconds) for w in run.tracker.take_waits()}
+    assert set(waits) == {f"att-queue-over-{a}" for a in range(4)}
+    assert [waits[f"att-queue-over-{a}"][0] for a in range(4)] == ["agent2", "agent1", None, None]
+    assert all(seconds >= 0 for _, seconds in waits.values())
+    assert run.tracker.take_waits() == []
+    hours = run.tracker.take_hours(later)
+    assert abs(sum(h.seconds.logged_in for h in hours) - t.total.logged_in) < 1e-6

@@ -154,7 +154,7 @@ def test_html_needs_an_output_file(run: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "r.html"
     _ok(run, "report", "c1", "--format", "html", "--output", str(target))
     page = target.read_text(encoding="utf-8")
-    assert page.count("<svg") == 4 and "http://" not in page.replace(
+    assert page.count("<svg") == 5 and "http://" not in page.replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
 

@@ -30,7 +30,9 @@ def run(config: Path, *args: str) -> Result:
 
 def test_status_lists_agents_per_queue_of_live_daemons_only(config: Path, engine: Engine) -> None:
     now = datetime.now(UTC)
-    team = QueueCounts("callback-team", ready=3, talking=5, wrap_up=2, paused=1, waiting=4)
+    team = QueueCounts(
+        "callback-team", ready=3, talking=5, wrap_up=2, paused=1, waiting=4, occupancy=0.724
+    )
     stale = QueueCounts("old-queue", ready=9)
     with Session(engine) as session, session.begin():
         for name in ("a-1", "b-2", "c-3"):
@@ -56,8 +58,11 @@ def test_status_lists_agents_per_queue_of_live_daemons_only(config: Path, engine
         "PAUSED",
         "UNAVAILABLE",
         "WAITING",
+        "OCCUPANCY",
+        "(HOUR)",
     ]
-    assert lines[at + 2].split() == ["a-1", "callback-team", "3", "5", "0", "2", "1", "0", "4"]
+    row = ["a-1", "callback-team", "3", "5", "0", "2", "1", "0", "4", "72", "%"]
+    assert lines[at + 2].split() == row
     assert "old-queue" not in result.output
     doc = json.loads(run(config, "status", "--json").output)
     reported = {d["id"]: d["status"].get("agents") for d in doc["daemons"]}
@@ -74,5 +79,6 @@ def test_status_without_queues_prints_no_agent_table(config: Path, engine: Engin
 
 
 def test_counts_read_back_from_json_tolerate_bad_fields() -> None:
-    doc = {"queue": "q", "ready": 2, "paused": "x", "nonsense": 1}
+    doc = {"queue": "q", "ready": 2, "paused": "x", "nonsense": 1, "occupancy": "high"}
     assert QueueCounts.from_dict(doc) == QueueCounts("q", ready=2)
+    assert QueueCounts.from_dict({"queue": "q", "occupancy": 0.5}).occupancy == 0.5

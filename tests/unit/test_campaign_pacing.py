@@ -10,6 +10,8 @@ import pytest
 
 from dialerd.campaignfile.convert import to_calendar, to_caller_id_rules, to_pacing, to_policy
 from dialerd.campaignfile.loader import parse_text
+from dialerd.domain.agents import QueueCounts
+from dialerd.domain.agenttime import AgentSeconds, CustomerWait, QueueHour, QueueTime
 from dialerd.domain.clock import VirtualClock
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.pacing import Agent, AgentState, Floor, PacingConfig, PacingMode
@@ -134,3 +136,68 @@ def test_pacing_state_gates_by_the_floor_and_counts_results() -> None:
     pbx.floor_now = Floor(agents=(Agent(AgentState.READY),))
     assert pacing.allowance(rt, 10) == 2  # a new day in the campaign's zone: day counts reset
     assert pacing.stats(rt.name).snapshot(clock.now().timestamp()).day.dials == 0
+
+
+class _Queues(_Floors):
+    """A Telephony with agent queues: the tracker's wrap-up spells of one queue."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[QueueTime] = []
+
+    def queues(self) -> list[QueueCounts]:
+        return []
+
+    def queue_call(self, ident: str) -> None:
+        return None
+
+    def agent_times(self) -> list[QueueTime]:
+        return self.times
+
+    def take_agent_hours(self) -> list[QueueHour]:
+        return []
+
+    def give_back_agent_hours(self, hours: list[QueueHour]) -> None:
+        pass
+
+    def take_customer_waits(self) -> list[CustomerWait]:
+        return []
+
+
+def test_the_queues_wrap_ups_feed_the_pacers_statistics() -> None:
+    model, _ = parse_text(BASE, PATH)
+    assert model is not None
+    clock = VirtualClock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    pbx = _Queues()
+    pbx.floor_now = Floor(agents=(Agent(AgentState.WRAP_UP, 3.0),))
+    pacing = Pacing(cast(Telephony, pbx), clock, monotonic=lambda: clock.now().timestamp())
+
+    def runtime(name: str, queue: str) -> CampaignRuntime:
+        return CampaignRuntime(
+            id=1,
+            name=name,
+            policy=to_policy(model),
+            calendar=to_calendar(model),
+            caller_ids=to_caller_id_rules(model),
+            answered=AnsweredTarget(context="dialerd-queue", exten="s"),
+            pacing=PacingConfig(mode=PacingMode.PROGRESSIVE),
+            queue=queue,
+        )
+
+    ours, other = runtime("c", "callback-team"), runtime("d", "sales")
+
+    def wraps(*seconds: float) -> None:
+        total = AgentSeconds(wrap_up=sum(seconds), wrap_ups=len(seconds))
+        pbx.times = [QueueTime("callback-team", total, total, tuple(seconds))]
+
+    wraps(20.0, 22.0)
+    pacing.allowance(ours, 10)
+    pacing.allowance(other, 10)
+    assert pacing.stats("c").wrap_up.total == 2  # what the queue saw before the first ask
+    assert pacing.stats("d").wrap_up.total == 0  # another queue's agents
+    pacing.allowance(ours, 10)
+    assert pacing.stats("c").wrap_up.total == 2  # each spell once
+    wraps(20.0, 22.0, 300.0)
+    pacing.allowance(ours, 10)
+    snap = pacing.stats("c").snapshot(clock.now().timestamp())
+    assert pacing.stats("c").wrap_up.total == 3 and snap.wrap_up.mean > 100

@@ -1,15 +1,31 @@
-"""The zone offsets the SQLite local-day expression is built from, against zoneinfo."""
+"""The zone offsets migration 0010 fills existing attempts with, against zoneinfo; weeks."""
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dialerd.reporting.localdays import offsets, weekly
+from dialerd.reporting.localdays import weekly
+
+_PATH = Path(__file__).parents[2] / "migrations" / "versions" / "0010_local_days.py"
+
+
+def _migration() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("dialerd_migration_0010", _PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+offsets = _migration().spans
 
 FIRST = datetime(2025, 12, 20, tzinfo=UTC)
 LAST = datetime(2027, 1, 10, tzinfo=UTC)

@@ -14,6 +14,7 @@ from dialerd.db.models.access import (
     ApiToken,
     AttemptSummary,
     Instance,
+    QueueAgentHour,
     SharedSecret,
 )
 from dialerd.db.models.campaigns import (
@@ -40,6 +41,7 @@ __all__ = [
     "Instance",
     "OutcomeLabel",
     "PhoneNumber",
+    "QueueAgentHour",
     "Round",
     "SharedSecret",
 ]

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -43,6 +44,26 @@ class Instance(Base):
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
     in_flight: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class QueueAgentHour(Base):
+    """One daemon's view of one agent queue in one UTC hour: its agents' seconds by state.
+
+    Added to at every heartbeat (migration 0010); several daemons on one PBX each
+    see the same agents, so readers take the largest row of an hour, not the sum.
+    """
+
+    __tablename__ = "queue_agent_hours"
+
+    queue: Mapped[str] = mapped_column(String(80), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ready_s: Mapped[float] = mapped_column(Float)
+    ringing_s: Mapped[float] = mapped_column(Float)
+    talking_s: Mapped[float] = mapped_column(Float)
+    wrap_up_s: Mapped[float] = mapped_column(Float)
+    paused_s: Mapped[float] = mapped_column(Float)
+    wrap_ups: Mapped[int] = mapped_column(Integer)
 
 
 class SharedSecret(Base):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -31,7 +32,7 @@ from dialerd.domain.states import AttemptStatus, ContactState, NumberState
 # Predicates of the reporting indexes (migration 0002 and docs/database.md).
 _COUNTED = (
     "started_at IS NOT NULL AND (outcome IS NULL OR NOT (outcome IN ('internal_failure', "
-    "'interrupted')))"
+    "'interrupted', 'abandoned')))"
 )
 _REACHED = (
     f"({_COUNTED}) AND (outcome IN ('answered', 'completed', 'callback_requested', "
@@ -194,6 +195,7 @@ class Attempt(Base):
             "contact_id",
             "round",
             "started_at",
+            "utc_offset_s",
             sqlite_where=text(_REACHED),
             postgresql_where=text(_REACHED),
         ),
@@ -203,6 +205,13 @@ class Attempt(Base):
             "contact_id",
             sqlite_where=text(_SUCCESS),
             postgresql_where=text(_SUCCESS),
+        ),
+        Index(
+            "ix_attempts_waited",
+            "campaign_id",
+            "customer_wait_s",
+            sqlite_where=text("customer_wait_s IS NOT NULL"),
+            postgresql_where=text("customer_wait_s IS NOT NULL"),
         ),
         Index(
             "ix_attempts_open",
@@ -229,6 +238,8 @@ class Attempt(Base):
     is_appointment: Mapped[bool] = mapped_column(Boolean, default=False)
     planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # the campaign zone's UTC offset at claimed_at: the dial's local day (migration 0010)
+    utc_offset_s: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -248,3 +259,6 @@ class Attempt(Base):
     signals: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error: Mapped[str | None] = mapped_column(Text)
     recording_file: Mapped[str | None] = mapped_column(String(255))  # DIALERD_RECORDING_FILE
+    # answered, handed to an agent queue: the wait for an agent and who took it (0010)
+    customer_wait_s: Mapped[float | None] = mapped_column(Float)
+    agent: Mapped[str | None] = mapped_column(String(100))

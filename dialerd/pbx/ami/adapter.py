@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialerd.domain.agents import QueueCall, QueueCounts
+from dialerd.domain.agenttime import CustomerWait, QueueHour, QueueTime
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.pacing import Floor
@@ -354,6 +355,23 @@ class AmiTelephony:
         """A dial's queue figures, by its key (= Uniqueid), Linkedid or DIALERD_ATTEMPT."""
         with self._queues_lock:
             return self._queues.call(ident)
+
+    def agent_times(self) -> list[QueueTime]:
+        """Each queue's agent seconds by state, and its recent wrap-up spells."""
+        with self._queues_lock:
+            return self._queues.agent_times(self._clock.now())
+
+    def take_agent_hours(self) -> list[QueueHour]:
+        with self._queues_lock:
+            return self._queues.take_hours(self._clock.now())
+
+    def give_back_agent_hours(self, hours: list[QueueHour]) -> None:
+        with self._queues_lock:
+            self._queues.give_back(hours)
+
+    def take_customer_waits(self) -> list[CustomerWait]:
+        with self._queues_lock:
+            return self._queues.take_waits()
 
     def _track_queues(self, events: list[AmiMessage], now: datetime) -> None:
         with self._queues_lock:

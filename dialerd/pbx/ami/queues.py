@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from dialerd.domain.agents import CallEnd, Member, QueueCall, QueueCounts
+from dialerd.domain.agenttime import AgentClock, CustomerWait, QueueHour, QueueTime
 from dialerd.domain.pacing.floor import Agent, AgentState, Floor
 from dialerd.pbx.ami.correlate import ATTEMPT_VARIABLE
 from dialerd.pbx.ami.dialphases import DialPhases, Phase
@@ -154,6 +155,8 @@ class QueueTracker:
         self._waiting: dict[str, set[str]] = {}  # queue -> Uniqueids of callers in it
         self._channels: dict[str, _Channel] = {}  # tagged channels, by Uniqueid
         self.dials = DialPhases(max_calls)  # how far each dial got, by DIALERD_ATTEMPT
+        self._time = AgentClock()  # the agents' seconds by state, looked at after each event
+        self._waits: list[CustomerWait] = []  # tagged calls taken or abandoned, not yet taken
         self._handlers = {
             "QueueParams": self._on_params,
             "QueueMember": self._on_member_row,
@@ -177,9 +180,12 @@ class QueueTracker:
     # -- input ------------------------------------------------------------------------
     def feed(self, msg: Message, now: datetime) -> None:
         """One AMI event (others are ignored)."""
-        handler = self._handlers.get(msg.get("Event") or "")
+        event = msg.get("Event") or ""
+        handler = self._handlers.get(event)
         if handler is not None:
             handler(msg, now)
+            if event in QUEUE_EVENTS:  # channel events change no member's state
+                self._look(now)
 
     def snapshot(self, rows: Iterable[Message], now: datetime) -> None:
         """The rows of a whole ``QueueStatus``: it replaces what was known of the queues listed.
@@ -202,6 +208,34 @@ class QueueTracker:
             self._waiting[queue] = self._waiting.get(queue, set()) & waiting
         for row in rows:
             self.feed(row, now)
+
+    def _look(self, now: datetime) -> None:
+        for queue in self._members:
+            self._time.observe(queue, self.members(queue, now), now)
+
+    def agent_times(self, now: datetime) -> list[QueueTime]:
+        """Each queue's agent seconds by state (since start, this hour), recent wrap-ups."""
+        self._look(now)
+        return self._time.times(now)
+
+    def take_hours(self, now: datetime) -> list[QueueHour]:
+        """Agent seconds per queue and hour added since the last take."""
+        self._look(now)
+        return self._time.take_hours()
+
+    def give_back(self, hours: list[QueueHour]) -> None:
+        self._time.give_back(hours)
+
+    def take_waits(self) -> list[CustomerWait]:
+        """Customer waits of tagged dials since the last take (answer → agent, or → abandon)."""
+        waits, self._waits = self._waits, []
+        return waits
+
+    def _waited(self, uid: str) -> None:
+        call = self._calls.get(uid)
+        if call is not None and call.attempt and (wait := call.wait_s) is not None:
+            self._waits.append(CustomerWait(call.attempt, call.queue, wait, call.member))
+            del self._waits[: -self._max_calls]
 
     def set_wrapup(self, queue: str, seconds: float) -> None:
         self._wrapup[queue] = max(0.0, seconds)
@@ -407,6 +441,7 @@ class QueueTracker:
         uid = msg.get("Uniqueid") or ""
         self._waiting.get(msg.get("Queue") or "", set()).discard(uid)
         self._update_call(uid, end=CallEnd.ABANDONED, left_at=now, hold_s=_int(msg, "HoldTime"))
+        self._waited(uid)
         for device in self._devices.values():
             if device.ringing_for == uid:
                 device.ringing_for = device.ringing_at = None
@@ -445,6 +480,7 @@ class QueueTracker:
             hold_s=_int(msg, "HoldTime"),
             ring_s=_int(msg, "RingTime"),
         )
+        self._waited(uid)
 
     def _on_complete(self, msg: Message, now: datetime) -> None:
         uid = msg.get("Uniqueid") or ""
