@@ -40,6 +40,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +62,9 @@ def _script(arg: str | None) -> Path:
 
 def _action(headers: list[tuple[str, str]]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
+
+
+CHANNELS_PER_DIAL = 2  # Local/…@callee-sim: the ;1 and ;2 halves
 
 
 def _number(round_no: int, i: int) -> str:
@@ -105,8 +109,10 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
             sock.sendall(b"".join(chunk))
             chunk = []
     sock.sendall(b"".join(chunk))
-    responses = 0
-    while responses < calls:
+    responses = hangups = 0
+    # done as dialerd is done: every OriginateResponse in and every channel hung up
+    # (a vacant dial has two, the Local channel's halves)
+    while responses < calls or hangups < CHANNELS_PER_DIAL * calls:
         data = sock.recv(65536)
         if not data:
             raise RuntimeError("Asterisk closed the AMI connection")
@@ -114,6 +120,7 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
         head, _, buf = buf.rpartition(b"\r\n\r\n")
         buf = buf if head else head + buf
         responses += head.count(b"Event: OriginateResponse")
+        hangups += head.count(b"Event: Hangup\r\n")
     elapsed = time.perf_counter() - started
     sock.close()
     return calls / elapsed
@@ -145,7 +152,7 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
         started = time.perf_counter()
         for request in requests:
             telephony.originate(request)
-        wait_for(lambda: len(results) >= calls, f"{calls} adapter results", 600)
+        _poll(lambda: len(results) >= calls, f"{calls} adapter results")
         elapsed = time.perf_counter() - started
     finally:
         telephony.close()
@@ -177,7 +184,7 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     assert loaded.returncode == 0, loaded.stderr
     daemon = site.start()
     try:
-        wait_for(lambda: _done(site.db) >= calls, f"{calls} results committed", 600)
+        cpu = _watch(site.db, calls, daemon.pid)
         finished = time.time()
     finally:
         site.stop(daemon, signal.SIGTERM)
@@ -186,18 +193,56 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
         first = conn.execute("SELECT min(claimed_at) FROM attempts").fetchone()[0]
         outcomes = dict(conn.execute("SELECT outcome, count(*) FROM attempts GROUP BY outcome"))
     began = datetime.fromisoformat(first).timestamp()
+    DIALERD_CPU.append(cpu / calls)
     return calls / (finished - began), outcomes
 
 
-def _done(db: Path) -> int:
+DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
+
+
+def _watch(db: Path, calls: int, pid: int) -> float:
+    """Poll every 20 ms until ``calls`` results are committed; the daemon's CPU seconds meanwhile
+    (from its first attempt row on, so without its start-up)."""
+    cpu_at_first: float | None = None
+
+    def check() -> bool:
+        nonlocal cpu_at_first
+        claimed, done = _progress(db)
+        if cpu_at_first is None and claimed:
+            cpu_at_first = _cpu_s(pid)
+        return done >= calls
+
+    _poll(check, f"{calls} results committed")
+    return _cpu_s(pid) - (cpu_at_first or 0.0)
+
+
+def _poll(check: Callable[[], bool], what: str, timeout: float = 600) -> None:
+    """``wait_for`` every 20 ms: its 0.1 s would add up to 5 % to a 2-second run."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (and its waited-for children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _progress(db: Path) -> tuple[int, int]:
+    """Attempts claimed and attempts done."""
     if not db.exists():
-        return 0
+        return 0, 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT count(*) FROM attempts WHERE status = 'done'").fetchone()
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM attempts"
+            ).fetchone()
     except sqlite3.OperationalError:
-        return 0
-    return int(row[0])
+        return 0, 0
+    return int(row[0]), int(row[1])
 
 
 def main() -> int:
@@ -205,6 +250,11 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--run-asterisk", default=None)
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENTS),
+        help="which of plain,adapter,dialerd to run (plain always runs: the ratios need it)",
+    )
     parser.add_argument(
         "--eventfilter",
         action="store_true",
@@ -217,16 +267,21 @@ def main() -> int:
         pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
     print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
-    ratios: dict[str, list[float]] = {"adapter": [], "dialerd": []}
+    clients = [c for c in CLIENTS if c == "plain" or c in args.clients.split(",")]
+    ratios: dict[str, list[float]] = {c: [] for c in clients if c != "plain"}
+    pbx_cpu: dict[str, list[float]] = {c: [] for c in clients}
     wrong_total = 0
     try:
         for r in range(1, args.rounds + 1):
-            order = CLIENTS[r - 1 :] + CLIENTS[: r - 1]  # rotate the order per round
+            k = (r - 1) % len(clients)
+            order = clients[k:] + clients[:k]  # rotate the order per round
             rates: dict[str, float] = {}
             outcomes: dict[str, dict[str, int]] = {}
             for name in order:
+                before = _cpu_s(_asterisk_pid(pbx))
                 rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work)
                 wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+                pbx_cpu[name].append((_cpu_s(_asterisk_pid(pbx)) - before) / args.calls)
             for name in ratios:
                 ratios[name].append(rates[name] / rates["plain"])
             wrong = {
@@ -236,11 +291,18 @@ def main() -> int:
                 if k != "vacant"
             }
             wrong_total += sum(wrong.values())
+            line = " ".join(
+                f" {name} {rates[name]:6.0f}/s"
+                + (f" ({ratios[name][-1]:.2f})" if name in ratios else "")
+                for name in clients
+            )
+            cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
+            if "dialerd" in clients:
+                cpu += f"; dialerd's own {DIALERD_CPU[-1] * 1e3:.2f}"
             print(
-                f"round {r} ({' > '.join(order)}): plain {rates['plain']:6.0f}/s  "
-                f"adapter {rates['adapter']:6.0f}/s ({ratios['adapter'][-1]:.2f})  "
-                f"dialerd {rates['dialerd']:6.0f}/s ({ratios['dialerd'][-1]:.2f})  "
-                f"load {_load()}" + (f"  WRONG {wrong}" if wrong else ""),
+                f"round {r} ({' > '.join(order)}):{line}  load {_load()}\n"
+                f"    CPU ms per dial: Asterisk serving {cpu}"
+                + (f"  WRONG {wrong}" if wrong else ""),
                 flush=True,
             )
     finally:
@@ -250,6 +312,8 @@ def main() -> int:
             f"median ratio {name} / plain over {args.rounds} rounds: "
             f"{statistics.median(values):.2f}"
         )
+    if DIALERD_CPU:
+        print(f"median dialerd CPU per dial: {statistics.median(DIALERD_CPU) * 1e3:.2f} ms")
     print(f"load average {_load()}")
     return 1 if wrong_total else 0
 
@@ -290,6 +354,10 @@ def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float
     if name == "adapter":
         return adapter(pbx, calls, r)
     return dialerd(pbx, calls, r, work / f"site{r}")
+
+
+def _asterisk_pid(pbx: RealPbx) -> int:
+    return int((pbx.root / "var/run/asterisk/asterisk.pid").read_text().split()[0])
 
 
 def _load() -> str:
