@@ -202,7 +202,7 @@ def _national_fast(e164: str) -> str | None:
     ``parse`` of ``+`` and digits takes the first 1-3 digits that are a country code
     and keeps the rest as the national number, unless the country's national prefix
     pattern matches its start (then it may strip it: the long way). The formatting
-    rule is chosen as ``phonenumbers`` chooses it, with the patterns compiled once
+    rule is chosen and applied as ``phonenumbers`` does it, with the patterns compiled once
     (compiling them again on every call is most of a ``format_number``).
     """
     m = _E164_DIGITS.fullmatch(e164)
@@ -219,13 +219,27 @@ def _national_fast(e164: str) -> str | None:
     nsn = digits[n:]
     if not 2 <= len(nsn) <= 17 or (strip is not None and strip.match(nsn)):
         return None
-    for leading, whole, rule in rules:
+    for leading, whole, template in rules:
         if (leading is None or leading.match(nsn)) and whole.fullmatch(nsn):
-            return _pnu._format_nsn_using_pattern(nsn, rule, PhoneNumberFormat.NATIONAL)
+            return whole.sub(template, nsn)
     return nsn
 
 
-_Rule = tuple["re.Pattern[str] | None", "re.Pattern[str]", "phonenumbers.NumberFormat"]
+_Rule = tuple["re.Pattern[str] | None", "re.Pattern[str]", str]
+
+
+def _national_rule(f: phonenumbers.NumberFormat) -> _Rule | None:
+    """A format's patterns, compiled, and the replacement ``_format_nsn_using_pattern`` makes
+    for NATIONAL without a carrier code; None for a format without a pattern (the long way)."""
+    if f.pattern is None or f.format is None:
+        return None
+    template = f.format
+    if f.national_prefix_formatting_rule:
+        template = re.sub(
+            _pnu._FIRST_GROUP_PATTERN, f.national_prefix_formatting_rule, template, count=1
+        )
+    leading = re.compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None
+    return leading, re.compile(f.pattern), template
 
 
 @cache
@@ -238,15 +252,10 @@ def _country_formats(code: int) -> tuple[re.Pattern[str] | None, list[_Rule]] | 
     if meta is None:
         return None
     prefix = meta.national_prefix_for_parsing
-    rules: list[_Rule] = [
-        (
-            re.compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None,
-            re.compile(f.pattern),
-            f,
-        )
-        for f in meta.number_format
-    ]
-    return (re.compile(prefix) if prefix else None), rules
+    rules = [_national_rule(f) for f in meta.number_format]
+    if None in rules:
+        return None
+    return (re.compile(prefix) if prefix else None), [r for r in rules if r is not None]
 
 
 def render_dial_number(e164: str, placeholder: str, dial_prefix: str = "") -> str:
