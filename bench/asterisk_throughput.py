@@ -9,12 +9,15 @@ stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``:
 
 One Asterisk instance serves every run. Each round runs, one after the other on
 the same PBX, so that all three see the same machine (the order rotates from
-round to round):
+round to round; ``--pin`` gives Asterisk one core and the clients the other):
 
 * plain: one TCP socket, Login, then every Originate pipelined (Async, the
   reference ``[callee-sim]`` vacant number ``…3``, the same Context, Exten,
-  Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId);
-  the clock runs from the first write to the last OriginateResponse;
+  Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId,
+  event classes call and system); the clock runs from the first write until every
+  OriginateResponse and every Hangup (two a dial: the Local channel's halves) is
+  read, the point where dialerd too knows each call has ended; it correlates
+  nothing and writes nothing;
 * adapter: dialerd's ``AmiTelephony`` in this process, every dial originated
   at once (the same numbers, Context, Exten, Timeout, CallerID and variables as
   `dialerd run`), the clock from the first ``originate`` to the last result
@@ -26,7 +29,10 @@ round to round):
 
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
-dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it).
+dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it;
+dialerd's: one attempt per number, every number dialled). Each round also
+prints CPU per dial: Asterisk's while it served each client, and the daemon's
+own from its first claim on; on a shared machine these vary less than the rates.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ import signal
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -192,6 +199,11 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     with sqlite3.connect(site.db) as conn:
         first = conn.execute("SELECT min(claimed_at) FROM attempts").fetchone()[0]
         outcomes = dict(conn.execute("SELECT outcome, count(*) FROM attempts GROUP BY outcome"))
+        attempts, numbers = conn.execute(
+            "SELECT count(*), count(DISTINCT phone_number_id) FROM attempts"
+        ).fetchone()
+    if attempts != numbers or numbers != calls:  # a number dialled twice, or one never
+        outcomes["duplicate or missing"] = abs(attempts - numbers) + abs(numbers - calls)
     began = datetime.fromisoformat(first).timestamp()
     DIALERD_CPU.append(cpu / calls)
     return calls / (finished - began), outcomes
@@ -256,6 +268,11 @@ def main() -> int:
         help="which of plain,adapter,dialerd to run (plain always runs: the ratios need it)",
     )
     parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Asterisk on the first CPU, this bench and dialerd on the others (taskset)",
+    )
+    parser.add_argument(
         "--eventfilter",
         action="store_true",
         help="manager.conf with the eventfilter lines of docs/asterisk.md (for every client)",
@@ -266,6 +283,8 @@ def main() -> int:
     if args.eventfilter:
         pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
+    if args.pin:
+        _pin(pbx)
     print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
     clients = [c for c in CLIENTS if c == "plain" or c in args.clients.split(",")]
     ratios: dict[str, list[float]] = {c: [] for c in clients if c != "plain"}
@@ -354,6 +373,20 @@ def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float
     if name == "adapter":
         return adapter(pbx, calls, r)
     return dialerd(pbx, calls, r, work / f"site{r}")
+
+
+def _pin(pbx: RealPbx) -> None:
+    """Asterisk (every thread; new ones inherit) on CPU 0, this process and its children on
+    the rest: each side has a core of its own, as when dialerd runs on another host."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs two CPUs")
+    pid = str(_asterisk_pid(pbx))
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", str(cpus[0]), pid], check=True, capture_output=True
+    )
+    os.sched_setaffinity(0, cpus[1:])
+    print(f"pinned: Asterisk on CPU {cpus[0]}, the clients on {cpus[1:]}", flush=True)
 
 
 def _asterisk_pid(pbx: RealPbx) -> int:
