@@ -156,11 +156,12 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
             )
             for i in range(calls)
         ]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for request in requests:
             telephony.originate(request)
         _poll(lambda: len(results) >= calls, f"{calls} adapter results")
         elapsed = time.perf_counter() - started
+        ADAPTER_CPU.append((time.process_time() - cpu) / calls)
     finally:
         telephony.close()
     outcomes: dict[str, int] = {}
@@ -210,6 +211,7 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
 
 
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
+ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
 
 
 def _watch(db: Path, calls: int, pid: int) -> float:
@@ -316,6 +318,8 @@ def main() -> int:
                 for name in clients
             )
             cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
+            if "adapter" in clients:
+                cpu += f"; the adapter's own {ADAPTER_CPU[-1] * 1e3:.2f}"
             if "dialerd" in clients:
                 cpu += f"; dialerd's own {DIALERD_CPU[-1] * 1e3:.2f}"
             print(
@@ -331,8 +335,9 @@ def main() -> int:
             f"median ratio {name} / plain over {args.rounds} rounds: "
             f"{statistics.median(values):.2f}"
         )
-    if DIALERD_CPU:
-        print(f"median dialerd CPU per dial: {statistics.median(DIALERD_CPU) * 1e3:.2f} ms")
+    for name, spent in (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU)):
+        if spent:
+            print(f"median {name} CPU per dial: {statistics.median(spent) * 1e3:.2f} ms")
     print(f"load average {_load()}")
     return 1 if wrong_total else 0
 
