@@ -9,12 +9,15 @@ stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``:
 
 One Asterisk instance serves every run. Each round runs, one after the other on
 the same PBX, so that all three see the same machine (the order rotates from
-round to round):
+round to round; ``--pin`` gives Asterisk one core and the clients the other):
 
 * plain: one TCP socket, Login, then every Originate pipelined (Async, the
   reference ``[callee-sim]`` vacant number ``…3``, the same Context, Exten,
-  Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId);
-  the clock runs from the first write to the last OriginateResponse;
+  Timeout, CallerID and DIALERD_ATTEMPT variable dialerd sends, no ChannelId,
+  event classes call and system); the clock runs from the first write until every
+  OriginateResponse and every Hangup (two a dial: the Local channel's halves) is
+  read, the point where dialerd too knows each call has ended; it correlates
+  nothing and writes nothing;
 * adapter: dialerd's ``AmiTelephony`` in this process, every dial originated
   at once (the same numbers, Context, Exten, Timeout, CallerID and variables as
   `dialerd run`), the clock from the first ``originate`` to the last result
@@ -26,7 +29,10 @@ round to round):
 
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
-dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it).
+dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it;
+dialerd's: one attempt per number, every number dialled). Each round also
+prints CPU per dial: Asterisk's while it served each client, and the daemon's
+own from its first claim on; on a shared machine these vary less than the rates.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import signal
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -61,6 +69,9 @@ def _script(arg: str | None) -> Path:
 
 def _action(headers: list[tuple[str, str]]) -> bytes:
     return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
+
+
+CHANNELS_PER_DIAL = 2  # Local/…@callee-sim: the ;1 and ;2 halves
 
 
 def _number(round_no: int, i: int) -> str:
@@ -105,8 +116,10 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
             sock.sendall(b"".join(chunk))
             chunk = []
     sock.sendall(b"".join(chunk))
-    responses = 0
-    while responses < calls:
+    responses = hangups = 0
+    # done as dialerd is done: every OriginateResponse in and every channel hung up
+    # (a vacant dial has two, the Local channel's halves)
+    while responses < calls or hangups < CHANNELS_PER_DIAL * calls:
         data = sock.recv(65536)
         if not data:
             raise RuntimeError("Asterisk closed the AMI connection")
@@ -114,6 +127,7 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
         head, _, buf = buf.rpartition(b"\r\n\r\n")
         buf = buf if head else head + buf
         responses += head.count(b"Event: OriginateResponse")
+        hangups += head.count(b"Event: Hangup\r\n")
     elapsed = time.perf_counter() - started
     sock.close()
     return calls / elapsed
@@ -142,11 +156,12 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
             )
             for i in range(calls)
         ]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for request in requests:
             telephony.originate(request)
-        wait_for(lambda: len(results) >= calls, f"{calls} adapter results", 600)
+        _poll(lambda: len(results) >= calls, f"{calls} adapter results")
         elapsed = time.perf_counter() - started
+        ADAPTER_CPU.append((time.process_time() - cpu) / calls)
     finally:
         telephony.close()
     outcomes: dict[str, int] = {}
@@ -177,7 +192,7 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     assert loaded.returncode == 0, loaded.stderr
     daemon = site.start()
     try:
-        wait_for(lambda: _done(site.db) >= calls, f"{calls} results committed", 600)
+        cpu = _watch(site.db, calls, daemon.pid)
         finished = time.time()
     finally:
         site.stop(daemon, signal.SIGTERM)
@@ -185,19 +200,63 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     with sqlite3.connect(site.db) as conn:
         first = conn.execute("SELECT min(claimed_at) FROM attempts").fetchone()[0]
         outcomes = dict(conn.execute("SELECT outcome, count(*) FROM attempts GROUP BY outcome"))
+        attempts, numbers = conn.execute(
+            "SELECT count(*), count(DISTINCT phone_number_id) FROM attempts"
+        ).fetchone()
+    if attempts != numbers or numbers != calls:  # a number dialled twice, or one never
+        outcomes["duplicate or missing"] = abs(attempts - numbers) + abs(numbers - calls)
     began = datetime.fromisoformat(first).timestamp()
+    DIALERD_CPU.append(cpu / calls)
     return calls / (finished - began), outcomes
 
 
-def _done(db: Path) -> int:
+DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
+ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
+
+
+def _watch(db: Path, calls: int, pid: int) -> float:
+    """Poll every 20 ms until ``calls`` results are committed; the daemon's CPU seconds meanwhile
+    (from its first attempt row on, so without its start-up)."""
+    cpu_at_first: float | None = None
+
+    def check() -> bool:
+        nonlocal cpu_at_first
+        claimed, done = _progress(db)
+        if cpu_at_first is None and claimed:
+            cpu_at_first = _cpu_s(pid)
+        return done >= calls
+
+    _poll(check, f"{calls} results committed")
+    return _cpu_s(pid) - (cpu_at_first or 0.0)
+
+
+def _poll(check: Callable[[], bool], what: str, timeout: float = 600) -> None:
+    """``wait_for`` every 20 ms: its 0.1 s would add up to 5 % to a 2-second run."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (and its waited-for children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _progress(db: Path) -> tuple[int, int]:
+    """Attempts claimed and attempts done."""
     if not db.exists():
-        return 0
+        return 0, 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            row = conn.execute("SELECT count(*) FROM attempts WHERE status = 'done'").fetchone()
+            row = conn.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'done') FROM attempts"
+            ).fetchone()
     except sqlite3.OperationalError:
-        return 0
-    return int(row[0])
+        return 0, 0
+    return int(row[0]), int(row[1])
 
 
 def main() -> int:
@@ -205,6 +264,16 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--run-asterisk", default=None)
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENTS),
+        help="which of plain,adapter,dialerd to run (plain always runs: the ratios need it)",
+    )
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="Asterisk on the first CPU, this bench and dialerd on the others (taskset)",
+    )
     parser.add_argument(
         "--eventfilter",
         action="store_true",
@@ -216,17 +285,28 @@ def main() -> int:
     if args.eventfilter:
         pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
+    if args.pin:
+        _pin(pbx)
     print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
-    ratios: dict[str, list[float]] = {"adapter": [], "dialerd": []}
+    # a fresh Asterisk is slow for its first thousand or so calls (the first round's
+    # first client paid it: a third of its later rate); warm it up, uncounted
+    plain(pbx, min(args.calls, 1000), 0)
+    wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+    clients = [c for c in CLIENTS if c == "plain" or c in args.clients.split(",")]
+    ratios: dict[str, list[float]] = {c: [] for c in clients if c != "plain"}
+    pbx_cpu: dict[str, list[float]] = {c: [] for c in clients}
     wrong_total = 0
     try:
         for r in range(1, args.rounds + 1):
-            order = CLIENTS[r - 1 :] + CLIENTS[: r - 1]  # rotate the order per round
+            k = (r - 1) % len(clients)
+            order = clients[k:] + clients[:k]  # rotate the order per round
             rates: dict[str, float] = {}
             outcomes: dict[str, dict[str, int]] = {}
             for name in order:
+                before = _cpu_s(_asterisk_pid(pbx))
                 rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work)
                 wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
+                pbx_cpu[name].append((_cpu_s(_asterisk_pid(pbx)) - before) / args.calls)
             for name in ratios:
                 ratios[name].append(rates[name] / rates["plain"])
             wrong = {
@@ -236,11 +316,20 @@ def main() -> int:
                 if k != "vacant"
             }
             wrong_total += sum(wrong.values())
+            line = " ".join(
+                f" {name} {rates[name]:6.0f}/s"
+                + (f" ({ratios[name][-1]:.2f})" if name in ratios else "")
+                for name in clients
+            )
+            cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
+            if "adapter" in clients:
+                cpu += f"; the adapter's own {ADAPTER_CPU[-1] * 1e3:.2f}"
+            if "dialerd" in clients:
+                cpu += f"; dialerd's own {DIALERD_CPU[-1] * 1e3:.2f}"
             print(
-                f"round {r} ({' > '.join(order)}): plain {rates['plain']:6.0f}/s  "
-                f"adapter {rates['adapter']:6.0f}/s ({ratios['adapter'][-1]:.2f})  "
-                f"dialerd {rates['dialerd']:6.0f}/s ({ratios['dialerd'][-1]:.2f})  "
-                f"load {_load()}" + (f"  WRONG {wrong}" if wrong else ""),
+                f"round {r} ({' > '.join(order)}):{line}  load {_load()}\n"
+                f"    CPU ms per dial: Asterisk serving {cpu}"
+                + (f"  WRONG {wrong}" if wrong else ""),
                 flush=True,
             )
     finally:
@@ -250,6 +339,9 @@ def main() -> int:
             f"median ratio {name} / plain over {args.rounds} rounds: "
             f"{statistics.median(values):.2f}"
         )
+    for name, spent in (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU)):
+        if spent:
+            print(f"median {name} CPU per dial: {statistics.median(spent) * 1e3:.2f} ms")
     print(f"load average {_load()}")
     return 1 if wrong_total else 0
 
@@ -290,6 +382,24 @@ def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float
     if name == "adapter":
         return adapter(pbx, calls, r)
     return dialerd(pbx, calls, r, work / f"site{r}")
+
+
+def _pin(pbx: RealPbx) -> None:
+    """Asterisk (every thread; new ones inherit) on CPU 0, this process and its children on
+    the rest: each side has a core of its own, as when dialerd runs on another host."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise SystemExit("--pin needs two CPUs")
+    pid = str(_asterisk_pid(pbx))
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", str(cpus[0]), pid], check=True, capture_output=True
+    )
+    os.sched_setaffinity(0, cpus[1:])
+    print(f"pinned: Asterisk on CPU {cpus[0]}, the clients on {cpus[1:]}", flush=True)
+
+
+def _asterisk_pid(pbx: RealPbx) -> int:
+    return int((pbx.root / "var/run/asterisk/asterisk.pid").read_text().split()[0])
 
 
 def _load() -> str:

@@ -127,7 +127,8 @@ del OC, GR
 
 def info(outcome: Outcome | str) -> OutcomeInfo:
     """The fixed facts of an outcome code; raises ``ValueError`` for an unknown code."""
-    return OUTCOMES[Outcome(outcome)]
+    found = OUTCOMES.get(outcome)  # type: ignore[arg-type]  # a str finds its StrEnum key
+    return found if found is not None else OUTCOMES[Outcome(outcome)]
 
 
 def _names() -> Mapping[str, Outcome]:

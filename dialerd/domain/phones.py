@@ -26,6 +26,7 @@ from functools import cache
 from typing import NamedTuple
 
 import phonenumbers
+import phonenumbers.phonenumberutil as _pnu
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, carrier
 
 from dialerd.domain.wire import check_channel
@@ -180,10 +181,81 @@ def _cn_mobile_prefix(prefix: str) -> tuple[str, str | None] | None:
 
 
 def national_digits(e164: str) -> str:
-    """The national dialling form, digits only: ``13800138000``, ``01062345678``."""
-    number = phonenumbers.parse(e164, None)
-    formatted = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+    """The national dialling form, digits only: ``13800138000``, ``01062345678``.
+
+    Computed once per dial, so it takes a short cut where it gives the same answer:
+    see :func:`_national_fast` (tests/unit/test_phones.py checks it against this).
+    """
+    formatted = _national_fast(e164)
+    if formatted is None:
+        number = phonenumbers.parse(e164, None)
+        formatted = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
     return "".join(ch for ch in formatted if ch.isascii() and ch.isdigit())
+
+
+_E164_DIGITS = re.compile(r"\+([1-9][0-9]{2,19})")
+
+
+def _national_fast(e164: str) -> str | None:
+    """``format_number(parse(e164), NATIONAL)`` without re-parsing, or None to take the long way.
+
+    ``parse`` of ``+`` and digits takes the first 1-3 digits that are a country code
+    and keeps the rest as the national number, unless the country's national prefix
+    pattern matches its start (then it may strip it: the long way). The formatting
+    rule is chosen and applied as ``phonenumbers`` does it, with the patterns compiled once
+    (compiling them again on every call is most of a ``format_number``).
+    """
+    m = _E164_DIGITS.fullmatch(e164)
+    if m is None:
+        return None
+    digits = m.group(1)
+    for n in (1, 2, 3):
+        formats = _country_formats(int(digits[:n]))
+        if formats is not None:
+            break
+    else:
+        return None
+    strip, rules = formats
+    nsn = digits[n:]
+    if not 2 <= len(nsn) <= 17 or (strip is not None and strip.match(nsn)):
+        return None
+    for leading, whole, template in rules:
+        if (leading is None or leading.match(nsn)) and whole.fullmatch(nsn):
+            return whole.sub(template, nsn)
+    return nsn
+
+
+_Rule = tuple["re.Pattern[str] | None", "re.Pattern[str]", str]
+
+
+def _national_rule(f: phonenumbers.NumberFormat) -> _Rule | None:
+    """A format's patterns, compiled, and the replacement ``_format_nsn_using_pattern`` makes
+    for NATIONAL without a carrier code; None for a format without a pattern (the long way)."""
+    if f.pattern is None or f.format is None:
+        return None
+    template = f.format
+    if f.national_prefix_formatting_rule:
+        template = re.sub(
+            _pnu._FIRST_GROUP_PATTERN, f.national_prefix_formatting_rule, template, count=1
+        )
+    leading = re.compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None
+    return leading, re.compile(f.pattern), template
+
+
+@cache
+def _country_formats(code: int) -> tuple[re.Pattern[str] | None, list[_Rule]] | None:
+    """A country's national prefix pattern and its national formats, compiled; None if unknown."""
+    if code not in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        return None
+    region = phonenumbers.region_code_for_country_code(code)
+    meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+    if meta is None:
+        return None
+    prefix = meta.national_prefix_for_parsing
+    rules = [_national_rule(f) for f in meta.number_format]
+    if None in rules:
+        return None
+    return (re.compile(prefix) if prefix else None), [r for r in rules if r is not None]
 
 
 def render_dial_number(e164: str, placeholder: str, dial_prefix: str = "") -> str:

@@ -11,6 +11,7 @@ stops the daemon with ``EXIT_WORKER_FAILED`` (docs/operations.md).
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -131,6 +132,10 @@ class Daemon:
             jobs.add_calendar_jobs(self.scheduler, runtime, self.calendar.on_event)
         if self.settings.metrics.enabled:
             self.metrics.serve(self.settings.metrics.host, self.settings.metrics.port)
+        # what start-up built lives as long as the daemon: out of the collector's full passes
+        # (each walked ~10^5 objects; ~10 % of the CPU of a dial at a thousand dials a second)
+        gc.collect()
+        gc.freeze()
         self.scheduler.start()
         self._tick_loop.start()
         log.info(
@@ -193,6 +198,7 @@ class Daemon:
     def stop(self, signals: SignalRouter) -> None:
         """Stop dialling, let calls in flight finish up to the bound, record everything."""
         self.notifier.stopping()
+        gc.unfreeze()
         self.dispatcher.paused.set()
         with self._ticking:  # a tick under way finishes its dials before they are counted
             pass

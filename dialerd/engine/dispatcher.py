@@ -14,6 +14,7 @@ the one-second windows (``limits.rate_window``) stay the hard caps. ``batch``
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -44,6 +45,7 @@ from dialerd.logconfig import get_logger
 from dialerd.pbx.agitoken import AgiTokens
 
 log = get_logger("dialerd.dispatcher")
+_stdlog = logging.getLogger("dialerd.dispatcher")
 _pn = tables.phone_numbers
 _at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
@@ -370,6 +372,7 @@ class Dispatcher:
     ) -> None:
         sent: list[int] = []
         failed: list[tuple[claims.Claim, Exception]] = []
+        debug = _stdlog.isEnabledFor(logging.DEBUG)  # a dropped structlog line costs ~10 µs
         for claim in todo:
             if claim.refused is not None:
                 failed.append((claim, claim.refused))
@@ -393,13 +396,14 @@ class Dispatcher:
                 continue
             sent.append(request.attempt_id)
             report.lateness_s.append(max(0.0, (now - claim.row.due_at).total_seconds()))
-            log.debug(
-                "call_originated",
-                campaign=rt.name,
-                contact_id=claim.row.contact_id,
-                attempt_id=request.attempt_id,
-                number=claim.row.e164,
-            )
+            if debug:
+                log.debug(
+                    "call_originated",
+                    campaign=rt.name,
+                    contact_id=claim.row.contact_id,
+                    attempt_id=request.attempt_id,
+                    number=claim.row.e164,
+                )
         self._rate.spend(self._monotonic(), len(sent))
         report.sent += len(sent)
         if failed:

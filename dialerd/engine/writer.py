@@ -12,6 +12,7 @@ the queue is spilled, the worker reports ``failed`` and the thread ends.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from dialerd.logconfig import get_logger
 from dialerd.process.supervisor import Worker
 
 log = get_logger("dialerd.results")
+_stdlog = logging.getLogger("dialerd.results")
 BATCH = 1000  # results per transaction: the batch reads cost per batch, not per result
 IDLE_WAIT_S = 0.2  # the thread beats at least this often while idle
 
@@ -168,16 +170,18 @@ class ResultWriter:
             for result in batch:
                 if result.attempt_id not in done:
                     log.info("call_result_ignored", key=result.key, attempt_id=result.attempt_id)
+        info = _stdlog.isEnabledFor(logging.INFO)  # a dropped structlog line costs ~10 µs
         for rec in recorded:
-            log.info(
-                "call_result",
-                campaign=rec.campaign,
-                attempt_id=rec.attempt_id,
-                contact_id=rec.contact_id,
-                outcome=rec.outcome.value,
-                treatment=rec.decision.treatment.kind.value,
-                next_at=rec.decision.next_at.isoformat() if rec.decision.next_at else None,
-            )
+            if info:
+                log.info(
+                    "call_result",
+                    campaign=rec.campaign,
+                    attempt_id=rec.attempt_id,
+                    contact_id=rec.contact_id,
+                    outcome=rec.outcome.value,
+                    treatment=rec.decision.treatment.kind.value,
+                    next_at=rec.decision.next_at.isoformat() if rec.decision.next_at else None,
+                )
             if not rec.known:
                 log.warning(
                     "unknown_pbx_signals",

@@ -291,3 +291,47 @@ def test_an_adopted_ringing_dial_has_rung(corr: Correlator) -> None:
         None,
         None,
     )
+
+
+def test_a_dial_without_channels_waits_longer_once_the_events_lag(
+    corr: Correlator, results: list[DialResult]
+) -> None:
+    """An overloaded Asterisk queues channel events seconds behind its OriginateResponses."""
+    corr.expect("k1", 1, 30, at(0))
+    corr.expect("k2", 2, 30, at(0))
+    corr.feed(response("k1", "Failure", "0"), at(1))
+    for event in busy_events("u1", "u2", "1"):  # 1.5 s after k1's response
+        corr.feed(event, at(2.5))
+    assert len(results) == 1 and results[0].signals.callee_cause == 17
+    assert corr.settle_s(at(2.5)) == 3.0  # twice the lag seen
+    corr.feed(response("k2", "Failure", "0"), at(3))
+    corr.tick(at(4.5))  # past settle_s, inside the lag
+    assert len(results) == 1
+    for event in busy_events("u3", "u4", "2"):  # its events came late, not never
+        corr.feed(event, at(5))
+    assert [r.attempt_id for r in results] == [1, 2]
+    assert results[1].signals.callee_cause == 17
+
+
+def test_the_lag_is_forgotten_after_a_minute_and_the_wait_is_capped(
+    corr: Correlator, results: list[DialResult]
+) -> None:
+    corr.expect("k1", 1, 30, at(0))
+    corr.feed(response("k1", "Failure", "0"), at(0))
+    for event in busy_events("u1", "u2", "1"):
+        corr.feed(event, at(40))
+    assert corr.settle_s(at(40)) == 30.0  # capped
+    assert corr.settle_s(at(101)) == 1.0  # forgotten
+    corr.expect("k2", 2, 30, at(101))
+    corr.feed(response("k2", "Failure", "0"), at(101))
+    corr.tick(at(102))
+    assert [r.attempt_id for r in results] == [1, 2]
+
+
+def test_an_answered_call_s_length_is_no_lag(corr: Correlator, results: list[DialResult]) -> None:
+    corr.expect("k1", 1, 30, at(0))
+    corr.feed(response("k1", "Success", "4"), at(1))
+    for event in busy_events("u1", "u2", "1"):  # hung up a minute after the answer
+        corr.feed(event, at(61))
+    assert len(results) == 1
+    assert corr.settle_s(at(61)) == 1.0

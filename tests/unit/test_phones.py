@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import phonenumbers
 import pytest
 
 from dialerd.domain import phones
@@ -125,6 +126,42 @@ def test_cn_mobile_fast_path_agrees_with_a_full_parse() -> None:
             assert isinstance(fast, Rejection), national
         else:
             assert fast == slow, national
+
+
+def _national_the_long_way(e164: str) -> str:
+    formatted = phonenumbers.format_number(
+        phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    return "".join(ch for ch in formatted if ch.isascii() and ch.isdigit())
+
+
+def test_national_digits_short_cut_agrees_with_parse_and_format() -> None:
+    """Every region's example numbers, each with random digits changed, added or dropped."""
+    rng = random.Random(11)
+    short_cut = checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(11):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for _ in range(8):
+                digits = list(e164[1:])
+                for _ in range(rng.randint(0, 4)):
+                    digits[rng.randrange(len(digits))] = str(rng.randint(0, 9))
+                if rng.random() < 0.2:
+                    digits.pop()
+                if rng.random() < 0.2:
+                    digits.append(str(rng.randint(0, 9)))
+                number = "+" + "".join(digits)
+                try:
+                    expected = _national_the_long_way(number)
+                except phonenumbers.NumberParseException:
+                    continue
+                checked += 1
+                short_cut += phones._national_fast(number) is not None
+                assert phones.national_digits(number) == expected, number
+    assert short_cut > 0.9 * checked > 5000  # the short cut is the common case
 
 
 @pytest.mark.parametrize(

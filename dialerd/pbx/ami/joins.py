@@ -18,6 +18,14 @@ filter for manager.conf.
 A dial is final when its final word (OriginateResponse event, or the reply to a
 synchronous Originate) is known and every channel joined to it has hung up; if
 no channel was ever joined, ``tick`` emits it ``settle_s`` after the final word.
+
+Asterisk writes an OriginateResponse at once but queues the channel events, and an
+overloaded Asterisk's queue falls seconds behind: a dial whose events were still
+queued after ``settle_s`` would be emitted with none (``internal_failure``, not what
+the PBX reported). So the wait grows with the lag seen: when a failed dial's last
+Hangup comes after its OriginateResponse, that delay is the queue's lag, and a dial
+without channels waits at least twice the largest lag of the last minute (at most
+``MAX_SETTLE_S``).
 The dials are registered through :class:`dialerd.pbx.ami.correlate.Correlator`,
 built on :class:`EventJoiner`. Not thread-safe: the caller serialises access.
 """
@@ -34,6 +42,9 @@ ATTEMPT_VARIABLE = "DIALERD_ATTEMPT"
 SPOOL_FAILED_CHANNEL = "OutgoingSpoolFailed"
 KEPT_VARIABLES = frozenset({"AMDSTATUS", "AMDCAUSE", "AGISTATUS", ATTEMPT_VARIABLE})
 DEFAULT_SETTLE_S = 1.0
+MAX_SETTLE_S = 30.0
+LAG_FACTOR = 2.0  # a dial without channels waits this many times the lag seen lately
+LAG_MEMORY_S = 60.0  # a lag is remembered this long
 DEFAULT_MAX_ORPHANS = 10_000
 # The only events the correlator reads: pass to AmiParser(only_events=...) or an AMI filter
 # (with only_variables=KEPT_VARIABLES for the VarSet events).
@@ -75,6 +86,7 @@ class EventJoiner:
         self._orphans: dict[str, Chan] = {}  # insertion-ordered: oldest evicted first
         self._orphans_by_link: dict[str, list[Chan]] = {}
         self._settling: dict[str, Dial] = {}
+        self._lag: tuple[float, datetime] | None = None  # the largest lately, and when
         self._handlers: dict[str, Callable[[Message, datetime], None]] = {
             "Newchannel": self._on_newchannel,
             "VarSet": self._on_varset,
@@ -97,9 +109,26 @@ class EventJoiner:
 
     def tick(self, now: datetime) -> None:
         """Emit dials whose final word came with no channel, once settled."""
+        wait = self.settle_s(now)
         for dial in list(self._settling.values()):
-            if dial.final_at and (now - dial.final_at).total_seconds() >= self._settle_s:
+            if dial.final_at and (now - dial.final_at).total_seconds() >= wait:
                 self._emit(dial, now)
+
+    def settle_s(self, now: datetime) -> float:
+        """How long a dial without channels waits after its final word now."""
+        return max(self._settle_s, min(MAX_SETTLE_S, LAG_FACTOR * self._lately(now)))
+
+    def _lately(self, now: datetime) -> float:
+        lag = self._lag
+        return lag[0] if lag and (now - lag[1]).total_seconds() <= LAG_MEMORY_S else 0.0
+
+    def _saw_lag(self, dial: Dial, now: datetime) -> None:
+        """A failed dial's last Hangup came after its OriginateResponse: the events' lag."""
+        if dial.sync or dial.final_at is None or dial.response != "Failure":
+            return
+        lag = (now - dial.final_at).total_seconds()
+        if lag > 0 and lag >= self._lately(now):
+            self._lag = (lag, now)
 
     # -- joining ---------------------------------------------------------------
     def _dial_for(self, linkedid: str | None) -> Dial | None:
@@ -260,6 +289,7 @@ class EventJoiner:
         if not dial.chans:
             self._settling[dial.key] = dial
         elif all(c.hung_at is not None for c in dial.chans):
+            self._saw_lag(dial, now)
             self._emit(dial, now)
 
     def _emit(self, dial: Dial, now: datetime) -> None:
