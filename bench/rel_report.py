@@ -129,6 +129,7 @@ class Run:
     attempts: dict[str, Any]  # key -> row (key, id, number, status, outcome, instance_id)
     corrected: int  # late results that corrected an ``interrupted``
     seconds: float
+    from_records: set[int]  # attempts settled from the PBX's call records (the daemons' logs)
 
     @classmethod
     def read(cls, scenario: str, root: Path, engine: Engine, seconds: float) -> Run:
@@ -146,7 +147,14 @@ class Run:
             late = conn.execute(
                 select(func.count()).where(CampaignEvent.kind == "late_result")
             ).scalar_one()
-        return cls(scenario, Truth.read(root), {r.key: r for r in rows}, int(late), seconds)
+        settled = {
+            int(e["attempt_id"])
+            for log in sorted(root.glob("*.log"))
+            for e in log_events(log, "call_settled_from_records")
+        }
+        return cls(
+            scenario, Truth.read(root), {r.key: r for r in rows}, int(late), seconds, settled
+        )
 
     def lost(self) -> list[str]:
         """Dials the PBX took whose attempt ends ``interrupted`` or still dialling."""
@@ -158,14 +166,27 @@ class Run:
         ]
 
     def wrong(self) -> list[str]:
-        """Dials recorded with another outcome than the one the PBX played."""
+        """Dials recorded with another outcome than the one the PBX played (answering
+        machines whose AMD verdict no daemon heard aside: see ``machines``)."""
         keys = {o["key"] for o in self.truth.originates}
+        machines = set(self.machines())
         return [
             k
             for k, a in self.attempts.items()
             if k in keys
+            and k not in machines
             and a.outcome not in (None, "interrupted")
             and a.outcome != EXPECTED[a.number[-1]]
+        ]
+
+    def machines(self) -> list[str]:
+        """Answering machines recorded ``answered``: AMD gave its verdict while no daemon
+        listened, and neither the call records (settled from them) nor an adopted call's
+        later events carry it."""
+        return [
+            k
+            for k, a in self.attempts.items()
+            if EXPECTED[a.number[-1]] == "answering_machine" and a.outcome == "answered"
         ]
 
     def checks(self) -> list[Check]:
@@ -185,6 +206,11 @@ class Run:
             zero(s, "answered calls redialled", sum(numbers[n] - 1 for n in answered)),
             zero(s, "results lost (ends interrupted or dialing)", len(self.lost())),
             zero(s, "outcome other than the PBX's", len(self.wrong())),
+            info(
+                s,
+                "answering machines settled from the call records as answered",
+                len(self.machines()),
+            ),
             info(s, "settled interrupted, corrected by the real result", self.corrected),
             info(s, "still interrupted at the end", interrupted),
             info(s, "run", f"{self.seconds:.0f} s"),
