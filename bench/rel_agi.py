@@ -18,16 +18,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 
 from bench.rel_report import Check, Truth, info, zero
+from bench.rel_site import Site, free_port, wait_port
 from dialerd.db.models import Attempt, DncEntry
 from dialerd.pbx.agitoken import AgiTokens
-
-if TYPE_CHECKING:
-    from bench.reliability import Site
 
 AGI_SECRET = "reliability-agi-secret"
 SCENARIO = "FastAGI: forged dispositions, then 1,000 idle connections and a 300 MB line"
@@ -131,11 +129,11 @@ EXPECTED_REFUSALS = {
 def fastagi(site: Site) -> list[Check]:
     s = SCENARIO
     _raise_fd_limit()
-    port = _free_port()
+    port = free_port()
     site.write_campaign(3000, max_concurrent=60, cps=10)
     agi = f'enabled = true\nport = {port}\nsecret = "{AGI_SECRET}"\nidle_timeout_s = 10'
     site.start("agi", channels=60, cps=10, agi=agi)
-    _wait_port(port)
+    wait_port(port)
     forger = Forger(site, port)
     got = forger.forge()
     accepted = [k for k, v in got.items() if v == "accepted"]
@@ -270,20 +268,3 @@ def _raise_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, max(soft, 4 * IDLE_CONNECTIONS))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")

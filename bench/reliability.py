@@ -16,7 +16,8 @@ Master.csv) and real daemons as subprocesses:
 
 Measured from the simulator's own logs (the PBX's truth: every Originate, every
 call's end and whether it was answered), the daemons' JSON logs and the database
-at the end (bench/rel_report.py). Prints one table.
+at the end (bench/rel_report.py; the simulator and daemons: bench/rel_site.py).
+Prints one table.
 
     .venv/bin/python bench/reliability.py [--contacts 300] [--only sigstop ...] [--keep DIR]
 
@@ -27,222 +28,26 @@ PostgreSQL scenarios. Run by hand; not part of CI.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import queue
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.rel_agi import fastagi
 from bench.rel_inputs import hostile_inputs
 from bench.rel_report import EXPECTED, Check, Run, info, inside, log_events, table, windows, zero
-from dialerd.db.engine import make_engine
-from dialerd.db.migrate import upgrade
-from dialerd.db.models import Attempt
+from bench.rel_site import Site, close, make_site
 from tests.pgcluster import Cluster, start_cluster
 
-SECRET = "reliability-secret"
 DAEMONS = ("pg-a", "pg-b", "pg-c")
-CAMPAIGN = """\
-name = "rel"
-contacts = ["rel.csv"]
-timezone = "Asia/Shanghai"
-holidays = {{ closed = [] }}
-
-[dialing]
-max_rounds = 3
-min_spacing = "30m"
-ring_timeout = "30s"
-max_concurrent = {max_concurrent}
-calls_per_second = {cps}
-channel = "PJSIP/{{number}}@carrier"
-caller_id = "4006589888"
-answered = {{ application = "AGI", data = "agi://127.0.0.1:4573/answered" }}
-
-[[windows]]
-days = "daily"
-start = "00:00"
-end = "24:00"
-"""
-SETTINGS = """\
-instance_id = "{instance}"
-campaigns_dir = "{campaigns}"
-[database]
-url = "{url}"
-[pbx]
-kind = "ami"
-max_channels = {channels}
-calls_per_second = {cps}
-cdr_csv = "{cdr}"
-[ami]
-host = "127.0.0.1"
-port = {port}
-username = "dialerd"
-[agi]
-{agi}
-[scheduler]
-tick_s = 0.2
-heartbeat_s = 1
-reap_interval_s = 2
-drain_timeout_s = 30
-[log]
-format = "json"
-"""
-
-
-# -- the simulator, in its own process ---------------------------------------------------
-def serve_simulator(port: int, log: Path, time_scale: float) -> None:
-    """Child process: run the simulator; log each accepted Originate to ``log`` and each
-    ended call to ``ends.jsonl`` beside it (JSONL, stamped when the simulator saw them)."""
-    from dialerd.pbx.simulator import AmiSimulator, Scenario
-    from dialerd.pbx.simulator.calls import Call
-    from dialerd.pbx.simulator.records import OriginateRecord
-
-    sim = AmiSimulator(
-        port=port,
-        username="dialerd",
-        secret=SECRET,
-        scenario=Scenario(),
-        time_scale=time_scale,
-        cdr_csv=log.parent / "Master.csv",  # the PBX's call records, as Asterisk's cdr_csv
-    )
-    sim.max_records = 10**7
-    lines: queue.SimpleQueue[tuple[Path, str]] = queue.SimpleQueue()
-    remember, call_ended = sim.remember, sim.call_ended
-
-    def remembered(records: list[Any], record: Any) -> None:
-        remember(records, record)
-        if isinstance(record, OriginateRecord):
-            number = record.channel.split("/")[-1].split("@")[0]
-            entry = {"key": record.action_id, "number": number, "at": time.time()}
-            lines.put((log, json.dumps(entry)))
-
-    def ended(call: Call) -> None:
-        call_ended(call)
-        rec = call.record()
-        entry = {"key": rec.account, "at": rec.end, "answered": rec.answer is not None}
-        lines.put((log.parent / "ends.jsonl", json.dumps(entry)))
-
-    sim.remember = remembered  # type: ignore[method-assign]
-    sim.call_ended = ended  # type: ignore[method-assign]
-    sim.start_in_thread()
-    while True:
-        path, line = lines.get()
-        with path.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
-@dataclass
-class Simulator:
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes]
-
-    @classmethod
-    def start(cls, root: Path, time_scale: float) -> Simulator:
-        port, log = _free_port(), root / "originates.jsonl"
-        log.touch()
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-simulator", str(port), str(log), str(time_scale)],
-            stdout=subprocess.DEVNULL,
-            stderr=(root / "simulator.err").open("wb"),
-        )
-        _wait_port(port)
-        return cls(port, log, proc)
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-# -- daemons -------------------------------------------------------------------------------
-@dataclass
-class Site:
-    root: Path
-    url: str
-    sim: Simulator
-    engine: Engine
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def write_campaign(self, contacts: int, *, max_concurrent: int, cps: int) -> None:
-        folder = self.root / "campaigns"
-        folder.mkdir(exist_ok=True)
-        rows = "".join(f"c{i},+86139{i:08d}\n" for i in range(contacts))
-        (folder / "rel.csv").write_text("external_id,phone1\n" + rows)
-        text = CAMPAIGN.format(max_concurrent=max_concurrent, cps=cps)
-        (folder / "rel.toml").write_text(text)
-
-    def start(self, instance: str, *, channels: int = 40, cps: int = 10, agi: str = "") -> None:
-        config = self.root / f"{instance}.toml"
-        config.write_text(
-            SETTINGS.format(
-                instance=instance,
-                campaigns=self.root / "campaigns",
-                url=self.url,
-                channels=channels,
-                cps=cps,
-                port=self.sim.port,
-                cdr=self.root / "Master.csv",
-                agi=agi or "enabled = false",
-            )
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
-        env.pop("NOTIFY_SOCKET", None)
-        env["DIALERD_AMI__SECRET"] = SECRET
-        with (self.root / f"{instance}.log").open("ab") as log:
-            self.procs[instance] = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "--config", str(config), "run"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-            )
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def dialing(self) -> int:
-        for _ in range(60):  # the database may be coming back
-            try:
-                with self.engine.connect() as conn:
-                    return int(
-                        conn.execute(
-                            select(func.count()).where(Attempt.status == "dialing")
-                        ).scalar_one()
-                    )
-            except Exception:
-                time.sleep(1)
-        raise RuntimeError("the database did not come back")
 
 
 # -- scenarios -----------------------------------------------------------------------------
-def _site(root: Path, url: str, time_scale: float) -> Site:
-    engine = make_engine(url)
-    upgrade(engine)
-    return Site(root, url, Simulator.start(root, time_scale), engine)
-
-
 def _settle(site: Site, deadline_s: float) -> None:
     """Let the calls in flight end and be recorded (or the deadline pass)."""
     deadline = time.monotonic() + deadline_s
@@ -252,7 +57,7 @@ def _settle(site: Site, deadline_s: float) -> None:
 
 def pg_restart(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     name = "3 daemons, PostgreSQL restart + 30 s stop"
-    site = _site(root, cluster.create_database("rel_restart"), time_scale=0.5)
+    site = make_site(root, cluster.create_database("rel_restart"), time_scale=0.5)
     site.write_campaign(contacts, max_concurrent=90, cps=15)
     t0 = time.monotonic()
     for instance in DAEMONS:
@@ -274,7 +79,7 @@ def pg_restart(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     stopped = sum(1 for proc in site.procs.values() if proc.poll() is not None)
     site.stop_all()
     run = Run.read(name, root, site.engine, time.monotonic() - t0)
-    _close(site)
+    close(site)
     return [
         *run.checks(),
         zero(name, "daemons that stopped on the outage", stopped),
@@ -298,7 +103,7 @@ def _unrecorded(run: Run, root: Path, outages: list[tuple[float, float]]) -> int
 
 def sigstop(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     name = "2 daemons, PostgreSQL, one SIGSTOPped 60 s"
-    site = _site(root, cluster.create_database("rel_sigstop"), time_scale=1.0)
+    site = make_site(root, cluster.create_database("rel_sigstop"), time_scale=1.0)
     site.write_campaign(contacts, max_concurrent=60, cps=10)
     t0 = time.monotonic()
     site.start("stop-a", channels=30, cps=5)
@@ -314,7 +119,7 @@ def sigstop(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     _settle(site, 120)
     site.stop_all()
     run = Run.read(name, root, site.engine, time.monotonic() - t0)
-    _close(site)
+    close(site)
     by_id = {a.id: a for a in run.attempts.values()}
     live = 0  # the peer settled one of the stopped daemon's calls the PBX still had
     for e in log_events(root / "stop-b.log", "call_interrupted"):
@@ -333,7 +138,7 @@ def sigstop(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
 
 def kill_9(root: Path, contacts: int) -> list[Check]:
     name = "1 daemon, SQLite, kill -9 five times"
-    site = _site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
+    site = make_site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
     site.write_campaign(contacts, max_concurrent=30, cps=10)
     t0 = time.monotonic()
     site.start("k9", channels=30, cps=10)
@@ -350,7 +155,7 @@ def kill_9(root: Path, contacts: int) -> list[Check]:
     _settle(site, 120)
     site.stop_all()
     run = Run.read(name, root, site.engine, time.monotonic() - t0)
-    _close(site)
+    close(site)
     started = [e["at"] for e in log_events(root / "k9.log", "daemon_started")]
     gaps = [(k, min((c for c in started if c > k), default=time.time())) for k in kills]
     unheard = [k for k, e in run.truth.ends.items() if any(a < e["at"] < b for a, b in gaps)]
@@ -368,11 +173,6 @@ def kill_9(root: Path, contacts: int) -> list[Check]:
     ]
 
 
-def _close(site: Site) -> None:
-    site.sim.stop()
-    site.engine.dispose()
-
-
 def _pg_ctl(cluster: Cluster, action: str, *args: str) -> None:
     data = str(cluster.root / "data")
     opts = (
@@ -384,35 +184,11 @@ def _pg_ctl(cluster: Cluster, action: str, *args: str) -> None:
     cluster._run("pg_ctl", "-D", data, "-o", opts, "-l", log, "-w", *args, action)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the simulator did not start")
-
-
 SCENARIOS = ("pg-restart", "sigstop", "kill-9", "fastagi", "inputs")
 ON_POSTGRESQL = {"pg-restart", "sigstop", "inputs"}
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--serve-simulator":
-        serve_simulator(int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
@@ -442,7 +218,7 @@ def main() -> None:
 
 
 def _fastagi_site(root: Path) -> Site:
-    return _site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
+    return make_site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
 
 
 def _need(cluster: Cluster | None) -> Cluster:
