@@ -167,7 +167,7 @@ class Run:
 
     def wrong(self) -> list[str]:
         """Dials recorded with another outcome than the one the PBX played (answering
-        machines whose AMD verdict no daemon heard aside: see ``machines``)."""
+        machines settled from the call records aside: see ``machines``)."""
         keys = {o["key"] for o in self.truth.originates}
         machines = set(self.machines())
         return [
@@ -180,13 +180,14 @@ class Run:
         ]
 
     def machines(self) -> list[str]:
-        """Answering machines recorded ``answered``: AMD gave its verdict while no daemon
-        listened, and neither the call records (settled from them) nor an adopted call's
-        later events carry it."""
+        """Answering machines settled from the call records: ``answered`` (a CDR says
+        ANSWERED and carries no AMD verdict, docs/asterisk.md)."""
         return [
             k
             for k, a in self.attempts.items()
-            if EXPECTED[a.number[-1]] == "answering_machine" and a.outcome == "answered"
+            if a.id in self.from_records
+            and EXPECTED[a.number[-1]] == "answering_machine"
+            and a.outcome == "answered"
         ]
 
     def checks(self) -> list[Check]:
@@ -206,11 +207,8 @@ class Run:
             zero(s, "answered calls redialled", sum(numbers[n] - 1 for n in answered)),
             zero(s, "results lost (ends interrupted or dialing)", len(self.lost())),
             zero(s, "outcome other than the PBX's", len(self.wrong())),
-            info(
-                s,
-                "answering machines settled from the call records as answered",
-                len(self.machines()),
-            ),
+            info(s, "settled from the call records", len(self.from_records)),
+            info(s, "… answering machines among them, recorded answered", len(self.machines())),
             info(s, "settled interrupted, corrected by the real result", self.corrected),
             info(s, "still interrupted at the end", interrupted),
             info(s, "run", f"{self.seconds:.0f} s"),
