@@ -34,6 +34,7 @@ EXPECTED = {
     "8": "answering_machine",
     "9": "no_answer",
 }
+AMD_OUTCOMES = ("answering_machine", "early_hangup")  # told by AMD() alone
 IN_TRANSIT_S = 0.2  # an Originate this soon after a window opened left before it opened
 
 
@@ -167,7 +168,7 @@ class Run:
 
     def wrong(self) -> list[str]:
         """Dials recorded with another outcome than the one the PBX played (answering
-        machines settled from the call records aside: see ``machines``)."""
+        machines and early hang-ups settled from the call records aside: ``machines``)."""
         keys = {o["key"] for o in self.truth.originates}
         machines = set(self.machines())
         return [
@@ -180,13 +181,13 @@ class Run:
         ]
 
     def machines(self) -> list[str]:
-        """Answering machines settled from the call records: ``answered`` (a CDR says
-        ANSWERED and carries no AMD verdict, docs/asterisk.md)."""
+        """Calls AMD judged (a machine, an early hang-up) settled from the call records:
+        ``answered``, since a CDR says ANSWERED and carries no AMD verdict (docs/asterisk.md)."""
         return [
             k
             for k, a in self.attempts.items()
             if a.id in self.from_records
-            and EXPECTED[a.number[-1]] == "answering_machine"
+            and EXPECTED[a.number[-1]] in AMD_OUTCOMES
             and a.outcome == "answered"
         ]
 
@@ -208,7 +209,7 @@ class Run:
             zero(s, "results lost (ends interrupted or dialing)", len(self.lost())),
             zero(s, "outcome other than the PBX's", len(self.wrong())),
             info(s, "settled from the call records", len(self.from_records)),
-            info(s, "… answering machines among them, recorded answered", len(self.machines())),
+            info(s, "… AMD's machines, early hang-ups among them: answered", len(self.machines())),
             info(s, "settled interrupted, corrected by the real result", self.corrected),
             info(s, "still interrupted at the end", interrupted),
             info(s, "run", f"{self.seconds:.0f} s"),

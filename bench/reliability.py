@@ -8,7 +8,8 @@ Master.csv) and real daemons as subprocesses:
   ``pg_ctl restart -m fast``, then the server stopped for 30 s and started again;
 - ``sigstop``: two daemons on PostgreSQL, one of them SIGSTOPped for 60 s;
 - ``kill-9``: one daemon on SQLite killed with SIGKILL five times in a row,
-  restarted at once each time with the same instance id;
+  restarted 5 s later each time (dialerd.service's ``RestartSec``) with the same
+  instance id;
 - ``fastagi``: forged FastAGI dispositions, then 1,000 idle connections and a
   300 MB line against a dialling daemon (bench/rel_agi.py);
 - ``inputs``: hostile contact, do-not-call and campaign files and an unreachable or
@@ -45,9 +46,19 @@ from bench.rel_site import Site, close, make_site
 from tests.pgcluster import Cluster, start_cluster
 
 DAEMONS = ("pg-a", "pg-b", "pg-c")
+RESTART_S = 5.0  # dialerd.service: RestartSec=5s
 
 
 # -- scenarios -----------------------------------------------------------------------------
+def _started(log: Path, times: int, deadline_s: float = 300) -> None:
+    """Wait until the daemon's log says it has started ``times`` times."""
+    deadline = time.monotonic() + deadline_s
+    while len(log_events(log, "daemon_started")) < times:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{log}: the daemon did not start")
+        time.sleep(0.2)
+
+
 def _settle(site: Site, deadline_s: float) -> None:
     """Let the calls in flight end and be recorded (or the deadline pass)."""
     deadline = time.monotonic() + deadline_s
@@ -144,12 +155,14 @@ def kill_9(root: Path, contacts: int) -> list[Check]:
     site.start("k9", channels=30, cps=10)
     kills = []
     for n in range(5):
-        time.sleep(6)
+        _started(root / "k9.log", n + 1)  # each kill hits a daemon dialling 6 s, however slow
+        time.sleep(6)  # its start-up on a busy machine
         print(f"  kill -9 #{n + 1}", flush=True)
         proc = site.procs["k9"]
         proc.kill()
         kills.append(time.time())
         proc.wait()
+        time.sleep(RESTART_S)
         site.start("k9", channels=30, cps=10)
     time.sleep(10)
     _settle(site, 120)
