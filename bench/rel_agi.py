@@ -15,10 +15,9 @@ import resource
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -98,10 +97,10 @@ class Forger:
         got["a second disposition"] = self.signed(answered, DNC)
         return got
 
-    def until(self, attempt: Any) -> str | None:
+    def until(self, attempt: Callable[[], str | None]) -> str | None:
         """Retry with another live call when the one chosen ended meanwhile."""
         for _ in range(20):
-            result: str | None = attempt()
+            result = attempt()
             if result != "not_in_flight":
                 return result
         return "not_in_flight"

@@ -73,6 +73,8 @@ def pg_restart(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     t0 = time.monotonic()
     for instance in DAEMONS:
         site.start(instance, channels=30, cps=5)
+    for instance in DAEMONS:
+        _started(root / f"{instance}.log", 1)
     time.sleep(15)
     print("  pg_ctl restart -m fast", flush=True)
     outages = [(time.time(), 0.0)]
@@ -119,6 +121,8 @@ def sigstop(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
     t0 = time.monotonic()
     site.start("stop-a", channels=30, cps=5)
     site.start("stop-b", channels=30, cps=5)
+    for instance in ("stop-a", "stop-b"):
+        _started(root / f"{instance}.log", 1)
     time.sleep(12)
     victim = site.procs["stop-a"]
     print("  SIGSTOP stop-a for 60 s", flush=True)
@@ -155,8 +159,9 @@ def kill_9(root: Path, contacts: int) -> list[Check]:
     site.start("k9", channels=30, cps=10)
     kills = []
     for n in range(5):
-        _started(root / "k9.log", n + 1)  # each kill hits a daemon dialling 6 s, however slow
-        time.sleep(6)  # its start-up on a busy machine
+        # each kill hits a daemon that has dialled 6 s, however slow its start-up
+        _started(root / "k9.log", n + 1)
+        time.sleep(6)
         print(f"  kill -9 #{n + 1}", flush=True)
         proc = site.procs["k9"]
         proc.kill()
