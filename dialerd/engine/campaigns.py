@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.convert import to_relative_times
@@ -120,8 +121,11 @@ def importing(engine: Engine, campaign_id: int) -> Iterator[None]:
         try:
             yield
         finally:
-            conn.execute(select(func.pg_advisory_unlock(IMPORT_LOCK, campaign_id)))
-            conn.commit()
+            try:
+                conn.execute(select(func.pg_advisory_unlock(IMPORT_LOCK, campaign_id)))
+                conn.commit()
+            except DBAPIError:  # never back into the pool holding the lock
+                conn.invalidate()  # closed: the server drops the lock with its session
 
 
 def _import_list(
