@@ -242,7 +242,6 @@ def test_the_examples_corruption_rate_counts_refused_records(
     assert figures["corruption_rate"] == pytest.approx(0.10)
 
 
-@pytest.mark.postgres
 def test_peers_starting_together_import_a_list_once(engine: Engine, tmp_path: Path) -> None:
     """A daemon that finds a peer importing the same list waits for it, then skips the list
     (it used to COPY the same rows at once and stop on a unique-key violation)."""
