@@ -1,276 +1,62 @@
 """Reliability under faults, at small scale on one machine: real `dialerd run` daemons.
 
-Three scenarios, each against the AMI simulator in its own process (so calls
-outlive a daemon, as in Asterisk) and real daemons as subprocesses:
+Each dialling scenario runs against the AMI simulator in its own process (so
+calls outlive a daemon, as in Asterisk, and it writes Asterisk's call records,
+Master.csv) and real daemons as subprocesses:
 
 - ``pg-restart``: three daemons on one throwaway PostgreSQL under load;
   ``pg_ctl restart -m fast``, then the server stopped for 30 s and started again;
 - ``sigstop``: two daemons on PostgreSQL, one of them SIGSTOPped for 60 s;
 - ``kill-9``: one daemon on SQLite killed with SIGKILL five times in a row,
-  restarted at once each time with the same instance id.
+  restarted 5 s later each time (dialerd.service's ``RestartSec``) with the same
+  instance id;
+- ``fastagi``: forged FastAGI dispositions, then 1,000 idle connections and a
+  300 MB line against a dialling daemon (bench/rel_agi.py);
+- ``inputs``: hostile contact, do-not-call and campaign files and an unreachable or
+  unmigrated database through the CLI, on SQLite and PostgreSQL (bench/rel_inputs.py).
 
-Measured from the simulator's own Originate log (the PBX's truth) and the
-database at the end: dials (Originates the PBX accepted), duplicates (one attempt
-key dialled twice), dials inside ``min_spacing`` (a number dialled again within
-30 min: in a run this short, any redial), answered calls redialled (the PBX
-answered a number, which is then dialled again), results lost (dials the PBX
-completed whose attempt ends ``interrupted`` or still ``dialing``), interrupted
-(attempts settled ``interrupted`` at some point; in brackets, how many of those
-a late result then corrected).
+Measured from the simulator's own logs (the PBX's truth: every Originate, every
+call's end and whether it was answered), the daemons' JSON logs and the database
+at the end (bench/rel_report.py; the simulator and daemons: bench/rel_site.py).
+Prints one table.
 
-    .venv/bin/python bench/reliability.py [--contacts 300] [--only sigstop ...]
+    .venv/bin/python bench/reliability.py [--contacts 300] [--only sigstop ...] [--keep DIR]
 
-Needs PostgreSQL's server binaries (Debian's ``postgresql`` package) for the first
-two scenarios. Run by hand; not part of CI.
+Needs PostgreSQL's server binaries (Debian's ``postgresql`` package) for the
+PostgreSQL scenarios. Run by hand; not part of CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-
-from sqlalchemy import Engine, func, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dialerd.db.engine import make_engine
-from dialerd.db.migrate import upgrade
-from dialerd.db.models import Attempt, CampaignEvent
+from bench.rel_agi import fastagi
+from bench.rel_inputs import hostile_inputs
+from bench.rel_report import EXPECTED, Check, Run, info, inside, log_events, table, windows, zero
+from bench.rel_site import Site, close, make_site
 from tests.pgcluster import Cluster, start_cluster
 
-SECRET = "reliability-secret"
-ANSWERED_DIGIT = "0"  # the simulator's default dialplan: a number ending in 0 is answered
-CAMPAIGN = """\
-name = "rel"
-contacts = ["rel.csv"]
-timezone = "Asia/Shanghai"
-holidays = {{ closed = [] }}
-
-[dialing]
-max_rounds = 3
-min_spacing = "30m"
-ring_timeout = "30s"
-max_concurrent = {max_concurrent}
-calls_per_second = {cps}
-channel = "PJSIP/{{number}}@carrier"
-caller_id = "4006589888"
-answered = {{ application = "AGI", data = "agi://127.0.0.1:4573/answered" }}
-
-[[windows]]
-days = "daily"
-start = "00:00"
-end = "24:00"
-"""
-SETTINGS = """\
-instance_id = "{instance}"
-campaigns_dir = "{campaigns}"
-[database]
-url = "{url}"
-[pbx]
-kind = "ami"
-max_channels = {channels}
-calls_per_second = {cps}
-cdr_csv = "{cdr}"
-[ami]
-host = "127.0.0.1"
-port = {port}
-username = "dialerd"
-[agi]
-enabled = false
-[scheduler]
-tick_s = 0.2
-heartbeat_s = 1
-reap_interval_s = 2
-drain_timeout_s = 30
-[log]
-format = "json"
-"""
-
-
-# -- the simulator, in its own process ---------------------------------------------------
-def serve_simulator(port: int, log: Path, time_scale: float) -> None:
-    """Child process: run the simulator; append each accepted Originate to ``log`` (JSONL)."""
-    from dialerd.pbx.simulator import AmiSimulator, Scenario
-
-    sim = AmiSimulator(
-        port=port,
-        username="dialerd",
-        secret=SECRET,
-        scenario=Scenario(),
-        time_scale=time_scale,
-        cdr_csv=log.parent / "Master.csv",  # the PBX's call records, as Asterisk's cdr_csv
-    )
-    sim.max_records = 10**7
-    sim.start_in_thread()
-    seen = 0
-    with log.open("a", encoding="utf-8") as out:
-        while True:
-            records = list(sim.originates)
-            for rec in records[seen:]:
-                number = rec.channel.split("/")[-1].split("@")[0]
-                out.write(json.dumps({"key": rec.action_id, "number": number, "at": time.time()}))
-                out.write("\n")
-            seen = len(records)
-            out.flush()
-            time.sleep(0.05)
-
-
-@dataclass
-class Simulator:
-    port: int
-    log: Path
-    proc: subprocess.Popen[bytes]
-
-    @classmethod
-    def start(cls, root: Path, time_scale: float) -> Simulator:
-        port, log = _free_port(), root / "originates.jsonl"
-        log.touch()
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve-simulator", str(port), str(log), str(time_scale)],
-            stdout=subprocess.DEVNULL,
-            stderr=(root / "simulator.err").open("wb"),
-        )
-        _wait_port(port)
-        return cls(port, log, proc)
-
-    def originates(self) -> list[dict[str, str]]:
-        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-# -- daemons -------------------------------------------------------------------------------
-@dataclass
-class Site:
-    root: Path
-    url: str
-    sim: Simulator
-    engine: Engine
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-
-    def write_campaign(self, contacts: int, *, max_concurrent: int, cps: int) -> None:
-        folder = self.root / "campaigns"
-        folder.mkdir(exist_ok=True)
-        rows = "".join(f"c{i},+86139{i:08d}\n" for i in range(contacts))
-        (folder / "rel.csv").write_text("external_id,phone1\n" + rows)
-        text = CAMPAIGN.format(max_concurrent=max_concurrent, cps=cps)
-        (folder / "rel.toml").write_text(text)
-
-    def start(self, instance: str, *, channels: int = 40, cps: int = 10) -> None:
-        config = self.root / f"{instance}.toml"
-        config.write_text(
-            SETTINGS.format(
-                instance=instance,
-                campaigns=self.root / "campaigns",
-                url=self.url,
-                channels=channels,
-                cps=cps,
-                port=self.sim.port,
-                cdr=self.root / "Master.csv",
-            )
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
-        env.pop("NOTIFY_SOCKET", None)
-        env["DIALERD_AMI__SECRET"] = SECRET
-        with (self.root / f"{instance}.log").open("ab") as log:
-            self.procs[instance] = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "--config", str(config), "run"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-            )
-
-    def stop_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.kill(proc.pid, signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def dialing(self) -> int:
-        for _ in range(60):  # the database may be coming back
-            try:
-                with self.engine.connect() as conn:
-                    return int(
-                        conn.execute(
-                            select(func.count()).where(Attempt.status == "dialing")
-                        ).scalar_one()
-                    )
-            except Exception:
-                time.sleep(1)
-        raise RuntimeError("the database did not come back")
-
-
-# -- measures ------------------------------------------------------------------------------
-@dataclass
-class Row:
-    scenario: str
-    dials: int
-    duplicates: int
-    inside_spacing: int
-    answered_redialled: int
-    results_lost: int
-    interrupted: int
-    corrected: int
-    seconds: float
-
-
-def measure(site: Site, scenario: str, seconds: float) -> Row:
-    originates = site.sim.originates()
-    keys = Counter(o["key"] for o in originates)
-    numbers = Counter(o["number"].lstrip("+") for o in originates)
-    answered_redialled = sum(
-        n - 1 for number, n in numbers.items() if number.endswith(ANSWERED_DIGIT) and n > 1
-    )
-    with site.engine.connect() as conn:
-        attempts = conn.execute(select(Attempt.key, Attempt.status, Attempt.outcome)).all()
-        late = conn.execute(
-            select(func.count()).where(CampaignEvent.kind == "late_result")
-        ).scalar_one()
-    reached_pbx = set(keys)
-    lost = sum(
-        1
-        for a in attempts
-        if a.key in reached_pbx and (a.status == "dialing" or a.outcome == "interrupted")
-    )
-    final_interrupted = sum(1 for a in attempts if a.outcome == "interrupted")
-    return Row(
-        scenario=scenario,
-        dials=len(originates),
-        duplicates=sum(n - 1 for n in keys.values() if n > 1),
-        inside_spacing=sum(n - 1 for n in numbers.values() if n > 1),
-        answered_redialled=answered_redialled,
-        results_lost=lost,
-        interrupted=final_interrupted + int(late),
-        corrected=int(late),
-        seconds=seconds,
-    )
+DAEMONS = ("pg-a", "pg-b", "pg-c")
+RESTART_S = 5.0  # dialerd.service: RestartSec=5s
 
 
 # -- scenarios -----------------------------------------------------------------------------
-def _site(root: Path, url: str, time_scale: float) -> Site:
-    engine = make_engine(url)
-    upgrade(engine)
-    return Site(root, url, Simulator.start(root, time_scale), engine)
+def _started(log: Path, times: int, deadline_s: float = 300) -> None:
+    """Wait until the daemon's log says it has started ``times`` times."""
+    deadline = time.monotonic() + deadline_s
+    while len(log_events(log, "daemon_started")) < times:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{log}: the daemon did not start")
+        time.sleep(0.2)
 
 
 def _settle(site: Site, deadline_s: float) -> None:
@@ -280,71 +66,129 @@ def _settle(site: Site, deadline_s: float) -> None:
         time.sleep(1)
 
 
-def pg_restart(cluster: Cluster, root: Path, contacts: int) -> Row:
-    site = _site(root, cluster.create_database("rel_restart"), time_scale=0.5)
+def pg_restart(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
+    name = "3 daemons, PostgreSQL restart + 30 s stop"
+    site = make_site(root, cluster.create_database("rel_restart"), time_scale=0.5)
     site.write_campaign(contacts, max_concurrent=90, cps=15)
     t0 = time.monotonic()
-    for name in ("pg-a", "pg-b", "pg-c"):
-        site.start(name, channels=30, cps=5)
+    for instance in DAEMONS:
+        site.start(instance, channels=30, cps=5)
+    for instance in DAEMONS:
+        _started(root / f"{instance}.log", 1)
     time.sleep(15)
     print("  pg_ctl restart -m fast", flush=True)
+    outages = [(time.time(), 0.0)]
     _pg_ctl(cluster, "restart", "-m", "fast")
+    outages[0] = (outages[0][0], time.time())
     time.sleep(10)
     print("  pg_ctl stop -m fast; 30 s down", flush=True)
     _pg_ctl(cluster, "stop", "-m", "fast")
+    down = time.time()
     time.sleep(30)
+    outages.append((down, time.time()))
     _pg_ctl(cluster, "start")
     time.sleep(20)
     _settle(site, 120)
+    stopped = sum(1 for proc in site.procs.values() if proc.poll() is not None)
     site.stop_all()
-    row = measure(site, "3 daemons, PostgreSQL restart + 30 s stop", time.monotonic() - t0)
-    _close(site)
-    return row
+    run = Run.read(name, root, site.engine, time.monotonic() - t0)
+    close(site)
+    return [
+        *run.checks(),
+        zero(name, "daemons that stopped on the outage", stopped),
+        zero(name, "dials started while unable to record", _unrecorded(run, root, outages)),
+    ]
 
 
-def sigstop(cluster: Cluster, root: Path, contacts: int) -> Row:
-    site = _site(root, cluster.create_database("rel_sigstop"), time_scale=1.0)
+def _unrecorded(run: Run, root: Path, outages: list[tuple[float, float]]) -> int:
+    """Originates sent while the database was away, or while their daemon's result writer
+    was failing (from its ``results_write_failed`` to its ``results_write_recovered``)."""
+    end = time.time()
+    failing = ("results_write_failed", "results_write_recovered")
+    spans = {d: windows(root / f"{d}.log", *failing, end) for d in DAEMONS}
+    count = 0
+    for o in run.truth.originates:
+        attempt = run.attempts.get(o["key"])
+        own = spans.get(attempt.instance_id, []) if attempt is not None else []
+        count += inside(o["at"], outages) or inside(o["at"], own)
+    return count
+
+
+def sigstop(cluster: Cluster, root: Path, contacts: int) -> list[Check]:
+    name = "2 daemons, PostgreSQL, one SIGSTOPped 60 s"
+    site = make_site(root, cluster.create_database("rel_sigstop"), time_scale=1.0)
     site.write_campaign(contacts, max_concurrent=60, cps=10)
     t0 = time.monotonic()
     site.start("stop-a", channels=30, cps=5)
     site.start("stop-b", channels=30, cps=5)
+    for instance in ("stop-a", "stop-b"):
+        _started(root / f"{instance}.log", 1)
     time.sleep(12)
     victim = site.procs["stop-a"]
     print("  SIGSTOP stop-a for 60 s", flush=True)
     os.kill(victim.pid, signal.SIGSTOP)
     time.sleep(60)
     os.kill(victim.pid, signal.SIGCONT)
+    resumed = time.time()
     time.sleep(10)
     _settle(site, 120)
     site.stop_all()
-    row = measure(site, "2 daemons, PostgreSQL, one SIGSTOPped 60 s", time.monotonic() - t0)
-    _close(site)
-    return row
+    run = Run.read(name, root, site.engine, time.monotonic() - t0)
+    close(site)
+    by_id = {a.id: a for a in run.attempts.values()}
+    live = 0  # the peer settled one of the stopped daemon's calls the PBX still had
+    for e in log_events(root / "stop-b.log", "call_interrupted"):
+        attempt = by_id.get(e["attempt_id"])
+        if attempt is None or attempt.key not in {o["key"] for o in run.truth.originates}:
+            continue
+        ended = run.truth.ends.get(attempt.key, {}).get("at")
+        live += ended is None or ended > e["at"]
+    after = [e for e in log_events(root / "stop-a.log", "call_result") if e["at"] > resumed]
+    return [
+        *run.checks(),
+        zero(name, "its live calls settled by the peer", live),
+        info(name, "results the stopped daemon recorded after it resumed", len(after)),
+    ]
 
 
-def kill_9(root: Path, contacts: int) -> Row:
-    site = _site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
+def kill_9(root: Path, contacts: int) -> list[Check]:
+    name = "1 daemon, SQLite, kill -9 five times"
+    site = make_site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
     site.write_campaign(contacts, max_concurrent=30, cps=10)
     t0 = time.monotonic()
     site.start("k9", channels=30, cps=10)
+    kills = []
     for n in range(5):
+        # each kill hits a daemon that has dialled 6 s, however slow its start-up
+        _started(root / "k9.log", n + 1)
         time.sleep(6)
         print(f"  kill -9 #{n + 1}", flush=True)
         proc = site.procs["k9"]
         proc.kill()
+        kills.append(time.time())
         proc.wait()
+        time.sleep(RESTART_S)
         site.start("k9", channels=30, cps=10)
     time.sleep(10)
     _settle(site, 120)
     site.stop_all()
-    row = measure(site, "1 daemon, SQLite, kill -9 five times", time.monotonic() - t0)
-    _close(site)
-    return row
-
-
-def _close(site: Site) -> None:
-    site.sim.stop()
-    site.engine.dispose()
+    run = Run.read(name, root, site.engine, time.monotonic() - t0)
+    close(site)
+    started = [e["at"] for e in log_events(root / "k9.log", "daemon_started")]
+    gaps = [(k, min((c for c in started if c > k), default=time.time())) for k in kills]
+    unheard = [k for k, e in run.truth.ends.items() if any(a < e["at"] < b for a, b in gaps)]
+    machines = set(run.machines())
+    real = [
+        k
+        for k in unheard
+        if k in run.attempts
+        and (run.attempts[k].outcome == EXPECTED[run.attempts[k].number[-1]] or k in machines)
+    ]
+    measure = "calls that ended while no daemon listened, settled with the records' outcome"
+    return [
+        *run.checks(),
+        Check(name, measure, str(len(unheard)), str(len(real)), len(real) == len(unheard)),
+    ]
 
 
 def _pg_ctl(cluster: Cluster, action: str, *args: str) -> None:
@@ -358,71 +202,41 @@ def _pg_ctl(cluster: Cluster, action: str, *args: str) -> None:
     cluster._run("pg_ctl", "-D", data, "-o", opts, "-l", log, "-w", *args, action)
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_port(port: int) -> None:
-    import socket
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the simulator did not start")
-
-
-def table(rows: list[Row]) -> str:
-    head = (
-        "| scenario | dials | duplicates | dials inside min_spacing | answered calls redialled "
-        "| results lost | interrupted (corrected by a late result) | run |"
-    )
-    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(
-            f"| {r.scenario} | {r.dials} | {r.duplicates} | {r.inside_spacing} | "
-            f"{r.answered_redialled} | {r.results_lost} | {r.interrupted} ({r.corrected}) | "
-            f"{r.seconds:.0f} s |"
-        )
-    return "\n".join(lines)
-
-
-SCENARIOS = ("pg-restart", "sigstop", "kill-9")
+SCENARIOS = ("pg-restart", "sigstop", "kill-9", "fastagi", "inputs")
+ON_POSTGRESQL = {"pg-restart", "sigstop", "inputs"}
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--serve-simulator":
-        serve_simulator(int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--contacts", type=int, default=300)
     parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
+    parser.add_argument("--keep", type=Path, help="work in DIR and keep it (logs, databases)")
     args = parser.parse_args()
-    rows: list[Row] = []
+    checks: list[Check] = []
     with tempfile.TemporaryDirectory(prefix="dialerd-rel-") as tmp:
-        base = Path(tmp)
+        base = args.keep.resolve() if args.keep else Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
         os.chmod(base, 0o755)
-        cluster = start_cluster() if {"pg-restart", "sigstop"} & set(args.only) else None
-        runs: dict[str, Callable[[], Row]] = {
+        cluster = start_cluster() if ON_POSTGRESQL & set(args.only) else None
+        runs: dict[str, Callable[[], list[Check]]] = {
             "pg-restart": lambda: pg_restart(_need(cluster), _dir(base, "r"), args.contacts),
             "sigstop": lambda: sigstop(_need(cluster), _dir(base, "s"), args.contacts),
             "kill-9": lambda: kill_9(_dir(base, "k"), args.contacts),
+            "fastagi": lambda: fastagi(_fastagi_site(_dir(base, "a"))),
+            "inputs": lambda: hostile_inputs(_dir(base, "i"), cluster),
         }
         try:
             for name in args.only:
                 print(f"{name} ...", flush=True)
-                rows.append(runs[name]())
+                checks += runs[name]()
         finally:
             if cluster is not None:
                 cluster.stop()
-    print(table(rows))
+    print(table(checks))
+
+
+def _fastagi_site(root: Path) -> Site:
+    return make_site(root, f"sqlite:///{root / 'dialerd.db'}", time_scale=0.5)
 
 
 def _need(cluster: Cluster | None) -> Cluster:
@@ -433,7 +247,7 @@ def _need(cluster: Cluster | None) -> Cluster:
 
 def _dir(base: Path, name: str) -> Path:
     path = base / name
-    path.mkdir()
+    path.mkdir(exist_ok=True)
     return path
 
 

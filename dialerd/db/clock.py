@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 _SQL = {
     "postgresql": "SELECT clock_timestamp()",
@@ -31,16 +32,25 @@ def database_now(conn: Connection) -> datetime:
 
 
 def sample_database_now(engine: Engine) -> datetime:
-    """The database's time now, read outside any transaction (takes no SQLite write lock)."""
-    raw = engine.raw_connection()
+    """The database's time now, read outside any transaction (takes no SQLite write lock).
+
+    A driver error is raised as SQLAlchemy's (``raw_connection`` does not wrap it),
+    so an unreachable database reads as the transient condition it is.
+    """
+    sql = _SQL[engine.dialect.name]
+    driver_error = engine.dialect.loaded_dbapi.Error
     try:
-        cur = raw.cursor()
-        cur.execute(_SQL[engine.dialect.name])
-        row = cur.fetchone()
-        cur.close()
-        if engine.dialect.name != "sqlite":
-            raw.rollback()
-    finally:
-        raw.close()
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql)
+            row = cur.fetchone()
+            cur.close()
+            if engine.dialect.name != "sqlite":
+                raw.rollback()
+        finally:
+            raw.close()
+    except driver_error as exc:
+        raise DBAPIError.instance(sql, None, exc, driver_error, dialect=engine.dialect) from exc
     assert row is not None
     return _parse(row[0])

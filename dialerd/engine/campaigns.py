@@ -8,12 +8,14 @@ its campaign's dialling; a changed contact list appends (importing is idempotent
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.convert import to_relative_times
@@ -29,6 +31,7 @@ from dialerd.importer import ImportSummary, import_contacts
 from dialerd.logconfig import get_logger
 
 log = get_logger("dialerd.campaigns")
+IMPORT_LOCK = 0x696D7074  # "impt": the advisory lock space of contact-list imports
 
 
 def runtime_from(loaded: LoadedCampaign, campaign_id: int) -> CampaignRuntime:
@@ -94,29 +97,58 @@ def import_lists(
     """Import the campaign's contact lists; a list already imported in this exact form is
     skipped (None), so a reload reads only what changed. Returns each list's summary."""
     done: list[tuple[Path, ImportSummary | None]] = []
-    for path in loaded.contact_paths:
-        if not path.is_file():
-            log.error("contact_list_missing", campaign=loaded.name, path=str(path))
-            continue
-        sha = _file_sha(path)
-        with Session(engine) as session:
-            if _already_imported(session, campaign_id, path, sha):
-                done.append((path, None))
+    with importing(engine, campaign_id):
+        for path in loaded.contact_paths:
+            if not path.is_file():
+                log.error("contact_list_missing", campaign=loaded.name, path=str(path))
                 continue
-        summary = import_contacts(
-            engine,
-            campaign_id=campaign_id,
-            path=path,
-            region=loaded.model.region,
-            default_timezone=loaded.model.timezone,
-            now=now,
-            actor=actor,
-            columns=loaded.model.column_map(),
-            relative=_relative(loaded),
-        )
-        log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
-        done.append((path, summary))
+            done.append((path, _import_list(engine, loaded, campaign_id, path, now, actor)))
     return done
+
+
+@contextmanager
+def importing(engine: Engine, campaign_id: int) -> Iterator[None]:
+    """One daemon at a time imports a campaign's lists: peers starting together on
+    PostgreSQL would otherwise COPY the same rows at once (a unique-key violation).
+    A session-level advisory lock, on a connection of its own, held for the import;
+    SQLite's write lock already serialises each batch."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.execute(select(func.pg_advisory_lock(IMPORT_LOCK, campaign_id)))
+        conn.commit()  # the lock outlives the transaction: no transaction is left idle
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(select(func.pg_advisory_unlock(IMPORT_LOCK, campaign_id)))
+                conn.commit()
+            except DBAPIError:  # never back into the pool holding the lock
+                conn.invalidate()  # closed: the server drops the lock with its session
+
+
+def _import_list(
+    engine: Engine, loaded: LoadedCampaign, campaign_id: int, path: Path, now: datetime, actor: str
+) -> ImportSummary | None:
+    """Import one list; None when it was already imported in this exact form."""
+    sha = _file_sha(path)
+    with Session(engine) as session:
+        if _already_imported(session, campaign_id, path, sha):
+            return None
+    summary = import_contacts(
+        engine,
+        campaign_id=campaign_id,
+        path=path,
+        region=loaded.model.region,
+        default_timezone=loaded.model.timezone,
+        now=now,
+        actor=actor,
+        columns=loaded.model.column_map(),
+        relative=_relative(loaded),
+    )
+    log.info("contacts_imported", campaign=loaded.name, path=str(path), **summary.as_dict())
+    return summary
 
 
 def _relative(loaded: LoadedCampaign) -> tuple[RelativeTimes, CallingCalendar] | None:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
 from dialerd.campaignfile.errors import CampaignFileError
-from dialerd.campaignfile.loader import check_file, load_file
+from dialerd.campaignfile.loader import LoadedCampaign, check_file, load_file
 from dialerd.cli import cli
 from dialerd.db.models import Campaign, CampaignEvent, Contact
 from dialerd.domain.states import CampaignState
+from dialerd.engine.campaigns import IMPORT_LOCK, import_lists
 from dialerd.engine.registry import load_directory, register
+from dialerd.importer import import_contacts
 from tests.conftest import REPO
+from tests.enginekit import write_campaign
 
 EXAMPLES = REPO / "campaigns"
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -234,3 +240,61 @@ def test_the_examples_corruption_rate_counts_refused_records(
     figures = json.loads(report.stdout)["figures"]
     assert (figures["account_size"], figures["useless_data"]) == (18, 2)
     assert figures["corruption_rate"] == pytest.approx(0.10)
+
+
+def test_peers_starting_together_import_a_list_once(engine: Engine, tmp_path: Path) -> None:
+    """A daemon that finds a peer importing the same list waits for it, then skips the list
+    (it used to COPY the same rows at once and stop on a unique-key violation)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's write lock serialises imports")
+    rows = [f"c{i},n{i},138001{i:05d}" for i in range(50)]
+    loaded = load_file(write_campaign(tmp_path / "campaigns", rows))
+    with Session(engine) as session:
+        campaign_id = register(session, loaded, now=NOW, actor="test")[0].id
+        session.commit()
+    outcome: list[object] = []
+    with engine.connect() as peer:  # a peer is importing: it holds the campaign's import lock
+        peer.execute(select(func.pg_advisory_lock(IMPORT_LOCK, campaign_id)))
+        late = threading.Thread(
+            target=lambda: outcome.append(_import_or_error(engine, loaded, campaign_id))
+        )
+        late.start()
+        _wait_for(lambda: _waiting_for_advisory_locks(engine) == 1)
+        model = loaded.model
+        summary = import_contacts(
+            engine,
+            campaign_id=campaign_id,
+            path=loaded.contact_paths[0],
+            region=model.region,
+            default_timezone=model.timezone,
+            now=NOW,
+            actor="peer",
+            columns=model.column_map(),
+        )
+        assert summary.loaded == 50
+        peer.execute(select(func.pg_advisory_unlock(IMPORT_LOCK, campaign_id)))
+        peer.commit()
+    late.join(60)
+    assert outcome == [[(loaded.contact_paths[0], None)]]  # skipped: already imported
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Contact)) == 50
+
+
+def _import_or_error(engine: Engine, loaded: LoadedCampaign, campaign_id: int) -> object:
+    try:
+        return import_lists(engine, loaded, campaign_id, now=NOW, actor="late")
+    except Exception as exc:  # reported to the test's thread
+        return exc
+
+
+def _waiting_for_advisory_locks(engine: Engine) -> int:
+    with engine.connect() as conn:
+        query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        return int(conn.execute(text(query)).scalar_one())
+
+
+def _wait_for(condition: Callable[[], bool], deadline_s: float = 20.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.05)

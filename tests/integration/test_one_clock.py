@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, update
+from sqlalchemy.exc import DBAPIError
 
 import dialerd.domain.clock as clock_module
 from dialerd.app import assemble
 from dialerd.campaignfile.loader import load_file
 from dialerd.db.clock import database_now, sample_database_now
+from dialerd.db.engine import make_engine
+from dialerd.db.failures import database_error, is_transient
 from dialerd.db.models import PhoneNumber
 from dialerd.domain.clock import AnchoredClock, SystemClock, VirtualClock
 from dialerd.domain.ports import Clock
 from dialerd.engine.campaigns import install
 from dialerd.engine.parts import Parts
+from dialerd.errors import DatabaseUnavailable
 from dialerd.pbx.virtual import VirtualPbx
 from tests.enginekit import rig_settings, write_campaign
 
@@ -72,3 +78,26 @@ def test_the_anchored_clock_follows_the_database_between_syncs(engine: Engine) -
     assert timedelta(seconds=-91) < drift < timedelta(seconds=-30)
     with engine.begin() as conn:
         assert abs(database_now(conn) - clock.now()) < timedelta(seconds=30)
+
+
+def _unreachable_urls(tmp: Path) -> list[str]:
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return [
+        f"sqlite:///{tmp}",  # a folder: SQLite cannot open it
+        f"postgresql+psycopg://postgres@127.0.0.1:{port}/dialerd?connect_timeout=5",
+    ]
+
+
+def test_a_clock_sync_with_the_database_away_is_a_transient_error(tmp_path: Path) -> None:
+    """The heartbeat re-reads the database's time first: an outage must read as one
+    (retried), not as a crash that stops the daemon."""
+    for url in _unreachable_urls(tmp_path):
+        engine = make_engine(url)
+        clock = AnchoredClock(partial(sample_database_now, engine), lambda: 0.0)
+        with pytest.raises(DBAPIError) as caught:
+            clock.sync()
+        assert is_transient(caught.value), url
+        assert isinstance(database_error(caught.value), DatabaseUnavailable)
+        engine.dispose()
