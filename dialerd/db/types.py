@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -39,6 +40,34 @@ class UtcDateTime(TypeDecorator[datetime]):
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
 
+    # On SQLite each direction is one function instead of three (ours, the decorator's
+    # wrapper, the dialect's): 14 timestamps are written per dial. Same text, same values.
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def to_text(value: datetime | None) -> str | None:
+            if value is None:
+                return None
+            if value.tzinfo is None:
+                raise ValueError(f"naive datetime {value!r} given to a UTC column")
+            # SQLite's DATETIME storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
+            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        return to_text
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def from_text(value: str | None) -> datetime | None:
+            if value is None:
+                return None
+            moment = datetime.fromisoformat(value)
+            return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+        return from_text
+
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -59,9 +88,16 @@ class StrEnumText(TypeDecorator[E]):
     def __init__(self, enum: type[E], length: int = 16) -> None:
         super().__init__(length)
         self.enum = enum
+        self._members: dict[str, E] = {m.value: m for m in enum}  # a lookup, not Enum's call
+
+    def _member(self, value: Any) -> E:
+        try:
+            return self._members[value]
+        except (KeyError, TypeError):
+            return self.enum(value)  # raises ValueError as before
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
-        return None if value is None else self.enum(value).value
+        return None if value is None else self._member(value).value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
-        return None if value is None else self.enum(value)
+        return None if value is None else self._member(value)
