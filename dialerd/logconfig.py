@@ -63,7 +63,13 @@ def configure_logging(settings: LogSettings, stream: Any = None) -> None:
         _mask_processor,
     ]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # events below the level are dropped before any processor runs (stdlib would drop
+        # them after: a call_result line per dial built for nothing at the default level)
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
