@@ -63,7 +63,8 @@ def configure_logging(settings: LogSettings, stream: Any = None) -> None:
         _mask_processor,
     ]
     structlog.configure(
-        # a line below the level is dropped first, before it is stamped or masked
+        # events below the level are dropped before any processor runs (stdlib would drop
+        # them after: a call_result line per dial built for nothing at the default level)
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,

@@ -113,26 +113,39 @@ def _country_hint(country: str) -> str:
     return hint(country.upper(), alpha2) if len(country) <= 2 else ""
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    """The codes the holidays package knows (aliases too), read from its registry.
+
+    ``holidays.list_supported_countries()`` imports every country's module to list
+    subdivisions (a third of a second); only the one country named needs loading.
+    """
+    return frozenset(holidays.registry.EntityLoader.get_country_codes(include_aliases=True))
+
+
+def _subdivisions(country: str) -> list[str]:
+    return list(getattr(holidays, country).subdivisions)
+
+
 def _holiday_country(value: str) -> str:
     """``"CN"``, or a country with a subdivision: ``"US-NY"``."""
-    supported = holidays.list_supported_countries()
     country, _, subdivision = value.partition("-")
     country = country.upper()
-    if country not in supported:
+    if country not in _country_codes():
         raise _error(
             "holiday_country",
             '"{value}" is not a country code the holidays package knows{hint}',
             value=value,
             hint=_country_hint(value.partition("-")[0]),
         )
-    if subdivision and subdivision.upper() not in supported[country]:
+    if subdivision and subdivision.upper() not in _subdivisions(country):
         raise _error(
             "holiday_country",
             '"{value}": {country} has no subdivision "{sub}" in the holidays package{hint}',
             value=value,
             country=country,
             sub=subdivision,
-            hint=hint(subdivision.upper(), supported[country]),
+            hint=hint(subdivision.upper(), _subdivisions(country)),
         )
     return f"{country}-{subdivision.upper()}" if subdivision else country
 

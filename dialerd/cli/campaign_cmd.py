@@ -135,7 +135,7 @@ def load(ctx: CliContext, files: tuple[Path, ...], skip_contacts: bool) -> None:
 
 def _load(ctx: CliContext, loaded: Sequence[LoadedCampaign], skip_contacts: bool) -> None:
     from dialerd.actions import pace
-    from dialerd.db.migrate import require_current
+    from dialerd.db.revision import require_current
     from dialerd.engine import registry
     from dialerd.engine.campaigns import import_lists
 
@@ -176,7 +176,7 @@ def set_pace(ctx: CliContext, name: str, assignments: tuple[str, ...]) -> None:
     `dialerd campaign reset NAME KEY` or until the file's value of that key changes.
     """
     from dialerd.actions import control, pace
-    from dialerd.db.migrate import require_current
+    from dialerd.db.revision import require_current
 
     values = pace.parse_assignments(assignments)
     require_current(ctx.engine)
@@ -193,7 +193,7 @@ def set_pace(ctx: CliContext, name: str, assignments: tuple[str, ...]) -> None:
 def reset_pace(ctx: CliContext, name: str, keys: tuple[str, ...]) -> None:
     """Drop campaign NAME's `campaign set` overrides of KEYS (all when none): the file rules."""
     from dialerd.actions import control, pace
-    from dialerd.db.migrate import require_current
+    from dialerd.db.revision import require_current
 
     require_current(ctx.engine)
     with ctx.sessions.begin() as session:

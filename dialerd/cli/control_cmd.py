@@ -30,7 +30,7 @@ RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recentl
 
 def open_db(ctx: CliContext) -> sessionmaker[Session]:
     """Check the schema is current; the engine's pool is closed when the command ends."""
-    from dialerd.db.migrate import require_current
+    from dialerd.db.revision import require_current
 
     click.get_current_context().call_on_close(ctx.engine.dispose)
     require_current(ctx.engine)

@@ -81,7 +81,10 @@ def simulate(
     if database_url is None:
         folder = Path(tempfile.mkdtemp(prefix="dialerd-simulate-"))
         database_url = f"sqlite:///{folder / 'simulation.db'}"
-    engine = make_engine(database_url)
+    # LIFO: the loop runs on one thread, so it keeps reusing the connection it just wrote
+    # with, whose page cache is current; the importer opens a second one, and taking turns
+    # (the FIFO default) would make each transaction reread its pages.
+    engine = make_engine(database_url, pool_use_lifo=True)
     if is_sqlite(engine):  # a preview's history needs no durability: no fsync
         event.listen(engine, "connect", _no_sync)
     upgrade(engine)

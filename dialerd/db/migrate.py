@@ -1,4 +1,4 @@
-"""Alembic, driven from code: `dialerd db upgrade|current` and the start-up schema check."""
+"""Alembic, driven from code: `dialerd db upgrade|current` (the schema check is `db.revision`)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,20 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from dialerd.errors import SchemaOutOfDate
+from dialerd.db.revision import current_revision, require_current
+
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "migrations_dir",
+    "require_current",
+    "upgrade",
+]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -37,24 +46,9 @@ def head_revision() -> str:
     return head
 
 
-def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
-
-
 def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
-
-
-def require_current(engine: Engine) -> None:
-    """Refuse to run on a schema that is not at head."""
-    current, head = current_revision(engine), head_revision()
-    if current != head:
-        raise SchemaOutOfDate(
-            f"database schema is at {current or 'nothing'}, this dialerd needs {head}: "
-            "run `dialerd db upgrade`"
-        )

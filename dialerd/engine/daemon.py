@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from dialerd.db.failures import database_error, is_transient
-from dialerd.db.migrate import require_current
+from dialerd.db.revision import require_current
 from dialerd.domain.agents import AgentFloors
 from dialerd.engine import jobs
 from dialerd.engine.agentfigures import store_agent_figures
