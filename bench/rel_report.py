@@ -167,28 +167,23 @@ class Run:
         ]
 
     def wrong(self) -> list[str]:
-        """Dials recorded with another outcome than the one the PBX played (answering
-        machines and early hang-ups settled from the call records aside: ``machines``)."""
+        """Dials recorded with another outcome than the one the PBX played."""
         keys = {o["key"] for o in self.truth.originates}
-        machines = set(self.machines())
         return [
             k
             for k, a in self.attempts.items()
             if k in keys
-            and k not in machines
             and a.outcome not in (None, "interrupted")
             and a.outcome != EXPECTED[a.number[-1]]
         ]
 
     def machines(self) -> list[str]:
-        """Calls AMD judged (a machine, an early hang-up) settled from the call records:
-        ``answered``, since a CDR says ANSWERED and carries no AMD verdict (docs/asterisk.md)."""
+        """Calls AMD judged (a machine, an early hang-up) settled from the call records,
+        by the verdict the records carry (``amd=`` in the userfield, docs/asterisk.md)."""
         return [
             k
             for k, a in self.attempts.items()
-            if a.id in self.from_records
-            and EXPECTED[a.number[-1]] in AMD_OUTCOMES
-            and a.outcome == "answered"
+            if a.id in self.from_records and EXPECTED[a.number[-1]] in AMD_OUTCOMES
         ]
 
     def checks(self) -> list[Check]:
@@ -209,7 +204,7 @@ class Run:
             zero(s, "results lost (ends interrupted or dialing)", len(self.lost())),
             zero(s, "outcome other than the PBX's", len(self.wrong())),
             info(s, "settled from the call records", len(self.from_records)),
-            info(s, "… AMD's machines, early hang-ups among them: answered", len(self.machines())),
+            info(s, "… AMD's machines, early hang-ups among them", len(self.machines())),
             info(s, "settled interrupted, corrected by the real result", self.corrected),
             info(s, "still interrupted at the end", interrupted),
             info(s, "run", f"{self.seconds:.0f} s"),

@@ -177,12 +177,10 @@ def kill_9(root: Path, contacts: int) -> list[Check]:
     started = [e["at"] for e in log_events(root / "k9.log", "daemon_started")]
     gaps = [(k, min((c for c in started if c > k), default=time.time())) for k in kills]
     unheard = [k for k, e in run.truth.ends.items() if any(a < e["at"] < b for a, b in gaps)]
-    machines = set(run.machines())
     real = [
         k
         for k in unheard
-        if k in run.attempts
-        and (run.attempts[k].outcome == EXPECTED[run.attempts[k].number[-1]] or k in machines)
+        if k in run.attempts and run.attempts[k].outcome == EXPECTED[run.attempts[k].number[-1]]
     ]
     measure = "calls that ended while no daemon listened, settled with the records' outcome"
     return [

@@ -5,8 +5,13 @@ whether dialerd is connected or not. The default column order (``cdr_csv.c``,
 ``loguniqueid``/``loguserfield`` on) is :data:`MASTER_COLUMNS`; a ``cdr_custom``
 template may add ``hangupcause`` (docs/asterisk.md). A row belongs to a dial when
 its ``accountcode`` (the Originate's ``Account``), its ``uniqueid`` (the
-Originate's ChannelId, ``key`` or ``key-2``), its ``linkedid`` or its
-``userfield`` names the dial's key.
+Originate's ChannelId, ``key`` or ``key-2``), its ``linkedid`` or a word of
+its ``userfield`` names the dial's key.
+
+The ``userfield`` is words separated by spaces: ``amd=<AMDSTATUS>`` and
+``amdcause=<AMDCAUSE>`` are the AMD verdict the recipe's hangup handler writes
+(docs/asterisk.md), read as the live path reads them from ``VarSet``; a word
+without ``=`` is a dial key.
 
 :func:`signals_from_rows` is the pure mapping row(s) → :class:`PbxSignals`;
 :class:`CdrFile` reads the file incrementally from a remembered offset, starts
@@ -68,6 +73,21 @@ DISPOSITIONS: Mapping[str, str] = MappingProxyType(
     }
 )
 _CALLEE_SUFFIX = "-2"
+AMD_TAG = "amd"
+AMD_CAUSE_TAG = "amdcause"
+
+
+def userfield_tags(userfield: str) -> tuple[dict[str, str], list[str]]:
+    """``userfield`` → (its ``name=value`` words, its other words: dial keys)."""
+    tags: dict[str, str] = {}
+    words: list[str] = []
+    for word in userfield.split():
+        name, eq, value = word.partition("=")
+        if eq:
+            tags.setdefault(name.strip().lower(), value.strip())
+        else:
+            words.append(word)
+    return tags, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +104,8 @@ class CdrRow:
     userfield: str = ""
     linkedid: str = ""
     hangupcause: int | None = None
+    amd_status: str | None = None
+    amd_cause: str | None = None
 
     @property
     def callee(self) -> bool:
@@ -92,7 +114,7 @@ class CdrRow:
 
     def keys(self) -> set[str]:
         """Every dial key this row may belong to."""
-        found = {self.accountcode, self.userfield, self.linkedid}
+        found = {self.accountcode, self.linkedid, *userfield_tags(self.userfield)[1]}
         uid = self.uniqueid
         found.add(uid[: -len(_CALLEE_SUFFIX)] if self.callee else uid)
         found.discard("")
@@ -136,6 +158,8 @@ def parse_row(values: Sequence[str], columns: Sequence[str] = MASTER_COLUMNS) ->
         cause = _int(row.get("hangupcause", ""))
     except ValueError as exc:
         raise CdrError(f"{field}: {exc}") from None
+    userfield = row.get("userfield", "").strip()
+    tags = userfield_tags(userfield)[0]
     return CdrRow(
         uniqueid=row.get("uniqueid", ""),
         disposition=row.get("disposition", "").strip().upper(),
@@ -144,9 +168,11 @@ def parse_row(values: Sequence[str], columns: Sequence[str] = MASTER_COLUMNS) ->
         end=end,
         billsec=billsec,
         accountcode=row.get("accountcode", "").strip(),
-        userfield=row.get("userfield", "").strip(),
+        userfield=userfield,
         linkedid=row.get("linkedid", "").strip(),
         hangupcause=cause,
+        amd_status=tags.get(AMD_TAG) or None,
+        amd_cause=tags.get(AMD_CAUSE_TAG) or None,
     )
 
 
@@ -157,7 +183,9 @@ def signals_from_rows(rows: Sequence[CdrRow]) -> PbxSignals:
     CDRs); then the answer time is the earliest and the end the latest. Otherwise
     the originated channel's row decides (the called half's when it is the only
     one), its disposition read as the DialStatus it stands for; a hangup cause
-    (``cdr_custom`` template) comes along.
+    (``cdr_custom`` template) comes along. The AMD verdict of an answered dial
+    (``amd=`` in a row's userfield) comes along as ``AMDSTATUS``/``AMDCAUSE`` do
+    live; a record without one says what a live dial without ``AMDSTATUS`` says.
     """
     if not rows:
         raise ValueError("no rows")
@@ -178,10 +206,13 @@ def signals_from_rows(rows: Sequence[CdrRow]) -> PbxSignals:
         end = max(ends) if ends else None
         if answered_at is not None and end is None:
             end = answered_at
+        amd = next((r for r in (main, *rows) if r.amd_status), None)
         return PbxSignals(
             dial_status="ANSWER",
             answered_at=answered_at,
             ended_at=end,
+            amd_status=amd.amd_status if amd else None,
+            amd_cause=amd.amd_cause if amd else None,
             raw={**raw, "disposition": "ANSWERED", "billsec": billsec},
         )
     return PbxSignals(

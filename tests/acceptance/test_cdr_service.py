@@ -27,7 +27,7 @@ FROM_RECORDS = {
     "1": "busy",  # BUSY
     "2": "no_answer",  # NO ANSWER
     "6": "line_fault",  # powered off: FAILED (Master.csv has no hangup cause)
-    "8": "answered",  # an answering machine: ANSWERED (AMD's verdict is not in the CDR)
+    "8": "answering_machine",  # ANSWERED with amd=MACHINE in its userfield
 }
 
 

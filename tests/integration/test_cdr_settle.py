@@ -11,8 +11,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from dialerd.db import tables
+from dialerd.domain.states import ContactState
 from dialerd.engine.reconcile import alive_instances, correct_from_records, settle_orphans
 from dialerd.pbx.cdr import CdrFile
 from dialerd.pbx.simulator.cdr import CallRecord, MasterCsv
@@ -20,7 +22,15 @@ from tests.enginekit import Rig
 from tests.integration.test_leases import ANSWERS, attempts, late_events, stall, two_daemons
 
 
-def _ended(path: Path, key: str, *, answered: bool, cause: int = 16) -> None:
+def _ended(
+    path: Path,
+    key: str,
+    *,
+    answered: bool,
+    cause: int = 16,
+    amd: tuple[str, str] | None = None,
+    talk: float = 20,
+) -> None:
     now = time.time()
     MasterCsv(path).write(
         CallRecord(
@@ -30,9 +40,10 @@ def _ended(path: Path, key: str, *, answered: bool, cause: int = 16) -> None:
             account=key,
             uniqueids=(key, f"{key}-2"),
             start=now - 30,
-            answer=now - 20 if answered else None,
+            answer=now - talk if answered else None,
             end=now,
             cause=cause,
+            amd=amd,
         )
     )
 
@@ -71,6 +82,33 @@ def test_orphans_are_settled_from_their_records_and_only_the_unrecorded_interrup
     b.step()
     redialled = [r.number[-1] for r in attempts(engine)][3:]
     assert "0" not in redialled
+
+
+def test_a_machine_or_an_early_hangup_is_settled_from_its_records_verdict(
+    engine: Engine, tmp_path: Path
+) -> None:
+    rows = [f"c{i},n{i},{ANSWERS.format(i)}" for i in range(3)]
+    a, b = two_daemons(engine, tmp_path, rows)
+    assert a.step() == 3
+    by_digit = {r.number[-1]: r.key for r in attempts(engine)}
+    master = tmp_path / "Master.csv"
+    _ended(master, by_digit["0"], answered=True, amd=("MACHINE", "LONGGREETING-1500-1500"))
+    _ended(master, by_digit["1"], answered=True, amd=("HUMAN", "HUMAN-800-800"))
+    _ended(master, by_digit["2"], answered=True, amd=("HANGUP", ""), talk=2)
+    stall(engine, "a")
+    assert _reap(b, CdrFile(master)) == (0, 0)
+    got = {r.number[-1]: (r.outcome, r.amd_status, r.amd_cause) for r in attempts(engine)}
+    assert got == {
+        "0": ("answering_machine", "MACHINE", "LONGGREETING-1500-1500"),
+        "1": ("answered", "HUMAN", "HUMAN-800-800"),
+        "2": ("early_hangup", "HANGUP", None),
+    }
+    # a person was reached on "1" only: only that contact is complete
+    with engine.connect() as conn:
+        q = select(tables.contacts.c.external_id, tables.contacts.c.state)
+        states = {r.external_id: r.state for r in conn.execute(q)}
+    assert states["c1"] == ContactState.completed
+    assert states["c0"] != ContactState.completed
 
 
 def test_a_record_after_an_interrupted_settlement_corrects_it_once(

@@ -43,7 +43,7 @@ def test_calls_that_end_while_the_daemon_is_dead_are_recorded_from_master_csv(
     wait_for(lambda: len(site.done()) == len(numbers), "every dial settled", 120)
     assert site.stop(second) == 0
     got = {str(a["number"])[-11:]: a["outcome"] for a in site.done()}
-    # from the records (the CDR has no AMD verdict): nothing interrupted
+    # from the records (this flow runs no AMD): nothing interrupted
     assert got == dict.fromkeys(ANSWERS, "answered") | dict.fromkeys(SILENT, "no_answer")
     assert len(site.attempts()) == len(numbers)  # no answered call dialled again
     log = (site.root / "daemon.log").read_text()

@@ -164,6 +164,8 @@ class Call:
         """The call's record for the CDR, at its end."""
         values = self.values
         uids = tuple(values[f"uid{n}"] for n in (1, 2) if f"uid{n}" in values)
+        amd_group = self.template.amd_group
+        reached = amd_group is not None and self.pos > amd_group  # AMD() gave its verdict
         return CallRecord(
             channel=f"{values['chan']}-{values['seq']}",
             number=values["number"],
@@ -174,6 +176,7 @@ class Call:
             answer=self.answered_wall,
             end=time.time(),
             cause=self.template.cause,
+            amd=self.template.amd if reached else None,
         )
 
     def live_channels(self) -> list[tuple[str, str, str, str]]:

@@ -4,7 +4,9 @@ Columns as :data:`dialerd.pbx.cdr.MASTER_COLUMNS` (``loguniqueid``,
 ``loguserfield``, ``usegmtime``); ``accountcode`` is the Originate's ``Account``.
 The disposition follows Asterisk's CDR engine: answered calls ``ANSWERED``, else
 by the hangup cause (17 ``BUSY``, 34 ``CONGESTION``, 3 and 20 ``FAILED``, the
-rest ``NO ANSWER``).
+rest ``NO ANSWER``). A call whose AMD gave a verdict has it in the originated
+channel's ``userfield`` (``amd=MACHINE amdcause=...``), as the recipe's hangup
+handler writes it (docs/asterisk.md).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ class CallRecord:
     answer: float | None
     end: float
     cause: int
+    amd: tuple[str, str] | None = None  # (AMDSTATUS, AMDCAUSE) when AMD gave a verdict
+
+
+def userfield(amd: tuple[str, str] | None) -> str:
+    """The userfield the recipe's hangup handler writes: ``amd=<status> amdcause=<cause>``."""
+    return "" if amd is None else f"amd={amd[0]} amdcause={amd[1]}"
 
 
 def _stamp(at: float | None) -> str:
@@ -74,7 +82,7 @@ def master_rows(rec: CallRecord) -> list[list[str]]:
                 disposition(answered, rec.cause),
                 "DOCUMENTATION",
                 uid,
-                "",
+                userfield(rec.amd) if half == 1 else "",
             ]
         )
     return rows

@@ -67,6 +67,9 @@ class Template:
     recorded_timeout_s: float
     uid_slots: int
     cause: int = 0  # the Q.850 cause the call ended with: ;1's, else ;2's (0: none)
+    # AMD's verdict (AMDSTATUS, AMDCAUSE) and the group that sets it (None: no AMD)
+    amd: tuple[str, str] = ("", "")
+    amd_group: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +229,7 @@ def load_template(name: str) -> Template:
             groups.append(Group(at_s, tuple(parts)))
             live_after.append(tuple(live.values()))
             parts = []
+    amd, amd_group = _amd(timed)
     return Template(
         name=name,
         groups=tuple(groups),
@@ -236,4 +240,19 @@ def load_template(name: str) -> Template:
         recorded_timeout_s=rec.timeout_s,
         uid_slots=len(uids),
         cause=causes.get("uid1") or causes.get("uid2") or 0,
+        amd=amd,
+        amd_group=amd_group,
     )
+
+
+def _amd(timed: list[tuple[float, AmiMessage]]) -> tuple[tuple[str, str], int | None]:
+    """AMD's verdict in a recording (its VarSet) and the index of the group that sets it."""
+    found: dict[str, str] = {}
+    group, first = 0, None
+    for i, (at_s, msg) in enumerate(timed):
+        if msg.name == "VarSet" and msg.get("Variable") in ("AMDSTATUS", "AMDCAUSE"):
+            found.setdefault(msg.get("Variable") or "", msg.get("Value") or "")
+            first = group if first is None else first
+        if i + 1 < len(timed) and timed[i + 1][0] != at_s:
+            group += 1
+    return (found.get("AMDSTATUS", ""), found.get("AMDCAUSE", "")), first
