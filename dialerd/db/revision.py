@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from dialerd.errors import SchemaOutOfDate
 
-HEAD = "0010_local_days"
+HEAD = "0011_agent_times"
 VERSION_TABLE = "alembic_version"
 
 

@@ -72,12 +72,21 @@ class QueueHour:
 
 @dataclass(frozen=True, slots=True)
 class CustomerWait:
-    """An answered dial's wait in the queue: answer to agent (or to giving up)."""
+    """An answered dial's wait in the queue: answer to agent (or to giving up).
+
+    Made when the agent takes the call (``AgentConnect``: the wait, the agent, the
+    ring-to-agent time) or the caller gives up, and made again, complete with the
+    agent's talk time, when the agent's call ends (``AgentComplete``: ``ended``).
+    Writing both is idempotent; the wait is counted (metrics) from the first only.
+    """
 
     attempt: str  # DIALERD_ATTEMPT
     queue: str
     seconds: float
     member: str | None  # the agent who took it; None when abandoned
+    ring_s: float | None = None  # the taking agent's phone rang (RingTime); None: abandoned
+    talk_s: float | None = None  # the agent's talk time (TalkTime); known once ``ended``
+    ended: bool = False  # the record of the call's end: its wait was reported already
 
 
 @dataclass(frozen=True, slots=True)

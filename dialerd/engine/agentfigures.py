@@ -2,10 +2,13 @@
 
 A job of its own, every heartbeat (not the heartbeat itself: a row the result
 writer holds must not delay the lease). Per run: one ``UPDATE`` per taken call
-(``attempts.customer_wait_s``, ``agent``), executed as one batch, and one upsert
+(``attempts.customer_wait_s``, ``agent``, ``agent_ring_s``, ``agent_talk_s``), executed
+as one batch, and one upsert
 per queue and hour into ``queue_agent_hours`` that *adds* the seconds since the
 last run. A failed write gives the hours back to the tracker for the next run;
-the waits observed meanwhile are lost (they still went to the metrics).
+the waits observed meanwhile are lost (they still went to the metrics). A call
+taken by an agent comes twice: at the connection (no talk time yet) and at its end
+(all four figures, written again): a lost first write is made good by the second.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ def store_agent_figures(
     """Take the tracker's new waits and hours; write them (and the waits to the metrics)."""
     waits = floors.take_customer_waits()
     for w in waits:
-        metrics.customer_wait(w.queue, w.seconds)
+        if not w.ended:  # the end's record repeats a wait already counted
+            metrics.customer_wait(w.queue, w.seconds)
     hours = floors.take_agent_hours()
     if not waits and not hours:
         return
@@ -49,7 +53,13 @@ def store_agent_figures(
 def write_waits(conn: Connection, waits: Sequence[CustomerWait]) -> int:
     """Each wait on its attempt (``DIALERD_ATTEMPT`` is the attempt id); returns how many."""
     rows = [
-        {"b_id": int(w.attempt), "b_wait": round(w.seconds, 3), "b_agent": w.member}
+        {
+            "b_id": int(w.attempt),
+            "b_wait": round(w.seconds, 3),
+            "b_agent": w.member,
+            "b_ring": _rounded(w.ring_s),
+            "b_talk": _rounded(w.talk_s),
+        }
         for w in waits
         if w.attempt.isdigit()
     ]
@@ -57,10 +67,19 @@ def write_waits(conn: Connection, waits: Sequence[CustomerWait]) -> int:
         conn.execute(
             update(attempts)
             .where(attempts.c.id == bindparam("b_id"))
-            .values(customer_wait_s=bindparam("b_wait"), agent=bindparam("b_agent")),
+            .values(
+                customer_wait_s=bindparam("b_wait"),
+                agent=bindparam("b_agent"),
+                agent_ring_s=bindparam("b_ring"),
+                agent_talk_s=bindparam("b_talk"),
+            ),
             rows,
         )
     return len(rows)
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def add_hours(conn: Connection, hours: Sequence[QueueHour], *, instance_id: str) -> None:

@@ -73,25 +73,37 @@ def _store(engine: Engine, floors: Floors, instance: str = "host-1") -> None:
 def test_waits_land_on_their_attempts_and_hours_add_up(engine: Engine) -> None:
     reportdata.load(engine)
     waits = [
-        CustomerWait("1", QUEUE, 4.5, "agent1"),
+        CustomerWait("1", QUEUE, 4.5, "agent1", ring_s=3.0),  # taken: ringing 3 s
         CustomerWait("3", QUEUE, 30.0, None),  # abandoned in the queue
         CustomerWait("not-an-id", QUEUE, 1.0, "agent2"),
+    ]
+    ends = [  # the agents' calls end: the same figures again, with the talk time (attempt
+        # 2's first record was lost with a failed write: the end's record makes it good)
+        CustomerWait("1", QUEUE, 4.5, "agent1", ring_s=3.0, talk_s=61.0, ended=True),
+        CustomerWait("2", QUEUE, 2.25, "agent2", ring_s=1.0, talk_s=12.0, ended=True),
     ]
     metrics = Waits()
     floors = Floors(waits, [_hour(H1, ready=600, talking=2400, wrap_up=600, wrap_ups=20)])
     store_agent_figures(engine, floors, metrics, instance_id="host-1")
-    _store(engine, Floors([], [_hour(H1, ready=60, paused=30, wrap_ups=1)]))
+    columns = (Attempt.customer_wait_s, Attempt.agent, Attempt.agent_ring_s, Attempt.agent_talk_s)
+    query = select(Attempt.id, *columns).where(Attempt.customer_wait_s.is_not(None))
     with engine.connect() as conn:
-        got = {
-            i: (w, a)
-            for i, w, a in conn.execute(
-                select(Attempt.id, Attempt.customer_wait_s, Attempt.agent).where(
-                    Attempt.customer_wait_s.is_not(None)
-                )
-            )
-        }
+        talking = {i: tuple(rest) for i, *rest in conn.execute(query)}
+    store_agent_figures(
+        engine,
+        Floors(ends, [_hour(H1, ready=60, paused=30, wrap_ups=1)]),
+        metrics,
+        instance_id="host-1",
+    )
+    with engine.connect() as conn:
+        got = {i: tuple(rest) for i, *rest in conn.execute(query)}
         (row,) = conn.execute(select(QueueAgentHour)).all()
-    assert got == {1: (4.5, "agent1"), 3: (30.0, None)}
+    assert talking == {
+        1: (4.5, "agent1", 3.0, None),  # the talk time is not known before the call ends
+        3: (30.0, None, None, None),
+    }
+    assert got == {1: (4.5, "agent1", 3.0, 61.0), 2: (2.25, "agent2", 1.0, 12.0), 3: talking[3]}
+    # each wait counted once: the ends' records repeat theirs
     assert metrics.seen == [(QUEUE, 4.5), (QUEUE, 30.0), (QUEUE, 1.0)]
     assert (row.hour, row.instance_id) == (H1, "host-1")
     assert (row.ready_s, row.talking_s, row.wrap_up_s, row.paused_s, row.wrap_ups) == (

@@ -170,6 +170,11 @@ def test_four_calls_two_agents_both_talk_then_wrap_up_then_ready() -> None:
     taken = {a: run.call(f"att-queue-over-{a}") for a in range(4)}
     assert (taken[0].member, taken[0].talk_s, taken[0].hold_s) == ("agent2", 7, 0)
     assert (taken[1].member, taken[1].talk_s, taken[1].hold_s) == ("agent1", 6, 1)
+    # RingTime 0 in both AgentConnects (the simulated agents answer at once)
+    assert [(c.ring_s, c.ring_to_agent_s, c.talk_time_s) for c in (taken[0], taken[1])] == [
+        (0, 0.0, 7.0),
+        (0, 0.0, 6.0),
+    ]
     for timed_out in (taken[2], taken[3]):
         assert (timed_out.end, timed_out.member, timed_out.hold_s) == (CallEnd.ABANDONED, None, 2)
         assert timed_out.wait_s is not None and timed_out.wait_s >= 0
@@ -214,10 +219,23 @@ def test_the_agents_time_and_the_customers_waits_from_four_calls() -> None:
     # the device may go in-call a few ms before AgentConnect; arrival times follow the reads
     assert abs(t.total.talking - talk) < 0.5 and t.total.wrap_up == 6.0
     assert t.total.occupancy is not None and 0 < t.total.occupancy < 1
-    waits = {w.attempt: (w.member, w.seconds) for w in run.tracker.take_waits()}
+    made = run.tracker.take_waits()
+    waits = {w.attempt: (w.member, w.seconds) for w in made if not w.ended}
     assert set(waits) == {f"att-queue-over-{a}" for a in range(4)}
     assert [waits[f"att-queue-over-{a}"][0] for a in range(4)] == ["agent2", "agent1", None, None]
     assert all(seconds >= 0 for _, seconds in waits.values())
+    # at AgentConnect the RingTime, at AgentComplete again with the TalkTime; abandoned: neither
+    times = [(w.attempt[-1], w.member, w.ring_s, w.talk_s, w.ended) for w in made]
+    assert sorted(times, key=lambda t: (t[0], t[4])) == [
+        ("0", "agent2", 0.0, None, False),
+        ("0", "agent2", 0.0, 7.0, True),
+        ("1", "agent1", 0.0, None, False),
+        ("1", "agent1", 0.0, 6.0, True),
+        ("2", None, None, None, False),
+        ("3", None, None, None, False),
+    ]
+    ended = {w.attempt: w.seconds for w in made if w.ended}
+    assert all(ended[a] == waits[a][1] for a in ended)  # the same wait, repeated
     assert run.tracker.take_waits() == []
     hours = run.tracker.take_hours(later)
     assert abs(sum(h.seconds.logged_in for h in hours) - t.total.logged_in) < 1e-6

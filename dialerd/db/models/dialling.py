@@ -262,3 +262,6 @@ class Attempt(Base):
     # answered, handed to an agent queue: the wait for an agent and who took it (0010)
     customer_wait_s: Mapped[float | None] = mapped_column(Float)
     agent: Mapped[str | None] = mapped_column(String(100))
+    # and that agent's ring-to-agent (RingTime) and talk (TalkTime) seconds (0011)
+    agent_ring_s: Mapped[float | None] = mapped_column(Float)
+    agent_talk_s: Mapped[float | None] = mapped_column(Float)

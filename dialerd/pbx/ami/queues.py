@@ -231,10 +231,13 @@ class QueueTracker:
         waits, self._waits = self._waits, []
         return waits
 
-    def _waited(self, uid: str) -> None:
+    def _waited(self, uid: str, ended: bool = False) -> None:
         call = self._calls.get(uid)
         if call is not None and call.attempt and (wait := call.wait_s) is not None:
-            self._waits.append(CustomerWait(call.attempt, call.queue, wait, call.member))
+            ring, talk = call.ring_to_agent_s, call.talk_time_s
+            self._waits.append(
+                CustomerWait(call.attempt, call.queue, wait, call.member, ring, talk, ended)
+            )
             del self._waits[: -self._max_calls]
 
     def set_wrapup(self, queue: str, seconds: float) -> None:
@@ -490,6 +493,7 @@ class QueueTracker:
         self._update_call(
             uid, completed_at=now, talk_s=_int(msg, "TalkTime"), hold_s=_int(msg, "HoldTime")
         )
+        self._waited(uid, ended=True)
 
     def _on_varset(self, msg: Message, now: datetime) -> None:
         if msg.get("Variable") != ATTEMPT_VARIABLE:
