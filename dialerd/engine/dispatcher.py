@@ -10,84 +10,45 @@ rate × the time since the previous tick (at least ``tick_s``, at most 1 s), so
 a rate is spread over the second in short ticks rather than sent in one burst;
 the one-second windows (``limits.rate_window``) stay the hard caps. ``batch``
 (rows per campaign) is per ``tick_s`` too: a tick that comes late claims more.
+The pace is in :mod:`ticks`, the checks right before the dial in :mod:`screening`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from dialerd.db import tables
 from dialerd.db.models import Campaign
 from dialerd.domain.clock import utc_offset_s
-from dialerd.domain.due import at_deadline, fit_window
+from dialerd.domain.due import at_deadline
 from dialerd.domain.outcomes import Outcome
-from dialerd.domain.phones import render_channel
 from dialerd.domain.ports import Clock, DialRequest, PbxSignals, Telephony
 from dialerd.domain.sharing import Demand, Sharer
-from dialerd.domain.states import CampaignState, NumberState
-from dialerd.engine import claims, limits, rowwrites
+from dialerd.domain.states import CampaignState
+from dialerd.engine import claims, limits, rowwrites, screening
 from dialerd.engine.dnc import DncCheck
 from dialerd.engine.pacing import Pacing
 from dialerd.engine.results import record_outcome
 from dialerd.engine.runtime import CampaignRuntime
-from dialerd.engine.schedule import flag_contact, reschedule_contacts
+from dialerd.engine.schedule import flag_contact
+from dialerd.engine.ticks import RateWindow, TickReport, paced
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.logconfig import get_logger
 from dialerd.pbx.agitoken import AgiTokens
 
 log = get_logger("dialerd.dispatcher")
 _stdlog = logging.getLogger("dialerd.dispatcher")
-_pn = tables.phone_numbers
 _at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
 MAX_PACE_S = 1.0  # a tick never claims for more than one second of any rate
 
-
-def paced(per_second: float, elapsed_s: float) -> int:
-    """Dials a rate allows over one tick of ``elapsed_s`` (at least one).
-
-    Rounded up, less a thousandth of a dial of float noise (50/s over 0.2000001 s is 10).
-    """
-    return max(1, math.ceil(per_second * elapsed_s - 1e-3))
-
-
-@dataclass
-class TickReport:
-    """What one tick did, for metrics, status lines and tests."""
-
-    claimed: int = 0
-    sent: int = 0
-    pushed_to_window: int = 0
-    dnc_blocked: int = 0
-    failed: int = 0
-    deadline_missed: int = 0
-    lateness_s: list[float] = field(default_factory=list)
-
-
-@dataclass
-class _RateWindow:
-    """Sliding window of this daemon's originates (the per-PBX rate, limits.rate_window)."""
-
-    per_second: float
-    sent: deque[float] = field(default_factory=deque)
-
-    def budget(self, now: float) -> int:
-        window, allowed = limits.rate_window(self.per_second)
-        while self.sent and now - self.sent[0] >= window.total_seconds():
-            self.sent.popleft()
-        return max(0, allowed - len(self.sent))
-
-    def spend(self, now: float, n: int) -> None:
-        self.sent.extend([now] * n)
+__all__ = ["MAX_PACE_S", "PRIORITY_REFRESH_S", "Dispatcher", "TickReport", "paced"]
 
 
 class Dispatcher:
@@ -120,7 +81,7 @@ class Dispatcher:
         self._instance = instance_id
         self._max_channels = max_channels
         self._batch = batch
-        self._rate = _RateWindow(calls_per_second)
+        self._rate = RateWindow(calls_per_second)
         self._tick_s = tick_s
         self._last_tick: float | None = None
         self._runtimes: dict[int, CampaignRuntime] = {}
@@ -281,7 +242,9 @@ class Dispatcher:
                 limit=n,
                 priorities=self._priority_levels(conn, rt.id),
             )
-            todo = self._screen(conn, rt, rows, now, report)
+            todo = screening.screen(
+                conn, rt, rows, now, report, dnc=self._dnc, carriers=self._carriers
+            )
             ids = claims.write_claims(
                 conn,
                 todo,
@@ -299,68 +262,6 @@ class Dispatcher:
             cached = (self._monotonic(), claims.priority_levels(conn, campaign_id))
             self._priorities[campaign_id] = cached
         return cached[1] or [0]
-
-    def _screen(
-        self,
-        conn: Connection,
-        rt: CampaignRuntime,
-        rows: list[claims.DueRow],
-        now: datetime,
-        report: TickReport,
-    ) -> list[claims.Claim]:
-        """Window and DNC checks right before the dial; builds the claims that pass."""
-        blocked = self._dnc.blocked(conn, rt.id, rows)
-        if blocked:
-            self._take_out(conn, rt, [r for r in rows if r.number_id in blocked], blocked, now)
-            report.dnc_blocked += len(blocked)
-        todo = []
-        ported = self._carriers() if self._carriers is not None and rows else {}
-        for row in rows:
-            if row.number_id in blocked:
-                continue
-            # the same dial, at the first instant from now where it fits the window
-            at = fit_window(now, calendar=rt.calendar, tz=row.contact_tz, policy=rt.policy)
-            if at != now:
-                report.pushed_to_window += 1
-                conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
-                continue
-            todo.append(self._claim(rt, row, ported.get(row.e164) or row.carrier))
-        return todo
-
-    @staticmethod
-    def _take_out(
-        conn: Connection,
-        rt: CampaignRuntime,
-        rows: list[claims.DueRow],
-        rules: Mapping[int, str],
-        now: datetime,
-    ) -> None:
-        """Numbers a DNC entry forbids leave the queue; their contacts move on."""
-        conn.execute(
-            update(_pn)
-            .where(_pn.c.id.in_([r.number_id for r in rows]))
-            .values(state=NumberState.dnc, next_dial_at=None)
-        )
-        reschedule_contacts(conn, [r.contact_id for r in rows], runtime=rt, now=now)
-        for row in rows:
-            log.info(
-                "dial_blocked_dnc",
-                campaign=rt.name,
-                contact_id=row.contact_id,
-                number=row.e164,
-                rule=rules[row.number_id],
-            )
-
-    @staticmethod
-    def _claim(rt: CampaignRuntime, row: claims.DueRow, carrier: str | None) -> claims.Claim:
-        """The dial of ``row``, its caller ID and trunk by ``carrier``: the one it is on now."""
-        key = claims.attempt_key(rt.id, row)
-        caller_id, template = rt.caller_ids.choose(row.e164, carrier)
-        try:
-            channel = render_channel(template, row.e164, rt.dial_prefix)
-        except UnsafeDialInput as exc:
-            return claims.Claim(row=row, key=key, caller_id=caller_id, channel="", refused=exc)
-        return claims.Claim(row=row, key=key, caller_id=caller_id, channel=channel)
 
     def _originate(
         self,

@@ -2,8 +2,9 @@
 
 The link is kept by :class:`~dialerd.pbx.ami.link.LinkSupervisor`; this module
 keeps the dials: validation, the pipelined Originate, correlation of events into
-results, the FastAGI hand-off, and what happens to dials caught by an outage
-(docs/asterisk.md, "Dials caught by an outage"). Dials are never re-sent.
+results, the FastAGI hand-off. What happens to dials caught by an outage
+(docs/asterisk.md, "Dials caught by an outage") is in :mod:`outage`, the agent
+queues' state in :mod:`agentqueues`. Dials are never re-sent.
 """
 
 from __future__ import annotations
@@ -13,31 +14,36 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from dialerd.domain.agents import QueueCall, QueueCounts
-from dialerd.domain.agenttime import CustomerWait, QueueHour, QueueTime
 from dialerd.domain.clock import SystemClock
 from dialerd.domain.outcomes import Outcome
-from dialerd.domain.pacing import Floor
 from dialerd.domain.ports import (
     AnsweredInfo,
     Clock,
     DialRequest,
     DialResult,
     LinkStatus,
-    PbxSignals,
     ResultSink,
     StatusHook,
 )
 from dialerd.domain.wire import check_dial_request
 from dialerd.errors import TelephonyUnavailable
 from dialerd.logconfig import get_logger
+from dialerd.pbx.ami.agentqueues import AgentQueues
 from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
-from dialerd.pbx.ami.originate import calls_of_channels, originate_headers
+from dialerd.pbx.ami.originate import originate_headers
+from dialerd.pbx.ami.outage import (
+    LOST,
+    RINGING,
+    STOPPED,
+    UP,
+    DialRecovery,
+    _Flight,
+    _live_calls,
+    originated_state,
+)
 from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.pbx.ami.queues import QueueTracker
 from dialerd.pbx.fastagi import HeldAnswer, Verdict
@@ -48,47 +54,11 @@ _stdlog = logging.getLogger(__name__)
 
 # The UserEvent the agents' dialplan sends when no agent took an answered call in time.
 ABANDON_EVENT = "DialerdAbandon"
-# The error text of a dial whose events were lost; its signals say `lost` (recorded `interrupted`).
-LOST = "interrupted: AMI link lost with the dial's events"
-# ... and of one the PBX dropped while stopping (raw ``pbx_stopped``; classify.no_callee_reached)
-STOPPED = "interrupted: the PBX stopped during the dial"
+
+__all__ = ["ABANDON_EVENT", "LOST", "STOPPED", "AmiTelephony", "originated_state"]
 
 
-def _live_calls(client: AmiClient) -> dict[str, list[AmiMessage]]:
-    """The live channels of each dial that has one (``CoreShowChannels``, then ``Getvar``s)."""
-    rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
-    return calls_of_channels(rows, client.getvars)
-
-
-@dataclass(slots=True)
-class _Flight:
-    attempt_id: int
-    started_at: datetime
-    ring_timeout_s: float
-    generation: int
-    lost_at: datetime | None = None
-    survived: bool = False  # had a live channel when the link came back
-    pbx_stopped: bool = False  # lost because the PBX restarted
-    listed_state: str | None = None  # adopted: its ;1 ChannelState in the PBX's channel list
-
-
-UP, RINGING = "6", "5"  # CoreShowChannel ChannelState of an answered / a ringing channel
-
-
-def originated_state(channels: list[AmiMessage]) -> str:
-    """ChannelState of a dial's originated channel among its live ones ('' if not listed).
-
-    The originated channel (a Local ``;1`` half, or the one channel of any other
-    technology) is the one whose Uniqueid is the call's Linkedid.
-    """
-    for row in channels:
-        uid = row.get("Uniqueid") or ""
-        if uid and (uid == row.get("Linkedid") or (row.get("Channel") or "").endswith(";1")):
-            return row.get("ChannelState") or ""
-    return ""
-
-
-class AmiTelephony:
+class AmiTelephony(AgentQueues, DialRecovery):
     """Telephony over AMI. Thread-safe; results go to the sink from the adapter's threads.
 
     ``_flights`` is written without a lock (single dict operations are atomic);
@@ -334,177 +304,4 @@ class AmiTelephony:
         with self._lock:
             self._register_arrivals()
             self._correlator.sync_response(key, "Error", message, self._clock.now())
-        self._flush()
-
-    # -- agent queues ----------------------------------------------------------------------
-    def queues(self) -> list[QueueCounts]:
-        """Every queue seen, its agents counted by state now."""
-        with self._queues_lock:
-            return self._queues.counts(self._clock.now())
-
-    def floor(self, queue: str, dials: Mapping[int, float] | None = None) -> Floor | None:
-        """The pacer's view of one queue now, ``dials`` placed by what the PBX said of them;
-        None while the PBX has told nothing of that queue (QueueStatus, queue events)."""
-        with self._queues_lock:
-            if queue not in self._queues.queues():
-                return None
-            ringing, answered = self._queues.dials.place(dials or {})
-            return self._queues.floor_of(queue, self._clock.now(), ringing, answered=answered)
-
-    def queue_call(self, ident: str) -> QueueCall | None:
-        """A dial's queue figures, by its key (= Uniqueid), Linkedid or DIALERD_ATTEMPT."""
-        with self._queues_lock:
-            return self._queues.call(ident)
-
-    def agent_times(self) -> list[QueueTime]:
-        """Each queue's agent seconds by state, and its recent wrap-up spells."""
-        with self._queues_lock:
-            return self._queues.agent_times(self._clock.now())
-
-    def take_agent_hours(self) -> list[QueueHour]:
-        with self._queues_lock:
-            return self._queues.take_hours(self._clock.now())
-
-    def give_back_agent_hours(self, hours: list[QueueHour]) -> None:
-        with self._queues_lock:
-            self._queues.give_back(hours)
-
-    def take_customer_waits(self) -> list[CustomerWait]:
-        with self._queues_lock:
-            return self._queues.take_waits()
-
-    def _track_queues(self, events: list[AmiMessage], now: datetime) -> None:
-        with self._queues_lock:
-            for headers in events:
-                self._queues.feed(headers, now)
-
-    def _load_queues(self, client: AmiClient) -> None:
-        """After (re)connect: every queue's members and callers (none without app_queue)."""
-        try:
-            rows = client.collect("QueueStatus", [], "QueueStatusComplete")
-        except AmiLinkDown as exc:
-            if not client.connected():
-                raise
-            # a PBX without app_queue (an IVR-only deployment): no agents, nothing wrong
-            log.info("ami_queue_status_refused", error=str(exc))
-            return
-        with self._queues_lock:
-            self._queues.snapshot(rows, self._clock.now())
-
-    # -- the link's hooks (supervisor thread, then the event thread) ------------------------
-    def _reconcile(self, client: AmiClient) -> None:
-        """After (re)connect: dials of earlier connections with no live channel become lost.
-
-        When the PBX restarted meanwhile (its CoreStatus start-up time changed) none
-        of their events will ever come: they are lost at once, not after the ring timeout.
-        """
-        restarted = self._restarted(client)
-        self._load_queues(client)
-        live = _live_calls(client)
-        self._bind(live)
-        generation, now = self._link.generation, self._clock.now()
-        for key, flight in self._flights.copy().items():
-            if flight.generation >= generation or flight.lost_at is not None:
-                continue
-            if key in live:
-                flight.survived = True
-                if originated_state(live[key]) == UP:  # its Newstate Up may have been lost
-                    with self._lock:
-                        self._register_arrivals()
-                        self._correlator.listed_up(key, now)
-            elif restarted:
-                flight.lost_at, flight.pbx_stopped = now, True
-            else:
-                grace = flight.ring_timeout_s + self._settings.settle_grace_s
-                flight.lost_at = flight.started_at + timedelta(seconds=grace)
-        log.info(
-            "ami_reconciled",
-            live_channels=len(live),
-            in_flight=len(self._flights),
-            pbx_restarted=restarted,
-        )
-
-    def _restarted(self, client: AmiClient) -> bool:
-        """Whether the PBX's start-up time differs from the last connection's (CoreStatus).
-
-        CoreStatus needs the ``system`` or ``reporting`` write class (as
-        CoreShowChannels); refused, the answer is "no" and the dials wait for their
-        ring timeout as before.
-        """
-        reply = client.request("CoreStatus", [])
-        if reply.get("Response") != "Success":
-            return False
-        booted = (reply.get("CoreStartupDate") or "", reply.get("CoreStartupTime") or "")
-        before, self._booted = self._booted, booted
-        return before is not None and before != booted
-
-    def _bind(self, live: dict[str, list[AmiMessage]]) -> None:
-        """Join the listed channels of dials in flight: events that fell into an outage
-        (or came before a restart) may have been the ones that joined them."""
-        with self._lock:
-            self._register_arrivals()
-            for key, rows in live.items():
-                if key in self._flights:
-                    self._correlator.bind(key, rows)
-
-    def _tick(self, client: AmiClient) -> None:
-        client.call_soon(self._housekeeping)
-
-    def _sweep_survivors(self, client: AmiClient) -> None:
-        """Dials that outlived an outage may have lost their last events: look them up.
-
-        The channel list is read after every event sent before it, so a survivor
-        that is still pending and no longer listed will get no more events.
-        """
-        if not any(f.survived for f in self._flights.copy().values()):
-            return
-        live = _live_calls(client)
-        self._bind(live)
-        gone = [k for k, f in self._flights.copy().items() if f.survived and k not in live]
-        if gone:
-            client.call_soon(lambda: self._finish(gone, keep_if_hung_up=True))
-
-    def _housekeeping(self) -> None:
-        """Event thread: emit settled dials and expire lost ones."""
-        now = self._clock.now()
-        with self._lock:
-            self._register_arrivals()
-            self._correlator.tick(now)
-        flights = self._flights.copy().items()
-        lost = [k for k, f in flights if f.lost_at and now >= f.lost_at and not f.pbx_stopped]
-        if lost:
-            self._finish(lost, keep_if_hung_up=False)
-        stopped = [k for k, f in flights if f.lost_at and now >= f.lost_at and f.pbx_stopped]
-        if stopped:
-            self._finish(stopped, keep_if_hung_up=False, pbx_stopped=True)
-        self._flush()
-
-    def _finish(self, keys: list[str], keep_if_hung_up: bool, pbx_stopped: bool = False) -> None:
-        """Event thread: deliver what was collected for dials whose events will not come.
-
-        ``error = LOST`` unless ``keep_if_hung_up`` and the originated channel's
-        Hangup was seen (a survivor whose OriginateResponse or other Hangup fell
-        into the outage: its signals still tell what happened). ``pbx_stopped``:
-        the PBX shut down or restarted, so ``error = STOPPED`` and raw ``pbx_stopped``.
-        """
-        now = self._clock.now()
-        with self._lock:
-            for key in keys:
-                flight = self._flights.pop(key, None)
-                if flight is None:
-                    continue  # its result came after all
-                result = self._correlator.expire(key, now) or DialResult(
-                    key, flight.attempt_id, PbxSignals(ended_at=now)
-                )
-                signals = result.signals
-                hung_up = signals.hangup_cause is not None
-                if signals.error is None and not (keep_if_hung_up and hung_up):
-                    error = STOPPED if pbx_stopped else LOST
-                    signals = dataclasses.replace(signals, error=error, lost=True)
-                    log.warning("ami_dial_lost", key=key, attempt_id=flight.attempt_id)
-                stopped = pbx_stopped or bool(signals.raw.get("pbx_stopped"))
-                raw = {**signals.raw, "events_lost": True, "pbx_stopped": stopped}
-                self._collect_result(
-                    dataclasses.replace(result, signals=dataclasses.replace(signals, raw=raw))
-                )
         self._flush()
