@@ -19,21 +19,11 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from dialerd.db.models import Attempt, CampaignEvent
+from tests.recordings import LAST_DIGIT_OUTCOMES
 
-# What dialerd records for each last digit of the simulator's default dialplan
-# (dialerd/pbx/simulator/scenario.py, DIGIT_OUTCOMES), when nothing goes wrong.
-EXPECTED = {
-    "0": "answered",
-    "1": "busy",
-    "2": "no_answer",
-    "3": "vacant",
-    "4": "rejected",
-    "5": "line_fault",
-    "6": "powered_off",
-    "7": "early_hangup",
-    "8": "answering_machine",
-    "9": "no_answer",
-}
+# What dialerd records for each last digit when nothing goes wrong (one table, shared
+# with the simulator and real-Asterisk tests).
+EXPECTED = LAST_DIGIT_OUTCOMES
 AMD_OUTCOMES = ("answering_machine", "early_hangup")  # told by AMD() alone
 IN_TRANSIT_S = 0.2  # an Originate this soon after a window opened left before it opened
 
