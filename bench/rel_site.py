@@ -22,29 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt
+from tests.servicekit import AGI_ANSWERED, CAMPAIGN
 
 SECRET = "reliability-secret"
-CAMPAIGN = """\
-name = "rel"
-contacts = ["rel.csv"]
-timezone = "Asia/Shanghai"
-holidays = {{ closed = [] }}
-
-[dialing]
-max_rounds = 3
-min_spacing = "30m"
-ring_timeout = "30s"
-max_concurrent = {max_concurrent}
-calls_per_second = {cps}
-channel = "PJSIP/{{number}}@carrier"
-caller_id = "4006589888"
-answered = {{ application = "AGI", data = "agi://127.0.0.1:4573/answered" }}
-
-[[windows]]
-days = "daily"
-start = "00:00"
-end = "24:00"
-"""
 SETTINGS = """\
 instance_id = "{instance}"
 campaigns_dir = "{campaigns}"
@@ -151,7 +131,16 @@ class Site:
         # +86138...: clear of the simulator's exact-number variants (+86139000000xx)
         rows = "".join(f"c{i},+86138{i:08d}\n" for i in range(contacts))
         (folder / "rel.csv").write_text("external_id,phone1\n" + rows)
-        text = CAMPAIGN.format(max_concurrent=max_concurrent, cps=cps)
+        text = CAMPAIGN.format(
+            name="rel",
+            description="",
+            max_rounds=3,
+            min_spacing="30m",
+            ring_timeout="30s",
+            max_concurrent=max_concurrent,
+            per_second=cps,
+            answered=AGI_ANSWERED,
+        )
         (folder / "rel.toml").write_text(text)
 
     def start(self, instance: str, *, channels: int = 40, cps: int = 10, agi: str = "") -> None:

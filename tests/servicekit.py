@@ -45,9 +45,9 @@ timezone = "Asia/Shanghai"
 holidays = {{ closed = [] }}
 
 [dialing]
-max_rounds = 2
-min_spacing = "1h"
-ring_timeout = "30s"
+max_rounds = {max_rounds}
+min_spacing = "{min_spacing}"
+ring_timeout = "{ring_timeout}"
 max_concurrent = {max_concurrent}
 calls_per_second = {per_second}
 channel = "PJSIP/{{number}}@carrier"
@@ -175,9 +175,13 @@ class Site:
         concurrent: int = 5,
         per_second: float = 50,
         answered: str = AGI_ANSWERED,
+        ring_timeout: str = "30s",
+        max_rounds: int = 2,
+        min_spacing: str = "1h",
+        tables: str = "",
     ) -> Path:
         """``name.csv`` and ``name.toml``; ``rows``: ``external_id,phone1`` lines, or how many
-        to number (:func:`numbered`)."""
+        to number (:func:`numbered`). ``tables``: TOML appended (e.g. ``[pacing]``)."""
         if isinstance(rows, int):
             rows = numbered(f"{name}-", rows)
         folder = self.root / "campaigns"
@@ -190,7 +194,11 @@ class Site:
                 max_concurrent=concurrent,
                 per_second=per_second,
                 answered=answered,
+                ring_timeout=ring_timeout,
+                max_rounds=max_rounds,
+                min_spacing=min_spacing,
             )
+            + tables
         )
         return path
 

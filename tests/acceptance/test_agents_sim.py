@@ -12,14 +12,11 @@ and asserted; BENCHMARKS.md keeps a measured run.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -30,40 +27,21 @@ from sqlalchemy.orm import Session
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, Instance
-from dialerd.pbx.simulator import AmiSimulator, QueueScript
+from dialerd.pbx.simulator import QueueScript
 from dialerd.pbx.simulator.queue import QueueFigures
 from tests.pgcluster import Cluster
+from tests.servicekit import Daemon, Site, make_site, simulator
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
-SECRET = "agents-secret"
 QUEUE = "callback-team"
 TEAM = 5
 RUN_S = 400.0  # the longest any run may take on a busy machine
-CAMPAIGN = """\
-name = "{name}"
-contacts = ["{name}.csv"]
-timezone = "Asia/Shanghai"
-holidays = {{ closed = [] }}
-
-[dialing]
-max_rounds = 1
-min_spacing = "1h"
-ring_timeout = "5s"
-max_concurrent = 50
-calls_per_second = 50
-channel = "PJSIP/{{number}}@carrier"
-caller_id = "4006589888"
-answered = {{ context = "dialerd-queue", exten = "s" }}
-
+QUEUE_ANSWERED = '{ context = "dialerd-queue", exten = "s" }'
+PACING = """
 [pacing]
 mode = "{mode}"
 queue = "{queue}"
-
-[[windows]]
-days = "daily"
-start = "00:00"
-end = "24:00"
 """
 
 
@@ -76,122 +54,60 @@ def numbers(n: int, tenths_answered: int = 3) -> list[str]:
     return out
 
 
-@dataclass
-class Site:
-    """One installation: its folder, database, simulator and daemons."""
+def write_campaign(site: Site, name: str, mode: str, rows: list[str]) -> None:
+    """One round of ``rows``, 5 s of ring, paced by ``mode`` for the team's queue."""
+    site.write_campaign(
+        name,
+        [f"{name}-{i},{number}\n" for i, number in enumerate(rows)],
+        concurrent=50,
+        per_second=50,
+        answered=QUEUE_ANSWERED,
+        ring_timeout="5s",
+        max_rounds=1,
+        tables=PACING.format(mode=mode, queue=QUEUE),
+    )
 
-    root: Path
-    sim: AmiSimulator
-    engine: Engine
-    db_url: str
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def config(self, instance_id: str) -> Path:
-        host, port = self.sim.host, self.sim.port
-        path = self.root / f"{instance_id}.toml"
-        path.write_text(
-            f"""\
-instance_id = "{instance_id}"
-campaigns_dir = "{self.root / "campaigns"}"
-[database]
-url = "{self.db_url}"
-[pbx]
-kind = "ami"
-[ami]
-host = "{host}"
-port = {port}
-username = "dialerd"
-[agi]
-enabled = false
-[scheduler]
-tick_s = 0.1
-heartbeat_s = 1
-reap_interval_s = 1
-[log]
-format = "json"
-"""
-        )
-        return path
+def outcomes(site: Site) -> dict[str, int]:
+    """Settled attempts by outcome."""
+    with Session(site.engine) as s:
+        q = select(Attempt.outcome, func.count()).group_by(Attempt.outcome)
+        return {str(o): n for o, n in s.execute(q).all() if o is not None}
 
-    def write_campaign(self, name: str, mode: str, rows: list[str]) -> None:
-        folder = self.root / "campaigns"
-        folder.mkdir(exist_ok=True)
-        lines = "".join(f"{name}-{i},{number}\n" for i, number in enumerate(rows))
-        (folder / f"{name}.csv").write_text("external_id,phone1\n" + lines)
-        (folder / f"{name}.toml").write_text(CAMPAIGN.format(name=name, mode=mode, queue=QUEUE))
 
-    def start(self, instance_id: str = "agents-1") -> subprocess.Popen[bytes]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DIALERD_")}
-        env["DIALERD_AMI__SECRET"] = SECRET
-        with (self.root / f"{instance_id}.log").open("ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "--config", str(self.config(instance_id)), "run"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-            )
-        self.procs.append(proc)
-        return proc
-
-    def events(self, instance_id: str = "agents-1") -> list[dict[str, object]]:
-        text = (self.root / f"{instance_id}.log").read_text()
-        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
-
-    def outcomes(self) -> dict[str, int]:
-        """Settled attempts by outcome."""
-        with Session(self.engine) as s:
-            q = select(Attempt.outcome, func.count()).group_by(Attempt.outcome)
-            return {str(o): n for o, n in s.execute(q).all() if o is not None}
-
-    def attempts(self) -> int:
-        with Session(self.engine) as s:
-            return s.execute(select(func.count()).select_from(Attempt)).scalar_one()
-
-    def agents(self, instance_id: str, pid: int) -> dict[str, int] | None:
-        """The queue's agents as daemon ``pid``'s last heartbeat reported them."""
-        with Session(self.engine) as s:
-            row = s.execute(
-                select(Instance.status, Instance.pid).where(Instance.id == instance_id)
-            ).first()
-        if row is None or row.pid != pid:
-            return None
-        for doc in (row.status or {}).get("agents", []):
-            if doc.get("queue") == QUEUE:
-                return {k: v for k, v in doc.items() if k != "queue"}
+def agents(site: Site, instance_id: str, pid: int) -> dict[str, int] | None:
+    """The queue's agents as daemon ``pid``'s last heartbeat reported them."""
+    with Session(site.engine) as s:
+        row = s.execute(
+            select(Instance.status, Instance.pid).where(Instance.id == instance_id)
+        ).first()
+    if row is None or row.pid != pid:
         return None
-
-    def wait_until(self, what: str, check: Callable[[], object], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            for proc in self.procs:
-                assert proc.poll() is None or proc.returncode in (0, -9), f"daemon died: {what}"
-            if time.monotonic() > deadline:
-                logs = "".join(p.read_text()[-3000:] for p in self.root.glob("*.log"))
-                raise AssertionError(f"timed out waiting for {what}; {self.outcomes()}\n{logs}")
-            time.sleep(0.1)
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+    for doc in (row.status or {}).get("agents", []):
+        if doc.get("queue") == QUEUE:
+            return {k: v for k, v in doc.items() if k != "queue"}
+    return None
 
 
-def _site(tmp_path: Path, db_url: str, script: QueueScript) -> Iterator[Site]:
-    sim = AmiSimulator(secret=SECRET, time_scale=0.05, queues=[script])
-    sim.start_in_thread()
-    engine = make_engine(db_url)
-    upgrade(engine)
-    site = Site(tmp_path, sim, engine, db_url)
-    try:
+def wait_alive(site: Site, what: str, check: Callable[[], object], timeout: float = 60.0) -> None:
+    """:meth:`Site.wait_until`, failing at once when a daemon died (other than by SIGKILL)."""
+
+    def alive_and(check: Callable[[], object]) -> object:
+        for d in site.daemons:
+            code = d.proc.poll()
+            assert code is None or code in (0, -9), f"daemon died: {what}"
+        return check()
+
+    site.wait_until(what, partial(alive_and, check), timeout)
+
+
+def stop(daemon: Daemon) -> None:
+    assert daemon.stop() == 0
+
+
+def _site(root: Path, script: QueueScript, db: tuple[Engine, str] | None) -> Iterator[Site]:
+    with make_site(root, simulator(time_scale=0.05, queues=[script]), database=db) as site:
         yield site
-    finally:
-        for proc in site.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait(timeout=10)
-        sim.stop()
-        engine.dispose()
 
 
 TEAM_SCRIPT = QueueScript(agents=TEAM, talk_s=0.5, talk_sigma=0.5, timeout_s=2.0, seed=14)
@@ -199,16 +115,19 @@ TEAM_SCRIPT = QueueScript(agents=TEAM, talk_s=0.5, talk_sigma=0.5, timeout_s=2.0
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path, f"sqlite:///{tmp_path / 'dialerd.db'}", TEAM_SCRIPT)
+    yield from _site(tmp_path, TEAM_SCRIPT, None)
 
 
 @pytest.fixture
 def pg_site(tmp_path: Path, pg_cluster: Cluster) -> Iterator[Site]:
     name = f"agents_{os.getpid()}_{int(time.time())}"
     url = pg_cluster.create_database(name)
+    engine = make_engine(url)
     try:
-        yield from _site(tmp_path, url, TEAM_SCRIPT)
+        upgrade(engine)
+        yield from _site(tmp_path, TEAM_SCRIPT, (engine, url))
     finally:
+        engine.dispose()
         pg_cluster.drop_database(name)
 
 
@@ -243,24 +162,25 @@ class Run:
 
 
 def run_campaign(site: Site, mode: str, rows: list[str], daemons: int = 1) -> Run:
-    site.write_campaign("team", mode, rows)
+    write_campaign(site, "team", mode, rows)
     started = time.monotonic()
-    procs = []
+    running = []
     for n in range(1, daemons + 1):  # one after the other: the first imports the list
         instance = f"agents-{n}"
-        procs.append(site.start(instance))
-        site.wait_until(f"{instance} started", partial(_started, site, instance))
-    site.wait_until(
+        running.append(site.start(instance))
+        wait_alive(site, f"{instance} started", partial(_started, running[-1]))
+    wait_alive(
+        site,
         f"{len(rows)} dials recorded",
-        lambda: sum(site.outcomes().values()) >= len(rows),
+        lambda: sum(outcomes(site).values()) >= len(rows),
         timeout=RUN_S,
     )
     elapsed = time.monotonic() - started
-    for proc in procs:
-        site.stop(proc)
-    run = Run(site.outcomes(), site.sim.queue_figures(QUEUE), elapsed)
+    for daemon in running:
+        stop(daemon)
+    run = Run(outcomes(site), site.sim.queue_figures(QUEUE), elapsed)
     print(run.report(f"{mode}, {TEAM} agents, {daemons} daemon(s)"))
-    assert site.attempts() == len(rows)  # one dial per contact: nothing dialled twice
+    assert site.count(Attempt) == len(rows)  # one dial per contact: nothing dialled twice
     assert run.outcomes.get("abandoned", 0) == run.queue.abandoned  # the PBX's word, recorded
     return run
 
@@ -296,30 +216,31 @@ KILL_SCRIPT = QueueScript(agents=TEAM, talk_s=3600.0, timeout_s=30.0)
 
 @pytest.fixture
 def long_talks(tmp_path: Path) -> Iterator[Site]:
-    yield from _site(tmp_path, f"sqlite:///{tmp_path / 'dialerd.db'}", KILL_SCRIPT)
+    yield from _site(tmp_path, KILL_SCRIPT, None)
 
 
 def test_kill_9_with_agents_on_calls_then_restart(long_talks: Site) -> None:
     site = long_talks
-    site.write_campaign("team", "progressive", numbers(3, tenths_answered=10))
-    first = site.start()
-    site.wait_until("three agents on calls", lambda: _on_calls(site) == 3)
-    site.wait_until("the daemon seeing them", lambda: _talking(site, first.pid) == 3)
-    first.kill()
-    assert first.wait(timeout=10) == -signal.SIGKILL
+    write_campaign(site, "team", "progressive", numbers(3, tenths_answered=10))
+    first = site.start("agents-1")
+    wait_alive(site, "three agents on calls", lambda: _on_calls(site) == 3)
+    wait_alive(site, "the daemon seeing them", lambda: _talking(site, first.proc.pid) == 3)
+    first.proc.kill()
+    assert first.proc.wait(timeout=10) == -signal.SIGKILL
 
-    second = site.start()
+    second = site.start("agents-1")
     # its agents come from QueueStatus at connect: no queue event was sent since the crash
-    site.wait_until("the restarted daemon's agents", lambda: _talking(site, second.pid) == 3)
-    agents = site.agents("agents-1", second.pid)
-    assert agents is not None and (agents["ready"], agents["waiting"]) == (TEAM - 3, 0)
-    site.wait_until("the live calls adopted", lambda: _adopted(site) >= 3)
+    wait_alive(site, "the restarted daemon's agents", lambda: _talking(site, second.proc.pid) == 3)
+    team = agents(site, "agents-1", second.proc.pid)
+    assert team is not None and (team["ready"], team["waiting"]) == (TEAM - 3, 0)
+    wait_alive(site, "the live calls adopted", lambda: site.adopted() >= 3)
     site.sim.end_talks(QUEUE)
-    site.wait_until("the three calls recorded", lambda: sum(site.outcomes().values()) == 3)
-    site.stop(second)
-    outcomes = site.outcomes()
-    assert site.attempts() == 3 and len(site.sim.originates) == 3  # recorded once, never redialled
-    assert set(outcomes) == {"answered"}, outcomes
+    wait_alive(site, "the three calls recorded", lambda: sum(outcomes(site).values()) == 3)
+    stop(second)
+    recorded = outcomes(site)
+    # recorded once, never redialled
+    assert site.count(Attempt) == 3 and len(site.sim.originates) == 3
+    assert set(recorded) == {"answered"}, recorded
     assert site.sim.queue_figures(QUEUE).connected == 3
 
 
@@ -328,13 +249,8 @@ def _on_calls(site: Site) -> int:
 
 
 def _talking(site: Site, pid: int) -> int:
-    return (site.agents("agents-1", pid) or {}).get("talking", -1)
+    return (agents(site, "agents-1", pid) or {}).get("talking", -1)
 
 
-def _started(site: Site, instance_id: str) -> bool:
-    return any(e["event"] == "daemon_started" for e in site.events(instance_id))
-
-
-def _adopted(site: Site) -> int:
-    settled = [e for e in site.events() if e["event"] == "orphans_settled"]
-    return sum(int(str(e["adopted"])) for e in settled)
+def _started(daemon: Daemon) -> bool:
+    return any(e["event"] == "daemon_started" for e in daemon.events())

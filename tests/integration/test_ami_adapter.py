@@ -10,12 +10,16 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dialerd.domain.classify import classify
+from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.errors import TelephonyUnavailable, UnsafeDialInput
 from dialerd.pbx.ami.adapter import LOST, AmiTelephony
 from dialerd.pbx.ami.client import EVENT_CLASSES
+from dialerd.pbx.ami.protocol import AmiParser
 from dialerd.pbx.fastagi import AnsweredInfo, Verdict
 from dialerd.pbx.simulator import AmiSimulator, Faults
+from dialerd.pbx.simulator.templates import load_template
 from dialerd.settings import AmiSettings
 from tests.amikit import signal_fields
 from tests.integration.transcript_ami import TranscriptAmi
@@ -260,11 +264,11 @@ class SimRig:
         self.sim = AmiSimulator(
             secret=SIM_SECRET, time_scale=time_scale, faults=faults, login_fail_delay_s=0.05
         )
-        _, port = self.sim.start_in_thread()
+        _, self.port = self.sim.start_in_thread()
         self.results: queue.Queue[DialResult] = queue.Queue()
         self.statuses: list[str] = []
         self.adapter = AmiTelephony(
-            _settings(port, SIM_SECRET),
+            _settings(self.port, SIM_SECRET),
             on_status=lambda st: self.statuses.append(st.detail),
             settle_s=0.1,
         )
@@ -326,6 +330,51 @@ def test_simulator_dropped_link_keeps_the_live_call_and_loses_the_ended_one(
     assert results[live.key].signals.error is None
     assert results[live.key].signals.hangup_cause == 16
     assert len(sim_rig.sim.originates) == 2  # nothing was sent twice
+
+
+@pytest.mark.parametrize("sim_rig", [(HELD,)], indirect=True)
+def test_simulator_a_machine_adopted_after_a_restart_keeps_its_amd_verdict(
+    sim_rig: SimRig,
+) -> None:
+    """AMD ruled while no run listened (kill -9): the next run reads the verdict (Getvar)."""
+    sim = sim_rig.sim
+    _until(sim_rig.adapter.is_up)
+    machine, human = _request(1, "13800000008", 60), _request(2, "13800000000", 60)
+    sim_rig.adapter.originate(machine)
+    sim_rig.adapter.originate(human)
+    _until(lambda: len(sim.originates) == 2)
+    amd_said = load_template("answering-machine").amd_group
+    spoken = load_template("answered-human")  # answered, AMD still listening
+    answered = next(i for i, g in enumerate(spoken.groups) if g.at_s >= (spoken.answer_at_s or 0))
+    assert amd_said is not None and spoken.amd_group is not None and answered < spoken.amd_group
+    sim_rig.adapter.close()  # the run dies with both calls up: what follows reaches no one
+    sim.play(machine.key, amd_said)  # group 0 went out at once: these end with group amd_said
+    sim.play(human.key, answered)
+    results: queue.Queue[DialResult] = queue.Queue()
+    restarted = AmiTelephony(_settings(sim_rig.port, SIM_SECRET), settle_s=0.1)
+    restarted.start(results.put)
+    try:
+        _until(restarted.is_up)
+        assert restarted.live_keys() == {machine.key, human.key}
+        restarted.adopt(machine.key, machine.attempt_id)
+        restarted.adopt(human.key, human.attempt_id)
+        sim.play(machine.key)
+        sim.play(human.key)  # its AMD verdict comes live, on the new connection
+        got = {r.key: r.signals for r in (results.get(timeout=DEADLINE_S) for _ in range(2))}
+    finally:
+        restarted.close()
+    assert (got[machine.key].amd_status, got[machine.key].amd_cause) == (
+        "MACHINE",
+        "LONGGREETING-1500-1500",
+    )
+    assert classify(got[machine.key]).outcome is Outcome.answering_machine
+    assert (got[human.key].amd_status, got[human.key].amd_cause) == ("HUMAN", "HUMAN-800-800")
+    assert classify(got[human.key]).outcome is Outcome.answered
+    asked = [m for m in AmiParser(expect_banner=False).feed(sim.received) if m.get("Action")]
+    getvars = {(m["Channel"], m["Variable"]) for m in asked if m["Action"] == "Getvar"}
+    amd_asked = {pair for pair in getvars if pair[1].startswith("AMD")}
+    assert {channel.rpartition(";")[2] for channel, _ in amd_asked} == {"1"}  # the answered half
+    assert len(amd_asked) == 4  # both calls were listed Up: both asked
 
 
 @pytest.mark.parametrize("sim_rig", [(0.0, Faults(reject_login=True))], indirect=True)

@@ -304,6 +304,43 @@ def test_dropped_connection_keeps_the_call_and_loses_outage_events() -> None:
         sim.stop()
 
 
+def test_getvar_reads_the_amd_verdict_on_the_answered_channel_once_given() -> None:
+    """As Asterisk 22: Success with Variable and Value (empty when unset), or an Error."""
+    sim = AmiSimulator(secret=SECRET, time_scale=HELD)
+    address = sim.start_in_thread()
+    try:
+        client = Client(address)
+        _originate(client, "k8", "13800000008")  # answering machine, held until played
+        client.send("CoreShowChannels", ("ActionID", "c-1"))
+        client.until(lambda m: m.name == "CoreShowChannelsComplete")
+        named = {
+            m["Uniqueid"]: m["Channel"] for m in client.messages if m.name == "CoreShowChannel"
+        }
+        answered, callee = named["k8"], named["k8-2"]
+        asked = itertools.count()
+
+        def getvar(channel: str, variable: str) -> AmiMessage:
+            aid = f"g-{next(asked)}"
+            client.send("Getvar", ("ActionID", aid), ("Channel", channel), ("Variable", variable))
+            return client.until(lambda m: m.get("ActionID") == aid)
+
+        before = getvar(answered, "AMDSTATUS")
+        assert before.headers[:2] == [("Response", "Success"), ("ActionID", "g-0")]
+        assert (before["Variable"], before["Value"]) == ("AMDSTATUS", "")
+        amd_group = load_template("answering-machine").amd_group
+        assert amd_group is not None
+        sim.play("k8", amd_group)  # group 0 went out at once: up to AMD's VarSets
+        assert getvar(answered, "AMDSTATUS")["Value"] == "MACHINE"
+        assert getvar(answered, "AMDCAUSE")["Value"] == "LONGGREETING-1500-1500"
+        assert getvar(callee, "AMDSTATUS")["Value"] == ""  # AMD ran on the answered half
+        assert getvar(callee, "DIALERD_ATTEMPT")["Value"] == "8"
+        gone = getvar("PJSIP/nobody-00000001", "AMDSTATUS")
+        assert (gone.name, gone["Message"]) == ("Error", "No such channel")
+        assert getvar(answered, "")["Message"] == "No variable specified"
+    finally:
+        sim.stop()
+
+
 def test_event_delay_and_drop_connections_on_demand() -> None:
     delay = 2.0  # the ack comes at once and the events after the delay, however busy the CPU
     sim = AmiSimulator(secret=SECRET, time_scale=0, faults=Faults(event_delay_s=delay))

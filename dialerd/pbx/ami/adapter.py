@@ -156,7 +156,8 @@ class AmiTelephony(AgentQueues, DialRecovery):
         It is treated as a survivor of an outage: followed until its channels are
         gone, then delivered with whatever its remaining events told. A dial whose
         originated channel the last channel list (``live_keys``) showed Up is
-        answered, one it showed Ringing rang: what the dead run had heard.
+        answered, one it showed Ringing rang: what the dead run had heard. An
+        answered one's AMD verdict is read from its channel (``Getvar``).
         """
         if key in self._flights:
             return
@@ -169,6 +170,9 @@ class AmiTelephony(AgentQueues, DialRecovery):
         listed = self._listed.get(key)
         if listed:  # its channels, as the engine's live_keys() just read them
             self._bind({key: listed})
+            client = self._link.client
+            if client is not None and flight.listed_state == UP:  # AMD may have ruled unheard
+                self._learn_amd(client, {key: listed})
 
     def live_keys(self) -> set[str] | None:
         client = self._link.client

@@ -9,17 +9,19 @@ will not come go out with what was collected. Dials are never re-sent.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dialerd.domain.ports import Clock, DialResult, PbxSignals
 from dialerd.logconfig import get_logger
-from dialerd.pbx.ami.client import AmiClient
+from dialerd.pbx.ami.client import AmiClient, AmiLinkDown
 from dialerd.pbx.ami.correlate import Correlator
 from dialerd.pbx.ami.link import LinkSupervisor
-from dialerd.pbx.ami.originate import calls_of_channels
+from dialerd.pbx.ami.originate import Getvar, calls_of_channels
 from dialerd.pbx.ami.protocol import AmiMessage
 from dialerd.settings import AmiSettings
 
@@ -50,10 +52,13 @@ class _Flight:
 
 
 UP, RINGING = "6", "5"  # CoreShowChannel ChannelState of an answered / a ringing channel
+AMD_VARIABLES = ("AMDSTATUS", "AMDCAUSE")  # AMD's verdict, set on the answered channel
+# A listed channel name that may go back on the wire (Getvar): Tech/name, printable, no space
+_LISTED_CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]*/[!-~]{1,200}")
 
 
-def originated_state(channels: list[AmiMessage]) -> str:
-    """ChannelState of a dial's originated channel among its live ones ('' if not listed).
+def originated(channels: list[AmiMessage]) -> AmiMessage | None:
+    """A dial's originated channel among its live ones (None if not listed).
 
     The originated channel (a Local ``;1`` half, or the one channel of any other
     technology) is the one whose Uniqueid is the call's Linkedid.
@@ -61,8 +66,41 @@ def originated_state(channels: list[AmiMessage]) -> str:
     for row in channels:
         uid = row.get("Uniqueid") or ""
         if uid and (uid == row.get("Linkedid") or (row.get("Channel") or "").endswith(";1")):
-            return row.get("ChannelState") or ""
-    return ""
+            return row
+    return None
+
+
+def originated_state(channels: list[AmiMessage]) -> str:
+    """ChannelState of a dial's originated channel among its live ones ('' if not listed)."""
+    row = originated(channels)
+    return (row.get("ChannelState") or "") if row is not None else ""
+
+
+def amd_readings(calls: Mapping[str, list[AmiMessage]], getvar: Getvar) -> list[dict[str, str]]:
+    """AMD's verdict on answered calls, as the VarSet events that told it (``Getvar``).
+
+    Asked of each call's originated channel listed Up (AMD runs there once
+    answered), and only of a name fit for the wire (``Tech/name``, printable, no
+    space). A call without ``AMDSTATUS`` yet gets none: its VarSet events are to come.
+    """
+    asked = [
+        row
+        for rows in calls.values()
+        if (row := originated(rows)) is not None
+        and row.get("ChannelState") == UP
+        and _LISTED_CHANNEL.fullmatch(row.get("Channel") or "")
+    ]
+    if not asked:
+        return []
+    values = getvar([(row["Channel"], name) for row in asked for name in AMD_VARIABLES])
+    readings = []
+    for index, row in enumerate(asked):
+        status, cause = values[2 * index], values[2 * index + 1]
+        if status:
+            where = {k: row.get(k) or "" for k in ("Channel", "Uniqueid", "Linkedid")}
+            for name, value in zip(AMD_VARIABLES, (status, cause), strict=True):
+                readings.append({"Event": "VarSet", **where, "Variable": name, "Value": value})
+    return readings
 
 
 class DialRecovery:
@@ -94,12 +132,14 @@ class DialRecovery:
         live = _live_calls(client)
         self._bind(live)
         generation, now = self._link.generation, self._clock.now()
+        answered: dict[str, list[AmiMessage]] = {}
         for key, flight in self._flights.copy().items():
             if flight.generation >= generation or flight.lost_at is not None:
                 continue
             if key in live:
                 flight.survived = True
                 if originated_state(live[key]) == UP:  # its Newstate Up may have been lost
+                    answered[key] = live[key]
                     with self._lock:
                         self._register_arrivals()
                         self._correlator.listed_up(key, now)
@@ -108,12 +148,28 @@ class DialRecovery:
             else:
                 grace = flight.ring_timeout_s + self._settings.settle_grace_s
                 flight.lost_at = flight.started_at + timedelta(seconds=grace)
+        self._learn_amd(client, answered)  # ... and so may its AMD verdict
         log.info(
             "ami_reconciled",
             live_channels=len(live),
             in_flight=len(self._flights),
             pbx_restarted=restarted,
         )
+
+    def _learn_amd(self, client: AmiClient, answered: Mapping[str, list[AmiMessage]]) -> None:
+        """AMD's verdict on answered dials whose VarSet events this run may not have
+        heard (adopted after a restart, survivors of an outage): read with ``Getvar``
+        and fed to the correlator as those events would have been. Their channels
+        are bound first, so a VarSet that comes later joins them as usual."""
+        try:
+            readings = amd_readings(answered, client.getvars)
+        except AmiLinkDown:
+            return  # the verdict stays unknown, as without this reading
+        now = self._clock.now()
+        with self._lock:
+            self._register_arrivals()
+            for reading in readings:
+                self._correlator.feed(reading, now)
 
     def _restarted(self, client: AmiClient) -> bool:
         """Whether the PBX's start-up time differs from the last connection's (CoreStatus).

@@ -1,6 +1,6 @@
 """AMI actions as the recorded Asterisk 22 answers them: Login, Ping, Events,
-Originate, CoreShowChannels, Hangup, Logoff, and with simulated queues QueueStatus
-and QueuePause; anything else is an unknown command. A call answered by a person
+Originate, CoreShowChannels, Getvar, Hangup, Logoff, and with simulated queues
+QueueStatus and QueuePause; anything else is an unknown command. A call answered by a person
 into a simulated queue's context joins that queue (:mod:`.queuecalls`).
 """
 
@@ -294,11 +294,14 @@ class ActionHandler:
         session.send(b"".join(out))
 
     def _getvar(self, session: Session, h: dict[str, str], aid: str | None) -> None:
-        """A live channel's variable: every channel of a call carries the Originate's."""
+        """A live channel's variable (Asterisk 22: an unset one is an empty ``Value``)."""
         target, name = h.get("channel", ""), h.get("variable", "")
+        if not name:
+            session.send(response("Error", aid, ("Message", "No variable specified")))
+            return
         for call in self.sim.calls.values():
-            if target in {channel for channel, *_ in call.live_channels()}:
-                value = dict(call.variables).get(name, "")
+            value = call.getvar(target, name)
+            if value is not None:
                 session.send(response("Success", aid, ("Variable", name), ("Value", value)))
                 return
         session.send(response("Error", aid, ("Message", "No such channel")))

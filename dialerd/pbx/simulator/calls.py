@@ -9,7 +9,7 @@ from typing import Protocol
 
 from dialerd.pbx.simulator.cdr import CallRecord
 from dialerd.pbx.simulator.faults import Faults
-from dialerd.pbx.simulator.templates import Template
+from dialerd.pbx.simulator.templates import AMD_VARIABLES, ChannelView, Template
 
 __all__ = ["Call", "CallHost", "SyncOrigin"]
 
@@ -185,17 +185,37 @@ class Call:
             return []
         found = []
         for view in self.template.live_after[self.pos - 1]:
-            snapshot = view.snapshot.format_map(self.values)
-            name = snapshot.partition("\r\n")[0].partition(": ")[2]
             found.append(
                 (
-                    name,
-                    snapshot,
+                    self._name(view),
+                    view.snapshot.format_map(self.values),
                     view.application.format_map(self.values),
                     view.app_data.format_map(self.values),
                 )
             )
         return found
+
+    def getvar(self, channel: str, name: str) -> str | None:
+        """A live channel's variable as ``Getvar`` reads it (None: not one of this call's).
+
+        Every channel carries the Originate's variables; AMD's verdict
+        (``AMDSTATUS``, ``AMDCAUSE``) is set on the originated channel (``;1``)
+        once its VarSet events have been played.
+        """
+        views = self.template.live_after[self.pos - 1] if self.pos else ()
+        view = next((v for v in views if self._name(v) == channel), None)
+        if view is None:
+            return None
+        amd_group = self.template.amd_group
+        if name not in AMD_VARIABLES:
+            return dict(self.variables).get(name, "")
+        if view.slot != "uid1" or amd_group is None or self.pos <= amd_group:
+            return ""
+        return self.template.amd[AMD_VARIABLES.index(name)]
+
+    def _name(self, view: ChannelView) -> str:
+        """The channel's name: its snapshot's first line (``Channel: ...``)."""
+        return view.snapshot.format_map(self.values).partition("\r\n")[0].partition(": ")[2]
 
     def hangup(self, cause: int = 16, cause_txt: str = "Normal Clearing") -> None:
         """End the call now (the Hangup action): hang up its live channels."""

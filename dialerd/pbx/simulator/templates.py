@@ -21,9 +21,10 @@ from functools import cache
 from dialerd.pbx import transcripts
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
 
-__all__ = ["Group", "Part", "Template", "load_template"]
+__all__ = ["AMD_VARIABLES", "Group", "Part", "Template", "load_template"]
 
 ATTEMPT_VARIABLE = "DIALERD_ATTEMPT"
+AMD_VARIABLES = ("AMDSTATUS", "AMDCAUSE")  # what AMD() sets on the answered channel
 _SNAPSHOT_FIRST, _SNAPSHOT_LAST = "Channel", "Linkedid"
 _UID_KEYS_SUFFIX = ("Uniqueid", "Linkedid")
 
@@ -250,7 +251,7 @@ def _amd(timed: list[tuple[float, AmiMessage]]) -> tuple[tuple[str, str], int | 
     found: dict[str, str] = {}
     group, first = 0, None
     for i, (at_s, msg) in enumerate(timed):
-        if msg.name == "VarSet" and msg.get("Variable") in ("AMDSTATUS", "AMDCAUSE"):
+        if msg.name == "VarSet" and msg.get("Variable") in AMD_VARIABLES:
             found.setdefault(msg.get("Variable") or "", msg.get("Value") or "")
             first = group if first is None else first
         if i + 1 < len(timed) and timed[i + 1][0] != at_s:
