@@ -130,11 +130,16 @@ class Supervisor:
         self._probes[name] = probe
 
     def check(self) -> Failure | None:
-        """The first failure (probes asked now), or None while every worker lives."""
+        """The first failure, or None while every worker lives. A probe's comes first: what
+        it watches (the database file) is the cause of the errors other workers then hit."""
+        first: Failure | None = None
         for name, probe in list(self._probes.items()):
             reason = probe()
             if reason is not None:
                 self.worker(name).failed(reason)
+                first = first or Failure(name, reason)
+        if first is not None:
+            return first
         now = self.monotonic()
         with self.lock:
             for worker in self._workers.values():

@@ -84,3 +84,12 @@ def test_an_uncaught_exception_fails_the_thread_owner_while_installed() -> None:
     assert threading.excepthook is before
     assert sup.check() == Failure("pbx", "thread ami-supervisor died: ValueError: bad frame")
     assert "thread stray failed: thread stray died: ValueError: bad frame" in sup.troubles()
+
+
+def test_a_probe_failure_is_reported_before_the_errors_it_caused() -> None:
+    # a deleted SQLite file: a job's query fails ("no such table") before the next check
+    # asks the file watch; the watch's reason is the one the daemon reports
+    sup = Supervisor()
+    sup.register("reap").failed("OperationalError: no such table: instances")
+    sup.watch("database file", lambda: "dialerd.db: the database file was deleted")
+    assert sup.check() == Failure("database file", "dialerd.db: the database file was deleted")
