@@ -27,6 +27,12 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   caps well above the PBX's pace; the clock runs from the first attempt's claim to
   the moment every attempt's result is committed (polled every 20 ms).
 
+Two more clients run only when named in ``--clients``: ``plainfull``, the plain
+client sending dialerd's whole Originate (Account, its five variables) with its
+event classes, to tell what those cost Asterisk; ``baseline``, `dialerd run` of
+another source tree (``--baseline DIR``, e.g. ``git archive`` of an older commit),
+to compare two versions in the same rounds.
+
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
 dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it;
