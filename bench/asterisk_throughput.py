@@ -27,6 +27,12 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   caps well above the PBX's pace; the clock runs from the first attempt's claim to
   the moment every attempt's result is committed (polled every 20 ms).
 
+Two more clients run only when named in ``--clients``: ``plainfull``, the plain
+client sending dialerd's whole Originate (Account, its five variables) with its
+event classes, to tell what those cost Asterisk; ``baseline``, `dialerd run` of
+another source tree (``--baseline DIR``, e.g. ``git archive`` of an older commit),
+to compare two versions in the same rounds.
+
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
 dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it;
@@ -78,8 +84,12 @@ def _number(round_no: int, i: int) -> str:
     return f"138{round_no:02d}{i:05d}3"  # last digit 3: Hangup(1), a vacant number
 
 
-def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
-    """Originates per second completed by a plain pipelined socket client."""
+def plain(pbx: RealPbx, calls: int, round_no: int, full: bool = False) -> float:
+    """Originates per second completed by a plain pipelined socket client.
+
+    ``full``: with every header `dialerd run` sends (Account, its five variables) and
+    its event classes, to tell what the Originate itself costs Asterisk.
+    """
     sock = socket.create_connection(("127.0.0.1", pbx.ami_port))
     buf = b""
 
@@ -90,7 +100,8 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
 
     read_until(b"\r\n")
     login = [("Action", "Login"), ("Username", AMI_USER), ("Secret", AMI_SECRET)]
-    sock.sendall(_action([*login, ("Events", "call,system"), ("ActionID", "login")]))
+    classes = "system,call,user,dialplan,agent" if full else "call,system"
+    sock.sendall(_action([*login, ("Events", classes), ("ActionID", "login")]))
     read_until(b"Message: Authentication accepted")
     buf = b""
     started = time.perf_counter()
@@ -107,7 +118,7 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
                     ("Priority", "1"),
                     ("Timeout", "30000"),
                     ("CallerID", "4006589888"),
-                    ("Variable", f"DIALERD_ATTEMPT={i}"),
+                    *(_full_headers(round_no, i) if full else [_attempt(i)]),
                     ("Async", "true"),
                 ]
             )
@@ -131,6 +142,22 @@ def plain(pbx: RealPbx, calls: int, round_no: int) -> float:
     elapsed = time.perf_counter() - started
     sock.close()
     return calls / elapsed
+
+
+def _attempt(i: int) -> tuple[str, str]:
+    return ("Variable", f"DIALERD_ATTEMPT={i}")
+
+
+def _full_headers(round_no: int, i: int) -> list[tuple[str, str]]:
+    key = f"9-{round_no}-{i}-1-001"
+    return [
+        ("Account", key),
+        ("Variable", f"DIALERD_TOKEN={i:032x}"),
+        _attempt(i),
+        ("Variable", f"DIALERD_KEY={key}"),
+        ("Variable", "DIALERD_RECORD=0"),
+        ("Variable", f"DIALERD_RECORDING={key}"),
+    ]
 
 
 def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, int]]:
@@ -173,9 +200,12 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
     return calls / elapsed, outcomes
 
 
-def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float, dict[str, int]]:
-    """Originates per second completed by `dialerd run`, every result committed."""
-    site = DialerSite(root=root, pbx=pbx)
+def dialerd(
+    pbx: RealPbx, calls: int, round_no: int, root: Path, tree: Path | None = None
+) -> tuple[float, dict[str, int]]:
+    """Originates per second completed by `dialerd run`, every result committed
+    (``tree``: the daemon of another source tree, e.g. a baseline checkout)."""
+    site = DialerSite(root=root, pbx=pbx, tree=tree)
     root.mkdir(parents=True)
     site.extra_env.update(
         DIALERD_PBX__MAX_CHANNELS="2000",
@@ -206,12 +236,13 @@ def dialerd(pbx: RealPbx, calls: int, round_no: int, root: Path) -> tuple[float,
     if attempts != numbers or numbers != calls:  # a number dialled twice, or one never
         outcomes["duplicate or missing"] = abs(attempts - numbers) + abs(numbers - calls)
     began = datetime.fromisoformat(first).timestamp()
-    DIALERD_CPU.append(cpu / calls)
+    (BASELINE_CPU if tree is not None else DIALERD_CPU).append(cpu / calls)
     return calls / (finished - began), outcomes
 
 
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
 ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
+BASELINE_CPU: list[float] = []  # the baseline tree's daemon's, one per round
 
 
 def _watch(db: Path, calls: int, pid: int) -> float:
@@ -267,7 +298,15 @@ def main() -> int:
     parser.add_argument(
         "--clients",
         default=",".join(CLIENTS),
-        help="which of plain,adapter,dialerd to run (plain always runs: the ratios need it)",
+        help="which of plain,adapter,dialerd,plainfull,baseline to run (plain always runs: "
+        "the ratios need it; plainfull: plain with dialerd's Originate headers and event "
+        "classes; baseline: `dialerd run` of the --baseline tree)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another source tree of dialerd (e.g. `git archive main`), run as client baseline",
     )
     parser.add_argument(
         "--pin",
@@ -292,7 +331,9 @@ def main() -> int:
     # first client paid it: a third of its later rate); warm it up, uncounted
     plain(pbx, min(args.calls, 1000), 0)
     wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
-    clients = [c for c in CLIENTS if c == "plain" or c in args.clients.split(",")]
+    clients = [c for c in ALL_CLIENTS if c == "plain" or c in args.clients.split(",")]
+    if "baseline" in clients and args.baseline is None:
+        raise SystemExit("client baseline needs --baseline TREE")
     ratios: dict[str, list[float]] = {c: [] for c in clients if c != "plain"}
     pbx_cpu: dict[str, list[float]] = {c: [] for c in clients}
     wrong_total = 0
@@ -304,7 +345,7 @@ def main() -> int:
             outcomes: dict[str, dict[str, int]] = {}
             for name in order:
                 before = _cpu_s(_asterisk_pid(pbx))
-                rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work)
+                rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work, args.baseline)
                 wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
                 pbx_cpu[name].append((_cpu_s(_asterisk_pid(pbx)) - before) / args.calls)
             for name in ratios:
@@ -321,11 +362,7 @@ def main() -> int:
                 + (f" ({ratios[name][-1]:.2f})" if name in ratios else "")
                 for name in clients
             )
-            cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
-            if "adapter" in clients:
-                cpu += f"; the adapter's own {ADAPTER_CPU[-1] * 1e3:.2f}"
-            if "dialerd" in clients:
-                cpu += f"; dialerd's own {DIALERD_CPU[-1] * 1e3:.2f}"
+            cpu = _cpu_line(clients, pbx_cpu)
             print(
                 f"round {r} ({' > '.join(order)}):{line}  load {_load()}\n"
                 f"    CPU ms per dial: Asterisk serving {cpu}"
@@ -339,14 +376,26 @@ def main() -> int:
             f"median ratio {name} / plain over {args.rounds} rounds: "
             f"{statistics.median(values):.2f}"
         )
-    for name, spent in (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU)):
+    spent_by = (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU), ("baseline", BASELINE_CPU))
+    for name, spent in spent_by:
         if spent:
             print(f"median {name} CPU per dial: {statistics.median(spent) * 1e3:.2f} ms")
     print(f"load average {_load()}")
     return 1 if wrong_total else 0
 
 
-CLIENTS = ["plain", "adapter", "dialerd"]
+def _cpu_line(clients: list[str], pbx_cpu: dict[str, list[float]]) -> str:
+    """One round's CPU ms per dial: Asterisk's per client, then the clients' own."""
+    cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
+    own = (("adapter", "the adapter's", ADAPTER_CPU), ("dialerd", "dialerd's", DIALERD_CPU))
+    for name, whose, spent in (*own, ("baseline", "baseline's", BASELINE_CPU)):
+        if name in clients:
+            cpu += f"; {whose} own {spent[-1] * 1e3:.2f}"
+    return cpu
+
+
+CLIENTS = ["plain", "adapter", "dialerd"]  # the default set
+ALL_CLIENTS = [*CLIENTS, "plainfull", "baseline"]
 # docs/asterisk.md, section 1: only the events dialerd reads leave Asterisk
 EVENT_FILTERS = [
     *(
@@ -376,11 +425,15 @@ def _filtered_manager_conf(work: Path, script: Path, port: int) -> Path:
     return path
 
 
-def _run(name: str, pbx: RealPbx, calls: int, r: int, work: Path) -> tuple[float, dict[str, int]]:
-    if name == "plain":
-        return plain(pbx, calls, r), {"vacant": calls}
+def _run(
+    name: str, pbx: RealPbx, calls: int, r: int, work: Path, baseline: Path | None
+) -> tuple[float, dict[str, int]]:
+    if name in ("plain", "plainfull"):
+        return plain(pbx, calls, r, full=name == "plainfull"), {"vacant": calls}
     if name == "adapter":
         return adapter(pbx, calls, r)
+    if name == "baseline":
+        return dialerd(pbx, calls, r, work / f"base{r}", baseline)
     return dialerd(pbx, calls, r, work / f"site{r}")
 
 

@@ -90,6 +90,8 @@ def assemble(
         watch = DatabaseFileWatch(db_file)
         supervisor.watch("database file", watch.check)
         guard = watch.check
+    # reads that need no write lock: a deferred-BEGIN engine on an SQLite file
+    reader = reader_of(database) if db_file is not None else database
     results = settings.results
     pacing = Pacing(telephony, clock, monotonic=monotonic)
     if isinstance(telephony, AgentFloors):
@@ -135,13 +137,14 @@ def assemble(
         carriers=PortedCarriers(ported).current
         if (ported := settings.carriers.ported_file)
         else None,
+        reader=reader,
     )
     agi: AnsweredLegServer | None = None
     if settings.agi.enabled:
         agi = FastAgiServer(settings.agi, telephony.on_answered, tokens=tokens)
     api: AnsweredLegServer | None = None
     if settings.api.enabled:
-        api = ApiServer(ApiContext(settings, database, reader_of(database), clock))
+        api = ApiServer(ApiContext(settings, database, reader, clock))
     return Parts(
         settings=settings,
         database=database,

@@ -74,8 +74,12 @@ class Dispatcher:
         on_load: Callable[[], object] | None = None,
         pacing: Pacing | None = None,
         carriers: Callable[[], Mapping[str, str]] | None = None,
+        reader: Engine | None = None,
     ) -> None:
         self._engine = engine
+        # the tick's reads: on SQLite a deferred BEGIN, so they neither wait for the
+        # result writer's write lock nor hold it (the claims re-check under the lock)
+        self._reader = reader or engine
         self._pbx = telephony
         self._clock = clock
         self._instance = instance_id
@@ -122,7 +126,7 @@ class Dispatcher:
         now = self._clock.now()
         runtimes = self.campaigns()
         elapsed = self._elapsed()
-        with self._engine.connect() as conn:
+        with self._reader.connect() as conn:
             states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
             if self._pace is not None:
                 overrides = self._pace(conn)

@@ -118,6 +118,7 @@ class DialerSite:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
     instance_id: str | None = "realpbx-test"  # None: the default, derived from the state dir
+    tree: Path | None = None  # run dialerd from this source tree (a baseline); None: this one
 
     @property
     def db(self) -> Path:
@@ -181,6 +182,7 @@ class DialerSite:
             capture_output=True,
             text=True,
             timeout=120,
+            cwd=self.tree,
         )
 
     def start(self) -> subprocess.Popen[bytes]:
@@ -188,7 +190,11 @@ class DialerSite:
         assert done.returncode == 0, done.stderr
         with (self.root / "daemon.log").open("ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "dialerd", "run"], env=self.env(), stdout=log, stderr=log
+                [sys.executable, "-m", "dialerd", "run"],
+                env=self.env(),
+                stdout=log,
+                stderr=log,
+                cwd=self.tree,
             )
         self.procs.append(proc)
         return proc

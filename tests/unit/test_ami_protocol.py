@@ -211,3 +211,12 @@ def test_the_fast_path_parses_every_message_as_the_line_by_line_path(lines: list
     fast, slow = _parse_block(text), _parse_lines(text)
     assert (fast.kind, fast.name, fast.headers) == (slow.kind, slow.name, slow.headers)
     assert fast.garbage == slow.garbage
+
+
+@given(st.text(alphabet="AMD \r\n:", max_size=14), st.sampled_from(["\r\n", "\n"]))
+def test_the_varset_filter_reads_the_variable_as_the_parse_does(value: str, eol: str) -> None:
+    block = f"Event: VarSet{eol}Uniqueid: 1{eol}Variable: {value}{eol}Value: x{eol}{eol}"
+    filtered = AmiParser(expect_banner=False, only_variables={"AMD", "AMD "}).feed(block.encode())
+    parsed = AmiParser(expect_banner=False).feed(block.encode())
+    expected = [m for m in parsed if m.name != "VarSet" or m.get("Variable") in {"AMD", "AMD "}]
+    assert [m.headers for m in filtered] == [m.headers for m in expected]

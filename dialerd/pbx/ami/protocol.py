@@ -10,8 +10,8 @@ garbage: lines without ``": "`` are recorded on the message (or make a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
+from itertools import repeat
 from typing import Literal
 
 from dialerd.errors import UnsafeDialInput
@@ -98,28 +98,22 @@ class AmiMessage(dict[str, str]):
 def _parse_block(text: str) -> AmiMessage:
     """Parse one message (no trailing empty line) already decoded to str.
 
-    The common case, CRLF lines that are each ``Key: value`` with one ``": "``
-    and distinct keys, is split in whole-string passes and accepted only if
-    joining the pairs back gives the text again; anything else goes line by
-    line through :func:`_parse_lines` (the two agree on every input, see the
-    unit tests).
+    The common case, CRLF lines that are each ``Key: value`` with a non-empty
+    key and distinct keys, is split without a Python-level loop (each line once
+    at its first ``": "``, as :func:`_parse_lines` does) and accepted only if
+    every line held ``": "``, no key repeats or is empty and no bare LF or
+    trailing CR is left; anything else goes line by line through
+    :func:`_parse_lines` (the two agree on every input, see the unit tests).
     """
-    flat = text.replace("\r\n", ": ")
-    if "\n" not in flat and flat[-1:] != "\r":
-        parts = flat.split(": ")
-        it = iter(parts)
-        msg = AmiMessage(zip(it, it, strict=False))
-        if (
-            2 * len(msg) == len(parts)
-            and "" not in msg
-            and "\r\n".join(map(": ".join, msg.items())) == text
-        ):
-            msg._headers, msg._last, msg.garbage = None, None, []
-            if parts[0] == "Event":  # the first header names the message, as Asterisk sends it
-                msg.kind, msg.name = "event", parts[1]
-                return msg
-            return msg._typed(None, [])
-    return _parse_lines(text)
+    lines = text.split("\r\n")
+    n = len(lines)
+    try:
+        msg = AmiMessage(map(str.split, lines, repeat(": ", n), repeat(1, n)))
+    except ValueError:  # a line without ": "
+        return _parse_lines(text)
+    if len(msg) != n or "" in msg or text.count("\n") != n - 1 or text[-1:] == "\r":
+        return _parse_lines(text)
+    return msg._typed(None, [])
 
 
 def _parse_lines(text: str) -> AmiMessage:
@@ -221,8 +215,7 @@ class AmiParser:
             kept = [
                 b
                 for b in kept
-                if not (b.startswith(_VARSET) or b == _VARSET_BARE)
-                or ((v := _VARIABLE.search(b)) is not None and v[1] in variables)
+                if not (b.startswith(_VARSET) or b == _VARSET_BARE) or _variable(b) in variables
             ]
         self.skipped += len(blocks) - blocks.count(b"") - len(kept)
         return kept
@@ -235,7 +228,17 @@ class AmiParser:
 
 _VARSET_BARE = b"Event: VarSet"
 _VARSET = (_VARSET_BARE + b"\r\n", _VARSET_BARE + b"\n")
-_VARIABLE = re.compile(rb"\nVariable: ([^\n]*?)\r?(?:\n|$)")  # the first Variable line's value
+_VARIABLE = b"\nVariable: "
+
+
+def _variable(block: bytes) -> bytes | None:
+    """The value of a message's first ``Variable`` line, less one CR; None without one."""
+    start = block.find(_VARIABLE)
+    if start < 0:
+        return None
+    start += len(_VARIABLE)
+    end = block.find(b"\n", start)
+    return (block[start:] if end < 0 else block[start:end]).removesuffix(b"\r")
 
 
 _FORBIDDEN = ("\r", "\n", "\0")
