@@ -8,6 +8,7 @@ ORM session or a Core connection, so ``dialerd status`` runs without the ORM.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -204,10 +205,13 @@ def _rounds(session: Db, campaign_id: int) -> list[RoundStep]:
     ]
 
 
-def calendar_warnings(session: Db, *, now: datetime) -> dict[str, str]:
+def calendar_warnings(
+    session: Db, *, now: datetime, notice: Callable[[dict[str, object]], str] | None = None
+) -> dict[str, str]:
     """Campaign name → the warning about years without an official holiday notice.
 
     Only campaigns still dialling (not stopped or finished) whose stored file validates.
+    ``notice`` gives one stored file's warning (default: :func:`holiday_notice` at ``now``).
     """
     c = campaigns.c
     rows = session.execute(
@@ -215,7 +219,8 @@ def calendar_warnings(session: Db, *, now: datetime) -> dict[str, str]:
     )
     found: dict[str, str] = {}
     for name, config in rows:
-        message = holiday_notice(config or {}, now=now)
+        config = config or {}
+        message = holiday_notice(config, now=now) if notice is None else notice(config)
         if message:
             found[name] = message
     return found

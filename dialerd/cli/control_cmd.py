@@ -203,16 +203,19 @@ stop = _state_command(
 def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
     from dialerd.actions import overview
+    from dialerd.cli.notices import NoticeCache, cache_file
     from dialerd.domain.liveness import is_alive
 
     ctx.json_errors = as_json
     engine = open_engine(ctx)
     now = ctx.now()  # heartbeats are written with the database's clock
     beat_s = ctx.basic.scheduler.heartbeat_s
+    notices = NoticeCache(cache_file(), now=now, work_out=overview.holiday_notice)
     with engine.connect() as conn:
         daemons = overview.daemons(conn, since=now - RECENT)
         campaigns = overview.summaries(conn, now=now)
-        warnings = overview.calendar_warnings(conn, now=now)
+        warnings = overview.calendar_warnings(conn, now=now, notice=notices.notice)
+    notices.save()
     alive = [is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
     if as_json:
         from dialerd.redact import redact

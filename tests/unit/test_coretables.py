@@ -12,7 +12,7 @@ from dialerd.db.base import Base
 
 # Tables the light verbs insert into or read whole: every column of the model is here.
 COMPLETE = ("campaigns", "campaign_events", "dnc_entries", "instances")
-DIALECTS = (sqlite.dialect(), postgresql.dialect())
+DIALECTS = (sqlite.dialect(), postgresql.dialect())  # type: ignore[no-untyped-call]
 
 
 def _shape(column: Column[object]) -> tuple[object, ...]:
