@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dialerd.db.clock import database_now
 from dialerd.db.models import Instance
-from dialerd.domain.liveness import ALIVE_BEATS as ALIVE_BEATS  # `dialerd status` reads it
+from dialerd.domain.liveness import ALIVE_BEATS as ALIVE_BEATS  # in the domain: no models needed
 from dialerd.domain.liveness import is_alive as is_alive
 
 
