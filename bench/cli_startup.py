@@ -5,6 +5,7 @@ Run from the repository root::
     .venv/bin/python -m bench.cli_startup              # 15 runs of each
     .venv/bin/python -m bench.cli_startup --runs 31
     .venv/bin/python -m bench.cli_startup --tree /tmp/old   # another checkout's dialerd
+    .venv/bin/python -m bench.cli_startup --before /tmp/old # both, interleaved run by run
 
 Each command runs in a child process (``python -m dialerd ...``), as an operator
 runs it. Two figures per verb:
@@ -17,8 +18,14 @@ runs it. Two figures per verb:
 Reported: the median and the fastest wall time of ``--runs`` runs, and the
 ``-X importtime`` total (the sum of every module's own import time, the smallest
 of five) of one start-up and one run. A busy machine inflates wall times more than
-import times. ``--tree`` puts another checkout's ``dialerd`` first on the path to
-compare a commit before and after.
+import times. ``--tree`` puts another checkout's ``dialerd`` first on the path;
+``--before`` runs another checkout's too, alternating with this one run by run (each
+on its own database), so both see the same load: a row for each.
+
+``status`` keeps its holiday-notice warnings in the user's cache folder
+(``dialerd.cli.notices``): each tree gets a fresh ``XDG_CACHE_HOME``, filled by the
+one ``status`` run that prepares its database, so the runs timed read it as an
+operator's do after the first of the day. The load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ VERBS: dict[str, tuple[list[str], Args]] = {
 
 def _env(database: Path, tree: Path | None) -> dict[str, str]:
     env = dict(os.environ, DIALERD_DATABASE__URL=f"sqlite:///{database}")
+    env["XDG_CACHE_HOME"] = str(database.with_suffix(".cache"))
     env.pop("DIALERD_CONFIG", None)
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
@@ -91,10 +99,10 @@ def _import_ms(args: Sequence[str], env: dict[str, str]) -> float:
     return min(import_total_ms(_dialerd(args, env, importtime=True).stderr) for _ in range(5))
 
 
-def _prepare(database: Path, env: dict[str, str]) -> None:
-    for args in (["db", "upgrade"], ["campaign", "load", str(DEMO)]):
+def _prepare(env: dict[str, str]) -> None:
+    for args in (["db", "upgrade"], ["campaign", "load", str(DEMO)], ["status"]):
         done = _dialerd(args, env)
-        if done.returncode:
+        if done.returncode not in (0, 3):
             raise SystemExit(f"dialerd {' '.join(args)} failed:\n{done.stderr}")
 
 
@@ -102,30 +110,48 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--tree", type=Path, help="Put this checkout's dialerd first on the path.")
+    parser.add_argument(
+        "--before", type=Path, help="Also run this checkout's dialerd, interleaved, as 'before'."
+    )
     opts = parser.parse_args()
+    trees = {"before": opts.before, "after": opts.tree} if opts.before else {"": opts.tree}
     with tempfile.TemporaryDirectory() as tmp:
-        database = Path(tmp) / "bench.db"
-        env = _env(database, opts.tree)
-        _prepare(database, env)
+        envs = {label: _env(Path(tmp) / f"bench{label}.db", tree) for label, tree in trees.items()}
+        for env in envs.values():
+            _prepare(env)
+        print(f"load average {_load()}")
         print(
             f"{opts.runs} runs each; wall times in ms (median / fastest); import ms (smallest of 5)"
         )
-        print("| verb | start-up | start-up imports | run | run imports |")
-        print("|---|---|---|---|---|")
+        label_head = "tree | " if opts.before else ""
+        print(f"| verb | {label_head}start-up | start-up imports | run | run imports |")
+        print("|---|" + ("---|" if opts.before else "") + "---|---|---|---|")
         serial = 0
         for name, (path, run_args) in VERBS.items():
             help_args = [*path, "--help"]
-            startup = [_timed(help_args, env) for _ in range(opts.runs)]
-            runs = []
+            startup: dict[str, list[float]] = {label: [] for label in envs}
+            runs: dict[str, list[float]] = {label: [] for label in envs}
+            for _ in range(opts.runs):
+                for label, env in envs.items():
+                    startup[label].append(_timed(help_args, env))
             for _ in range(opts.runs):
                 serial += 1
-                runs.append(_timed(run_args(serial), env))
+                for label, env in envs.items():
+                    runs[label].append(_timed(run_args(serial), env))
             serial += 1
-            print(
-                f"| `{name}` | {_ms(startup)} | {_import_ms(help_args, env):.0f} | "
-                f"{_ms(runs)} | {_import_ms(run_args(serial), env):.0f} |",
-                flush=True,
-            )
+            for label, env in envs.items():
+                cell = f"{label} | " if opts.before else ""
+                imports = _import_ms(help_args, env), _import_ms(run_args(serial), env)
+                print(
+                    f"| `{name}` | {cell}{_ms(startup[label])} | {imports[0]:.0f} | "
+                    f"{_ms(runs[label])} | {imports[1]:.0f} |",
+                    flush=True,
+                )
+        print(f"load average {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _ms(times: Sequence[float]) -> str:

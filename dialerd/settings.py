@@ -22,18 +22,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-DEFAULT_CONFIG_FILE = Path("/etc/dialerd/dialerd.toml")
-
-
-def state_directory() -> Path:
-    """systemd's ``$STATE_DIRECTORY`` (its first entry), else ``./var``."""
-    state_dir = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
-    return Path(state_dir) if state_dir else Path("var")
-
-
-def default_database_url() -> str:
-    """An SQLite file in systemd's ``$STATE_DIRECTORY``, else ``./var/dialerd.db``."""
-    return f"sqlite:///{state_directory() / 'dialerd.db'}"
+from dialerd.settings_basic import BUSY_TIMEOUT_S, ENV_FILE, HEARTBEAT_S, config_path
+from dialerd.settings_basic import DEFAULT_CONFIG_FILE as DEFAULT_CONFIG_FILE
+from dialerd.settings_basic import default_database_url as default_database_url
+from dialerd.settings_basic import resolve_config_file as resolve_config_file
+from dialerd.settings_basic import state_directory as state_directory
 
 
 def _path_list(value: Any) -> Any:
@@ -60,7 +53,7 @@ class DatabaseSettings(BaseModel):
         description="SQLAlchemy URL; default: SQLite in $STATE_DIRECTORY, else ./var/dialerd.db",
     )
     busy_timeout_s: float = Field(
-        30.0, gt=0, description="SQLite: how long a write waits for another writer's lock"
+        BUSY_TIMEOUT_S, gt=0, description="SQLite: how long a write waits for another writer's lock"
     )
 
 
@@ -189,7 +182,7 @@ class SchedulerSettings(BaseModel):
         500, ge=1, description="most rows claimed per campaign per tick_s (more for a late tick)"
     )
     reap_interval_s: float = Field(15.0, gt=0, description="period of the orphaned-dial check")
-    heartbeat_s: float = Field(5.0, gt=0, description="instance heartbeat period")
+    heartbeat_s: float = Field(HEARTBEAT_S, gt=0, description="instance heartbeat period")
     drain_timeout_s: float = Field(30.0, ge=0, description="SIGTERM: wait this long for calls")
     peer_grace_s: float = Field(
         120.0,
@@ -246,7 +239,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="DIALERD_",
         env_nested_delimiter="__",
-        env_file=".env",
+        env_file=ENV_FILE,
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
@@ -287,23 +280,9 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
 
 
-def resolve_config_file(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit
-    env = os.environ.get("DIALERD_CONFIG")
-    if env:
-        return Path(env)
-    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
-
-
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from every source; ``config_file`` must exist when given."""
-    from dialerd.errors import ConfigError
-
-    path = resolve_config_file(config_file)
-    if path is not None and not path.is_file():
-        raise ConfigError(f"{path}: settings file not found")
-    return settings_class(path)(**overrides)
+    return settings_class(config_path(config_file))(**overrides)
 
 
 def settings_class(config_file: Path | None) -> type[Settings]:

@@ -23,11 +23,13 @@ settings.load_profile("dialerd")
 
 
 @pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No ambient DIALERD_* settings or systemd variables leak into a test."""
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No ambient DIALERD_* settings or systemd variables leak into a test; nor the
+    user's cache folder (`dialerd status` keeps its holiday notices there)."""
     for name in list(os.environ):
         if name.startswith("DIALERD_") or name in {"STATE_DIRECTORY", "NOTIFY_SOCKET"}:
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 Daemons read ``campaigns.state`` on every tick: ``paused`` and ``stopped`` start no
 new dials (calls in flight finish); ``resume`` makes the campaign ``active`` again.
+Written in SQLAlchemy Core (:mod:`dialerd.db.coretables`): each function takes an
+ORM session or a Core connection, so ``dialerd campaign pause`` runs without the ORM.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ import getpass
 import socket
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
 
-from dialerd.db.models import Campaign, CampaignEvent
+from dialerd.db.coretables import campaign_events, campaigns
 from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound, DialerdError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from dialerd.db.coretables import Db
+    from dialerd.db.models import Campaign
 
 Action = Literal["pause", "resume", "stop"]
 
@@ -55,6 +62,9 @@ def actor() -> str:
 
 
 def find_campaign(session: Session, name: str, *, for_update: bool = False) -> Campaign:
+    """The campaign's model; raises ``CampaignNotFound``."""
+    from dialerd.db.models import Campaign
+
     query = select(Campaign).where(Campaign.name == name)
     if for_update:
         query = query.with_for_update()
@@ -64,8 +74,16 @@ def find_campaign(session: Session, name: str, *, for_update: bool = False) -> C
     return campaign
 
 
+def campaign_id(db: Db, name: str) -> int:
+    """The campaign's id; raises ``CampaignNotFound``."""
+    found = db.scalars(select(campaigns.c.id).where(campaigns.c.name == name)).one_or_none()
+    if found is None:
+        raise CampaignNotFound(f"no campaign named {name!r}")
+    return int(found)
+
+
 def record_event(
-    session: Session,
+    db: Db,
     *,
     campaign_id: int | None,
     kind: str,
@@ -73,30 +91,26 @@ def record_event(
     now: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        CampaignEvent(campaign_id=campaign_id, at=now, kind=kind, actor=who, details=details)
+    db.execute(
+        insert(campaign_events).values(
+            campaign_id=campaign_id, at=now, kind=kind, actor=who, details=details
+        )
     )
 
 
-def change_state(
-    session: Session, name: str, action: Action, *, who: str, now: datetime
-) -> StateChange:
+def change_state(db: Db, name: str, action: Action, *, who: str, now: datetime) -> StateChange:
     """Apply ``action``; a campaign already in the target state is left alone (no event)."""
     new, allowed, kind = _TRANSITIONS[action]
-    campaign = find_campaign(session, name, for_update=True)
-    old = campaign.state
+    query = select(campaigns.c.id, campaigns.c.state).where(campaigns.c.name == name)
+    row = db.execute(query.with_for_update()).one_or_none()
+    if row is None:
+        raise CampaignNotFound(f"no campaign named {name!r}")
+    cid, old = row
     if old == new:
         return StateChange(name, old, new)
     if old not in allowed:
         raise InvalidTransition(f"campaign {name!r} is {old}: cannot {action} it")
-    campaign.state = new
-    campaign.updated_at = now
-    record_event(
-        session,
-        campaign_id=campaign.id,
-        kind=kind,
-        who=who,
-        now=now,
-        details={"from": old, "to": new},
-    )
+    db.execute(update(campaigns).where(campaigns.c.id == cid).values(state=new, updated_at=now))
+    details = {"from": old, "to": new}
+    record_event(db, campaign_id=cid, kind=kind, who=who, now=now, details=details)
     return StateChange(name, old, new)

@@ -6,6 +6,8 @@ right before each dial. Removing an entry gives back the numbers no other entry
 still blocks. Either way ``Change.contacts`` are the contacts left with nothing
 queued: ``requeue.requeue_all`` gives them their next dial in short transactions
 afterwards (a long one would hold SQLite's single write lock against the daemons).
+Written in SQLAlchemy Core (:mod:`dialerd.db.coretables`): each function takes an
+ORM session or a Core connection, so ``dialerd dnc add`` runs without the ORM.
 """
 
 from __future__ import annotations
@@ -14,17 +16,24 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import phonenumbers
-from sqlalchemy import ColumnElement, delete, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
-from dialerd.actions.control import find_campaign, record_event
-from dialerd.actions.requeue import resume, stranded
-from dialerd.db.models import Campaign, Contact, DncEntry, PhoneNumber
+from dialerd.actions.control import campaign_id as find_campaign_id
+from dialerd.actions.control import record_event
+from dialerd.db.coretables import campaigns, contacts, dnc_entries, phone_numbers
 from dialerd.domain.dnc import DncMatcher, DncRule
 from dialerd.domain.phones import Rejection, fold_digits, normalize
 from dialerd.domain.states import NumberState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from dialerd.db.coretables import Db
+
+D, P, K = dnc_entries.c, phone_numbers.c, contacts.c
 
 CHUNK = 500  # values per IN (...) list
 MIN_PREFIX_DIGITS = 3  # "+86*" would block a whole country: ask for more
@@ -109,8 +118,8 @@ def parse_target(raw: str, region: str) -> Target:
 
 def _scope(campaign_id: int | None) -> ColumnElement[bool]:
     if campaign_id is None:
-        return DncEntry.campaign_id.is_(None)
-    return DncEntry.campaign_id == campaign_id
+        return D.campaign_id.is_(None)
+    return D.campaign_id == campaign_id
 
 
 def _numbers_matching(
@@ -118,16 +127,16 @@ def _numbers_matching(
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if campaign_id is not None:
-        where.append(PhoneNumber.campaign_id == campaign_id)
+        where.append(P.campaign_id == campaign_id)
     if kind == "number":
-        where.append(PhoneNumber.e164.in_(values))
+        where.append(P.e164.in_(values))
     elif kind == "prefix":
-        where.append(or_(*(PhoneNumber.e164.startswith(v.rstrip("*")) for v in values)))
+        where.append(or_(*(P.e164.startswith(v.rstrip("*")) for v in values)))
     else:
-        contacts = select(Contact.id).where(Contact.external_id.in_(values))
+        ids = select(K.id).where(K.external_id.in_(values))
         if campaign_id is not None:
-            contacts = contacts.where(Contact.campaign_id == campaign_id)
-        where.append(PhoneNumber.contact_id.in_(contacts))
+            ids = ids.where(K.campaign_id == campaign_id)
+        where.append(P.contact_id.in_(ids))
     return where
 
 
@@ -137,16 +146,14 @@ class Marked:
     contacts: frozenset[int]  # contacts whose queued number was one of them
 
 
-def mark_numbers(
-    session: Session, campaign_id: int | None, kind: str, values: Sequence[str]
-) -> Marked:
+def mark_numbers(session: Db, campaign_id: int | None, kind: str, values: Sequence[str]) -> Marked:
     """Take the dialable numbers these entries match out of the queue."""
     numbers, contacts = 0, set[int]()
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
         rows = session.execute(
-            select(PhoneNumber.id, PhoneNumber.contact_id, PhoneNumber.next_dial_at).where(
-                PhoneNumber.state == NumberState.dialable,
+            select(P.id, P.contact_id, P.next_dial_at).where(
+                P.state == NumberState.dialable,
                 *_numbers_matching(campaign_id, kind, chunk),
             )
         ).all()
@@ -154,19 +161,16 @@ def mark_numbers(
         contacts.update(r.contact_id for r in rows if r.next_dial_at is not None)
         for first in range(0, len(ids), CHUNK):
             session.execute(
-                update(PhoneNumber)
-                .where(PhoneNumber.id.in_(ids[first : first + CHUNK]))
+                update(phone_numbers)
+                .where(P.id.in_(ids[first : first + CHUNK]))
                 .values(state=NumberState.dnc, next_dial_at=None)
-                .execution_options(synchronize_session=False)
             )
         numbers += len(ids)
     return Marked(numbers, frozenset(contacts))
 
 
-def exists(session: Session, target: Target, campaign_id: int | None) -> bool:
-    query = select(DncEntry.id).where(
-        DncEntry.kind == target.kind, DncEntry.value == target.value, _scope(campaign_id)
-    )
+def exists(session: Db, target: Target, campaign_id: int | None) -> bool:
+    query = select(D.id).where(D.kind == target.kind, D.value == target.value, _scope(campaign_id))
     return session.scalars(query.limit(1)).first() is not None
 
 
@@ -178,7 +182,7 @@ class Change:
 
 
 def add(
-    session: Session,
+    session: Db,
     target: Target,
     *,
     campaign: str | None,
@@ -188,12 +192,12 @@ def add(
     now: datetime,
 ) -> Change:
     """Add one entry (no duplicate when it is already there) and mark its numbers."""
-    campaign_id = find_campaign(session, campaign).id if campaign else None
+    campaign_id = find_campaign_id(session, campaign) if campaign else None
     if exists(session, target, campaign_id):
         marked = mark_numbers(session, campaign_id, target.kind, [target.value])
         return Change(0, marked.numbers, marked.contacts)
-    session.add(
-        DncEntry(
+    session.execute(
+        insert(dnc_entries).values(
             campaign_id=campaign_id,
             kind=target.kind,
             value=target.value,
@@ -219,11 +223,11 @@ def remove(
     session: Session, target: Target, *, campaign: str | None, who: str, now: datetime
 ) -> Change:
     """Remove the entry and give back the numbers no remaining entry blocks."""
-    campaign_id = find_campaign(session, campaign).id if campaign else None
+    campaign_id = find_campaign_id(session, campaign) if campaign else None
     gone = session.execute(
-        delete(DncEntry)
-        .where(DncEntry.kind == target.kind, DncEntry.value == target.value, _scope(campaign_id))
-        .execution_options(synchronize_session=False)
+        delete(dnc_entries).where(
+            D.kind == target.kind, D.value == target.value, _scope(campaign_id)
+        )
     ).rowcount  # type: ignore[attr-defined]
     if not gone:
         return Change(0, 0)
@@ -238,44 +242,39 @@ def remove(
 def _restore_numbers(
     session: Session, campaign_id: int | None, target: Target, *, now: datetime
 ) -> tuple[int, frozenset[int]]:
+    from dialerd.actions.requeue import resume, stranded
+
     rows = session.execute(
-        select(
-            PhoneNumber.id,
-            PhoneNumber.campaign_id,
-            PhoneNumber.e164,
-            Contact.external_id,
-            Contact.id.label("contact_id"),
-        )
-        .join(Contact, Contact.id == PhoneNumber.contact_id)
+        select(P.id, P.campaign_id, P.e164, K.external_id, K.id.label("contact_id"))
+        .join(contacts, K.id == P.contact_id)
         .where(
-            PhoneNumber.state == NumberState.dnc,
+            P.state == NumberState.dnc,
             *_numbers_matching(campaign_id, target.kind, [target.value]),
         )
     ).all()
     matchers: dict[int, DncMatcher] = {}
     free: list[int] = []
-    contacts: set[int] = set()
+    freed: set[int] = set()
     for number_id, cid, e164, external_id, contact_id in rows:
         if cid not in matchers:
             matchers[cid] = DncMatcher(_rules(session, cid))
         if matchers[cid].blocks(e164, external_id) is None:
             free.append(number_id)
-            contacts.add(contact_id)
-    paused = stranded(session, contacts)
+            freed.add(contact_id)
+    paused = stranded(session, freed)
     for start in range(0, len(free), CHUNK):
         session.execute(
-            update(PhoneNumber)
-            .where(PhoneNumber.id.in_(free[start : start + CHUNK]))
+            update(phone_numbers)
+            .where(P.id.in_(free[start : start + CHUNK]))
             .values(state=NumberState.dialable)
-            .execution_options(synchronize_session=False)
         )
     resume(session, paused, now=now)
-    return len(free), frozenset(contacts)
+    return len(free), frozenset(freed)
 
 
-def _rules(session: Session, campaign_id: int) -> Iterable[DncRule]:
-    query = select(DncEntry.kind, DncEntry.value, DncEntry.reason).where(
-        or_(DncEntry.campaign_id.is_(None), DncEntry.campaign_id == campaign_id)
+def _rules(session: Db, campaign_id: int) -> Iterable[DncRule]:
+    query = select(D.kind, D.value, D.reason).where(
+        or_(D.campaign_id.is_(None), D.campaign_id == campaign_id)
     )
     return [DncRule(k, v, r or "") for k, v, r in session.execute(query)]
 
@@ -290,17 +289,14 @@ class Listed:
     created_at: datetime
 
 
-def entries(session: Session, *, campaign: str | None = None) -> list[Listed]:
+def entries(session: Db, *, campaign: str | None = None) -> list[Listed]:
     """Every entry, or those that apply to one campaign (its own and the global ones)."""
     query = (
-        select(DncEntry, Campaign.name)
-        .outerjoin(Campaign, Campaign.id == DncEntry.campaign_id)
-        .order_by(DncEntry.kind, DncEntry.value, DncEntry.id)
+        select(D.kind, D.value, campaigns.c.name, D.reason, D.source, D.created_at)
+        .outerjoin(campaigns, campaigns.c.id == D.campaign_id)
+        .order_by(D.kind, D.value, D.id)
     )
     if campaign is not None:
-        cid = find_campaign(session, campaign).id
-        query = query.where(or_(DncEntry.campaign_id.is_(None), DncEntry.campaign_id == cid))
-    return [
-        Listed(e.kind, e.value, name, e.reason, e.source, e.created_at)
-        for e, name in session.execute(query)
-    ]
+        cid = find_campaign_id(session, campaign)
+        query = query.where(or_(D.campaign_id.is_(None), D.campaign_id == cid))
+    return [Listed(*row) for row in session.execute(query)]

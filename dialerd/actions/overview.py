@@ -1,22 +1,27 @@
 """Read-only views of campaigns for operators: the lists and details behind the control CLI.
 
 Everything is computed from the database, so it covers every daemon sharing it.
+Written in SQLAlchemy Core (:mod:`dialerd.db.coretables`): each function takes an
+ORM session or a Core connection, so ``dialerd status`` runs without the ORM.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, func, select
 
-from dialerd.db.models import Attempt, Campaign, Contact, PhoneNumber, Round
+from dialerd.db.coretables import attempts, campaigns, contacts, instances, phone_numbers, rounds
 from dialerd.db.queue import IN_FLIGHT, QUEUED
-from dialerd.domain.calendar import unannounced_message, unannounced_years
 from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound
+
+if TYPE_CHECKING:
+    from dialerd.db.coretables import Db
 
 
 @dataclass(frozen=True)
@@ -61,101 +66,109 @@ class CampaignDetail:
     config: dict[str, object]
 
 
-def _by_campaign(session: Session, query: Select[int, int]) -> dict[int, int]:
+def _by_campaign(session: Db, query: Select[int, int]) -> dict[int, int]:
     return dict(session.execute(query).all())
 
 
-def due_now(session: Session, *, now: datetime) -> dict[int, int]:
+def due_now(session: Db, *, now: datetime) -> dict[int, int]:
     """Numbers due at ``now`` and not yet claimed, by campaign id (the due index only)."""
+    p = phone_numbers.c
     return _by_campaign(
         session,
-        select(PhoneNumber.campaign_id, func.count())
-        .where(QUEUED, PhoneNumber.next_dial_at <= now)
-        .group_by(PhoneNumber.campaign_id),
+        select(p.campaign_id, func.count())
+        .where(QUEUED, p.next_dial_at <= now)
+        .group_by(p.campaign_id),
     )
 
 
-def open_attempts(session: Session) -> dict[int, int]:
+def open_attempts(session: Db) -> dict[int, int]:
     """Dials claimed or in progress, by campaign id, across every daemon."""
+    a = attempts.c
     return _by_campaign(
-        session,
-        select(Attempt.campaign_id, func.count()).where(IN_FLIGHT).group_by(Attempt.campaign_id),
+        session, select(a.campaign_id, func.count()).where(IN_FLIGHT).group_by(a.campaign_id)
     )
 
 
-def queue_gauges(session: Session, *, now: datetime) -> dict[str, tuple[int, int]]:
+def daemons(session: Db, *, since: datetime) -> list[Row[tuple[object, ...]]]:
+    """``instances`` rows seen since ``since``, latest heartbeat first (as ``dialerd status``)."""
+    i = instances.c
+    query = select(instances).where(i.heartbeat_at >= since).order_by(i.heartbeat_at.desc(), i.id)
+    return list(session.execute(query).all())
+
+
+def queue_gauges(session: Db, *, now: datetime) -> dict[str, tuple[int, int]]:
     """Campaign name → (numbers due now, dials in flight): cheap enough for every heartbeat.
 
     For the ``dialerd_queue_depth`` and ``dialerd_calls_in_flight`` metrics.
     """
     due, in_flight = due_now(session, now=now), open_attempts(session)
-    names = session.execute(select(Campaign.id, Campaign.name)).all()
+    names = session.execute(select(campaigns.c.id, campaigns.c.name)).all()
     return {name: (due.get(cid, 0), in_flight.get(cid, 0)) for cid, name in names}
 
 
-def summaries(session: Session, *, now: datetime, name: str | None = None) -> list[CampaignSummary]:
+def summaries(session: Db, *, now: datetime, name: str | None = None) -> list[CampaignSummary]:
     """Every campaign (or the one named), by name."""
-    query = select(Campaign).order_by(Campaign.name)
+    c, k, a = campaigns.c, contacts.c, attempts.c
+    query = select(c.id, c.name, c.state).order_by(c.name)
     if name is not None:
-        query = query.where(Campaign.name == name)
-    campaigns = list(session.scalars(query))
-    if not campaigns:
+        query = query.where(c.name == name)
+    found = session.execute(query).all()
+    if not found:
         if name is not None:
             raise CampaignNotFound(f"no campaign named {name!r}")
         return []
-    contacts: dict[int, dict[str, int]] = defaultdict(dict)
+    by_state: dict[int, dict[str, int]] = defaultdict(dict)
     for cid, state, n in session.execute(
-        select(Contact.campaign_id, Contact.state, func.count()).group_by(
-            Contact.campaign_id, Contact.state
-        )
+        select(k.campaign_id, k.state, func.count()).group_by(k.campaign_id, k.state)
     ):
-        contacts[cid][state] = n
+        by_state[cid][state] = n
     due = due_now(session, now=now)
     in_flight = open_attempts(session)
     last = dict(
-        session.execute(
-            select(Attempt.campaign_id, func.max(Attempt.claimed_at)).group_by(Attempt.campaign_id)
-        ).all()
+        session.execute(select(a.campaign_id, func.max(a.claimed_at)).group_by(a.campaign_id)).all()
     )
     return [
         CampaignSummary(
-            id=c.id,
-            name=c.name,
-            state=c.state,
-            contacts=dict(sorted(contacts[c.id].items())),
-            due_now=due.get(c.id, 0),
-            in_flight=in_flight.get(c.id, 0),
-            last_activity=last.get(c.id),
+            id=cid,
+            name=name_,
+            state=state,
+            contacts=dict(sorted(by_state[cid].items())),
+            due_now=due.get(cid, 0),
+            in_flight=in_flight.get(cid, 0),
+            last_activity=last.get(cid),
         )
-        for c in campaigns
+        for cid, name_, state in found
     ]
 
 
-def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
+def detail(session: Db, name: str, *, now: datetime) -> CampaignDetail:
     """Everything about one campaign; raises ``CampaignNotFound``."""
     summary = summaries(session, now=now, name=name)[0]
-    campaign = session.get_one(Campaign, summary.id)
+    c, p, a = campaigns.c, phone_numbers.c, attempts.c
+    campaign = session.execute(
+        select(c.timezone, c.max_rounds, c.config).where(c.id == summary.id)
+    ).one()
     numbers = {
         state.value: n
         for state, n in session.execute(
-            select(PhoneNumber.state, func.count())
-            .where(PhoneNumber.campaign_id == campaign.id)
-            .group_by(PhoneNumber.state)
-            .order_by(PhoneNumber.state)
+            select(p.state, func.count())
+            .where(p.campaign_id == summary.id)
+            .group_by(p.state)
+            .order_by(p.state)
         ).all()
     }
     later, next_due = session.execute(
         select(
-            func.count().filter(PhoneNumber.next_dial_at > now),
-            func.min(PhoneNumber.next_dial_at),
-        ).where(PhoneNumber.campaign_id == campaign.id, QUEUED)
+            func.count().filter(p.next_dial_at > now),
+            func.min(p.next_dial_at),
+        ).where(p.campaign_id == summary.id, QUEUED)
     ).one()
-    outcomes = dict(
+    outcomes: dict[str, int] = dict(
         session.execute(
-            select(func.coalesce(Attempt.outcome, ""), func.count())
-            .where(Attempt.campaign_id == campaign.id, Attempt.outcome.is_not(None))
-            .group_by(Attempt.outcome)
-            .order_by(func.count().desc(), Attempt.outcome)
+            select(func.coalesce(a.outcome, ""), func.count())
+            .where(a.campaign_id == summary.id, a.outcome.is_not(None))
+            .group_by(a.outcome)
+            .order_by(func.count().desc(), a.outcome)
         ).all()
     )
     return CampaignDetail(
@@ -163,7 +176,7 @@ def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
         timezone=campaign.timezone,
         max_rounds=campaign.max_rounds,
         numbers=numbers,
-        rounds=_rounds(session, campaign.id),
+        rounds=_rounds(session, summary.id),
         outcomes=outcomes,
         scheduled_later=int(later or 0),
         next_due=next_due,
@@ -171,14 +184,15 @@ def detail(session: Session, name: str, *, now: datetime) -> CampaignDetail:
     )
 
 
-def _rounds(session: Session, campaign_id: int) -> list[RoundStep]:
+def _rounds(session: Db, campaign_id: int) -> list[RoundStep]:
     started: dict[int, int] = defaultdict(int)
     ended: dict[int, int] = defaultdict(int)
     results: dict[int, dict[str, int]] = defaultdict(dict)
+    r = rounds.c
     query = (
-        select(Round.round, Round.result, func.count(), func.count(Round.ended_at))
-        .where(Round.campaign_id == campaign_id)
-        .group_by(Round.round, Round.result)
+        select(r.round, r.result, func.count(), func.count(r.ended_at))
+        .where(r.campaign_id == campaign_id)
+        .group_by(r.round, r.result)
     )
     for number, result, n, n_ended in session.execute(query):
         started[number] += n
@@ -191,31 +205,47 @@ def _rounds(session: Session, campaign_id: int) -> list[RoundStep]:
     ]
 
 
-def calendar_warnings(session: Session, *, now: datetime) -> dict[str, str]:
+def calendar_warnings(
+    session: Db, *, now: datetime, notice: Callable[[dict[str, object]], str] | None = None
+) -> dict[str, str]:
     """Campaign name → the warning about years without an official holiday notice.
 
     Only campaigns still dialling (not stopped or finished) whose stored file validates.
+    ``notice`` gives one stored file's warning (default: :func:`holiday_notice` at ``now``).
     """
+    c = campaigns.c
+    rows = session.execute(
+        select(c.name, c.config).where(c.state.in_((CampaignState.active, CampaignState.paused)))
+    )
+    found: dict[str, str] = {}
+    for name, config in rows:
+        config = config or {}
+        message = holiday_notice(config, now=now) if notice is None else notice(config)
+        if message:
+            found[name] = message
+    return found
+
+
+def holiday_notice(config: dict[str, object], *, now: datetime) -> str:
+    """The warning for one stored campaign file ("" when none, or when it no longer validates).
+
+    A file naming no holiday country has none: the campaign file models and the
+    holidays package are imported only for a file that names one.
+    """
+    holidays = config.get("holidays")
+    if not isinstance(holidays, dict) or holidays.get("country") is None:
+        return ""  # the model's country would be None (or the file invalid): no warning
     from pydantic import ValidationError
 
     from dialerd.campaignfile.convert import to_calendar
     from dialerd.campaignfile.models import CampaignFile
+    from dialerd.domain.calendar import unannounced_message, unannounced_years
 
-    found: dict[str, str] = {}
-    rows = session.execute(
-        select(Campaign.name, Campaign.config).where(
-            Campaign.state.in_((CampaignState.active, CampaignState.paused))
-        )
-    )
-    for name, config in rows:
-        try:
-            calendar = to_calendar(CampaignFile.model_validate(config or {}))
-        except ValidationError:
-            continue
-        years = unannounced_years(calendar, today=now.date())
-        if years:
-            found[name] = unannounced_message(calendar, years)
-    return found
+    try:
+        calendar = to_calendar(CampaignFile.model_validate(config))
+    except ValidationError:
+        return ""
+    return unannounced_message(calendar, unannounced_years(calendar, today=now.date()))
 
 
 @dataclass(frozen=True)

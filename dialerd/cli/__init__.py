@@ -96,7 +96,7 @@ class _Group(LazyGroup):
                 click.echo(redact_text(traceback.format_exc()), err=True, nl=False)
             message = str(error)
             if error is not exc and obj is not None:  # a database error: say which database
-                message = f"{message} (database {obj.settings.database.url})"
+                message = f"{message} (database {obj.basic.database.url})"
             message = redact_text(message)
             if obj is not None and obj.json_errors:
                 doc = {"error": error.code, "message": message, "exit_status": error.exit_status}

@@ -1,6 +1,8 @@
 """What every CLI verb shares: settings, logging and the database, made on first use.
 
 Light to import: SQLAlchemy and the settings models load when a verb first asks for them.
+The database comes from ``basic`` (:mod:`dialerd.settings_basic`, no pydantic), so a
+verb that needs no other setting never loads pydantic-settings.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from dialerd.settings import Settings
+    from dialerd.settings_basic import BasicSettings
 
 
 def _make_engine(url: str, *, read_only: bool = False, busy_timeout_s: float) -> Engine:
@@ -27,11 +30,12 @@ def _make_engine(url: str, *, read_only: bool = False, busy_timeout_s: float) ->
     from sqlalchemy.exc import ArgumentError
 
     from dialerd.db.engine import make_engine
-    from dialerd.redact import redact_text
 
     try:
         return make_engine(url, read_only=read_only, busy_timeout_s=busy_timeout_s)
     except (ArgumentError, ValueError) as exc:
+        from dialerd.redact import redact_text  # pydantic: only on this error
+
         raise ConfigError(f"database.url {redact_text(url)}: {exc}") from None
 
 
@@ -49,9 +53,21 @@ class CliContext:
         return load_settings(self.config_file, **self.overrides)
 
     @cached_property
+    def basic(self) -> BasicSettings | Settings:
+        """The database and heartbeat settings: read without pydantic when that gives
+        the same values (:func:`dialerd.settings_basic.read_basic`), else ``settings``."""
+        if not self.overrides and "settings" not in self.__dict__:
+            from dialerd.settings_basic import read_basic
+
+            found = read_basic(self.config_file)
+            if found is not None:
+                return found
+        return self.settings
+
+    @cached_property
     def engine(self) -> Engine:
         """The database, closed when the command ends (no connection outlives it)."""
-        database = self.settings.database
+        database = self.basic.database
         engine = _make_engine(database.url, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
@@ -61,7 +77,7 @@ class CliContext:
     @cached_property
     def read_engine(self) -> Engine:
         """The database for commands that only read (reports, exports, status)."""
-        database = self.settings.database
+        database = self.basic.database
         engine = _make_engine(database.url, read_only=True, busy_timeout_s=database.busy_timeout_s)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:

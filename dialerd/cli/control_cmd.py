@@ -4,6 +4,8 @@ They work with any number of daemons sharing the database: daemons read each
 campaign's state on every tick and report themselves in the ``instances`` table.
 The ``campaign`` group (in ``campaign_cmd``) names these commands; the database
 layers are imported inside the verbs, so resolving one loads only click.
+``status`` and ``pause|resume|stop`` run on a Core connection (:func:`open_engine`):
+no ORM, no pydantic (tests/integration/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -11,29 +13,35 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from dialerd.cli.context import CliContext, pass_cli
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine, Row
     from sqlalchemy.orm import Session, sessionmaker
 
     from dialerd.actions import overview
     from dialerd.actions.control import Action
-    from dialerd.db.models import Instance
 
 EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
 RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently
 
 
-def open_db(ctx: CliContext) -> sessionmaker[Session]:
+def open_engine(ctx: CliContext) -> Engine:
     """Check the schema is current; the engine's pool is closed when the command ends."""
     from dialerd.db.revision import require_current
 
     click.get_current_context().call_on_close(ctx.engine.dispose)
     require_current(ctx.engine)
+    return ctx.engine
+
+
+def open_db(ctx: CliContext) -> sessionmaker[Session]:
+    """``open_engine``, then ORM sessions on it."""
+    open_engine(ctx)
     return ctx.sessions
 
 
@@ -168,10 +176,10 @@ def _state_command(action: Action, help_text: str) -> click.Command:
     def command(ctx: CliContext, name: str) -> None:
         from dialerd.actions import control
 
-        sessions = open_db(ctx)
+        engine = open_engine(ctx)
         now = ctx.now()  # a resume queues by the database's clock, as the daemons dial
-        with sessions.begin() as session:
-            change = control.change_state(session, name, action, who=control.actor(), now=now)
+        with engine.begin() as conn:
+            change = control.change_state(conn, name, action, who=control.actor(), now=now)
         if change.changed:
             click.echo(f"campaign {name}: {change.old} -> {change.new}")
         else:
@@ -195,19 +203,23 @@ stop = _state_command(
 def status(ctx: CliContext, as_json: bool) -> None:
     """Daemons alive and campaigns; exit status 3 when no daemon is alive."""
     from dialerd.actions import overview
-    from dialerd.process import heartbeat
-    from dialerd.redact import redact
+    from dialerd.cli.notices import NoticeCache, cache_file
+    from dialerd.domain.liveness import is_alive
 
     ctx.json_errors = as_json
-    sessions = open_db(ctx)
+    engine = open_engine(ctx)
     now = ctx.now()  # heartbeats are written with the database's clock
-    beat_s = ctx.settings.scheduler.heartbeat_s
-    with sessions() as session:
-        daemons = heartbeat.instances(session, since=now - RECENT)
-        campaigns = overview.summaries(session, now=now)
-        warnings = overview.calendar_warnings(session, now=now)
-    alive = [heartbeat.is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
+    beat_s = ctx.basic.scheduler.heartbeat_s
+    notices = NoticeCache(cache_file(), now=now, work_out=overview.holiday_notice)
+    with engine.connect() as conn:
+        daemons = overview.daemons(conn, since=now - RECENT)
+        campaigns = overview.summaries(conn, now=now)
+        warnings = overview.calendar_warnings(conn, now=now, notice=notices.notice)
+    notices.save()
+    alive = [is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
     if as_json:
+        from dialerd.redact import redact
+
         doc = {
             "daemons": [
                 {
@@ -241,7 +253,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
 
 
 def _print_status(
-    daemons: Sequence[Instance],
+    daemons: Sequence[Row[Any]],
     alive: Sequence[bool],
     campaigns: Sequence[overview.CampaignSummary],
     now: datetime,
@@ -274,7 +286,7 @@ def _print_status(
         )
 
 
-def _print_agents(daemons: Sequence[Instance], alive: Sequence[bool]) -> None:
+def _print_agents(daemons: Sequence[Row[Any]], alive: Sequence[bool]) -> None:
     """Agents per queue, as each live daemon last reported them (none: nothing printed)."""
     from dialerd.domain.agents import QueueCounts
 

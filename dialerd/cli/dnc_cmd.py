@@ -1,6 +1,7 @@
 """``dialerd dnc add|remove|import|list``: the do-not-call list, shared by every daemon.
 
 Each verb imports the database layers in its body: resolving one loads only click.
+``add`` runs on a Core connection; the ORM loads only when contacts need requeueing.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dialerd.cli.context import CliContext, pass_cli
-from dialerd.cli.control_cmd import format_time, open_db, render_table
+from dialerd.cli.control_cmd import format_time, open_db, open_engine, render_table
 from dialerd.errors import DialerdError
 
 if TYPE_CHECKING:
@@ -71,13 +72,12 @@ def add(
     """Never dial this number, prefix or contact; matching numbers leave the queue at once."""
     from dialerd.actions import dnc
     from dialerd.actions.control import actor
-    from dialerd.actions.requeue import requeue_all
 
     entry = _target(target, contact, region)
-    sessions = open_db(ctx)
-    with sessions.begin() as session:
+    engine = open_engine(ctx)
+    with engine.begin() as conn:
         change = dnc.add(
-            session,
+            conn,
             entry,
             campaign=campaign,
             reason=reason,
@@ -85,7 +85,11 @@ def add(
             who=actor(),
             now=datetime.now(UTC),
         )
-    moved = requeue_all(sessions, change.contacts, now=ctx.now())
+    now, moved = ctx.now(), 0
+    if change.contacts:  # the engine's rules (and the ORM) load only for these
+        from dialerd.actions.requeue import requeue_all
+
+        moved = requeue_all(ctx.sessions, change.contacts, now=now)
     what = "added" if change.entries else "already present"
     click.echo(
         f"{entry}: {what}; {change.numbers} number(s) taken out of the queue, "

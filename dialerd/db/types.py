@@ -1,4 +1,8 @@
-"""Column types that behave the same on SQLite and PostgreSQL."""
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+Light to import: the PostgreSQL dialect (``JSONB``) loads only when a JSON column
+meets PostgreSQL, or when the models ask for ``JsonType``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, String
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -69,7 +72,29 @@ class UtcDateTime(TypeDecorator[datetime]):
         return from_text
 
 
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+def __getattr__(name: str) -> Any:
+    """``JsonType``: JSON, JSONB on PostgreSQL (the models' type; made on first use)."""
+    if name == "JsonType":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        json_type = JSON().with_variant(JSONB(), "postgresql")
+        globals()["JsonType"] = json_type
+        return json_type
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class Json(TypeDecorator[Any]):
+    """JSON, JSONB on PostgreSQL, like ``JsonType``; the dialect is imported only there."""
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
 
 
 E = TypeVar("E", bound=StrEnum)

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from dialerd.db.clock import database_now
 from dialerd.db.models import Instance
-
-ALIVE_BEATS = 3  # heartbeats a daemon may miss before it counts as gone
+from dialerd.domain.liveness import ALIVE_BEATS as ALIVE_BEATS  # in the domain: no models needed
+from dialerd.domain.liveness import is_alive as is_alive
 
 
 def lease_seconds(heartbeat_s: float) -> float:
@@ -114,12 +114,6 @@ def alive_clause(*, now: datetime, heartbeat_s: float) -> ColumnElement[bool]:
     """SQL condition: the instance row is alive at ``now``."""
     cutoff = now - timedelta(seconds=ALIVE_BEATS * heartbeat_s)
     return and_(Instance.stopped_at.is_(None), Instance.heartbeat_at > cutoff)
-
-
-def is_alive(row: Instance, *, now: datetime, heartbeat_s: float) -> bool:
-    return row.stopped_at is None and row.heartbeat_at > now - timedelta(
-        seconds=ALIVE_BEATS * heartbeat_s
-    )
 
 
 def instances(session: Session, *, since: datetime | None = None) -> list[Instance]:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
@@ -105,3 +108,90 @@ def test_status_checks_the_schema_without_alembic(tmp_path: Path) -> None:
     assert "dialerd.db.revision" in loaded
     assert not {m for m in loaded if m == "alembic" or m.startswith("alembic.")}
     assert "dialerd.campaignfile.loader" not in loaded
+
+
+DEMO = Path(__file__).resolve().parents[2] / "campaigns" / "demo"
+# What a light verb's run must not load on SQLite: the ORM and the models, the
+# PostgreSQL dialect, the settings models, logging, the daemon's parts.
+HEAVY_RUN = (
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.postgresql",
+    "alembic",
+    "pydantic",
+    "pydantic_settings",
+    "structlog",
+    "dialerd.db.models",
+    "dialerd.engine",
+    "dialerd.campaignfile",
+    "dialerd.settings",
+    "holidays",
+    "phonenumbers",
+)
+
+
+def _heavy(loaded: set[str], heavy: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in heavy))
+
+
+def _run(args: list[str], env: dict[str, str]) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", RUN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+@pytest.fixture
+def light_env(tmp_path: Path) -> dict[str, str]:
+    """A migrated SQLite file holding the demo campaign, without its holiday calendar."""
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO, folder)
+    toml = folder / "demo.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('holidays = { country = "CN" }', ""))
+    env = {**os.environ, "DIALERD_DATABASE__URL": f"sqlite:///{tmp_path / 'light.db'}"}
+    env.pop("DIALERD_CONFIG", None)
+    for args in (["db", "upgrade"], ["campaign", "load", str(toml)]):
+        subprocess.run(
+            [sys.executable, "-m", "dialerd", *args], env=env, check=True, capture_output=True
+        )
+    return env
+
+
+@pytest.mark.parametrize(
+    ("args", "allowed"),
+    [
+        (["status"], ()),
+        (["campaign", "pause", "demo"], ()),
+        (["campaign", "resume", "demo"], ()),
+        (["dnc", "add", "+8613912345678"], ("phonenumbers",)),  # it parses the number
+    ],
+)
+def test_a_light_verb_runs_without_the_heavy_modules(
+    light_env: dict[str, str], args: list[str], allowed: tuple[str, ...]
+) -> None:
+    loaded = _run(args, light_env)
+    assert "sqlalchemy" in loaded  # the check sees what the verb loaded
+    assert _heavy(loaded, tuple(h for h in HEAVY_RUN if h not in allowed)) == []
+
+
+def test_status_loads_the_holiday_tables_only_to_work_a_warning_out(
+    light_env: dict[str, str],
+) -> None:
+    """The shipped demo names CN: the first run works its warning out, the next reads it."""
+    toml = DEMO / "demo.toml"
+    subprocess.run(
+        [sys.executable, "-m", "dialerd", "campaign", "load", str(toml)],
+        env=light_env,
+        check=True,
+        capture_output=True,
+    )
+    first = _run(["status"], light_env)
+    assert "holidays" in first
+    light = ("sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "pydantic_settings")
+    assert _heavy(first, light) == []
+    assert _heavy(_run(["status"], light_env), HEAVY_RUN) == []  # kept in XDG_CACHE_HOME

@@ -272,3 +272,46 @@ def test_status_warns_of_years_without_an_official_holiday_notice(
     assert doc["warnings"] == [{"campaign": k, "message": v} for k, v in today.items()]
     text = run(config, "status").output
     assert all(f"warning: {k}: {v}" in text for k, v in today.items())
+
+
+@pytest.mark.usefixtures("seeded")
+def test_the_actions_read_the_same_through_a_session_and_a_connection(engine: Engine) -> None:
+    """The light verbs run the actions on a Core connection, the API and `top` on a session."""
+    beat = NOW - timedelta(minutes=61)
+    with Session(engine) as session, session.begin():
+        heartbeat.register_instance(session, instance_id="a-1", pbx_kind="ami", now=beat)
+        heartbeat.beat(session, "a-1", now=beat, pbx_up=True, in_flight=2, status={"x": [1]})
+    columns = "id hostname pid version heartbeat_at stopped_at pbx_kind pbx_up in_flight status"
+    since = NOW - timedelta(days=1)
+    seen = []
+    for db in (Session(engine), engine.connect()):  # one after the other: SQLite's write lock
+        with db:
+            daemons = overview.daemons(db, since=since)
+            seen.append(
+                (
+                    overview.summaries(db, now=NOW),
+                    overview.detail(db, "renewals", now=NOW),
+                    overview.calendar_warnings(db, now=NOW),
+                    [tuple(getattr(d, c) for c in columns.split()) for d in daemons],
+                    [heartbeat.is_alive(d, now=NOW, heartbeat_s=5) for d in daemons],
+                )
+            )
+    with Session(engine) as session:
+        models = heartbeat.instances(session, since=since)
+        assert seen[1][3] == [tuple(getattr(d, c) for c in columns.split()) for d in models]
+    assert seen[0] == seen[1]
+    assert seen[0][4] == [False]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_status_prints_the_same_with_the_basic_settings_and_with_settings(
+    config: Path, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    beat = datetime.now(UTC) - timedelta(seconds=3630)  # "60m ago" for half a minute
+    with Session(engine) as session, session.begin():
+        heartbeat.register_instance(session, instance_id="a-1", pbx_kind="ami", now=beat)
+    light = run(config, "status")
+    monkeypatch.setenv("DIALERD_SCHEDULER__HEARTBEAT_S", "5.0e0")  # only Settings reads it
+    full = run(config, "status")
+    assert (light.exit_code, light.output) == (full.exit_code, full.output)
+    assert "60m ago" in light.output

@@ -2,8 +2,9 @@
 
 CLI → composition root (app) → HTTP API → operator actions → engine → adapters (pbx,
 process plumbing, importer, reporting) → db and campaign files (which parse and
-never write) → logging and settings → secret masking → domain → errors. Every ``import`` counts,
-including those under ``TYPE_CHECKING`` and inside functions.
+never write) → logging and settings → the basic settings (no pydantic) → secret masking →
+domain → errors. Every ``import`` counts, including those under ``TYPE_CHECKING`` and inside
+functions.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("dialerd.db", "dialerd.campaignfile"),
     ("dialerd.logconfig", "dialerd.settings_sources"),
     ("dialerd.settings",),
+    ("dialerd.settings_basic",),
     ("dialerd.redact",),
     ("dialerd.domain",),
     ("dialerd.errors", "dialerd.problems"),
