@@ -56,24 +56,9 @@ _CLOSE_ATTEMPT = Many(
         recording_file=bindparam("b_recording"),
     ),
     (
-        "b_id",
-        "b_outcome",
-        "b_bucket",
-        "b_treatment",
-        "b_next",
-        "b_answered",
-        "b_ended",
-        "b_reason",
-        "b_cause",
-        "b_callee",
-        "b_dial",
-        "b_amd",
-        "b_amd_cause",
-        "b_disposition",
-        "b_signals",
-        "b_error",
-        "b_recording",
-    ),
+        "b_id b_outcome b_bucket b_treatment b_next b_answered b_ended b_reason b_cause"
+        " b_callee b_dial b_amd b_amd_cause b_disposition b_signals b_error b_recording"
+    ).split(),
 )
 _SETTLE_NUMBER = Many(
     update(_pn)
@@ -112,6 +97,22 @@ _UNQUEUE = Many(
     .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
     .values(next_dial_at=None, next_is_appointment=False),
     ("b_contact",),
+)
+# the settled number is also the next one queued (a redial): one row write, not two
+_SETTLE_AND_QUEUE = Many(
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        last_outcome=bindparam("b_outcome"),
+        in_flight_attempt_id=None,
+        claimed_by=None,
+        next_dial_at=bindparam("b_at"),
+        next_round=bindparam("b_round"),
+        next_try=bindparam("b_try"),
+        next_is_appointment=bindparam("b_appointment"),
+    ),
+    ("b_id", "b_state", "b_outcome", "b_at", "b_round", "b_try", "b_appointment"),
 )
 _QUEUE = Many(
     update(_pn)
@@ -158,6 +159,7 @@ class Writes:
         self.rounds: list[tuple[Any, ...]] = []
         self.unqueue: list[tuple[int]] = []
         self.queue: list[tuple[Any, ...]] = []
+        self.settle_queue: list[tuple[Any, ...]] = []
         self.dnc: list[dict[str, Any]] = []
 
     def add(
@@ -170,11 +172,10 @@ class Writes:
     ) -> None:
         a = p.attempt
         self.add_attempt(p, d, now)
-        self.numbers.append((a.phone_number_id, d.number_state, p.outcome.value))
         self.add_contact(loaded, d, now)
         if d.add_dnc:
             self.add_dnc(a.number, campaign, now)
-        self.add_queue(
+        queued = self.add_queue(
             loaded,
             position=d.next_position,
             at=d.next_at,
@@ -182,6 +183,11 @@ class Writes:
             is_appointment=d.next_is_appointment,
             try_no=_next_try(d, a.try_no, a.position),
         )
+        settle = (a.phone_number_id, d.number_state, p.outcome.value)
+        if queued and self.queue[-1][0] == a.phone_number_id:  # a redial: one row write
+            self.settle_queue.append(settle + self.queue.pop()[1:])
+        else:
+            self.numbers.append(settle)
 
     def add_attempt(self, p: Pending, d: Decision, now: datetime, *, applied: bool = True) -> None:
         """Close the attempt row (``applied`` False: the decision was not written, no next dial)."""
@@ -238,11 +244,11 @@ class Writes:
         new_round: bool,
         is_appointment: bool,
         try_no: int = 1,
-    ) -> None:
-        """Make ``position`` the contact's one queued dial (or queue nothing)."""
+    ) -> bool:
+        """Make ``position`` the contact's one queued dial (or queue nothing); True if queued."""
         self.unqueue.append((loaded.id,))
         if position is None or at is None:
-            return
+            return False
         current = loaded.current_round
         self.queue.append(
             (
@@ -253,13 +259,16 @@ class Writes:
                 is_appointment,
             )
         )
+        return True
 
     def flush(self, conn: Connection) -> None:
         _CLOSE_ATTEMPT.execute(conn, self.attempts)
-        _SETTLE_NUMBER.execute(conn, self.numbers)
         _CONTACT_STATE.execute(conn, self.contacts)
         _END_ROUND.execute(conn, self.rounds)
+        # the unqueue first: settling touches none of its columns, queueing must follow it
         _UNQUEUE.execute(conn, self.unqueue)
+        _SETTLE_NUMBER.execute(conn, self.numbers)
+        _SETTLE_AND_QUEUE.execute(conn, self.settle_queue)
         _QUEUE.execute(conn, self.queue)
         if self.dnc:
             conn.execute(insert(_dnc), self.dnc)
