@@ -70,6 +70,9 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--channels", type=int, default=500)
     parser.add_argument("--rate", type=int, default=100, help="calls_per_second")
+    parser.add_argument(
+        "--plan", type=Path, help="write the printed plan here (timings left out) to compare runs"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dialerd-bench-simulate-") as tmp:
         folder = Path(tmp)
@@ -85,6 +88,12 @@ def main() -> None:
         wall = time.perf_counter() - started
         if child.returncode != 0:
             sys.exit(f"simulate failed ({child.returncode}):\n{err}")
+    if args.plan is not None:
+        timings = re.compile(r"simulated in [\d.]+ s \([\d.]+ s CPU|, generated \d{4}-")
+        args.plan.write_text(
+            "".join(line for line in out.splitlines(True) if not timings.search(line)),
+            encoding="utf-8",
+        )
     times = os.times()  # the child was waited for: its CPU time is in
     cpu = f"{times.children_user + times.children_system:.1f} s"
     first = out.splitlines()[0]

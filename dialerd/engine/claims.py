@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dialerd.db import tables
+from dialerd.db.bulk import InsertMany, Many
 from dialerd.domain.states import AttemptStatus, ContactState
 from dialerd.engine.due_rows import (
     DueRow,
@@ -66,8 +65,54 @@ class Claim:
     refused: Exception | None = None  # unsafe for the wire: recorded, never sent
 
 
-def _insert_into(conn: Connection, table: Any) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+_ATTEMPT_COLUMNS = (
+    "key",
+    "campaign_id",
+    "contact_id",
+    "phone_number_id",
+    "round",
+    "position",
+    "try_no",
+    "number",
+    "instance_id",
+    "status",
+    "started_at",
+    "is_appointment",
+    "planned_at",
+    "claimed_at",
+    "utc_offset_s",
+    "caller_id",
+    "channel",
+)
+_INSERT_ATTEMPTS = InsertMany(_at, _ATTEMPT_COLUMNS, conflict=["key"], returning=["id", "key"])
+_TAKE_NUMBER = Many(
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        next_dial_at=None,
+        in_flight_attempt_id=bindparam("b_attempt"),
+        claimed_by=bindparam("b_instance"),
+        dial_count=_pn.c.dial_count + 1,
+        last_dialed_at=bindparam("b_now"),
+    ),
+    ("b_id", "b_attempt", "b_instance", "b_now"),
+)
+_INSERT_ROUNDS = InsertMany(
+    _rd,
+    ("campaign_id", "contact_id", "round", "is_appointment", "started_at"),
+    conflict=["contact_id", "round"],
+    returning=["contact_id"],
+)
+_ROUND_STARTED = Many(
+    update(_ct)
+    .where(_ct.c.id == bindparam("b_id"))
+    .values(
+        rounds_started=_ct.c.rounds_started + bindparam("b_counts"),
+        round_started_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+    ),
+    ("b_id", "b_counts", "b_now"),
+)
 
 
 def write_claims(
@@ -92,48 +137,33 @@ def write_claims(
     """
     if not claims:
         return {}
-    stmt = (
-        _insert_into(conn, _at)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(_at.c.id, _at.c.key)
-    )
-    params = [
-        {
-            "key": c.key,
-            "campaign_id": campaign_id,
-            "contact_id": c.row.contact_id,
-            "phone_number_id": c.row.number_id,
-            "round": c.row.round,
-            "position": c.row.position,
-            "try_no": c.row.try_no,
-            "number": c.row.e164,
-            "instance_id": instance_id,
-            "status": AttemptStatus.dialing,
-            "started_at": now,
-            "is_appointment": c.row.is_appointment,
-            "planned_at": c.row.due_at,
-            "claimed_at": now,
-            "utc_offset_s": utc_offset_s,
-            "caller_id": c.caller_id,
-            "channel": c.channel,
-        }
+    dialing = AttemptStatus.dialing
+    rows = [
+        (
+            c.key,
+            campaign_id,
+            c.row.contact_id,
+            c.row.number_id,
+            c.row.round,
+            c.row.position,
+            c.row.try_no,
+            c.row.e164,
+            instance_id,
+            dialing,
+            now,
+            c.row.is_appointment,
+            c.row.due_at,
+            now,
+            utc_offset_s,
+            c.caller_id,
+            c.channel,
+        )
         for c in claims
     ]
-    ids = {r.key: r.id for r in conn.execute(stmt, params)}
+    ids: dict[str, int] = {key: id_ for id_, key in _INSERT_ATTEMPTS.execute(conn, rows)}
     taken = [c for c in claims if c.key in ids]
     if taken:
-        conn.execute(
-            update(_pn)
-            .where(_pn.c.id == bindparam("b_id"))
-            .values(
-                next_dial_at=None,
-                in_flight_attempt_id=bindparam("b_attempt"),
-                claimed_by=instance_id,
-                dial_count=_pn.c.dial_count + 1,
-                last_dialed_at=now,
-            ),
-            [{"b_id": c.row.number_id, "b_attempt": ids[c.key]} for c in taken],
-        )
+        _TAKE_NUMBER.execute(conn, [(c.row.number_id, ids[c.key], instance_id, now) for c in taken])
         _open_rounds(conn, taken, campaign_id=campaign_id, now=now)
     duplicates = [c for c in claims if c.key not in ids]
     if duplicates:
@@ -151,42 +181,16 @@ def _open_rounds(
     """
     if not claims:
         return
-    stmt = (
-        _insert_into(conn, _rd)
-        .on_conflict_do_nothing(index_elements=["contact_id", "round"])
-        .returning(_rd.c.contact_id)
+    rows = [(campaign_id, c.row.contact_id, c.row.round, c.row.is_appointment, now) for c in claims]
+    opened = {contact_id for (contact_id,) in _INSERT_ROUNDS.execute(conn, rows)}
+    _ROUND_STARTED.execute(
+        conn,
+        [
+            (c.row.contact_id, 0 if c.row.is_appointment else 1, now)
+            for c in claims
+            if c.row.contact_id in opened
+        ],
     )
-    opened = {
-        r.contact_id
-        for r in conn.execute(
-            stmt,
-            [
-                {
-                    "campaign_id": campaign_id,
-                    "contact_id": c.row.contact_id,
-                    "round": c.row.round,
-                    "is_appointment": c.row.is_appointment,
-                    "started_at": now,
-                }
-                for c in claims
-            ],
-        )
-    }
-    rows = [c for c in claims if c.row.contact_id in opened]
-    if rows:
-        conn.execute(
-            update(_ct)
-            .where(_ct.c.id == bindparam("b_id"))
-            .values(
-                rounds_started=_ct.c.rounds_started + bindparam("b_counts"),
-                round_started_at=now,
-                updated_at=now,
-            ),
-            [
-                {"b_id": c.row.contact_id, "b_counts": 0 if c.row.is_appointment else 1}
-                for c in rows
-            ],
-        )
 
 
 def _quarantine(

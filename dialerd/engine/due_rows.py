@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, bindparam, func, select, text
 
 from dialerd.db import tables
 from dialerd.db.queue import QUEUED, QUEUED_SQL
@@ -65,26 +64,38 @@ def priority_levels(conn: Connection, campaign_id: int) -> list[int]:
     return [int(p) for p in conn.execute(_LEVELS, {"c": campaign_id}).scalars()]
 
 
-def _due_query(campaign_id: int, now: datetime, lock: bool) -> Any:
-    q = (
-        select(
-            _pn.c.id,
-            _pn.c.contact_id,
-            _pn.c.position,
-            _pn.c.e164,
-            _pn.c.carrier,
-            _pn.c.next_dial_at,
-            _pn.c.next_round,
-            _pn.c.next_try,
-            _pn.c.next_is_appointment,
-            _ct.c.external_id,
-            _ct.c.timezone,
-            _ct.c.rounds_started,
-        )
-        .join(_ct, _ct.c.id == _pn.c.contact_id)
-        .where(_pn.c.campaign_id == campaign_id, QUEUED, _pn.c.next_dial_at <= now)
+# Built once: a statement built per call costs more to build and key than to run.
+_DUE = (
+    select(
+        _pn.c.id,
+        _pn.c.contact_id,
+        _pn.c.position,
+        _pn.c.e164,
+        _pn.c.carrier,
+        _pn.c.next_dial_at,
+        _pn.c.next_round,
+        _pn.c.next_try,
+        _pn.c.next_is_appointment,
+        _ct.c.external_id,
+        _ct.c.timezone,
+        _ct.c.rounds_started,
     )
-    return q.with_for_update(of=_pn, skip_locked=True) if lock else q
+    .join(_ct, _ct.c.id == _pn.c.contact_id)
+    .where(_pn.c.campaign_id == bindparam("c"), QUEUED, _pn.c.next_dial_at <= bindparam("now"))
+)
+_DUE_BY_DEADLINE = (
+    _DUE.where(_pn.c.deadline.is_not(None), _pn.c.deadline > bindparam("now"))
+    .order_by(_pn.c.deadline)
+    .limit(bindparam("n"))
+)
+_DUE_AT_LEVEL = (
+    _DUE.where(_pn.c.deadline.is_(None), _pn.c.priority == bindparam("level"))
+    .order_by(_pn.c.next_dial_at)
+    .limit(bindparam("n"))
+)
+_LOCKED = {
+    q: q.with_for_update(of=_pn, skip_locked=True) for q in (_DUE_BY_DEADLINE, _DUE_AT_LEVEL)
+}
 
 
 def select_due(
@@ -97,23 +108,15 @@ def select_due(
 ) -> list[DueRow]:
     """Due rows in dialling order: earliest deadline first, then priority, then due time."""
     lock = conn.dialect.name == "postgresql"
-    base = _due_query(campaign_id, now, lock)
-    result = list(
-        conn.execute(
-            base.where(_pn.c.deadline.is_not(None), _pn.c.deadline > now)
-            .order_by(_pn.c.deadline)
-            .limit(limit)
-        ).all()
-    )
+    by_deadline = _LOCKED[_DUE_BY_DEADLINE] if lock else _DUE_BY_DEADLINE
+    at_level = _LOCKED[_DUE_AT_LEVEL] if lock else _DUE_AT_LEVEL
+    result = list(conn.execute(by_deadline, {"c": campaign_id, "now": now, "n": limit}).all())
     for level in priorities:
         remaining = limit - len(result)
         if remaining <= 0:
             break
-        result += conn.execute(
-            base.where(_pn.c.deadline.is_(None), _pn.c.priority == level)
-            .order_by(_pn.c.next_dial_at)
-            .limit(remaining)
-        ).all()
+        params = {"c": campaign_id, "now": now, "n": remaining, "level": level}
+        result += conn.execute(at_level, params).all()
     return [
         DueRow(
             number_id=r.id,
@@ -133,6 +136,21 @@ def select_due(
     ]
 
 
+_DUE_IDS = (
+    select(_pn.c.id)
+    .where(
+        _pn.c.campaign_id == bindparam("c"),
+        QUEUED,
+        _pn.c.priority == bindparam("level"),
+        _pn.c.next_dial_at <= bindparam("now"),
+        _pn.c.deadline.is_(None) | (_pn.c.deadline > bindparam("now")),
+    )
+    .limit(bindparam("n"))
+    .subquery()
+)
+_COUNT_DUE = select(func.count()).select_from(_DUE_IDS)
+
+
 def count_due(
     conn: Connection, *, campaign_id: int, now: datetime, limit: int, priorities: Sequence[int]
 ) -> int:
@@ -146,19 +164,8 @@ def count_due(
     for level in priorities:
         if found >= limit:
             break
-        due = (
-            select(_pn.c.id)
-            .where(
-                _pn.c.campaign_id == campaign_id,
-                QUEUED,
-                _pn.c.priority == level,
-                _pn.c.next_dial_at <= now,
-                _pn.c.deadline.is_(None) | (_pn.c.deadline > now),
-            )
-            .limit(limit - found)
-            .subquery()
-        )
-        found += int(conn.execute(select(func.count()).select_from(due)).scalar_one())
+        params = {"c": campaign_id, "now": now, "n": limit - found, "level": level}
+        found += int(conn.execute(_COUNT_DUE, params).scalar_one())
     return found
 
 
@@ -171,6 +178,20 @@ class MissedRow:
     deadline: datetime
 
 
+_MISSED = (
+    select(_pn.c.id, _pn.c.contact_id, _pn.c.deadline)
+    .where(
+        _pn.c.campaign_id == bindparam("c"),
+        QUEUED,
+        _pn.c.deadline.is_not(None),
+        _pn.c.deadline <= bindparam("now"),
+    )
+    .order_by(_pn.c.deadline)
+    .limit(bindparam("n"))
+)
+_MISSED_LOCKED = _MISSED.with_for_update(of=_pn, skip_locked=True)
+
+
 def select_missed(
     conn: Connection, *, campaign_id: int, now: datetime, limit: int, lock: bool = False
 ) -> list[MissedRow]:
@@ -180,17 +201,6 @@ def select_missed(
     09:30 deadline) can never be made either. ``lock`` takes them with ``FOR UPDATE
     SKIP LOCKED`` on PostgreSQL, as a claim does.
     """
-    q = (
-        select(_pn.c.id, _pn.c.contact_id, _pn.c.deadline)
-        .where(
-            _pn.c.campaign_id == campaign_id,
-            QUEUED,
-            _pn.c.deadline.is_not(None),
-            _pn.c.deadline <= now,
-        )
-        .order_by(_pn.c.deadline)
-        .limit(limit)
-    )
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update(of=_pn, skip_locked=True)
-    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q)]
+    q = _MISSED_LOCKED if lock and conn.dialect.name == "postgresql" else _MISSED
+    params = {"c": campaign_id, "now": now, "n": limit}
+    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q, params)]

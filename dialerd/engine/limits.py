@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from dialerd.db import tables
 from dialerd.db.queue import IN_FLIGHT
@@ -13,12 +13,23 @@ from dialerd.db.queue import IN_FLIGHT
 _at = tables.attempts
 
 
+# built once: building and keying a statement per call cost more than running it (every tick)
+_IN_FLIGHT = select(_at.c.campaign_id, func.count()).where(IN_FLIGHT).group_by(_at.c.campaign_id)
+_OWN_IN_FLIGHT = _IN_FLIGHT.where(_at.c.instance_id == bindparam("instance"))
+_DIALS_SINCE = (
+    select(func.count())
+    .select_from(_at)
+    .where(_at.c.campaign_id == bindparam("c"), _at.c.claimed_at > bindparam("since"))
+)
+
+
 def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:
     """Dials in flight per campaign (all daemons, or one), from the open-attempts index."""
-    q = select(_at.c.campaign_id, func.count()).where(IN_FLIGHT).group_by(_at.c.campaign_id)
-    if instance_id is not None:
-        q = q.where(_at.c.instance_id == instance_id)
-    return {int(cid): int(n) for cid, n in conn.execute(q).all()}
+    if instance_id is None:
+        rows = conn.execute(_IN_FLIGHT).all()
+    else:
+        rows = conn.execute(_OWN_IN_FLIGHT, {"instance": instance_id}).all()
+    return {int(cid): int(n) for cid, n in rows}
 
 
 def dials_in_flight(
@@ -42,13 +53,7 @@ def _aware(at: datetime) -> datetime:
 
 def dials_since(conn: Connection, campaign_id: int, since: datetime) -> int:
     """Dials claimed for a campaign since ``since`` (the calls-per-second window)."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(_at)
-            .where(_at.c.campaign_id == campaign_id, _at.c.claimed_at > since)
-        ).scalar_one()
-    )
+    return int(conn.execute(_DIALS_SINCE, {"c": campaign_id, "since": since}).scalar_one())
 
 
 def lock_campaign(conn: Connection, campaign_id: int) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, bindparam, select
 
 from dialerd.db import tables
 from dialerd.domain.classify import RETRY_SOON, classify, no_callee_reached
@@ -31,6 +31,13 @@ _at = tables.attempts
 _rd = tables.rounds
 _dnc = tables.dnc_entries
 
+# the attempts a batch of results may close (built once: an expanding IN)
+_OPEN = select(_at).where(
+    _at.c.key.in_(bindparam("keys", expanding=True)),
+    (_at.c.status != AttemptStatus.done) | (_at.c.outcome == Outcome.interrupted.value),
+)
+_OPEN_LOCKED = _OPEN.with_for_update()
+
 RuntimeFor = Callable[[int], CampaignRuntime | None]
 __all__ = ["Pending", "Recorded", "record_outcome", "record_outcomes", "record_results"]
 
@@ -45,13 +52,8 @@ def record_results(
     """
     if not results:
         return []
-    q = select(_at).where(
-        _at.c.key.in_([r.key for r in results]),
-        (_at.c.status != AttemptStatus.done) | (_at.c.outcome == Outcome.interrupted.value),
-    )
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    open_attempts = {a.key: a for a in conn.execute(q)}
+    q = _OPEN_LOCKED if conn.dialect.name == "postgresql" else _OPEN
+    open_attempts = {a.key: a for a in conn.execute(q, {"keys": [r.key for r in results]})}
     pending = []
     late: list[tuple[Pending, CampaignRuntime]] = []
     for result in results:

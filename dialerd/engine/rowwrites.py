@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, bindparam, func, insert, update
 
 from dialerd.db import tables
+from dialerd.db.bulk import Many
 from dialerd.domain.outcomes import Group, info
 from dialerd.domain.policy import Decision
 from dialerd.domain.ports import RECORDING_KEY, PbxSignals
@@ -30,7 +31,9 @@ _at = tables.attempts
 _rd = tables.rounds
 _dnc = tables.dnc_entries
 
-_CLOSE_ATTEMPT = (
+# One statement per table, run for a batch of rows as tuples (dialerd.db.bulk): the
+# names give the order of each row's values.
+_CLOSE_ATTEMPT = Many(
     update(_at)
     .where(_at.c.id == bindparam("b_id"))
     .values(
@@ -51,9 +54,13 @@ _CLOSE_ATTEMPT = (
         signals=bindparam("b_signals"),
         error=bindparam("b_error"),
         recording_file=bindparam("b_recording"),
-    )
+    ),
+    (
+        "b_id b_outcome b_bucket b_treatment b_next b_answered b_ended b_reason b_cause"
+        " b_callee b_dial b_amd b_amd_cause b_disposition b_signals b_error b_recording"
+    ).split(),
 )
-_SETTLE_NUMBER = (
+_SETTLE_NUMBER = Many(
     update(_pn)
     .where(_pn.c.id == bindparam("b_id"))
     .values(
@@ -61,9 +68,10 @@ _SETTLE_NUMBER = (
         last_outcome=bindparam("b_outcome"),
         in_flight_attempt_id=None,
         claimed_by=None,
-    )
+    ),
+    ("b_id", "b_state", "b_outcome"),
 )
-_CONTACT_STATE = (
+_CONTACT_STATE = Many(
     update(_ct)
     .where(_ct.c.id == bindparam("b_id"))
     .values(
@@ -73,14 +81,40 @@ _CONTACT_STATE = (
         appointment_at=bindparam("b_appointment"),
         result=func.coalesce(bindparam("b_result"), _ct.c.result),
         updated_at=bindparam("b_now"),
-    )
+    ),
+    ("b_id", "b_state", "b_reason", "b_refusals", "b_appointment", "b_result", "b_now"),
 )
-_END_ROUND = (
+_END_ROUND = Many(
     update(_rd)
     .where(_rd.c.contact_id == bindparam("b_contact"), _rd.c.round == bindparam("b_round"))
-    .values(ended_at=bindparam("b_now"), result=bindparam("b_result"))
+    .values(ended_at=bindparam("b_now"), result=bindparam("b_result")),
+    ("b_contact", "b_round", "b_now", "b_result"),
 )
-_QUEUE = (
+# every number of the contact leaves the queue (the one queued next is set by _QUEUE)
+_UNQUEUE = Many(
+    update(_pn)
+    .where(_pn.c.contact_id == bindparam("b_contact"))
+    .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
+    .values(next_dial_at=None, next_is_appointment=False),
+    ("b_contact",),
+)
+# the settled number is also the next one queued (a redial): one row write, not two
+_SETTLE_AND_QUEUE = Many(
+    update(_pn)
+    .where(_pn.c.id == bindparam("b_id"))
+    .values(
+        state=bindparam("b_state"),
+        last_outcome=bindparam("b_outcome"),
+        in_flight_attempt_id=None,
+        claimed_by=None,
+        next_dial_at=bindparam("b_at"),
+        next_round=bindparam("b_round"),
+        next_try=bindparam("b_try"),
+        next_is_appointment=bindparam("b_appointment"),
+    ),
+    ("b_id", "b_state", "b_outcome", "b_at", "b_round", "b_try", "b_appointment"),
+)
+_QUEUE = Many(
     update(_pn)
     .where(_pn.c.id == bindparam("b_id"))
     .values(
@@ -88,7 +122,8 @@ _QUEUE = (
         next_round=bindparam("b_round"),
         next_try=bindparam("b_try"),
         next_is_appointment=bindparam("b_appointment"),
-    )
+    ),
+    ("b_id", "b_at", "b_round", "b_try", "b_appointment"),
 )
 
 
@@ -118,12 +153,13 @@ class Writes:
     """The rows a pass changes, gathered so each table gets one executemany."""
 
     def __init__(self) -> None:
-        self.attempts: list[dict[str, Any]] = []
-        self.numbers: list[dict[str, Any]] = []
-        self.contacts: list[dict[str, Any]] = []
-        self.rounds: list[dict[str, Any]] = []
-        self.unqueue: list[int] = []
-        self.queue: list[dict[str, Any]] = []
+        self.attempts: list[tuple[Any, ...]] = []
+        self.numbers: list[tuple[Any, ...]] = []
+        self.contacts: list[tuple[Any, ...]] = []
+        self.rounds: list[tuple[Any, ...]] = []
+        self.unqueue: list[tuple[int]] = []
+        self.queue: list[tuple[Any, ...]] = []
+        self.settle_queue: list[tuple[Any, ...]] = []
         self.dnc: list[dict[str, Any]] = []
 
     def add(
@@ -136,13 +172,10 @@ class Writes:
     ) -> None:
         a = p.attempt
         self.add_attempt(p, d, now)
-        self.numbers.append(
-            {"b_id": a.phone_number_id, "b_state": d.number_state, "b_outcome": p.outcome.value}
-        )
         self.add_contact(loaded, d, now)
         if d.add_dnc:
             self.add_dnc(a.number, campaign, now)
-        self.add_queue(
+        queued = self.add_queue(
             loaded,
             position=d.next_position,
             at=d.next_at,
@@ -150,30 +183,35 @@ class Writes:
             is_appointment=d.next_is_appointment,
             try_no=_next_try(d, a.try_no, a.position),
         )
+        settle = (a.phone_number_id, d.number_state, p.outcome.value)
+        if queued and self.queue[-1][0] == a.phone_number_id:  # a redial: one row write
+            self.settle_queue.append(settle + self.queue.pop()[1:])
+        else:
+            self.numbers.append(settle)
 
     def add_attempt(self, p: Pending, d: Decision, now: datetime, *, applied: bool = True) -> None:
         """Close the attempt row (``applied`` False: the decision was not written, no next dial)."""
         a, s = p.attempt, p.signals
         self.attempts.append(
-            {
-                "b_id": a.id,
-                "b_outcome": p.outcome.value,
-                "b_bucket": d.bucket.value,
-                "b_treatment": d.treatment.kind.value,
-                "b_next": d.next_at if applied else None,
-                "b_answered": s.answered_at,
-                "b_ended": s.ended_at or now,
-                "b_reason": s.reason,
-                "b_cause": s.hangup_cause,
-                "b_callee": s.callee_cause,
-                "b_dial": s.dial_status,
-                "b_amd": s.amd_status,
-                "b_amd_cause": s.amd_cause,
-                "b_disposition": s.disposition,
-                "b_signals": _signals_json(s, p.rule, p.known),
-                "b_error": s.error,
-                "b_recording": s.raw.get(RECORDING_KEY),
-            }
+            (
+                a.id,
+                p.outcome.value,
+                d.bucket.value,
+                d.treatment.kind.value,
+                d.next_at if applied else None,
+                s.answered_at,
+                s.ended_at or now,
+                s.reason,
+                s.hangup_cause,
+                s.callee_cause,
+                s.dial_status,
+                s.amd_status,
+                s.amd_cause,
+                s.disposition,
+                _signals_json(s, p.rule, p.known),
+                s.error,
+                s.raw.get(RECORDING_KEY),
+            )
         )
 
     def add_dnc(self, number: str, campaign: str, now: datetime) -> None:
@@ -192,25 +230,10 @@ class Writes:
     def add_contact(self, loaded: LoadedContact, d: Decision, now: datetime) -> None:
         result = d.round_result.value if d.round_result else None
         self.contacts.append(
-            {
-                "b_id": loaded.id,
-                "b_state": d.contact_state,
-                "b_reason": d.closed_reason,
-                "b_refusals": d.refusals,
-                "b_appointment": d.appointment_at,
-                "b_result": result,
-                "b_now": now,
-            }
+            (loaded.id, d.contact_state, d.closed_reason, d.refusals, d.appointment_at, result, now)
         )
         if result is not None:
-            self.rounds.append(
-                {
-                    "b_contact": loaded.id,
-                    "b_round": loaded.current_round,
-                    "b_now": now,
-                    "b_result": result,
-                }
-            )
+            self.rounds.append((loaded.id, loaded.current_round, now, result))
 
     def add_queue(
         self,
@@ -221,40 +244,32 @@ class Writes:
         new_round: bool,
         is_appointment: bool,
         try_no: int = 1,
-    ) -> None:
-        """Make ``position`` the contact's one queued dial (or queue nothing)."""
-        self.unqueue.append(loaded.id)
+    ) -> bool:
+        """Make ``position`` the contact's one queued dial (or queue nothing); True if queued."""
+        self.unqueue.append((loaded.id,))
         if position is None or at is None:
-            return
+            return False
         current = loaded.current_round
         self.queue.append(
-            {
-                "b_id": loaded.number_ids[position],
-                "b_at": at,
-                "b_round": current + 1 if new_round else max(current, 1),
-                "b_try": try_no,
-                "b_appointment": is_appointment,
-            }
+            (
+                loaded.number_ids[position],
+                at,
+                current + 1 if new_round else max(current, 1),
+                try_no,
+                is_appointment,
+            )
         )
+        return True
 
     def flush(self, conn: Connection) -> None:
-        for stmt, rows in (
-            (_CLOSE_ATTEMPT, self.attempts),
-            (_SETTLE_NUMBER, self.numbers),
-            (_CONTACT_STATE, self.contacts),
-            (_END_ROUND, self.rounds),
-        ):
-            if rows:
-                conn.execute(stmt, rows)
-        if self.unqueue:
-            conn.execute(
-                update(_pn)
-                .where(_pn.c.contact_id.in_(self.unqueue))
-                .where(_pn.c.next_dial_at.is_not(None) | _pn.c.next_is_appointment)
-                .values(next_dial_at=None, next_is_appointment=False)
-            )
-        if self.queue:
-            conn.execute(_QUEUE, self.queue)
+        _CLOSE_ATTEMPT.execute(conn, self.attempts)
+        _CONTACT_STATE.execute(conn, self.contacts)
+        _END_ROUND.execute(conn, self.rounds)
+        # the unqueue first: settling touches none of its columns, queueing must follow it
+        _UNQUEUE.execute(conn, self.unqueue)
+        _SETTLE_NUMBER.execute(conn, self.numbers)
+        _SETTLE_AND_QUEUE.execute(conn, self.settle_queue)
+        _QUEUE.execute(conn, self.queue)
         if self.dnc:
             conn.execute(insert(_dnc), self.dnc)
 

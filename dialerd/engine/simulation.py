@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, bindparam, select, text
 
 from dialerd.campaignfile.loader import LoadedCampaign
 from dialerd.db import tables
@@ -32,6 +32,12 @@ from dialerd.settings import Settings
 
 _pn = tables.phone_numbers
 _QUEUED = text("phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL")
+_NEXT_AT_LEVEL = (
+    select(_pn.c.next_dial_at)
+    .where(_pn.c.campaign_id == bindparam("c"), _pn.c.priority == bindparam("level"), _QUEUED)
+    .order_by(_pn.c.next_dial_at)
+    .limit(1)
+)
 STEP = timedelta(seconds=10)
 INSTANCE = "simulate"
 
@@ -65,12 +71,7 @@ def _next_due(engine: Engine, campaign_id: int) -> datetime | None:
     with engine.connect() as conn:
         found = []
         for level in claims.priority_levels(conn, campaign_id):
-            due = conn.execute(
-                select(_pn.c.next_dial_at)
-                .where(_pn.c.campaign_id == campaign_id, _pn.c.priority == level, _QUEUED)
-                .order_by(_pn.c.next_dial_at)
-                .limit(1)
-            ).scalar()
+            due = conn.execute(_NEXT_AT_LEVEL, {"c": campaign_id, "level": level}).scalar()
             if due is not None:
                 found.append(due)
     return min(found, default=None)
