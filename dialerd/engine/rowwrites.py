@@ -60,15 +60,15 @@ _CLOSE_ATTEMPT = Many(
         " b_callee b_dial b_amd b_amd_cause b_disposition b_signals b_error b_recording"
     ).split(),
 )
+# the number's own result: its state, last outcome, and out of flight
+_SETTLE_VALUES: dict[str, object] = {
+    "state": bindparam("b_state"),
+    "last_outcome": bindparam("b_outcome"),
+    "in_flight_attempt_id": None,
+    "claimed_by": None,
+}
 _SETTLE_NUMBER = Many(
-    update(_pn)
-    .where(_pn.c.id == bindparam("b_id"))
-    .values(
-        state=bindparam("b_state"),
-        last_outcome=bindparam("b_outcome"),
-        in_flight_attempt_id=None,
-        claimed_by=None,
-    ),
+    update(_pn).where(_pn.c.id == bindparam("b_id")).values(_SETTLE_VALUES),
     ("b_id", "b_state", "b_outcome"),
 )
 _CONTACT_STATE = Many(
@@ -103,14 +103,13 @@ _SETTLE_AND_QUEUE = Many(
     update(_pn)
     .where(_pn.c.id == bindparam("b_id"))
     .values(
-        state=bindparam("b_state"),
-        last_outcome=bindparam("b_outcome"),
-        in_flight_attempt_id=None,
-        claimed_by=None,
-        next_dial_at=bindparam("b_at"),
-        next_round=bindparam("b_round"),
-        next_try=bindparam("b_try"),
-        next_is_appointment=bindparam("b_appointment"),
+        {
+            **_SETTLE_VALUES,
+            "next_dial_at": bindparam("b_at"),
+            "next_round": bindparam("b_round"),
+            "next_try": bindparam("b_try"),
+            "next_is_appointment": bindparam("b_appointment"),
+        }
     ),
     ("b_id", "b_state", "b_outcome", "b_at", "b_round", "b_try", "b_appointment"),
 )
