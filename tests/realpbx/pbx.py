@@ -23,6 +23,16 @@ ENV = "DIALERD_TEST_ASTERISK"
 AMI_USER, AMI_SECRET = "dialerd", "dialerd-secret"  # the reference manager.conf
 # read at import: the suite's autouse fixture clears DIALERD_* from each test's environment
 _NAMED = os.environ.get(ENV, "")
+# and points XDG_CACHE_HOME at the test's own folder; run-asterisk unpacks its build
+# (100 MB) once into the user's cache, so it gets the cache as it was
+_USER_CACHE = os.environ.get("XDG_CACHE_HOME")
+
+
+def _script_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    if _USER_CACHE is not None:
+        env["XDG_CACHE_HOME"] = _USER_CACHE
+    return env
 
 
 def run_asterisk() -> Path | None:
@@ -61,10 +71,21 @@ class RealPbx:
         args += ["--agi-port", str(self.agi_port)]
         for conf in self.confs:
             args += ["--conf", str(conf)]
-        subprocess.run([str(self.script), *args], check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [str(self.script), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            env=_script_env(),
+        )
 
     def stop(self) -> None:
-        subprocess.run([str(self.script), "stop", str(self.root)], capture_output=True, timeout=60)
+        subprocess.run(
+            [str(self.script), "stop", str(self.root)],
+            capture_output=True,
+            timeout=60,
+            env=_script_env(),
+        )
 
     def cli(self, command: str) -> str:
         done = subprocess.run(
@@ -72,6 +93,7 @@ class RealPbx:
             capture_output=True,
             text=True,
             timeout=60,
+            env=_script_env(),
         )
         return done.stdout
 
