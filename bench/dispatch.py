@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from datetime import time as dtime
 
+from bench.databases import fresh_databases
 from dialerd.db import tables
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
@@ -249,32 +249,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    cluster = None
-    if "postgresql" in args.backends:
-        from tests.pgcluster import start_cluster
-
-        cluster = start_cluster()
-    try:
+    with fresh_databases(args.backends) as fresh:
         print(
             f"{'backend':<11}{'contacts':>10}{'dials/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
             f"{'ms/dial in tick':>17}"
         )
         for backend in args.backends:
             for n in args.sizes:
-                if backend == "sqlite":
-                    url = f"sqlite:///{tempfile.mkdtemp(prefix='dialerd-bench-')}/d.db"
-                else:
-                    assert cluster is not None
-                    url = cluster.create_database(f"bench_{n}")
-                r = measure(url, n, args.seconds)
+                r = measure(fresh(backend, f"bench_{n}"), n, args.seconds)
                 print(
                     f"{backend:<11}{n:>10}{r['dials_per_s']:>10.0f}{r['p50_ms']:>9.1f}"
                     f"{r['p99_ms']:>9.1f}{r['ms_per_dial_in_tick']:>17.3f}",
                     flush=True,
                 )
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 if __name__ == "__main__":

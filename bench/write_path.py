@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.databases import fresh_databases
 from bench.dispatch import DUE_RATE, InstantPbx, populate, runtime
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
@@ -80,24 +80,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     args = parser.parse_args()
-    cluster = None
-    if "postgresql" in args.backends:
-        from tests.pgcluster import start_cluster
-
-        cluster = start_cluster()
-    try:
+    with fresh_databases(args.backends) as fresh:
         print(f"{'backend':<11}{'dials':>7}{'claim µs/dial':>15}{'write µs/dial':>15}")
         for backend in args.backends:
-            if backend == "sqlite":
-                url = f"sqlite:///{tempfile.mkdtemp(prefix='dialerd-bench-')}/d.db"
-            else:
-                assert cluster is not None
-                url = cluster.create_database(f"bench_write_{time.time_ns()}")
+            url = fresh(backend, f"bench_write_{time.time_ns()}")
             tick, write, made = measure(url, args.dials, args.batch)
             print(f"{backend:<11}{made:>7}{tick:>15.0f}{write:>15.0f}", flush=True)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 if __name__ == "__main__":
