@@ -151,16 +151,26 @@ def _first_done(site: Site) -> int | None:
 def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: Site) -> None:
     site = pg_site
     # room for both daemons: each claims what is due up to the campaign's cap
-    site.write_campaign("alpha", numbered("a", 300, "+861390002"), concurrent=20, answered=ANSWERED)
+    path = site.write_campaign(
+        "alpha", numbered("a", 300, "+861390002"), concurrent=20, answered=ANSWERED
+    )
+    # paused until both daemons run: a slow start must not let one of them dial the whole
+    # list before the other is up
+    for verb in (("campaign", "load", str(path)), ("campaign", "pause", "alpha")):
+        done = site.cli(*verb)
+        assert done.returncode == 0, done.stdout + done.stderr
     ops = token(site, "ops-tool", "ops")
     first, second = site.start("api-1", api=True), site.start("api-2")
+    for d in (first, second):
+        site.beats_after(d.instance, 1)
 
     def dialled_by() -> set[str]:
         with Session(site.engine) as s:
             return set(s.scalars(select(Attempt.instance_id).distinct()))
 
-    wait_until("both daemons dialling", lambda: dialled_by() == {"api-1", "api-2"}, 120)
     with httpx.Client(base_url=first.api_url(), timeout=30) as http:
+        assert http.post("/v1/campaigns/alpha/resume", headers=bearer(ops)).status_code == 200
+        site.wait_until("both daemons dialling", lambda: dialled_by() == {"api-1", "api-2"}, 120)
         assert http.post("/v1/campaigns/alpha/pause", headers=bearer(ops)).status_code == 200
         for d in (first, second):  # every tick that read "active" before the pause is over
             site.beats_after(d.instance, 2)
@@ -170,7 +180,7 @@ def test_a_pause_sent_to_one_daemon_stops_dialling_on_both(pg_site: Site) -> Non
             site.beats_after(d.instance, 3)
         assert due > 0 and site.count(Attempt) == dials  # due work, and nobody dialled it
         assert http.post("/v1/campaigns/alpha/resume", headers=bearer(ops)).status_code == 200
-    wait_until("dialling again after resume", lambda: site.count(Attempt) > dials)
+    site.wait_until("dialling again after resume", lambda: site.count(Attempt) > dials)
     print(f"two daemons: {dials} dials before the pause, {due} due left, none while paused")
 
 

@@ -117,7 +117,15 @@ class Wire:
         _until(lambda: b"FullyBooted" in self.bytes())
 
     def _read(self) -> None:
-        while chunk := self._sock.recv(65536):
+        while True:
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:  # a quiet wire: keep listening
+                continue
+            except OSError:  # closed under us
+                return
+            if not chunk:
+                return
             with self._lock:
                 self.data += chunk
 
@@ -129,8 +137,13 @@ class Wire:
         return [m for m in AmiParser().feed(self.bytes()) if m.kind == "event"]
 
     def close(self) -> None:
-        self._sock.close()
+        """Shut the socket first so the reader sees the end before the descriptor goes."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # the simulator already closed it
+            pass
         self._thread.join(timeout=DEADLINE_S)
+        self._sock.close()
 
 
 def test_every_queue_event_has_the_recorded_fields_in_the_recorded_order() -> None:
