@@ -37,7 +37,9 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _cli(url: str, *args: str) -> Result:
-    return CliRunner().invoke(cli, list(args), env={"DIALERD_DATABASE__URL": url})
+    """``dialerd ARGS`` on ``url``; a daemon that beat in the last 6 hours counts as alive."""
+    env = {"DIALERD_DATABASE__URL": url, "DIALERD_SCHEDULER__HEARTBEAT_S": "7200"}
+    return CliRunner().invoke(cli, list(args), env=env)
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def source(tmp_path: Path) -> Path:
     assert _cli(url + "?timeout=30", "campaign", "load", str(DEMO)).exit_code == 0
     engine = make_engine(url)
     with Session(engine) as session, session.begin():
-        for name, beat in (("a-1", NOW), ("b-2", NOW - timedelta(hours=2))):
+        for name, beat in (("a-1", NOW), ("b-2", NOW - timedelta(hours=4))):
             heartbeat.register_instance(session, instance_id=name, pbx_kind="ami", now=beat)
             status = {"dial_rate": 1.5, "agents": [{"queue": "q", "ready": 2}]}
             heartbeat.beat(session, name, now=beat, pbx_up=True, in_flight=1, status=status)
@@ -233,3 +235,23 @@ def test_a_missing_or_unmigrated_file_is_exit_5_both_ways(tmp_path: Path) -> Non
         assert found.exit_code == expected.exit_code == 5
         assert found.stderr.split(" (database ")[0] == expected.stderr.split(" (database ")[0]
         assert (tmp_path / "new" / "lite.db").is_file()  # created as SQLAlchemy creates it
+
+
+def test_status_reads_while_another_connection_holds_the_write_lock(
+    source: Path, tmp_path: Path
+) -> None:
+    """``status`` begins a deferred transaction: a daemon writing does not hold it up."""
+    config = tmp_path / "dialerd.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{source}"\nbusy_timeout_s = 0.05\n'
+        "[scheduler]\nheartbeat_s = 7200\n"  # a-1, seen at NOW, counts as alive
+    )
+    blocker = sqlite3.connect(source, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # a daemon in the middle of a write
+    try:
+        status = CliRunner().invoke(cli, ["--config", str(config), "status"])
+        assert status.exit_code == 0, status.output
+        paused = CliRunner().invoke(cli, ["--config", str(config), "campaign", "pause", "demo"])
+        assert paused.exit_code == 6 and "database locked" in paused.stderr
+    finally:
+        blocker.close()
