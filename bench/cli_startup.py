@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python -m bench.cli_startup --runs 31
     .venv/bin/python -m bench.cli_startup --tree /tmp/old   # another checkout's dialerd
     .venv/bin/python -m bench.cli_startup --before /tmp/old # both, interleaved run by run
+    .venv/bin/python -m bench.cli_startup --before /tmp/old --instructions  # callgrind counts
 
 Each command runs in a child process (``python -m dialerd ...``), as an operator
 runs it. Two figures per verb:
@@ -26,12 +27,18 @@ on its own database), so both see the same load: a row for each.
 (``dialerd.cli.notices``): each tree gets a fresh ``XDG_CACHE_HOME``, filled by the
 one ``status`` run that prepares its database, so the runs timed read it as an
 operator's do after the first of the day. The load average is printed before and after.
+
+``--instructions`` counts each verb's run instead (``valgrind --tool=callgrind``, one
+run each, the trees alternating): a busy machine does not change the count, and
+``status`` is counted a second time with the cache emptied (the day's first run).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,6 +50,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "campaigns" / "demo" / "demo.toml"
 
+CALLGRIND = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
 Args = Callable[[int], list[str]]
 VERBS: dict[str, tuple[list[str], Args]] = {
     "--help": ([], lambda i: ["--help"]),
@@ -106,6 +114,35 @@ def _prepare(env: dict[str, str]) -> None:
             raise SystemExit(f"dialerd {' '.join(args)} failed:\n{done.stderr}")
 
 
+def instructions(args: Sequence[str], env: dict[str, str]) -> float:
+    """Instructions of one run of ``dialerd ARGS``, in G (callgrind's "Collected")."""
+    done = subprocess.run(
+        [*CALLGRIND, sys.executable, "-m", "dialerd", *args],
+        env=env,
+        cwd=env.get("PYTHONPATH", REPO),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode not in (0, 3) or found is None:
+        raise SystemExit(f"dialerd {' '.join(args)} under callgrind failed:\n{done.stderr}")
+    return int(found.group(1)) / 1e9
+
+
+def _count(envs: dict[str, dict[str, str]]) -> None:
+    print("| verb | " + " | ".join(label or "instructions" for label in envs) + " |")
+    print("|---|" + "---|" * len(envs))
+    for serial, (name, (_, run_args)) in enumerate(VERBS.items(), start=100_000):
+        counts = [instructions(run_args(serial), env) for env in envs.values()]
+        print(f"| `{name}` | " + " | ".join(f"{g:.2f} G" for g in counts) + " |", flush=True)
+    counts = []
+    for env in envs.values():
+        shutil.rmtree(env["XDG_CACHE_HOME"], ignore_errors=True)
+        counts.append(instructions(["status"], env))
+    print("| `status`, the day's first | " + " | ".join(f"{g:.2f} G" for g in counts) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -113,12 +150,18 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="Also run this checkout's dialerd, interleaved, as 'before'."
     )
+    parser.add_argument(
+        "--instructions", action="store_true", help="Count instructions (callgrind) instead."
+    )
     opts = parser.parse_args()
     trees = {"before": opts.before, "after": opts.tree} if opts.before else {"": opts.tree}
     with tempfile.TemporaryDirectory() as tmp:
         envs = {label: _env(Path(tmp) / f"bench{label}.db", tree) for label, tree in trees.items()}
         for env in envs.values():
             _prepare(env)
+        if opts.instructions:
+            _count(envs)
+            return
         print(f"load average {_load()}")
         print(
             f"{opts.runs} runs each; wall times in ms (median / fastest); import ms (smallest of 5)"

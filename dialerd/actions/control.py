@@ -2,8 +2,9 @@
 
 Daemons read ``campaigns.state`` on every tick: ``paused`` and ``stopped`` start no
 new dials (calls in flight finish); ``resume`` makes the campaign ``active`` again.
-Written in SQLAlchemy Core (:mod:`dialerd.db.coretables`): each function takes an
-ORM session or a Core connection, so ``dialerd campaign pause`` runs without the ORM.
+Each function but ``find_campaign`` runs named statements (:mod:`dialerd.actions.port`):
+it takes an ORM session, a Core connection or a ``Runner``, so ``dialerd campaign
+pause`` runs without the ORM, and on SQLite without SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import insert, select, update
-
-from dialerd.db.coretables import campaign_events, campaigns
+from dialerd.actions.port import Runner, as_runner
 from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound, DialerdError
 
@@ -63,6 +62,8 @@ def actor() -> str:
 
 def find_campaign(session: Session, name: str, *, for_update: bool = False) -> Campaign:
     """The campaign's model; raises ``CampaignNotFound``."""
+    from sqlalchemy import select
+
     from dialerd.db.models import Campaign
 
     query = select(Campaign).where(Campaign.name == name)
@@ -74,16 +75,16 @@ def find_campaign(session: Session, name: str, *, for_update: bool = False) -> C
     return campaign
 
 
-def campaign_id(db: Db, name: str) -> int:
+def campaign_id(db: Db | Runner, name: str) -> int:
     """The campaign's id; raises ``CampaignNotFound``."""
-    found = db.scalars(select(campaigns.c.id).where(campaigns.c.name == name)).one_or_none()
-    if found is None:
+    found = as_runner(db).rows("campaign_id", name=name)
+    if not found:
         raise CampaignNotFound(f"no campaign named {name!r}")
-    return int(found)
+    return int(found[0][0])
 
 
 def record_event(
-    db: Db,
+    db: Db | Runner,
     *,
     campaign_id: int | None,
     kind: str,
@@ -91,26 +92,26 @@ def record_event(
     now: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
-    db.execute(
-        insert(campaign_events).values(
-            campaign_id=campaign_id, at=now, kind=kind, actor=who, details=details
-        )
+    as_runner(db).execute(
+        "record_event", campaign_id=campaign_id, now=now, kind=kind, actor=who, details=details
     )
 
 
-def change_state(db: Db, name: str, action: Action, *, who: str, now: datetime) -> StateChange:
+def change_state(
+    db: Db | Runner, name: str, action: Action, *, who: str, now: datetime
+) -> StateChange:
     """Apply ``action``; a campaign already in the target state is left alone (no event)."""
     new, allowed, kind = _TRANSITIONS[action]
-    query = select(campaigns.c.id, campaigns.c.state).where(campaigns.c.name == name)
-    row = db.execute(query.with_for_update()).one_or_none()
-    if row is None:
+    run = as_runner(db)
+    found = run.rows("campaign_state", name=name)
+    if not found:
         raise CampaignNotFound(f"no campaign named {name!r}")
-    cid, old = row
+    cid, old = found[0]
     if old == new:
         return StateChange(name, old, new)
     if old not in allowed:
         raise InvalidTransition(f"campaign {name!r} is {old}: cannot {action} it")
-    db.execute(update(campaigns).where(campaigns.c.id == cid).values(state=new, updated_at=now))
+    run.execute("set_campaign_state", campaign_id=cid, state=new, now=now)
     details = {"from": old, "to": new}
-    record_event(db, campaign_id=cid, kind=kind, who=who, now=now, details=details)
+    record_event(run, campaign_id=cid, kind=kind, who=who, now=now, details=details)
     return StateChange(name, old, new)

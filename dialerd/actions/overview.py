@@ -1,8 +1,10 @@
 """Read-only views of campaigns for operators: the lists and details behind the control CLI.
 
 Everything is computed from the database, so it covers every daemon sharing it.
-Written in SQLAlchemy Core (:mod:`dialerd.db.coretables`): each function takes an
-ORM session or a Core connection, so ``dialerd status`` runs without the ORM.
+What ``dialerd status`` reads (``daemons``, ``summaries``, ``calendar_warnings``) runs
+named statements (:mod:`dialerd.actions.port`): on an ORM session, a Core connection
+or a ``Runner``, so ``status`` runs without the ORM, and on SQLite without SQLAlchemy.
+``detail`` and ``queue_gauges`` query the Core tables directly.
 """
 
 from __future__ import annotations
@@ -11,12 +13,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, func, select
-
-from dialerd.db.coretables import attempts, campaigns, contacts, instances, phone_numbers, rounds
-from dialerd.db.queue import IN_FLIGHT, QUEUED
+from dialerd.actions.port import Runner, as_runner
 from dialerd.domain.states import CampaignState
 from dialerd.errors import CampaignNotFound
 
@@ -66,34 +65,22 @@ class CampaignDetail:
     config: dict[str, object]
 
 
-def _by_campaign(session: Db, query: Select[int, int]) -> dict[int, int]:
-    return dict(session.execute(query).all())
-
-
-def due_now(session: Db, *, now: datetime) -> dict[int, int]:
+def due_now(session: Db | Runner, *, now: datetime) -> dict[int, int]:
     """Numbers due at ``now`` and not yet claimed, by campaign id (the due index only)."""
-    p = phone_numbers.c
-    return _by_campaign(
-        session,
-        select(p.campaign_id, func.count())
-        .where(QUEUED, p.next_dial_at <= now)
-        .group_by(p.campaign_id),
-    )
+    return dict(as_runner(session).rows("due_now", now=now))
 
 
-def open_attempts(session: Db) -> dict[int, int]:
+def open_attempts(session: Db | Runner) -> dict[int, int]:
     """Dials claimed or in progress, by campaign id, across every daemon."""
-    a = attempts.c
-    return _by_campaign(
-        session, select(a.campaign_id, func.count()).where(IN_FLIGHT).group_by(a.campaign_id)
-    )
+    return dict(as_runner(session).rows("open_attempts"))
 
 
-def daemons(session: Db, *, since: datetime) -> list[Row[tuple[object, ...]]]:
-    """``instances`` rows seen since ``since``, latest heartbeat first (as ``dialerd status``)."""
-    i = instances.c
-    query = select(instances).where(i.heartbeat_at >= since).order_by(i.heartbeat_at.desc(), i.id)
-    return list(session.execute(query).all())
+def daemons(session: Db | Runner, *, since: datetime) -> list[Any]:
+    """``instances`` rows seen since ``since``, latest heartbeat first (as ``dialerd status``).
+
+    Each row has the table's columns as attributes (:data:`dialerd.db.coretables.instances`).
+    """
+    return as_runner(session).rows("daemons", since=since)
 
 
 def queue_gauges(session: Db, *, now: datetime) -> dict[str, tuple[int, int]]:
@@ -101,32 +88,35 @@ def queue_gauges(session: Db, *, now: datetime) -> dict[str, tuple[int, int]]:
 
     For the ``dialerd_queue_depth`` and ``dialerd_calls_in_flight`` metrics.
     """
-    due, in_flight = due_now(session, now=now), open_attempts(session)
+    from sqlalchemy import select
+
+    from dialerd.db.coretables import campaigns
+
+    run = as_runner(session)
+    due, in_flight = due_now(run, now=now), open_attempts(run)
     names = session.execute(select(campaigns.c.id, campaigns.c.name)).all()
     return {name: (due.get(cid, 0), in_flight.get(cid, 0)) for cid, name in names}
 
 
-def summaries(session: Db, *, now: datetime, name: str | None = None) -> list[CampaignSummary]:
+def summaries(
+    session: Db | Runner, *, now: datetime, name: str | None = None
+) -> list[CampaignSummary]:
     """Every campaign (or the one named), by name."""
-    c, k, a = campaigns.c, contacts.c, attempts.c
-    query = select(c.id, c.name, c.state).order_by(c.name)
-    if name is not None:
-        query = query.where(c.name == name)
-    found = session.execute(query).all()
+    run = as_runner(session)
+    if name is None:
+        found = run.rows("campaign_list")
+    else:
+        found = run.rows("campaign_named", name=name)
     if not found:
         if name is not None:
             raise CampaignNotFound(f"no campaign named {name!r}")
         return []
     by_state: dict[int, dict[str, int]] = defaultdict(dict)
-    for cid, state, n in session.execute(
-        select(k.campaign_id, k.state, func.count()).group_by(k.campaign_id, k.state)
-    ):
+    for cid, state, n in run.rows("contacts_by_state"):
         by_state[cid][state] = n
-    due = due_now(session, now=now)
-    in_flight = open_attempts(session)
-    last = dict(
-        session.execute(select(a.campaign_id, func.max(a.claimed_at)).group_by(a.campaign_id)).all()
-    )
+    due = due_now(run, now=now)
+    in_flight = open_attempts(run)
+    last = dict(run.rows("last_claimed"))
     return [
         CampaignSummary(
             id=cid,
@@ -143,6 +133,11 @@ def summaries(session: Db, *, now: datetime, name: str | None = None) -> list[Ca
 
 def detail(session: Db, name: str, *, now: datetime) -> CampaignDetail:
     """Everything about one campaign; raises ``CampaignNotFound``."""
+    from sqlalchemy import func, select
+
+    from dialerd.db.coretables import attempts, campaigns, phone_numbers
+    from dialerd.db.queue import QUEUED
+
     summary = summaries(session, now=now, name=name)[0]
     c, p, a = campaigns.c, phone_numbers.c, attempts.c
     campaign = session.execute(
@@ -185,6 +180,10 @@ def detail(session: Db, name: str, *, now: datetime) -> CampaignDetail:
 
 
 def _rounds(session: Db, campaign_id: int) -> list[RoundStep]:
+    from sqlalchemy import func, select
+
+    from dialerd.db.coretables import rounds
+
     started: dict[int, int] = defaultdict(int)
     ended: dict[int, int] = defaultdict(int)
     results: dict[int, dict[str, int]] = defaultdict(dict)
@@ -206,17 +205,17 @@ def _rounds(session: Db, campaign_id: int) -> list[RoundStep]:
 
 
 def calendar_warnings(
-    session: Db, *, now: datetime, notice: Callable[[dict[str, object]], str] | None = None
+    session: Db | Runner,
+    *,
+    now: datetime,
+    notice: Callable[[dict[str, object]], str] | None = None,
 ) -> dict[str, str]:
     """Campaign name → the warning about years without an official holiday notice.
 
     Only campaigns still dialling (not stopped or finished) whose stored file validates.
     ``notice`` gives one stored file's warning (default: :func:`holiday_notice` at ``now``).
     """
-    c = campaigns.c
-    rows = session.execute(
-        select(c.name, c.config).where(c.state.in_((CampaignState.active, CampaignState.paused)))
-    )
+    rows = as_runner(session).rows("dialling_campaign_files")
     found: dict[str, str] = {}
     for name, config in rows:
         config = config or {}

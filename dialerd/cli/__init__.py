@@ -106,7 +106,16 @@ class _Group(LazyGroup):
 
 
 def _database_error(exc: Exception) -> DialerdError | None:
-    """``database_error``, importing SQLAlchemy only when a verb has loaded it already."""
+    """``database_error``, importing SQLAlchemy only when a verb has loaded it already.
+
+    A ``sqlite3`` error comes from the light verbs' database (:mod:`dialerd.db.lite`).
+    """
+    if "sqlite3" in sys.modules:
+        from dialerd.db.lite.errors import database_error as lite_error
+
+        found = lite_error(exc)
+        if found is not None:
+            return found
     if "sqlalchemy" not in sys.modules:
         return None  # no verb touched the database: this is no database error
     from dialerd.db.failures import database_error

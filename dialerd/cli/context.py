@@ -2,7 +2,8 @@
 
 Light to import: SQLAlchemy and the settings models load when a verb first asks for them.
 The database comes from ``basic`` (:mod:`dialerd.settings_basic`, no pydantic), so a
-verb that needs no other setting never loads pydantic-settings.
+verb that needs no other setting never loads pydantic-settings; ``light_db`` serves
+the light verbs on SQLite without SQLAlchemy (:mod:`dialerd.app_light`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
+    from dialerd.actions.port import Database
     from dialerd.settings import Settings
     from dialerd.settings_basic import BasicSettings
 
@@ -83,6 +85,21 @@ class CliContext:
         if ctx is not None:
             ctx.find_root().call_on_close(engine.dispose)
         return engine
+
+    @cached_property
+    def light_db(self) -> Database:
+        """The light verbs' database (:func:`dialerd.app_light.open_database`: ``sqlite3`` on
+        an SQLite file, else SQLAlchemy), closed when the command ends."""
+        from dialerd.app_light import open_database
+
+        database = self.basic.database
+        found = open_database(
+            database.url, busy_timeout_s=database.busy_timeout_s, engine=lambda: self.engine
+        )
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.find_root().call_on_close(found.close)
+        return found
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

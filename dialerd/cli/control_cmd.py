@@ -4,8 +4,9 @@ They work with any number of daemons sharing the database: daemons read each
 campaign's state on every tick and report themselves in the ``instances`` table.
 The ``campaign`` group (in ``campaign_cmd``) names these commands; the database
 layers are imported inside the verbs, so resolving one loads only click.
-``status`` and ``pause|resume|stop`` run on a Core connection (:func:`open_engine`):
-no ORM, no pydantic (tests/integration/test_cli_startup.py).
+``status`` and ``pause|resume|stop`` run on the light verbs' database (:func:`open_light`):
+on SQLite through ``sqlite3``, no SQLAlchemy; elsewhere on a Core connection, no ORM;
+no pydantic either way (tests/integration/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import click
 from dialerd.cli.context import CliContext, pass_cli
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine, Row
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
     from dialerd.actions import overview
     from dialerd.actions.control import Action
+    from dialerd.actions.port import Database
 
 EXIT_NO_DAEMON = 3  # `dialerd status`: no daemon has a recent heartbeat
 RECENT = timedelta(days=1)  # `dialerd status` lists instances seen this recently
@@ -37,6 +39,12 @@ def open_engine(ctx: CliContext) -> Engine:
     click.get_current_context().call_on_close(ctx.engine.dispose)
     require_current(ctx.engine)
     return ctx.engine
+
+
+def open_light(ctx: CliContext) -> Database:
+    """The light verbs' database (:attr:`CliContext.light_db`), its schema checked."""
+    ctx.light_db.require_current()
+    return ctx.light_db
 
 
 def open_db(ctx: CliContext) -> sessionmaker[Session]:
@@ -176,10 +184,10 @@ def _state_command(action: Action, help_text: str) -> click.Command:
     def command(ctx: CliContext, name: str) -> None:
         from dialerd.actions import control
 
-        engine = open_engine(ctx)
-        now = ctx.now()  # a resume queues by the database's clock, as the daemons dial
-        with engine.begin() as conn:
-            change = control.change_state(conn, name, action, who=control.actor(), now=now)
+        db = open_light(ctx)
+        now = db.now()  # a resume queues by the database's clock, as the daemons dial
+        with db.writing() as run:
+            change = control.change_state(run, name, action, who=control.actor(), now=now)
         if change.changed:
             click.echo(f"campaign {name}: {change.old} -> {change.new}")
         else:
@@ -207,14 +215,14 @@ def status(ctx: CliContext, as_json: bool) -> None:
     from dialerd.domain.liveness import is_alive
 
     ctx.json_errors = as_json
-    engine = open_engine(ctx)
-    now = ctx.now()  # heartbeats are written with the database's clock
+    db = open_light(ctx)
+    now = db.now()  # heartbeats are written with the database's clock
     beat_s = ctx.basic.scheduler.heartbeat_s
     notices = NoticeCache(cache_file(), now=now, work_out=overview.holiday_notice)
-    with engine.connect() as conn:
-        daemons = overview.daemons(conn, since=now - RECENT)
-        campaigns = overview.summaries(conn, now=now)
-        warnings = overview.calendar_warnings(conn, now=now, notice=notices.notice)
+    with db.reading() as run:
+        daemons = overview.daemons(run, since=now - RECENT)
+        campaigns = overview.summaries(run, now=now)
+        warnings = overview.calendar_warnings(run, now=now, notice=notices.notice)
     notices.save()
     alive = [is_alive(d, now=now, heartbeat_s=beat_s) for d in daemons]
     if as_json:
@@ -253,7 +261,7 @@ def status(ctx: CliContext, as_json: bool) -> None:
 
 
 def _print_status(
-    daemons: Sequence[Row[Any]],
+    daemons: Sequence[Any],
     alive: Sequence[bool],
     campaigns: Sequence[overview.CampaignSummary],
     now: datetime,
@@ -286,7 +294,7 @@ def _print_status(
         )
 
 
-def _print_agents(daemons: Sequence[Row[Any]], alive: Sequence[bool]) -> None:
+def _print_agents(daemons: Sequence[Any], alive: Sequence[bool]) -> None:
     """Agents per queue, as each live daemon last reported them (none: nothing printed)."""
     from dialerd.domain.agents import QueueCounts
 

@@ -1,7 +1,8 @@
 """``dialerd dnc add|remove|import|list``: the do-not-call list, shared by every daemon.
 
 Each verb imports the database layers in its body: resolving one loads only click.
-``add`` runs on a Core connection; the ORM loads only when contacts need requeueing.
+``add`` runs on the light verbs' database (``sqlite3`` on SQLite, else a Core
+connection); SQLAlchemy and the ORM load only when contacts need requeueing.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import TYPE_CHECKING
 import click
 
 from dialerd.cli.context import CliContext, pass_cli
-from dialerd.cli.control_cmd import format_time, open_db, open_engine, render_table
+from dialerd.cli.control_cmd import format_time, open_db, open_light, render_table
 from dialerd.errors import DialerdError
 
 if TYPE_CHECKING:
-    from dialerd.actions.dnc import Target
+    from dialerd.actions.dnc_targets import Target
 
 _region = click.option(
     "--region",
@@ -41,7 +42,7 @@ def dnc_group() -> None:
 
 
 def _target(value: str | None, contact: str | None, region: str) -> Target:
-    from dialerd.actions import dnc
+    from dialerd.actions import dnc_targets as dnc
 
     if (value is None) == (contact is None):
         raise click.UsageError("give a NUMBER, a PREFIX* or --contact EXTERNAL_ID (one of them)")
@@ -70,14 +71,14 @@ def add(
     region: str,
 ) -> None:
     """Never dial this number, prefix or contact; matching numbers leave the queue at once."""
-    from dialerd.actions import dnc
+    from dialerd.actions import dnc_add
     from dialerd.actions.control import actor
 
     entry = _target(target, contact, region)
-    engine = open_engine(ctx)
-    with engine.begin() as conn:
-        change = dnc.add(
-            conn,
+    db = open_light(ctx)
+    with db.writing() as run:
+        change = dnc_add.add(
+            run,
             entry,
             campaign=campaign,
             reason=reason,
@@ -85,7 +86,7 @@ def add(
             who=actor(),
             now=datetime.now(UTC),
         )
-    now, moved = ctx.now(), 0
+    now, moved = db.now(), 0
     if change.contacts:  # the engine's rules (and the ORM) load only for these
         from dialerd.actions.requeue import requeue_all
 

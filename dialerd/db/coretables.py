@@ -1,7 +1,9 @@
 """The tables the operator verbs use, as SQLAlchemy Core: no ORM, no PostgreSQL dialect.
 
 ``dialerd status``, ``dnc add`` and ``campaign pause|resume`` (and the actions behind
-them) query these, so they start without loading the models. Each table lists the
+them) query these, through the statements of :mod:`dialerd.db.statements` (on
+SQLite compiled once, run without SQLAlchemy: :mod:`dialerd.db.lite`), so they
+start without loading the models. Each table lists the
 columns those actions read or write; the models (:mod:`dialerd.db.models`) stay
 the schema's definition: tests/unit/test_coretables.py checks every column here
 against its model (type as compiled for SQLite and PostgreSQL, nullability, key,

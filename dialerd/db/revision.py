@@ -4,14 +4,18 @@
 migration (tests/integration/test_migrations.py checks it against Alembic's own
 head). The database's revision is one SELECT from ``alembic_version``; Alembic
 itself (a quarter of a light verb's start-up) loads only to migrate
-(:mod:`dialerd.db.migrate`).
+(:mod:`dialerd.db.migrate`). SQLAlchemy loads only when an engine is checked:
+the light verbs on SQLite check through :mod:`dialerd.db.lite` with ``check_revision``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from typing import TYPE_CHECKING
 
 from dialerd.errors import SchemaOutOfDate
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 HEAD = "0011_agent_times"
 VERSION_TABLE = "alembic_version"
@@ -23,6 +27,8 @@ def current_revision(engine: Engine) -> str | None:
     A database with several heads (dialerd's history has one) shows them joined by
     ``,``: never equal to ``HEAD``, so :func:`require_current` refuses it.
     """
+    from sqlalchemy import text
+
     with engine.connect() as conn:
         if not conn.dialect.has_table(conn, VERSION_TABLE):
             return None
@@ -32,7 +38,11 @@ def current_revision(engine: Engine) -> str | None:
 
 def require_current(engine: Engine) -> None:
     """Refuse to run on a schema that is not at head."""
-    current = current_revision(engine)
+    check_revision(current_revision(engine))
+
+
+def check_revision(current: str | None) -> None:
+    """Refuse ``current`` (a database's revision, None when never migrated) unless it is head."""
     if current != HEAD:
         raise SchemaOutOfDate(
             f"database schema is at {current or 'nothing'}, this dialerd needs {HEAD}: "

@@ -111,11 +111,10 @@ def test_status_checks_the_schema_without_alembic(tmp_path: Path) -> None:
 
 
 DEMO = Path(__file__).resolve().parents[2] / "campaigns" / "demo"
-# What a light verb's run must not load on SQLite: the ORM and the models, the
-# PostgreSQL dialect, the settings models, logging, the daemon's parts.
+# What a light verb's run must not load on SQLite: SQLAlchemy (it runs through
+# sqlite3), the models, the settings models, logging, the daemon's parts.
 HEAVY_RUN = (
-    "sqlalchemy.orm",
-    "sqlalchemy.dialects.postgresql",
+    "sqlalchemy",
     "alembic",
     "pydantic",
     "pydantic_settings",
@@ -169,14 +168,28 @@ def light_env(tmp_path: Path) -> dict[str, str]:
         (["campaign", "pause", "demo"], ()),
         (["campaign", "resume", "demo"], ()),
         (["dnc", "add", "+8613912345678"], ("phonenumbers",)),  # it parses the number
+        (["dnc", "add", "0755*", "--reason", "r"], ("phonenumbers",)),
     ],
 )
 def test_a_light_verb_runs_without_the_heavy_modules(
     light_env: dict[str, str], args: list[str], allowed: tuple[str, ...]
 ) -> None:
     loaded = _run(args, light_env)
-    assert "sqlalchemy" in loaded  # the check sees what the verb loaded
+    assert "dialerd.db.lite.runner" in loaded  # the check sees what the verb loaded
     assert _heavy(loaded, tuple(h for h in HEAVY_RUN if h not in allowed)) == []
+    # phonenumbers to read the number, without its carrier and geocoding tables
+    assert _heavy(loaded, ("phonenumbers.carrier", "phonenumbers.carrierdata")) == []
+    assert "dialerd.domain.phones" not in loaded
+
+
+def test_a_light_verb_on_a_sqlite_url_it_cannot_read_plainly_uses_sqlalchemy(
+    light_env: dict[str, str],
+) -> None:
+    """A query string (here SQLAlchemy's ``timeout``) keeps the SQLAlchemy path."""
+    env = {**light_env, "DIALERD_DATABASE__URL": light_env["DIALERD_DATABASE__URL"] + "?timeout=5"}
+    loaded = _run(["campaign", "pause", "demo"], env)
+    assert "dialerd.db.corerunner" in loaded and "dialerd.db.lite.runner" not in loaded
+    assert _heavy(loaded, ("sqlalchemy.orm", "pydantic", "structlog", "alembic")) == []
 
 
 def test_status_loads_the_holiday_tables_only_to_work_a_warning_out(
@@ -192,6 +205,6 @@ def test_status_loads_the_holiday_tables_only_to_work_a_warning_out(
     )
     first = _run(["status"], light_env)
     assert "holidays" in first
-    light = ("sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "pydantic_settings")
+    light = ("sqlalchemy", "pydantic_settings", "structlog", "alembic")
     assert _heavy(first, light) == []
     assert _heavy(_run(["status"], light_env), HEAVY_RUN) == []  # kept in XDG_CACHE_HOME

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "dialerd"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("dialerd.__main__",),
     ("dialerd.cli",),
-    ("dialerd.app",),
+    ("dialerd.app", "dialerd.app_light"),
     ("dialerd.api",),
     ("dialerd.actions",),
     ("dialerd.engine",),

@@ -1,0 +1,192 @@
+# ruff: noqa: E501
+"""The light verbs' statements compiled for SQLite (:mod:`dialerd.db.statements`).
+
+Written by ``python -m dialerd.db.litegen``: do not edit by hand.
+"""
+
+from __future__ import annotations
+
+from dialerd.db.lite.spec import Statement
+
+STATEMENTS: dict[str, Statement] = {
+    "campaign_id": Statement(
+        sql="SELECT campaigns.id \nFROM campaigns \nWHERE campaigns.name = :name",
+        params=(("name", ""),),
+        fixed=(),
+        expanding=(),
+        columns=(("id", ""),),
+    ),
+    "campaign_list": Statement(
+        sql="SELECT campaigns.id, campaigns.name, campaigns.state \nFROM campaigns ORDER BY campaigns.name",
+        params=(),
+        fixed=(),
+        expanding=(),
+        columns=(("id", ""), ("name", ""), ("state", "enum:CampaignState")),
+    ),
+    "campaign_named": Statement(
+        sql="SELECT campaigns.id, campaigns.name, campaigns.state \nFROM campaigns \nWHERE campaigns.name = :name ORDER BY campaigns.name",
+        params=(("name", ""),),
+        fixed=(),
+        expanding=(),
+        columns=(("id", ""), ("name", ""), ("state", "enum:CampaignState")),
+    ),
+    "campaign_state": Statement(
+        sql="SELECT campaigns.id, campaigns.state \nFROM campaigns \nWHERE campaigns.name = :name",
+        params=(("name", ""),),
+        fixed=(),
+        expanding=(),
+        columns=(("id", ""), ("state", "enum:CampaignState")),
+    ),
+    "contacts_by_state": Statement(
+        sql="SELECT contacts.campaign_id, contacts.state, count(*) AS count_1 \nFROM contacts GROUP BY contacts.campaign_id, contacts.state",
+        params=(),
+        fixed=(),
+        expanding=(),
+        columns=(("campaign_id", ""), ("state", "enum:ContactState"), ("count", "")),
+    ),
+    "daemons": Statement(
+        sql="SELECT instances.id, instances.hostname, instances.pid, instances.version, instances.started_at, instances.heartbeat_at, instances.lease_until, instances.stopped_at, instances.pbx_kind, instances.pbx_up, instances.in_flight, instances.status \nFROM instances \nWHERE instances.heartbeat_at >= :since ORDER BY instances.heartbeat_at DESC, instances.id",
+        params=(("since", "utc"),),
+        fixed=(),
+        expanding=(),
+        columns=(
+            ("id", ""),
+            ("hostname", ""),
+            ("pid", ""),
+            ("version", ""),
+            ("started_at", "utc"),
+            ("heartbeat_at", "utc"),
+            ("lease_until", "utc"),
+            ("stopped_at", "utc"),
+            ("pbx_kind", ""),
+            ("pbx_up", "bool"),
+            ("in_flight", ""),
+            ("status", "json"),
+        ),
+    ),
+    "dialable_contact": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND phone_numbers.contact_id IN (SELECT contacts.id \nFROM contacts \nWHERE contacts.external_id = :value)",
+        params=(("value", ""),),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialable_contact_in_campaign": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND phone_numbers.campaign_id = :campaign_id AND phone_numbers.contact_id IN (SELECT contacts.id \nFROM contacts \nWHERE contacts.external_id = :value AND contacts.campaign_id = :campaign_id)",
+        params=(("campaign_id", ""), ("value", "")),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialable_number": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND phone_numbers.e164 = :value",
+        params=(("value", ""),),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialable_number_in_campaign": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND phone_numbers.e164 = :value AND phone_numbers.campaign_id = :campaign_id",
+        params=(("campaign_id", ""), ("value", "")),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialable_prefix": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND (phone_numbers.e164 LIKE :prefix || '%')",
+        params=(("prefix", ""),),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialable_prefix_in_campaign": Statement(
+        sql="SELECT phone_numbers.id, phone_numbers.contact_id, phone_numbers.next_dial_at \nFROM phone_numbers \nWHERE phone_numbers.state = :state_1 AND (phone_numbers.e164 LIKE :prefix || '%') AND phone_numbers.campaign_id = :campaign_id",
+        params=(("campaign_id", ""), ("prefix", "")),
+        fixed=(("state_1", "dialable"),),
+        expanding=(),
+        columns=(("id", ""), ("contact_id", ""), ("next_dial_at", "utc")),
+    ),
+    "dialling_campaign_files": Statement(
+        sql="SELECT campaigns.name, campaigns.config \nFROM campaigns \nWHERE campaigns.state IN (__[POSTCOMPILE_state_1])",
+        params=(),
+        fixed=(("state_1", ("active", "paused")),),
+        expanding=("state_1",),
+        columns=(("name", ""), ("config", "json")),
+    ),
+    "dnc_exists": Statement(
+        sql="SELECT dnc_entries.id \nFROM dnc_entries \nWHERE dnc_entries.kind = :kind AND dnc_entries.value = :value AND dnc_entries.campaign_id = :campaign_id\n LIMIT :param_1 OFFSET :param_2",
+        params=(("campaign_id", ""), ("kind", ""), ("value", "")),
+        fixed=(("param_1", 1), ("param_2", 0)),
+        expanding=(),
+        columns=(("id", ""),),
+    ),
+    "dnc_exists_global": Statement(
+        sql="SELECT dnc_entries.id \nFROM dnc_entries \nWHERE dnc_entries.kind = :kind AND dnc_entries.value = :value AND dnc_entries.campaign_id IS NULL\n LIMIT :param_1 OFFSET :param_2",
+        params=(("kind", ""), ("value", "")),
+        fixed=(("param_1", 1), ("param_2", 0)),
+        expanding=(),
+        columns=(("id", ""),),
+    ),
+    "due_now": Statement(
+        sql="SELECT phone_numbers.campaign_id, count(*) AS count_1 \nFROM phone_numbers \nWHERE phone_numbers.state = 'dialable' AND phone_numbers.next_dial_at IS NOT NULL AND phone_numbers.next_dial_at <= :now GROUP BY phone_numbers.campaign_id",
+        params=(("now", "utc"),),
+        fixed=(),
+        expanding=(),
+        columns=(("campaign_id", ""), ("count", "")),
+    ),
+    "insert_dnc": Statement(
+        sql="INSERT INTO dnc_entries (campaign_id, kind, value, reason, source, created_at) VALUES (:campaign_id, :kind, :value, :reason, :source, :now)",
+        params=(
+            ("campaign_id", ""),
+            ("kind", ""),
+            ("now", "utc"),
+            ("reason", ""),
+            ("source", ""),
+            ("value", ""),
+        ),
+        fixed=(),
+        expanding=(),
+        columns=(),
+    ),
+    "last_claimed": Statement(
+        sql="SELECT attempts.campaign_id, max(attempts.claimed_at) AS max_1 \nFROM attempts GROUP BY attempts.campaign_id",
+        params=(),
+        fixed=(),
+        expanding=(),
+        columns=(("campaign_id", ""), ("max", "utc")),
+    ),
+    "open_attempts": Statement(
+        sql="SELECT attempts.campaign_id, count(*) AS count_1 \nFROM attempts \nWHERE attempts.status = 'dialing' GROUP BY attempts.campaign_id",
+        params=(),
+        fixed=(),
+        expanding=(),
+        columns=(("campaign_id", ""), ("count", "")),
+    ),
+    "record_event": Statement(
+        sql="INSERT INTO campaign_events (campaign_id, at, kind, actor, details) VALUES (:campaign_id, :now, :kind, :actor, :details)",
+        params=(
+            ("actor", ""),
+            ("campaign_id", ""),
+            ("details", "json"),
+            ("kind", ""),
+            ("now", "utc"),
+        ),
+        fixed=(),
+        expanding=(),
+        columns=(),
+    ),
+    "set_campaign_state": Statement(
+        sql="UPDATE campaigns SET state=:state, updated_at=:now WHERE campaigns.id = :campaign_id",
+        params=(("campaign_id", ""), ("now", "utc"), ("state", "enum:CampaignState")),
+        fixed=(),
+        expanding=(),
+        columns=(),
+    ),
+    "take_numbers_out": Statement(
+        sql="UPDATE phone_numbers SET state=:state, next_dial_at=:next_dial_at WHERE phone_numbers.id IN (__[POSTCOMPILE_ids])",
+        params=(("ids", ""),),
+        fixed=(("next_dial_at", None), ("state", "dnc")),
+        expanding=("ids",),
+        columns=(),
+    ),
+}
