@@ -67,3 +67,23 @@ class CallerIdRules:
 
 def _same(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
+
+
+# -- the carrier a number really has (携号转网: ported numbers) ---------------------------
+
+CARRIER_SOURCES = ("ported", "list", "prefix")  # first that knows wins
+
+
+def effective_carrier(
+    prefix: str | None, listed: str | None = None, ported: str | None = None
+) -> tuple[str | None, str]:
+    """The carrier the caller-ID rules use, and where it came from.
+
+    A number ported to another carrier (携号转网) keeps its prefix, so the prefix
+    carrier can be wrong: the ported-numbers lookup ops keep current wins, then the
+    carrier the contact list gives (``phoneN_carrier``), then the prefix.
+    """
+    for name, source in zip((ported, listed, prefix), CARRIER_SOURCES, strict=True):
+        if name:
+            return name, source
+    return None, "prefix"

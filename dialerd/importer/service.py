@@ -32,8 +32,9 @@ from sqlalchemy import Engine
 
 from dialerd.campaignfile.columns import ColumnMap
 from dialerd.domain.calendar import CallingCalendar
+from dialerd.domain.callerid import effective_carrier
 from dialerd.domain.due import may_start, plan_next
-from dialerd.domain.phones import Rejection, effective_carrier
+from dialerd.domain.phones import Rejection
 from dialerd.domain.policy import DialPolicy
 from dialerd.domain.states import ContactState, NumberState
 from dialerd.domain.views import ContactView, NumberView

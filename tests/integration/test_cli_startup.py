@@ -179,7 +179,6 @@ def test_a_light_verb_runs_without_the_heavy_modules(
     assert _heavy(loaded, tuple(h for h in HEAVY_RUN if h not in allowed)) == []
     # phonenumbers to read the number, without its carrier and geocoding tables
     assert _heavy(loaded, ("phonenumbers.carrier", "phonenumbers.carrierdata")) == []
-    assert "dialerd.domain.phones" not in loaded
 
 
 def test_a_light_verb_on_a_sqlite_url_it_cannot_read_plainly_uses_sqlalchemy(
