@@ -17,6 +17,7 @@ from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import PbxSignals
 from dialerd.domain.treatments import Treatment, TreatmentKind, _bucket, bucket_of
 from dialerd.domain.views import ContactView, NumberView
+from dialerd.engine import due_rows
 from dialerd.engine.rowwrites import _signals_json
 
 CALENDARS = [
@@ -174,3 +175,17 @@ def test_stored_signals_are_what_the_plain_conversion_gives(
     built = _signals_json(signals, rule, known)
     plain = _signals_json_plain(signals, rule, known)
     assert built == plain and list(built) == list(plain)  # the same keys in the same order
+
+
+def test_the_due_query_reads_the_fields_of_a_due_row_in_order() -> None:
+    """select_due builds each DueRow from its row by position."""
+    names = {
+        "id": "number_id",
+        "next_dial_at": "due_at",
+        "next_round": "round",
+        "next_try": "try_no",
+        "next_is_appointment": "is_appointment",
+        "timezone": "contact_tz",
+    }
+    columns = [names.get(c.name, c.name) for c in due_rows._DUE.selected_columns]
+    assert columns == [f.name for f in fields(due_rows.DueRow)]
