@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import takewhile
 from types import MappingProxyType
 
 from dialerd.domain.outcomes import NAMES, Outcome, lookup
@@ -287,10 +288,16 @@ def no_callee_reached(signals: PbxSignals) -> bool:
     )
 
 
+# The disposition rules come first and test only the disposition: none matches a
+# result without one, so such a result is matched against the rules after them.
+_DISPOSITION_RULES = sum(1 for _ in takewhile(lambda r: r.name.startswith("disposition:"), RULES))
+_WITHOUT_DISPOSITION = RULES[_DISPOSITION_RULES:]
+
+
 def classify(signals: PbxSignals, *, early_hangup_s: float = EARLY_HANGUP_S) -> Classification:
     """The outcome of one dial, by the first rule of ``RULES`` that matches."""
     facts = _facts(signals, early_hangup_s)
-    for rule in RULES:
+    for rule in RULES if facts.disposition is not None else _WITHOUT_DISPOSITION:
         if rule.when(facts):
             return Classification(rule.outcome, rule.known, rule.name, rule.soon)
     raise AssertionError("the last rule matches everything")  # pragma: no cover

@@ -12,7 +12,9 @@ from sqlalchemy.dialects import sqlite
 from dialerd.db import bulk
 from dialerd.db.types import UtcDateTime
 from dialerd.domain import calendar as calendar_module
+from dialerd.domain import classify as classify_module
 from dialerd.domain.calendar import ALL_DAYS, WORKDAYS, CallingCalendar, Window
+from dialerd.domain.classify import Classification, classify
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.ports import PbxSignals
 from dialerd.domain.treatments import Treatment, TreatmentKind, _bucket, bucket_of
@@ -189,3 +191,39 @@ def test_the_due_query_reads_the_fields_of_a_due_row_in_order() -> None:
     }
     columns = [names.get(c.name, c.name) for c in due_rows._DUE.selected_columns]
     assert columns == [f.name for f in fields(due_rows.DueRow)]
+
+
+def _classify_plain(signals: PbxSignals, early_hangup_s: float) -> Classification:
+    """Every rule in order, the first match wins."""
+    facts = classify_module._facts(signals, early_hangup_s)
+    rule = next(r for r in classify_module.RULES if r.when(facts))
+    return Classification(rule.outcome, rule.known, rule.name, rule.soon)
+
+
+CLASSIFIED = st.builds(
+    PbxSignals,
+    originate_response=st.sampled_from([None, "Success", "Failure", "Error", "error"]),
+    reason=st.sampled_from([None, 0, 1, 3, 4, 5, 8]),
+    hangup_cause=st.sampled_from([None, 0, 1, 16, 17, 19, 21, 34, 40, 99, 127, 200]),
+    callee_cause=st.sampled_from([None, 0, 17, 34]),
+    dial_status=st.sampled_from([None, "ANSWER", "BUSY", "NOANSWER", "CONGESTION", "CHANUNAVAIL"]),
+    rang=st.booleans(),
+    amd_status=st.sampled_from([None, "HUMAN", "MACHINE", "HANGUP", "NOTSURE"]),
+    answered_at=st.one_of(st.none(), INSTANTS),
+    ended_at=st.one_of(st.none(), INSTANTS),
+    disposition=st.one_of(st.none(), st.sampled_from([o.value for o in Outcome]), st.text()),
+    callback_at=st.one_of(st.none(), INSTANTS),
+    error=st.sampled_from([None, "boom"]),
+    dial_s=st.one_of(st.none(), st.floats(0, 60)),
+    ring_timeout_s=st.sampled_from([None, 30.0]),
+    raw=st.fixed_dictionaries({}, optional={"message": st.sampled_from(["shutting down", "x"])}),
+)
+
+
+@given(CLASSIFIED, st.sampled_from([0.0, 5.0, 30.0]))
+def test_classify_skipping_the_disposition_rules_equals_every_rule_in_order(
+    signals: PbxSignals, early_hangup_s: float
+) -> None:
+    assert classify(signals, early_hangup_s=early_hangup_s) == _classify_plain(
+        signals, early_hangup_s
+    )
