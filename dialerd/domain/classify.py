@@ -123,15 +123,16 @@ Q850: Mapping[int, Outcome] = MappingProxyType(
 DISPOSITIONS: Mapping[str, Outcome] = NAMES
 
 
-def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
-    def upper(value: str | None) -> str | None:
-        value = (value or "").strip().upper()
-        return value or None
+def _upper(value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    return value or None
 
-    dial_status = upper(signals.dial_status)
-    amd = upper(signals.amd_status)
-    response = upper(signals.originate_response)
-    cause = next((c for c in (signals.hangup_cause, signals.callee_cause) if c), None)
+
+def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
+    dial_status = _upper(signals.dial_status)
+    amd = _upper(signals.amd_status)
+    response = _upper(signals.originate_response)
+    cause = signals.hangup_cause or signals.callee_cause or None  # 0 counts as none
     answered = (
         signals.reason == REASON_ANSWERED
         or dial_status == "ANSWER"
