@@ -11,17 +11,19 @@ SQLAlchemy would use, so the stored values do not change.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any, cast
+from datetime import UTC, datetime
+from itertools import chain
+from typing import Any, Generic, TypeVar, cast
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ARRAY, Connection, String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.elements import ClauseElement, ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from dialerd.db.types import UtcDateTime
@@ -30,17 +32,53 @@ _NAMED = re.compile(r"%\((\w+)\)s")  # psycopg's pyformat placeholders
 Processor = Callable[[Any], Any] | None
 
 
+Row = tuple[Any, ...]
+
+
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     slots: tuple[tuple[int, Processor], ...]  # per placeholder: index in row + constants
     constants: tuple[Any, ...]
+    convert: Callable[[Row], Row]  # a row's driver parameters (see _converter)
+
+
+def _converter(
+    slots: Sequence[tuple[int, Processor]], constants: Sequence[Any], width: int
+) -> Callable[[Row], Row]:
+    """One function per statement and dialect, ``lambda r: (r[0], p1(r[1]), c[0], ...)``.
+
+    Slot ``i`` past the row's ``width`` is constant ``i - width`` (already converted).
+    A generic loop over the slots costs about twice as much per row; the text built
+    holds only indexes and the names bound below.
+    """
+    env: dict[str, Any] = {"c": tuple(constants)}
+    parts = []
+    for k, (i, process) in enumerate(slots):
+        value = f"r[{i}]" if i < width else f"c[{i - width}]"
+        if process is not None:
+            env[f"p{k}"] = process
+            value = f"p{k}({value})"
+        parts.append(value)
+    body = f"({', '.join(parts)},)" if parts else "()"
+    return cast(Callable[[Row], Row], eval(f"lambda r: {body}", env))
+
+
+# A batch writes the same few moments many times (its ``now`` a dozen times a dial):
+# their text is kept, keyed by the UTC value (bounded: cleared when full).
+_TEXTS: dict[datetime, str] = {}
+_TEXTS_MAX = 4096
 
 
 def _utc_text(value: Any) -> Any:
     """SQLite's text of a UTC timestamp, as ``UtcDateTime`` writes it, without its three steps."""
     if value is not None and value.tzinfo is UTC:
-        return value.isoformat(" ", "microseconds")[:26]  # less the "+00:00"
+        text = _TEXTS.get(value)
+        if text is None:
+            if len(_TEXTS) >= _TEXTS_MAX:
+                _TEXTS.clear()
+            text = _TEXTS[value] = value.isoformat(" ", "microseconds")[:26]  # less "+00:00"
+        return text
     return _to_text(value)
 
 
@@ -73,7 +111,7 @@ def _compile(stmt: ClauseElement, names: tuple[str, ...], dialect: Dialect) -> _
             value = bind.effective_value
             constants.append(process(value) if process is not None else value)
             slots.append((len(names) + len(constants) - 1, None))
-    return _Compiled(sql, tuple(slots), tuple(constants))
+    return _Compiled(sql, tuple(slots), tuple(constants), _converter(slots, constants, len(names)))
 
 
 class Many:
@@ -100,11 +138,7 @@ class Many:
 
     def params(self, dialect: Dialect, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """The driver's parameters for ``rows``: placeholder order, values converted."""
-        c = self._compiled(dialect)
-        slots, constants = c.slots, c.constants
-        if constants:
-            rows = [r + constants for r in rows]
-        return [tuple([r[i] if p is None else p(r[i]) for i, p in slots]) for r in rows]
+        return list(map(self._compiled(dialect).convert, rows))
 
     def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Run the statement once per row (nothing to do for no rows)."""
@@ -134,9 +168,9 @@ class InsertMany:
         self._columns = tuple(columns)
         self._conflict = tuple(conflict)
         self._returning = tuple(returning)
-        self._by_dialect: dict[str, tuple[str, str, str, tuple[Processor, ...]]] = {}
+        self._by_dialect: dict[str, tuple[str, str, str, Callable[[Row], Row]]] = {}
 
-    def _parts(self, dialect: Dialect) -> tuple[str, str, str, tuple[Processor, ...]]:
+    def _parts(self, dialect: Dialect) -> tuple[str, str, str, Callable[[Row], Row]]:
         found = self._by_dialect.get(dialect.name)
         if found is None:
             q = dialect.identifier_preparer.quote
@@ -150,20 +184,59 @@ class InsertMany:
                 f" RETURNING {', '.join(q(c) for c in self._returning)}"
             )
             group = f"({', '.join([mark] * len(self._columns))})"
-            processors = tuple(_processor(self._table.c[c].type, dialect) for c in self._columns)
-            found = self._by_dialect[dialect.name] = (head, group, tail, processors)
+            slots = [
+                (i, _processor(self._table.c[c].type, dialect)) for i, c in enumerate(self._columns)
+            ]
+            convert = _converter(slots, (), len(self._columns))
+            found = self._by_dialect[dialect.name] = (head, group, tail, convert)
         return found
 
     def execute(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Insert ``rows`` (values in the order of ``columns``); returns the rows inserted."""
         if not rows:
             return []
-        head, group, tail, processors = self._parts(conn.dialect)
-        slots = tuple(enumerate(processors))
+        head, group, tail, convert = self._parts(conn.dialect)
         returned: list[tuple[Any, ...]] = []
         for start in range(0, len(rows), self.CHUNK):
             chunk = rows[start : start + self.CHUNK]
-            params = tuple([r[i] if p is None else p(r[i]) for r in chunk for i, p in slots])
+            params = tuple(chain.from_iterable(map(convert, chunk)))
             sql = head + ", ".join([group] * len(chunk)) + tail
             returned += [tuple(r) for r in conn.exec_driver_sql(sql, params)]
         return returned
+
+
+T = TypeVar("T")
+
+
+class PerDialect(Generic[T]):
+    """A statement built once per dialect name, on first use (``build(name)``)."""
+
+    def __init__(self, build: Callable[[str], T]) -> None:
+        self._build = build
+        self._made: dict[str, T] = {}
+
+    def __call__(self, dialect: str) -> T:
+        found = self._made.get(dialect)
+        if found is None:
+            found = self._made[dialect] = self._build(dialect)
+        return found
+
+
+def in_values(column: ColumnElement[Any], name: str, dialect: str) -> ColumnElement[bool]:
+    """``column IN`` a list bound as the one parameter ``name`` (see :func:`values_param`).
+
+    SQLite reads it with ``json_each(?)``, PostgreSQL as an array (``= ANY(?)``): the
+    statement's text is the same for any length, so it is prepared once and its values
+    are not rendered one by one as an expanding ``IN`` does; other dialects expand.
+    """
+    if dialect == "sqlite":
+        each = func.json_each(bindparam(name, type_=String())).table_valued("value")
+        return column.in_(select(each.c.value))
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
+
+
+def values_param(dialect: str, values: Iterable[Any]) -> Any:
+    """The parameter of :func:`in_values` for ``values`` (ints or strings)."""
+    return json.dumps(list(values)) if dialect == "sqlite" else list(values)

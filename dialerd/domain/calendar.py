@@ -35,9 +35,10 @@ asks for every dial.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -46,6 +47,8 @@ MAX_SCAN_DAYS = 800  # how far ahead next_open / add_open_time look before givin
 WORKDAYS = frozenset(range(5))  # Monday (0) to Friday (4)
 ALL_DAYS = frozenset(range(7))
 ZERO = timedelta(0)
+_OPENS_MAX = 4096  # next_open answers kept per calendar (then forgotten at once)
+_UNKNOWN = object()
 
 Interval = tuple[datetime, datetime]
 
@@ -81,6 +84,11 @@ class CallingCalendar:
     opened: frozenset[date] = frozenset()
     start: date | None = None
     end: date | None = None
+    # next_open's answers (pure: the calendar cannot change); the planner asks the
+    # same instants again and again (a batch's dials share their times)
+    _opens: dict[tuple[datetime, str | None, timedelta], datetime | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         _zone(self.timezone)
@@ -139,7 +147,17 @@ class CallingCalendar:
         None when there is none: the calendar has ended, or nothing opens within
         ``MAX_SCAN_DAYS`` days.
         """
-        at = _utc(at)
+        opens = self._opens
+        key = (at, tz, duration)
+        found = opens.get(key, _UNKNOWN)  # a naive ``at`` is never stored (it raises below)
+        if found is not _UNKNOWN:
+            return cast("datetime | None", found)
+        if len(opens) >= _OPENS_MAX:
+            opens.clear()
+        found = opens[key] = self._next_open(_utc(at), tz, duration)
+        return found
+
+    def _next_open(self, at: datetime, tz: str | None, duration: timedelta) -> datetime | None:
         first = _local_date(at, tz or self.timezone)
         for offset in range(MAX_SCAN_DAYS):
             day = first + timedelta(days=offset)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import takewhile
 from types import MappingProxyType
 
 from dialerd.domain.outcomes import NAMES, Outcome, lookup
@@ -122,15 +123,16 @@ Q850: Mapping[int, Outcome] = MappingProxyType(
 DISPOSITIONS: Mapping[str, Outcome] = NAMES
 
 
-def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
-    def upper(value: str | None) -> str | None:
-        value = (value or "").strip().upper()
-        return value or None
+def _upper(value: str | None) -> str | None:
+    value = (value or "").strip().upper()
+    return value or None
 
-    dial_status = upper(signals.dial_status)
-    amd = upper(signals.amd_status)
-    response = upper(signals.originate_response)
-    cause = next((c for c in (signals.hangup_cause, signals.callee_cause) if c), None)
+
+def _facts(signals: PbxSignals, early_hangup_s: float) -> Facts:
+    dial_status = _upper(signals.dial_status)
+    amd = _upper(signals.amd_status)
+    response = _upper(signals.originate_response)
+    cause = signals.hangup_cause or signals.callee_cause or None  # 0 counts as none
     answered = (
         signals.reason == REASON_ANSWERED
         or dial_status == "ANSWER"
@@ -287,10 +289,16 @@ def no_callee_reached(signals: PbxSignals) -> bool:
     )
 
 
+# The disposition rules come first and test only the disposition: none matches a
+# result without one, so such a result is matched against the rules after them.
+_DISPOSITION_RULES = sum(1 for _ in takewhile(lambda r: r.name.startswith("disposition:"), RULES))
+_WITHOUT_DISPOSITION = RULES[_DISPOSITION_RULES:]
+
+
 def classify(signals: PbxSignals, *, early_hangup_s: float = EARLY_HANGUP_S) -> Classification:
     """The outcome of one dial, by the first rule of ``RULES`` that matches."""
     facts = _facts(signals, early_hangup_s)
-    for rule in RULES:
+    for rule in RULES if facts.disposition is not None else _WITHOUT_DISPOSITION:
         if rule.when(facts):
             return Classification(rule.outcome, rule.known, rule.name, rule.soon)
     raise AssertionError("the last rule matches everything")  # pragma: no cover

@@ -40,7 +40,7 @@ No I/O here; ``now`` is always an argument.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Literal
@@ -171,13 +171,16 @@ def decide(
     is_appointment = contact.appointment_at is not None and (
         contact.appointment_position in (None, position)
     )
-    after = replace(
-        contact,
-        numbers=tuple(dialled if n.position == position else n for n in contact.numbers),
+    after = ContactView(  # built directly: dataclasses.replace costs several times more
+        state=contact.state,
+        rounds_started=contact.rounds_started,
+        round_started_at=contact.round_started_at,
         refusals=verdict.refusals,
+        numbers=tuple(dialled if n.position == position else n for n in contact.numbers),
         round_results=MappingProxyType(results),
-        recent_dials=_with(contact.recent_dials, when),
+        not_before=contact.not_before,
         appointment_at=None if is_appointment else contact.appointment_at,
+        recent_dials=_with(contact.recent_dials, when),
         appointment_position=None if is_appointment else contact.appointment_position,
     )
     plan = Planner(after, now, policy, calendar, tz)
@@ -223,8 +226,8 @@ def _verdict(
 
 def _dialled(number: NumberView, verdict: _Verdict, when: datetime) -> NumberView:
     """The dialled number once its result is applied."""
-    return replace(
-        number,
+    return NumberView(
+        position=number.position,
         state=verdict.number_state,
         last_dialed_at=max(number.last_dialed_at or when, when),
         recent_dials=_with(number.recent_dials, when),

@@ -56,14 +56,25 @@ CALLBACK = Treatment(TreatmentKind.callback)
 PAUSE = Treatment(TreatmentKind.pause)
 
 
+_BUCKETS: dict[tuple[str, TreatmentKind], Bucket] = {}  # (outcome, kind) → bucket, as asked
+
+
 def bucket_of(outcome: Outcome, treatment: Treatment) -> Bucket:
     """How a result counts: by its treatment, except that our own failures never count.
 
     retry and callback → ``retryable``; drop_number → ``terminal_number``;
     complete, close and pause → ``terminal_contact`` (pause ends dialling until an
     operator resumes the contact); ``our_fault`` outcomes → ``not_counted``,
-    whatever the treatment.
+    whatever the treatment. (Answers are kept: each result of a batch asks.)
     """
+    key = (outcome, treatment.kind)
+    found = _BUCKETS.get(key)
+    if found is None:
+        found = _BUCKETS[key] = _bucket(outcome, treatment.kind)
+    return found
+
+
+def _bucket(outcome: Outcome, kind: TreatmentKind) -> Bucket:
     # outcomes.py builds its table from this module's Treatment, hence the late import.
     from dialerd.domain.outcomes import Bucket, Group, info
 
@@ -76,4 +87,4 @@ def bucket_of(outcome: Outcome, treatment: Treatment) -> Bucket:
         TreatmentKind.complete: Bucket.terminal_contact,
         TreatmentKind.close: Bucket.terminal_contact,
         TreatmentKind.pause: Bucket.terminal_contact,
-    }[treatment.kind]
+    }[kind]

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, Row, Select, select
 
 from dialerd.db import tables
+from dialerd.db.bulk import PerDialect, in_values, values_param
 from dialerd.domain.classify import RETRY_SOON, classify, no_callee_reached
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import DialPolicy, decide
@@ -31,12 +32,19 @@ _at = tables.attempts
 _rd = tables.rounds
 _dnc = tables.dnc_entries
 
-# the attempts a batch of results may close (built once: an expanding IN)
-_OPEN = select(_at).where(
-    _at.c.key.in_(bindparam("keys", expanding=True)),
-    (_at.c.status != AttemptStatus.done) | (_at.c.outcome == Outcome.interrupted.value),
+# the attempts a batch of results may close (built once per dialect: the keys are
+# one parameter); PostgreSQL locks them
+_OPEN = PerDialect(
+    lambda d: _open(select(_at).where(in_values(_at.c.key, "keys", d)), locked=d == "postgresql")
 )
-_OPEN_LOCKED = _OPEN.with_for_update()
+
+
+def _open(stmt: Select[Any], *, locked: bool) -> Select[Any]:
+    stmt = stmt.where(
+        (_at.c.status != AttemptStatus.done) | (_at.c.outcome == Outcome.interrupted.value)
+    )
+    return stmt.with_for_update() if locked else stmt
+
 
 RuntimeFor = Callable[[int], CampaignRuntime | None]
 __all__ = ["Pending", "Recorded", "record_outcome", "record_outcomes", "record_results"]
@@ -52,8 +60,9 @@ def record_results(
     """
     if not results:
         return []
-    q = _OPEN_LOCKED if conn.dialect.name == "postgresql" else _OPEN
-    open_attempts = {a.key: a for a in conn.execute(q, {"keys": [r.key for r in results]})}
+    dialect = conn.dialect.name
+    keys = values_param(dialect, [r.key for r in results])
+    open_attempts = {a.key: a for a in conn.execute(_OPEN(dialect), {"keys": keys})}
     pending = []
     late: list[tuple[Pending, CampaignRuntime]] = []
     for result in results:
