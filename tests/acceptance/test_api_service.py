@@ -116,6 +116,8 @@ def test_summaries_scopes_control_and_contacts_against_the_daemon(api_site: Site
         # paused: appended contacts wait; resumed: they are dialled
         paused = http.post("/v1/campaigns/alpha/pause", headers=bearer(ops))
         assert paused.json()["state"] == "paused"
+        # a tick that read "active" before the pause could claim what is appended now
+        site.beats_after("api-1", 2)
         added = http.post(
             "/v1/campaigns/alpha/contacts",
             json={"contacts": [{"external_id": "late-1", "phone1": "+8613900020001"},
