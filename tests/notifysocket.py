@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from pathlib import Path
 
 
@@ -45,6 +46,15 @@ class NotifyListener:
                 if left <= 0:
                     raise AssertionError(f"no {message!r} within {timeout}s: {self.messages}")
                 self._cond.wait(left)
+
+    def sync(self, timeout: float = 60.0) -> None:
+        """Wait until every datagram sent before this call has been read: they queue in
+        order, so a marker sent now is read after them (e.g. all a daemon sent before it
+        exited, which ``proc.wait()`` does not wait for)."""
+        marker = f"X-DIALERD-TEST-SYNC={uuid.uuid4().hex}"
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
+            sender.sendto(marker.encode(), str(self.path))
+        self.wait_for(marker, timeout=timeout)
 
     def close(self) -> None:
         self._stop.set()

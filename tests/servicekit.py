@@ -111,8 +111,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def json_events(log: Path) -> list[dict[str, Any]]:
-    """The JSON lines of a daemon's log, in order."""
-    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    """The JSON lines of a daemon's log, in order: whole lines only (the daemon may be
+    writing the last one as it is read)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    lines = text.split("\n")[:-1]  # what follows the last newline is not a whole line yet
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 

@@ -54,9 +54,9 @@ def numbers(n: int, tenths_answered: int = 3) -> list[str]:
     return out
 
 
-def write_campaign(site: Site, name: str, mode: str, rows: list[str]) -> None:
+def write_campaign(site: Site, name: str, mode: str, rows: list[str]) -> Path:
     """One round of ``rows``, 5 s of ring, paced by ``mode`` for the team's queue."""
-    site.write_campaign(
+    return site.write_campaign(
         name,
         [f"{name}-{i},{number}\n" for i, number in enumerate(rows)],
         concurrent=50,
@@ -162,13 +162,25 @@ class Run:
 
 
 def run_campaign(site: Site, mode: str, rows: list[str], daemons: int = 1) -> Run:
-    write_campaign(site, "team", mode, rows)
+    path = write_campaign(site, "team", mode, rows)
+    if daemons > 1:
+        # paused until every daemon runs: a slow start must not let the first one dial the
+        # whole list before the others are up
+        for verb in (("campaign", "load", str(path)), ("campaign", "pause", "team")):
+            done = site.cli(*verb)
+            assert done.returncode == 0, done.stdout + done.stderr
     started = time.monotonic()
     running = []
     for n in range(1, daemons + 1):  # one after the other: the first imports the list
         instance = f"agents-{n}"
         running.append(site.start(instance))
         wait_alive(site, f"{instance} started", partial(_started, running[-1]))
+    if daemons > 1:
+        for daemon in running:
+            site.beats_after(daemon.instance, 1)
+        resumed = site.cli("campaign", "resume", "team")
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        started = time.monotonic()
     wait_alive(
         site,
         f"{len(rows)} dials recorded",

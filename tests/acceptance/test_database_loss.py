@@ -18,6 +18,7 @@ def test_deleting_the_sqlite_file_stops_the_daemon(site: Site) -> None:  # noqa:
     site.notify.wait_for("WATCHDOG=1", after=ready)
     (site.root / "dialerd.db").unlink()
     assert proc.wait(timeout=60) == 70
+    site.notify.sync()  # what it sent before it exited is read, not just sent
     messages = site.notify.messages
     failed = next(i for i, m in enumerate(messages) if m.startswith("STATUS=failed: "))
     # gone, or (when a connection reopened the path first) replaced by a new empty file

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dialerd.app import assemble
 from dialerd.campaignfile.loader import load_file
+from dialerd.db import tables
 from dialerd.db.engine import make_engine
 from dialerd.db.migrate import upgrade
 from dialerd.domain.pacing.floor import AgentState
@@ -82,6 +84,11 @@ def _dials_in_flight(parts: Parts) -> int:
         return sum(limits.in_flight_by_campaign(conn).values())
 
 
+def _dials_made(parts: Parts) -> int:
+    with parts.database.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(tables.attempts)).scalar_one())
+
+
 def _count(parts: Parts, state: AgentState) -> int:
     floor = parts.telephony.floor(QUEUE)
     return floor.count(state) if floor is not None else -1
@@ -95,6 +102,9 @@ def test_every_agent_paused_stops_dialling_at_the_next_tick_and_unpausing_resume
     _until(lambda: len(sim.originates) >= 20, dispatcher.tick)  # the team at work
     sim.pause_agents(QUEUE, range(1, TEAM + 1), paused=True, reason="meeting")
     _until(lambda: _count(parts, AgentState.PAUSED) == TEAM)  # the daemon saw the pauses
+    # the adapter's writer thread sends what a tick originated: every dial made so far on
+    # the wire to the PBX before it is counted
+    _until(lambda: len(sim.originates) == _dials_made(parts))
     dialled = len(sim.originates)
     report = dispatcher.tick()
     assert report.claimed == 0 and len(sim.originates) == dialled  # not one new dial

@@ -34,7 +34,7 @@ def test_calls_that_end_while_the_daemon_is_dead_are_recorded_from_master_csv(
     toml.write_text(re.sub(r"^answered = .*$", HOLD, toml.read_text(), flags=re.M))
     site.extra_env["DIALERD_PBX__CDR_CSV"] = str(site.pbx.cdr)
     first = site.start()
-    wait_for(lambda: _channels(site) == 2 * len(numbers), "every call up", 60)
+    wait_for(lambda: _channels(site) == 2 * len(numbers), "every call up", 120)
     assert site.stop(first, signal.SIGKILL) == -signal.SIGKILL
     wait_for(lambda: _channels(site) == 0, "every call ended with no daemon", 60)
     assert site.done() == []  # nothing was recorded before the kill

@@ -81,7 +81,7 @@ def test_the_docs_recipe_records_amd_and_the_disposition_live_and_in_the_cdr(
         records.refresh()
         return len(records.signals(keys.values())) == len(keys)
 
-    wait_for(recorded, "the calls' records", 30)
+    wait_for(recorded, "the calls' records", 120)
     found = records.signals(keys.values())
     assert {d: found[k].amd_status for d, k in keys.items()} == {
         "0": "HUMAN",
