@@ -3,10 +3,13 @@
 Working a warning out validates the stored campaign file and builds the holiday
 country's tables (the ``holidays`` package imports its ~250 country modules to load
 one): most of a ``status`` run. Its answer depends only on the stored file, the
-day, the installed ``holidays`` data and dialerd's campaign-file code, so it is
-kept in ``$XDG_CACHE_HOME/dialerd/holiday-notices.json`` (``~/.cache`` without it)
-under a key naming all four; a key that no longer matches is worked out again. A
-cache that cannot be read or written is no error: the warning is worked out.
+years the day looks at (this year and the year ``HORIZON_DAYS`` ahead: see
+``domain.calendar.unannounced_years``), the installed ``holidays`` data and
+dialerd's campaign-file code, so it is kept in
+``$XDG_CACHE_HOME/dialerd/holiday-notices.json`` (``~/.cache`` without it) under a
+key naming all four, from one day to the next; a key that no longer matches is
+worked out again. A cache that cannot be read or written is no error: the warning
+is worked out.
 """
 
 from __future__ import annotations
@@ -15,13 +18,20 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
 
 import dialerd
 
 FILE_NAME = "holiday-notices.json"
+#: ``unannounced_years``' default horizon (tests/unit/test_notices.py keeps them equal)
+HORIZON_DAYS = 366
+
+
+def period(now: datetime) -> str:
+    """What of the day a warning depends on: this year and the year ``HORIZON_DAYS`` on."""
+    return f"{now.year}-{(now.date() + timedelta(days=HORIZON_DAYS)).year}"
 
 
 def cache_file() -> Path:
@@ -66,18 +76,18 @@ class NoticeCache:
     def notice(self, config: dict[str, object]) -> str:
         """The warning for one stored campaign file, today (see ``overview.holiday_notice``)."""
         text = json.dumps(config, sort_keys=True, ensure_ascii=False, default=str)
-        key = f"{hashlib.sha256(text.encode()).hexdigest()}:{self.now.date().isoformat()}"
+        key = f"{hashlib.sha256(text.encode()).hexdigest()}:{period(self.now)}"
         if key not in self.entries:
             self.entries[key] = self.work_out(config, now=self.now)
             self.added = True
         return self.entries[key]
 
     def save(self) -> None:
-        """Write the entries (today's only) when some were added; failures are ignored."""
+        """Write the entries (this period's only) when some were added; failures are ignored."""
         if not self.added:
             return
-        today = ":" + self.now.date().isoformat()
-        kept = {k: v for k, v in self.entries.items() if k.endswith(today)}
+        current = ":" + period(self.now)
+        kept = {k: v for k, v in self.entries.items() if k.endswith(current)}
         doc = json.dumps({"stamp": self.stamp, "entries": kept}, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
