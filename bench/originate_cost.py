@@ -19,31 +19,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import select
-import socket
 import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.asterisk_throughput import (
-    CHANNELS_PER_DIAL,
-    _action,
+    DIALERD_CLASSES,
+    Headers,
     _asterisk_pid,
     _attempt,
     _cpu_s,
     _full_headers,
     _load,
-    _number,
     _pin,
     _script,
+    pipelined,
 )
-from tests.realpbx.pbx import AMI_SECRET, AMI_USER, RealPbx, wait_for
-
-Headers = Callable[[int, int], list[tuple[str, str]]]
-DIALERD_CLASSES = "system,call,user,dialplan,agent"
+from tests.realpbx.pbx import RealPbx, wait_for
 
 
 def _account(round_no: int, i: int) -> list[tuple[str, str]]:
@@ -71,57 +64,13 @@ VARIANTS = {
 
 
 def run(pbx: RealPbx, calls: int, round_no: int, variant: Variant) -> tuple[float, float]:
-    """(dials per second, bytes Asterisk sent per dial) for one pipelined run."""
-    sock = socket.create_connection(("127.0.0.1", pbx.ami_port))
-    buf = b""
+    """(dials per second, bytes Asterisk sent a dial) for one pipelined run."""
+    extra = variant.extra
 
-    def read_until(marker: bytes) -> None:
-        nonlocal buf
-        while marker not in buf:
-            buf += sock.recv(65536)
+    def headers(r: int, i: int) -> list[tuple[str, str]]:
+        return [_attempt(i), *(extra(r, i) if extra else [])]
 
-    read_until(b"\r\n")
-    login = [("Action", "Login"), ("Username", AMI_USER), ("Secret", AMI_SECRET)]
-    sock.sendall(_action([*login, ("Events", variant.classes), ("ActionID", "login")]))
-    read_until(b"Message: Authentication accepted")
-    buf, received = b"", 0
-    started = time.perf_counter()
-    sock.sendall(
-        b"".join(
-            _action(
-                [
-                    ("Action", "Originate"),
-                    ("ActionID", f"c{round_no}-{i}"),
-                    ("Channel", f"Local/{_number(round_no, i)}@callee-sim"),
-                    ("Context", "dialerd-answered"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("Timeout", "30000"),
-                    ("CallerID", "4006589888"),
-                    _attempt(i),
-                    *(variant.extra(round_no, i) if variant.extra else []),
-                    ("Async", "true"),
-                ]
-            )
-            for i in range(calls)
-        )
-    )
-    responses = hangups = 0
-    while responses < calls or hangups < CHANNELS_PER_DIAL * calls:
-        if not select.select([sock], [], [], 60)[0]:
-            raise RuntimeError("Asterisk went quiet for 60 s")
-        data = sock.recv(65536)
-        if not data:
-            raise RuntimeError("Asterisk closed the AMI connection")
-        received += len(data)
-        buf += data
-        head, _, buf = buf.rpartition(b"\r\n\r\n")
-        buf = buf if head else head + buf
-        responses += head.count(b"Event: OriginateResponse")
-        hangups += head.count(b"Event: Hangup\r\n")
-    elapsed = time.perf_counter() - started
-    sock.close()
-    return calls / elapsed, received / calls
+    return pipelined(pbx, calls, round_no, variant.classes, headers)
 
 
 def main() -> int:
