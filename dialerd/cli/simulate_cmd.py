@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Engine, case, event, func, select
+from sqlalchemy import Engine, case, event, func, make_url, select
 
 from dialerd.cli.context import CliContext, pass_cli
 from dialerd.db.engine import is_sqlite, make_engine
@@ -65,8 +65,13 @@ def simulate(
     from dialerd.app import assemble
     from dialerd.campaignfile.loader import check_file
     from dialerd.domain.clock import VirtualClock
+    from dialerd.engine.simulation import (
+        drop_report_indexes,
+        restore_indexes,
+        simulation_settings,
+        start_of,
+    )
     from dialerd.engine.simulation import simulate as run_simulation
-    from dialerd.engine.simulation import simulation_settings, start_of
     from dialerd.pbx.virtual import VirtualPbx
     from dialerd.reporting.queries import load_report
     from dialerd.reporting.render_table import render
@@ -81,6 +86,7 @@ def simulate(
     if database_url is None:
         folder = Path(tempfile.mkdtemp(prefix="dialerd-simulate-"))
         database_url = f"sqlite:///{folder / 'simulation.db'}"
+    created = _new_sqlite_file(database_url)
     # LIFO: the loop runs on one thread, so it keeps reusing the connection it just wrote
     # with, whose page cache is current; the importer opens a second one, and taking turns
     # (the FIFO default) would make each transaction reread its pages.
@@ -88,6 +94,9 @@ def simulate(
     if is_sqlite(engine):  # a preview's history needs no durability: no fsync
         event.listen(engine, "connect", _no_sync)
     upgrade(engine)
+    # a history of its own is throwaway until the report: the reporting indexes are
+    # built once at the end rather than kept up to date on every result
+    dropped = drop_report_indexes(engine) if created else []
     day = start_day.date() if start_day else None
     clock = VirtualClock(start_of(loaded, day, now=datetime.now(UTC)))
     end = loaded.model.end
@@ -106,7 +115,10 @@ def simulate(
         monotonic=lambda: clock.now().timestamp(),
     )
     wall, cpu = time.perf_counter(), time.process_time()
-    sim = run_simulation(parts, loaded, clock=clock, pbx=pbx)
+    try:
+        sim = run_simulation(parts, loaded, clock=clock, pbx=pbx)
+    finally:
+        restore_indexes(engine, dropped)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     tz = ZoneInfo(loaded.model.timezone)
     click.echo(
@@ -131,6 +143,15 @@ def simulate(
         f"\nsimulated in {wall:.1f} s ({cpu:.1f} s CPU, {sim.ticks} ticks); "
         f"history written to {redact_text(database_url)}"
     )
+
+
+def _new_sqlite_file(url: str) -> bool:
+    """Whether ``url`` is a SQLite file that does not exist yet (the simulation creates it)."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return False
+    return not Path(path).exists()
 
 
 def _no_sync(dbapi_conn: Any, _record: Any) -> None:

@@ -47,6 +47,7 @@ _stdlog = logging.getLogger("dialerd.dispatcher")
 _at = tables.attempts
 PRIORITY_REFRESH_S = 60.0
 MAX_PACE_S = 1.0  # a tick never claims for more than one second of any rate
+_STATES = select(Campaign.id, Campaign.state)  # built once: a tick's first read
 
 __all__ = ["MAX_PACE_S", "PRIORITY_REFRESH_S", "Dispatcher", "TickReport", "paced"]
 
@@ -127,7 +128,7 @@ class Dispatcher:
         runtimes = self.campaigns()
         elapsed = self._elapsed()
         with self._reader.connect() as conn:
-            states = dict(conn.execute(select(Campaign.id, Campaign.state)).all())
+            states = dict(conn.execute(_STATES).all())
             if self._pace is not None:
                 overrides = self._pace(conn)
                 runtimes = {cid: rt.paced(overrides.get(cid)) for cid, rt in runtimes.items()}

@@ -64,7 +64,9 @@ class Pacing:
         end = signals.answered_at if human else signals.ended_at
         ring = (end - rec.dialed_at).total_seconds() if end and rec.dialed_at else 0.0
         with self._lock:
-            stats = self._stats.setdefault(rec.campaign, CallStats())
+            stats = self._stats.get(rec.campaign)
+            if stats is None:  # not `setdefault`: it would build a CallStats every result
+                stats = self._stats[rec.campaign] = CallStats()
             stats.dial_ended(now, max(ring, 0.0), human=human)
             if not human:
                 return

@@ -40,6 +40,10 @@ _NEXT_AT_LEVEL = (
 )
 STEP = timedelta(seconds=10)
 INSTANCE = "simulate"
+# reporting indexes whose conditions read the outcome a result writes (migration 0002):
+# keeping them is most of the cost of closing an attempt row; only the report reads them
+REPORT_INDEXES = ("ix_attempts_counted", "ix_attempts_reached", "ix_attempts_success")
+_INDEX_SQL = text("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN :names")
 
 
 @dataclass
@@ -93,6 +97,29 @@ def _own_time_zones(engine: Engine, campaign_id: int, timezone: str) -> bool:
             .limit(1)
         ).first()
     return other is not None
+
+
+def drop_report_indexes(engine: Engine) -> list[str]:
+    """Drop :data:`REPORT_INDEXES` from a SQLite history; their definitions, as stored.
+
+    For a history the simulation created itself: :func:`restore_indexes` must put them
+    back (from these definitions) before anything reports on it.
+    """
+    with engine.begin() as conn:
+        found = conn.execute(
+            _INDEX_SQL.bindparams(bindparam("names", expanding=True)),
+            {"names": list(REPORT_INDEXES)},
+        ).all()
+        for name, _ in found:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [str(sql) for _, sql in found]
+
+
+def restore_indexes(engine: Engine, definitions: list[str]) -> None:
+    """Create again the indexes :func:`drop_report_indexes` dropped."""
+    with engine.begin() as conn:
+        for sql in definitions:
+            conn.exec_driver_sql(sql)
 
 
 def simulation_settings(base: Settings, loaded: LoadedCampaign) -> Settings:

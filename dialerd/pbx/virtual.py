@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from dialerd.domain import wire
 from dialerd.domain.agents import QueueCall, QueueCounts
@@ -145,14 +146,17 @@ class VirtualPbx:
         )
         answered_at = ended_at = now + timedelta(seconds=ring)
         signals = script.signals
+        # one copy of the script's signals a dial (each `replace` looks the fields up anew)
+        changes: dict[str, Any] = {"raw": {"behaviour": behaviour}}
         if script.talk_s is not None and script.ring_s < request.ring_timeout_s:
             ended_at = answered_at + timedelta(seconds=script.talk_s)
-            signals = replace(signals, answered_at=answered_at)
+            changes["answered_at"] = answered_at
         elif script.talk_s is not None:  # rang out before the callee would have answered
             signals = SCRIPTS["no_answer"].signals
         if signals.disposition == "callback_requested":
-            signals = replace(signals, callback_at=now + CALLBACK_AFTER)
-        signals = replace(signals, ended_at=ended_at, raw={"behaviour": behaviour})
+            changes["callback_at"] = now + CALLBACK_AFTER
+        changes["ended_at"] = ended_at
+        signals = replace(signals, **changes)
         result = DialResult(key=request.key, attempt_id=request.attempt_id, signals=signals)
         heapq.heappush(self._pending, (ended_at, next(self._order), result))
 

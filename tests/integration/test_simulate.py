@@ -15,8 +15,14 @@ from sqlalchemy import select
 from dialerd.campaignfile.loader import load_file
 from dialerd.cli import cli
 from dialerd.db.engine import make_engine
+from dialerd.db.migrate import upgrade
 from dialerd.db.models import Attempt, Contact
-from dialerd.engine.simulation import start_of
+from dialerd.engine.simulation import (
+    REPORT_INDEXES,
+    drop_report_indexes,
+    restore_indexes,
+    start_of,
+)
 
 CAMPAIGNS = Path(__file__).resolve().parents[2] / "campaigns"
 START = "2026-11-23"  # a Monday
@@ -98,3 +104,34 @@ def test_a_preview_starts_now_unless_a_day_is_given() -> None:
     assert start_of(loaded, None, now=now) == datetime(2026, 12, 1, 3, 4, tzinfo=UTC)
     local_midnight = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 00:00 in Asia/Shanghai
     assert start_of(loaded, date(2026, 12, 1), now=now) == local_midnight
+
+
+def _indexes(url: str) -> list[tuple[str, str]]:
+    with make_engine(url).connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).all()
+    return sorted((str(name), str(sql)) for name, sql in rows)
+
+
+def test_report_indexes_dropped_for_the_loop_come_back_as_they_were(tmp_path: Path) -> None:
+    migrated = f"sqlite:///{tmp_path / 'migrated.db'}"
+    engine = make_engine(migrated)
+    upgrade(engine)
+    expected = _indexes(migrated)
+    assert {n for n, _ in expected} >= set(REPORT_INDEXES)
+    definitions = drop_report_indexes(engine)
+    assert len(definitions) == len(REPORT_INDEXES)
+    assert not {n for n, _ in _indexes(migrated)} & set(REPORT_INDEXES)
+    restore_indexes(engine, definitions)
+    assert _indexes(migrated) == expected
+    # a history the simulation creates gets them back before its report; an existing
+    # database keeps them throughout, and both print the same plan
+    fresh, url = _simulate(tmp_path, "spot-check")
+    assert _indexes(url) == expected
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    upgrade(make_engine(f"sqlite:///{kept / 'sim.db'}"))
+    existing, _ = _simulate(kept, "spot-check")
+    strip = re.compile(r"(generated .*|simulated in .*)")
+    assert strip.sub("", existing) == strip.sub("", fresh)
