@@ -15,6 +15,8 @@ from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from dialerd.db.lite.convert import utc_text
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp.
@@ -49,15 +51,8 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
 
-        def to_text(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError(f"naive datetime {value!r} given to a UTC column")
-            # SQLite's DATETIME storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-        return to_text
+        # SQLite's DATETIME storage format: "YYYY-MM-DD HH:MM:SS.ffffff"
+        return utc_text
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
