@@ -12,10 +12,12 @@ header; ``vars`` the four other variables it sent before the key moved to Accoun
 ``headers`` both (that earlier contract); ``contract`` what it sends now for a
 campaign that does not record (Account and ``DIALERD_TOKEN``), ``recording`` for
 one that does (and ``DIALERD_RECORD=1``, ``DIALERD_RECORDING``); ``full`` the
-earlier headers and the classes. The variants run in turn, the order
-rotating each round, on one Asterisk (CPU 0; this process on the others, so its
-own parsing costs Asterisk nothing); Asterisk's CPU seconds over each run, per
-dial, are what to compare: rates move with the machine's other load far more.
+earlier headers and the classes, ``fullcontract`` the contract and the classes (the
+bytes a dial then count the ``VarSet`` events written to dialerd's session). The
+variants run in turn, the order rotating each round, on one Asterisk (CPU 0; this
+process on the others, so its own parsing costs Asterisk nothing); Asterisk's CPU
+seconds over each run, per dial, are what to compare: rates move with the machine's
+other load far more.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ VARIANTS = {
     "full": Variant(classes=DIALERD_CLASSES, extra=lambda r, i: _account(r, i) + _variables(r, i)),
     "contract": Variant(extra=_contract),
     "recording": Variant(extra=_recording),
+    "fullcontract": Variant(classes=DIALERD_CLASSES, extra=_contract),
 }
 
 
