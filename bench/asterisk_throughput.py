@@ -28,7 +28,7 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   the moment every attempt's result is committed (polled every 20 ms).
 
 Two more clients run only when named in ``--clients``: ``plainfull``, the plain
-client sending dialerd's whole Originate (Account, its five variables) with its
+client sending dialerd's whole Originate (Account, its two variables) with its
 event classes, to tell what those cost Asterisk; ``baseline``, `dialerd run` of
 another source tree (``--baseline DIR``, e.g. ``git archive`` of an older commit),
 to compare two versions in the same rounds.
@@ -87,8 +87,9 @@ def _number(round_no: int, i: int) -> str:
 def plain(pbx: RealPbx, calls: int, round_no: int, full: bool = False) -> float:
     """Originates per second completed by a plain pipelined socket client.
 
-    ``full``: with every header `dialerd run` sends (Account, its five variables) and
-    its event classes, to tell what the Originate itself costs Asterisk.
+    ``full``: with every header `dialerd run` sends for a campaign that does not record
+    (Account, its two variables) and its event classes, to tell what the Originate
+    itself costs Asterisk.
     """
     if full:
         return pipelined(pbx, calls, round_no, DIALERD_CLASSES, _full_headers)[0]
@@ -169,9 +170,6 @@ def _full_headers(round_no: int, i: int) -> list[tuple[str, str]]:
         ("Account", key),
         ("Variable", f"DIALERD_TOKEN={i:032x}"),
         _attempt(i),
-        ("Variable", f"DIALERD_KEY={key}"),
-        ("Variable", "DIALERD_RECORD=0"),
-        ("Variable", f"DIALERD_RECORDING={key}"),
     ]
 
 

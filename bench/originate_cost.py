@@ -2,17 +2,22 @@
 plain client of ``bench.asterisk_throughput``, with Asterisk pinned to one core.
 
     .venv/bin/python -m bench.originate_cost --calls 2000 --rounds 5 \
-        --variants plain,account,vars,headers --run-asterisk /path/to/run-asterisk
+        --variants plain,account,vars,headers,contract --run-asterisk /path/to/run-asterisk
 
 Each variant is the plain pipelined client (one socket, every Originate sent at
 once, done when every OriginateResponse and Hangup is read) with something of
 dialerd's added: ``classes`` its Login event classes; ``account`` its Account
-header; ``vars`` its four other variables (``DIALERD_TOKEN``, ``DIALERD_KEY``,
-``DIALERD_RECORD``, ``DIALERD_RECORDING``); ``headers`` both; ``full`` headers and
-classes (the throughput bench's ``plainfull``). The variants run in turn, the order
-rotating each round, on one Asterisk (CPU 0; this process on the others, so its
-own parsing costs Asterisk nothing); Asterisk's CPU seconds over each run, per
-dial, are what to compare: rates move with the machine's other load far more.
+header; ``vars`` the four other variables it sent before the key moved to Account
+(``DIALERD_TOKEN``, ``DIALERD_KEY``, ``DIALERD_RECORD=0``, ``DIALERD_RECORDING``);
+``headers`` both (that earlier contract); ``contract`` what it sends now for a
+campaign that does not record (Account and ``DIALERD_TOKEN``), ``recording`` for
+one that does (and ``DIALERD_RECORD=1``, ``DIALERD_RECORDING``); ``full`` the
+earlier headers and the classes, ``fullcontract`` the contract and the classes (the
+bytes a dial then count the ``VarSet`` events written to dialerd's session). The
+variants run in turn, the order rotating each round, on one Asterisk (CPU 0; this
+process on the others, so its own parsing costs Asterisk nothing); Asterisk's CPU
+seconds over each run, per dial, are what to compare: rates move with the machine's
+other load far more.
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ from bench.asterisk_throughput import (
     _asterisk_pid,
     _attempt,
     _cpu_s,
-    _full_headers,
     _load,
     _pin,
     _script,
@@ -39,12 +43,39 @@ from bench.asterisk_throughput import (
 from tests.realpbx.pbx import RealPbx, wait_for
 
 
+def _key(round_no: int, i: int) -> str:
+    return f"9-{round_no}-{i}-1-001"
+
+
 def _account(round_no: int, i: int) -> list[tuple[str, str]]:
-    return [_full_headers(round_no, i)[0]]
+    return [("Account", _key(round_no, i))]
+
+
+def _token(i: int) -> tuple[str, str]:
+    return ("Variable", f"DIALERD_TOKEN={i:032x}")
 
 
 def _variables(round_no: int, i: int) -> list[tuple[str, str]]:
-    return [h for h in _full_headers(round_no, i)[1:] if h != _attempt(i)]
+    """The variables besides DIALERD_ATTEMPT of the earlier contract (a campaign not recording)."""
+    key = _key(round_no, i)
+    return [
+        _token(i),
+        ("Variable", f"DIALERD_KEY={key}"),
+        ("Variable", "DIALERD_RECORD=0"),
+        ("Variable", f"DIALERD_RECORDING={key}"),
+    ]
+
+
+def _contract(round_no: int, i: int) -> list[tuple[str, str]]:
+    """What dialerd sends besides DIALERD_ATTEMPT now, for a campaign not recording."""
+    return [*_account(round_no, i), _token(i)]
+
+
+def _recording(round_no: int, i: int) -> list[tuple[str, str]]:
+    """... and for a campaign that records."""
+    key = _key(round_no, i)
+    record = [("Variable", "DIALERD_RECORD=1"), ("Variable", f"DIALERD_RECORDING={key}")]
+    return _contract(round_no, i) + record
 
 
 @dataclass(frozen=True)
@@ -60,6 +91,9 @@ VARIANTS = {
     "vars": Variant(extra=_variables),
     "headers": Variant(extra=lambda r, i: _account(r, i) + _variables(r, i)),
     "full": Variant(classes=DIALERD_CLASSES, extra=lambda r, i: _account(r, i) + _variables(r, i)),
+    "contract": Variant(extra=_contract),
+    "recording": Variant(extra=_recording),
+    "fullcontract": Variant(classes=DIALERD_CLASSES, extra=_contract),
 }
 
 
@@ -77,7 +111,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--variants", default="plain,account,vars,headers")
+    parser.add_argument("--variants", default="plain,account,headers,contract")
     parser.add_argument("--run-asterisk", default=None)
     args = parser.parse_args()
     names = args.variants.split(",")

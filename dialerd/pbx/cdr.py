@@ -4,9 +4,9 @@
 whether dialerd is connected or not. The default column order (``cdr_csv.c``,
 ``loguniqueid``/``loguserfield`` on) is :data:`MASTER_COLUMNS`; a ``cdr_custom``
 template may add ``hangupcause`` (docs/asterisk.md). A row belongs to a dial when
-its ``accountcode`` (the Originate's ``Account``), its ``uniqueid`` (the
-Originate's ChannelId, ``key`` or ``key-2``), its ``linkedid`` or a word of
-its ``userfield`` names the dial's key.
+its ``accountcode`` (the Originate's ``Account``: both Local halves carry it), its
+``uniqueid`` (``key`` or ``key-2``: the ChannelIds earlier versions assigned), its
+``linkedid`` or a word of its ``userfield`` names the dial's key.
 
 The ``userfield`` is words separated by spaces: ``amd=<AMDSTATUS>`` and
 ``amdcause=<AMDCAUSE>`` are the AMD verdict the recipe's hangup handler writes
@@ -96,6 +96,7 @@ class CdrRow:
 
     uniqueid: str
     disposition: str
+    channel: str = ""
     start: datetime | None = None
     answer: datetime | None = None
     end: datetime | None = None
@@ -109,14 +110,15 @@ class CdrRow:
 
     @property
     def callee(self) -> bool:
-        """The called half (``;2``, Uniqueid ``key-2``) rather than the originated channel."""
-        return self.uniqueid.endswith(_CALLEE_SUFFIX)
+        """The called half (``;2``; Uniqueid ``key-2`` in earlier versions' records)
+        rather than the originated channel."""
+        return self.channel.endswith(";2") or self.uniqueid.endswith(_CALLEE_SUFFIX)
 
     def keys(self) -> set[str]:
         """Every dial key this row may belong to."""
         found = {self.accountcode, self.linkedid, *userfield_tags(self.userfield)[1]}
         uid = self.uniqueid
-        found.add(uid[: -len(_CALLEE_SUFFIX)] if self.callee else uid)
+        found.add(uid.removesuffix(_CALLEE_SUFFIX))
         found.discard("")
         return found
 
@@ -163,6 +165,7 @@ def parse_row(values: Sequence[str], columns: Sequence[str] = MASTER_COLUMNS) ->
     return CdrRow(
         uniqueid=row.get("uniqueid", ""),
         disposition=row.get("disposition", "").strip().upper(),
+        channel=row.get("channel", "").strip(),
         start=start,
         answer=answer,
         end=end,

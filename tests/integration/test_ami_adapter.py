@@ -122,13 +122,22 @@ def test_every_recorded_outcome_comes_back_as_its_signals(rig: Rig) -> None:
     assert sent["ActionID"] == "7-0-0-1-1"
     assert "ChannelId" not in sent and "OtherChannelId" not in sent  # Asterisk's O(n) check
     assert sent["Async"] == "true" and sent["Timeout"] == "5000"
+    assert sent["Account"] == "7-0-0-1-1"  # the key, on every channel and call record
     assert b"Variable: DIALERD_ATTEMPT=100\r\n" in rig.server.received
-    assert b"Variable: DIALERD_KEY=7-0-0-1-1\r\n" in rig.server.received
-    assert b"Variable: DIALERD_RECORD=0\r\n" in rig.server.received
-    assert b"Variable: DIALERD_RECORDING=site-a-7-0-0-1-1\r\n" in rig.server.received
-    assert b"Variable: DIALERD_KEY=forged" not in rig.server.received
+    assert b"Variable: LANG=zh\r\n" in rig.server.received
+    # no DIALERD_KEY (a campaign's neither), and the recording's only for a recording campaign
+    assert b"DIALERD_KEY" not in rig.server.received
+    assert b"DIALERD_RECORD" not in rig.server.received
     assert f"Events: {EVENT_CLASSES}\r\n".encode() in rig.server.received
     assert rig.adapter.in_flight() == 0
+
+
+def test_a_recording_campaign_sends_the_recording_variables(rig: Rig) -> None:
+    rig.start()
+    rig.adapter.originate(_replace(_request(1, "13800000001"), record=True))
+    assert rig.result().signals.dial_status == "BUSY"
+    assert b"Variable: DIALERD_RECORD=1\r\n" in rig.server.received
+    assert b"Variable: DIALERD_RECORDING=site-a-7-1-0-1-1\r\n" in rig.server.received
 
 
 def test_an_injected_number_never_reaches_the_socket(rig: Rig) -> None:
@@ -171,6 +180,7 @@ def test_killed_link_reconnects_keeps_survivors_and_expires_lost_dials(rig: Rig)
     _until(lambda: rig.server.logins > logins and rig.adapter.is_up())
     assert any("lost; reconnecting" in s for s in rig.statuses)
     assert rig.adapter.live_keys() == {survivor.key}
+    assert b"Action: Getvar" not in rig.server.received  # the key is each row's AccountCode
 
     gone = rig.result()  # at started + 0.5 s ring + 0.2 s grace
     assert (gone.key, gone.attempt_id, gone.signals.error) == (lost.key, 102, LOST)

@@ -304,6 +304,62 @@ def test_dropped_connection_keeps_the_call_and_loses_outage_events() -> None:
         sim.stop()
 
 
+def _with_account(msg: AmiMessage, account: str) -> list[tuple[str, str]]:
+    """A recorded event as Asterisk 22 sends it for an Originate with ``Account``: every
+    ``*AccountCode`` field carries it, but a Local half's Newchannel and the VarSets of
+    the Originate's variables, which come before its NewAccountCode (checked on 22.10.1;
+    the OutgoingSpoolFailed channel is made with it)."""
+    early = msg.name == "Newchannel" or (
+        msg.name == "VarSet" and msg.get("Variable") == "DIALERD_ATTEMPT"
+    )
+    keep = early and msg.get("Channel") != "OutgoingSpoolFailed"
+    return [(k, v if keep or not k.endswith("AccountCode") else account) for k, v in msg.headers]
+
+
+@pytest.mark.parametrize("name", ["answered-human", "busy", "congestion"])
+def test_the_originates_account_is_every_channels_account_code(
+    sim: AmiSimulator, name: str
+) -> None:
+    recorded = _recorded_call_events(name)
+    client = Client(_address(sim))
+    originate = _recorded_originate(name).replace(b"Async:", b"Account: K-1\r\nAsync:")
+    client.send_raw(originate)
+    ack = client.until(lambda m: m.get("ActionID") == f"{name}-orig-2")
+    start = client.messages.index(ack) + 1
+    client.until_count(start + len(recorded))
+    got = [AmiMessage.from_pairs(h) for h in _normalised(client.messages[start:])]
+    want = [AmiMessage.from_pairs(h) for h in _normalised(recorded)]
+    assert [m.headers for m in got] == [_with_account(m, "K-1") for m in want]
+    assert any(k.endswith("AccountCode") and v == "K-1" for m in got for k, v in m.headers)
+    client.close()
+
+
+def test_the_spool_failed_channel_is_made_with_the_account() -> None:
+    """Asterisk 22 makes the ``failed`` extension's channel with the Account already set."""
+    parts = [p.fmt for g in load_template("busy-failed-ext").groups for p in g.parts]
+    events = [e for fmt in parts for e in fmt.split("\r\n\r\n") if e]
+    spool = [e for e in events if "Channel: OutgoingSpoolFailed" in e]
+    assert len(spool) >= 3 and all("AccountCode: {account}" in e for e in spool)
+    local = [e for e in events if e.startswith("Event: Newchannel") and "{chan}-{seq}" in e]
+    assert len(local) == 2 and all("AccountCode: \r\n" in e for e in local)
+
+
+def test_core_show_channels_lists_each_channel_with_the_originates_account() -> None:
+    sim = AmiSimulator(secret=SECRET, time_scale=HELD)
+    address = sim.start_in_thread()
+    try:
+        client = Client(address)
+        _originate(client, "k8", "13800000008", Account="7-8-0-1-1")
+        _originate(client, "k9", "13800000008")  # no Account: no code, as Asterisk
+        client.send("CoreShowChannels", ("ActionID", "c-1"))
+        client.until(lambda m: m.name == "CoreShowChannelsComplete")
+        rows = [m for m in client.messages if m.name == "CoreShowChannel"]
+        codes = {m["Uniqueid"]: m["AccountCode"] for m in rows}
+        assert codes == {"k8": "7-8-0-1-1", "k8-2": "7-8-0-1-1", "k9": "", "k9-2": ""}
+    finally:
+        sim.stop()
+
+
 def test_getvar_reads_the_amd_verdict_on_the_answered_channel_once_given() -> None:
     """As Asterisk 22: Success with Variable and Value (empty when unset), or an Error."""
     sim = AmiSimulator(secret=SECRET, time_scale=HELD)

@@ -187,6 +187,10 @@ def test_every_queue_event_has_the_recorded_fields_in_the_recorded_order() -> No
     same_call = [m for m in sent if m.get("Uniqueid") == joined.get("Uniqueid")]
     assert {m.get("Event") for m in same_call} >= {"AgentConnect", "AgentComplete"}
     assert all((m.get("Channel") or "").endswith(";1") for m in same_call)
+    # the Originate's Account: the caller's AccountCode, and app_queue gives it the agent's leg
+    assert {m.get("AccountCode") for m in same_call} == {"1-1-0-1-1"}
+    agents = [m for m in same_call if (m.get("Event") or "").startswith("Agent")]
+    assert agents and {m.get("DestAccountCode") for m in agents} == {"1-1-0-1-1"}
 
 
 def test_a_caller_reaches_an_agent_who_then_wraps_up(desk: Desk) -> None:

@@ -7,8 +7,8 @@ ActionID and ``DIALERD_ATTEMPT`` become the ones sent; the channels keep their
 recorded Uniqueids (dialerd assigns no channel ids). With ``autoplay = False``
 events wait in ``backlog[key]`` until ``play()``. ``live`` holds the keys of the
 calls ``CoreShowChannels`` lists: the channels their played events opened and
-did not hang up (or one made-up channel, for a call with none), whose
-``DIALERD_KEY`` ``Getvar`` reads.
+did not hang up (or one made-up channel, for a call with none), each with the
+call's key as its ``AccountCode`` (the Originate's ``Account``), as Asterisk lists them.
 
 :class:`ReplayAmi` plays one whole recorded session back, byte for byte, to a
 client that sends the recorded actions.
@@ -181,11 +181,11 @@ class TranscriptAmi:
         elif name == "Originate":
             self._originate(conn, action, reply)
         elif name == "CoreShowChannels":
-            listed = [chan for key in sorted(self.live) for chan in self._channels(key)]
+            listed = [(key, chan) for key in sorted(self.live) for chan in self._channels(key)]
             rows = "".join(
-                f"Event: CoreShowChannel\r\n{reply}Channel: {name}\r\n"
+                f"Event: CoreShowChannel\r\n{reply}Channel: {name}\r\nAccountCode: {key}\r\n"
                 f"Uniqueid: {uid}\r\nLinkedid: {link}\r\n\r\n"
-                for name, uid, link in listed
+                for key, (name, uid, link) in listed
             )
             conn.sendall(
                 f"Response: Success\r\n{reply}EventList: start\r\n"
@@ -193,15 +193,11 @@ class TranscriptAmi:
                 f"Event: CoreShowChannelsComplete\r\n{reply}EventList: Complete\r\n"
                 f"ListItems: {len(listed)}\r\n\r\n".encode()
             )
-        elif name == "Getvar":
-            key = next(
-                (k for k in self.live for c in self._channels(k) if c[0] == action.get("Channel")),
-                None,
-            )
-            if key is not None and action.get("Variable") == "DIALERD_KEY":
+        elif name == "Getvar":  # a live channel's variable: none is set here ("")
+            if any(c[0] == action.get("Channel") for k in self.live for c in self._channels(k)):
                 conn.sendall(
-                    f"Response: Success\r\n{reply}Variable: DIALERD_KEY\r\n"
-                    f"Value: {key}\r\n\r\n".encode()
+                    f"Response: Success\r\n{reply}Variable: {action.get('Variable')}\r\n"
+                    "Value: \r\n\r\n".encode()
                 )
             else:
                 conn.sendall(f"Response: Error\r\n{reply}Message: No such channel\r\n\r\n".encode())

@@ -86,6 +86,30 @@ def test_a_row_belongs_to_every_key_it_names() -> None:
     assert rows[0].callee
 
 
+# A busy dial as Asterisk 22 writes it today: its own Uniqueids, the key as both
+# halves' accountcode, the called half's row first; with a cdr_custom hangupcause.
+BUSY_NOW = (
+    '"K-1","4000","13800000001","callee-sim-d1","""d"" <4000>",'
+    '"Local/13800000001@callee-sim-00000002;2","","Busy","","2026-12-07 10:33:39",,'
+    '"2026-12-07 10:33:39",0,0,"BUSY","DOCUMENTATION","1796639619.5","",17\n'
+    '"K-1","4000","13800000001","callee-sim","""d"" <4000>",'
+    '"Local/13800000001@callee-sim-00000002;1","","AppDial2","(Outgoing Line)",'
+    '"2026-12-07 10:33:39",,"2026-12-07 10:33:39",0,0,"BUSY","DOCUMENTATION",'
+    '"1796639619.4","",0\n'
+)
+
+
+def test_the_called_half_is_told_by_its_channel_name() -> None:
+    rows, problems = read_rows(BUSY_NOW, (*NEW_COLUMNS[:18], "hangupcause"))
+    assert problems == []
+    assert [r.callee for r in rows] == [True, False]
+    assert rows[0].keys() == {"K-1", "1796639619.5"}  # its Uniqueid as Asterisk wrote it
+    signals = signals_from_rows(rows)
+    assert (signals.hangup_cause, signals.callee_cause) == (0, 17)  # ;1's, then ;2's
+    assert signals.raw["uniqueid"] == "1796639619.4"
+    assert classify(signals).outcome is Outcome.busy
+
+
 def test_bad_rows_are_named_by_path_line_and_field() -> None:
     text = _row("k1", "BUSY") + _row("k2", "BUSY").replace("2026-12-06 23:36:50", "yesterday")
     rows, problems = read_rows(text, where="Master.csv")

@@ -117,9 +117,7 @@ class AmiTelephony(AgentQueues, DialRecovery):
 
     def originate(self, request: DialRequest) -> None:
         check_dial_request(request)
-        headers = originate_headers(request)
-        # the file name the dialplan records to: unique across databases sharing the PBX
-        headers.append(("Variable", f"DIALERD_RECORDING={self._recording_prefix}{request.key}"))
+        headers = originate_headers(request, self._recording_prefix)
         client = self._link.client
         if client is None or not self.is_up():
             raise TelephonyUnavailable(f"AMI link to {self.peer} is down")

@@ -34,9 +34,8 @@ STOPPED = "interrupted: the PBX stopped during the dial"
 
 
 def _live_calls(client: AmiClient) -> dict[str, list[AmiMessage]]:
-    """The live channels of each dial that has one (``CoreShowChannels``, then ``Getvar``s)."""
-    rows = client.collect("CoreShowChannels", [], "CoreShowChannelsComplete")
-    return calls_of_channels(rows, client.getvars)
+    """The live channels of each dial that has one (``CoreShowChannels``, by AccountCode)."""
+    return calls_of_channels(client.collect("CoreShowChannels", [], "CoreShowChannelsComplete"))
 
 
 @dataclass(slots=True)

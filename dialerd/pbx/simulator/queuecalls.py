@@ -133,8 +133,9 @@ class QueueDesk:
         agent_chan = f"{member.interface}-{self._agent_uid:08x};1"
         agent_uid = f"{linkedid.partition('.')[0]}.9{self._agent_uid}"
         cid = (call.values.get("cid_num", ""), call.values.get("cid_name", ""))
-        caller.dest = dest_block(agent_chan, True, agent_uid, linkedid, *cid)
-        down = dest_block(agent_chan, False, agent_uid, linkedid, *cid)
+        account = call.values.get("account", "")  # the agent's leg inherits the caller's
+        caller.dest = dest_block(agent_chan, True, agent_uid, linkedid, *cid, account=account)
+        down = dest_block(agent_chan, False, agent_uid, linkedid, *cid, account=account)
         self._send(
             agent_event(
                 "AgentCalled", caller.snapshot, down, queue.name, member.interface, member.name

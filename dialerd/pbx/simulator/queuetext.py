@@ -44,15 +44,24 @@ def caller_event(name: str, snapshot: str, *pairs: tuple[str, object]) -> str:
 
 
 def dest_block(
-    channel: str, up: bool, uniqueid: str, linkedid: str, cid_num: str, cid_name: str
+    channel: str,
+    up: bool,
+    uniqueid: str,
+    linkedid: str,
+    cid_num: str,
+    cid_name: str,
+    account: str = "",
 ) -> str:
-    """The agent's leg (``Local/agentN@agent-sim-XXXXXXXX;1``), Down while it rings."""
+    """The agent's leg (``Local/agentN@agent-sim-XXXXXXXX;1``), Down while it rings.
+
+    ``account``: the caller's AccountCode, which app_queue gives the agent's leg.
+    """
     state, desc = ("6", "Up") if up else ("0", "Down")
     return (
         f"DestChannel: {channel}\r\nDestChannelState: {state}\r\n"
         f"DestChannelStateDesc: {desc}\r\nDestCallerIDNum: {cid_num}\r\n"
         f"DestCallerIDName: {cid_name}\r\nDestConnectedLineNum: {cid_num}\r\n"
-        f"DestConnectedLineName: {cid_name}\r\nDestLanguage: en\r\nDestAccountCode: \r\n"
+        f"DestConnectedLineName: {cid_name}\r\nDestLanguage: en\r\nDestAccountCode: {account}\r\n"
         f"DestContext: agent-sim\r\nDestExten: s\r\nDestPriority: 1\r\n"
         f"DestUniqueid: {uniqueid}\r\nDestLinkedid: {linkedid}\r\n"
     )

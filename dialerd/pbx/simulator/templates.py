@@ -6,8 +6,13 @@ says what each one shows). The events after the Originate ack become format
 strings where every call-specific value is a slot: ``{action_id_line}``,
 ``{chan}`` (requested channel), ``{seq}``, ``{number}``, ``{uid1}``...,
 ``{orig_uid}``, ``{tag}``, ``{cid_num}``, ``{cid_name}``, ``{context}``,
-``{exten}``, ``{dest_lines}``, and ``{var_name}``/``{var_value}`` in the
-``DIALERD_ATTEMPT`` VarSets, which are repeated once per Originate variable.
+``{exten}``, ``{dest_lines}``, ``{var_name}``/``{var_value}`` in the
+``DIALERD_ATTEMPT`` VarSets, which are repeated once per Originate variable, and
+``{account}`` (the Originate's ``Account``) in every ``*AccountCode`` field
+Asterisk 22 fills with it: all but a Local half's ``Newchannel`` and the VarSets of
+the Originate's variables, which precede its ``NewAccountCode`` (the recordings
+were made without ``Account``, so their fields are empty; ``NewAccountCode`` itself
+is not played: dialerd does not read it).
 Events read in one socket read are merged into one group with the
 recording's time, relative to the ack.
 """
@@ -27,6 +32,8 @@ ATTEMPT_VARIABLE = "DIALERD_ATTEMPT"
 AMD_VARIABLES = ("AMDSTATUS", "AMDCAUSE")  # what AMD() sets on the answered channel
 _SNAPSHOT_FIRST, _SNAPSHOT_LAST = "Channel", "Linkedid"
 _UID_KEYS_SUFFIX = ("Uniqueid", "Linkedid")
+_ACCOUNT_SUFFIX = "AccountCode"  # AccountCode, DestAccountCode, LocalOneAccountCode ...
+SPOOL_FAILED_CHANNEL = "OutgoingSpoolFailed"  # made with the Account already set
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +120,10 @@ class _Compiler:
         self.rec, self.uids = rec, uids
         self.chan_seq = _esc(f"{rec.channel}-{seq}") if seq else None
 
-    def value(self, key: str, value: str, in_dest: bool) -> str:
+    def value(self, key: str, value: str, in_dest: bool, account: bool = True) -> str:
         rec = self.rec
+        if account and key.endswith(_ACCOUNT_SUFFIX):
+            return "{account}"
         if value in self.uids:
             return "{" + self.uids[value] + "}"
         if value == "<unknown>" and key == "Uniqueid":
@@ -137,6 +146,10 @@ class _Compiler:
         in_dest = msg.get("Context") == self.rec.context
         is_response = msg.name == "OriginateResponse"
         per_var = msg.name == "VarSet" and msg.get("Variable") == ATTEMPT_VARIABLE
+        # a Local half's first events come before Asterisk sets its AccountCode
+        account = msg.get("Channel") == SPOOL_FAILED_CHANNEL or not (
+            per_var or msg.name == "Newchannel"
+        )
         lines: list[str] = []
         for key, value in msg.headers:
             if key == "ActionID":
@@ -147,11 +160,12 @@ class _Compiler:
             elif per_var and key in ("Variable", "Value"):
                 lines.append(f"{key}: {{var_{'name' if key == 'Variable' else 'value'}}}\r\n")
             else:
-                lines.append(f"{key}: {self.value(key, value, in_dest)}\r\n")
+                lines.append(f"{key}: {self.value(key, value, in_dest, account)}\r\n")
         kind = "response" if is_response else "var" if per_var else "plain"
         return Part(kind, "".join(lines) + "\r\n")
 
     def snapshot(self, msg: AmiMessage) -> str:
+        """A channel as CoreShowChannels lists it: by then its AccountCode is set."""
         keys = [k for k, _ in msg.headers]
         first, last = keys.index(_SNAPSHOT_FIRST), keys.index(_SNAPSHOT_LAST)
         in_dest = msg.get("Context") == self.rec.context
