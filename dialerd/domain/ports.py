@@ -34,7 +34,8 @@ class DialRequest:
     """One dial, fully decided by the engine; the adapter only puts it on the wire.
 
     ``key`` is the attempt's idempotency key (unique in the database); it is sent
-    as the AMI ActionID and the DIALERD_KEY variable, and ``attempt_id`` as DIALERD_ATTEMPT.
+    as the AMI ActionID and the Originate's ``Account`` (the account code of every channel
+    of the call), and ``attempt_id`` as DIALERD_ATTEMPT.
     """
 
     attempt_id: int
