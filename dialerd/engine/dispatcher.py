@@ -265,9 +265,9 @@ class Dispatcher:
         self._originate(rt, [c for c in todo if c.key in ids], ids, now, report)
 
     def _priority_levels(self, conn: Connection, campaign_id: int) -> list[int]:
-        cached = self._priorities.get(campaign_id)
-        if cached is None or self._monotonic() - cached[0] > PRIORITY_REFRESH_S:
-            cached = (self._monotonic(), claims.priority_levels(conn, campaign_id))
+        cached, now_s = self._priorities.get(campaign_id), self._monotonic()
+        if cached is None or now_s - cached[0] > PRIORITY_REFRESH_S:
+            cached = (now_s, claims.priority_levels(conn, campaign_id))
             self._priorities[campaign_id] = cached
         return cached[1] or [0]
 
