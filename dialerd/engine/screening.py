@@ -44,15 +44,11 @@ def screen(
         report.dnc_blocked += len(blocked)
     todo = []
     ported = carriers() if carriers is not None and rows else {}
-    fits: dict[str | None, datetime | None] = {}  # by time zone: one answer for all at ``now``
     for row in rows:
         if row.number_id in blocked:
             continue
         # the same dial, at the first instant from now where it fits the window
-        tz = row.contact_tz
-        if tz not in fits:
-            fits[tz] = fit_window(now, calendar=rt.calendar, tz=tz, policy=rt.policy)
-        at = fits[tz]
+        at = fit_window(now, calendar=rt.calendar, tz=row.contact_tz, policy=rt.policy)
         if at != now:
             report.pushed_to_window += 1
             conn.execute(update(_pn).where(_pn.c.id == row.number_id).values(next_dial_at=at))
