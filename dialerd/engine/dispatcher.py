@@ -96,7 +96,7 @@ class Dispatcher:
         self._on_missed = on_missed
         self._sharer = Sharer()
         self._monotonic = monotonic
-        self._agi_tokens = agi_tokens or AgiTokens()
+        self._agi_tokens: AgiTokens | None = agi_tokens or AgiTokens()
         self._dnc = DncCheck()
         self._hold = hold
         self._held: str | None = None
@@ -116,6 +116,10 @@ class Dispatcher:
         if self._on_load is not None:
             self._on_load()
 
+    def send_unsigned(self) -> None:
+        """Dials carry no FastAGI token from now on (no FastAGI server: ``dialerd simulate``)."""
+        self._agi_tokens = None
+
     def campaigns(self) -> dict[int, CampaignRuntime]:
         with self._lock:
             return dict(self._runtimes)
@@ -132,11 +136,10 @@ class Dispatcher:
             if self._pace is not None:
                 overrides = self._pace(conn)
                 runtimes = {cid: rt.paced(overrides.get(cid)) for cid, rt in runtimes.items()}
-            own = sum(limits.in_flight_by_campaign(conn, self._instance).values())
-            everyone = limits.in_flight_by_campaign(conn)
+            flying = limits.in_flight(conn, self._instance)
             late = [rt for rt in runtimes.values() if self._has_missed(conn, rt, now)]
             demands = [
-                self._demand(conn, rt, everyone.get(rt.id, 0), now, elapsed)
+                self._demand(conn, rt, flying.by_campaign.get(rt.id, 0), now, elapsed)
                 for rt in runtimes.values()
                 if states.get(rt.id) == CampaignState.active
                 and rt.calendar.next_open(now) is not None
@@ -145,7 +148,7 @@ class Dispatcher:
         for rt in late:
             report.deadline_missed += self._settle_missed(rt, now)
         capacity = min(
-            self._max_channels - own,
+            self._max_channels - flying.own,
             self._rate.budget(self._monotonic()),
             paced(self._rate.per_second, elapsed),
         )
@@ -232,9 +235,9 @@ class Dispatcher:
         with self._engine.begin() as conn:
             if not limits.lock_campaign(conn, rt.id):
                 return
-            n = min(n, rt.max_concurrent - limits.in_flight_by_campaign(conn).get(rt.id, 0))
             window, allowed = limits.rate_window(rt.calls_per_second)
-            n = min(n, allowed - limits.dials_since(conn, rt.id, now - window))
+            in_flight, recent = limits.campaign_load(conn, rt.id, now - window)
+            n = min(n, rt.max_concurrent - in_flight, allowed - recent)
             if rt.queue is not None:  # by agents: no more than the floor takes
                 on_queue = [c.id for c in self.campaigns().values() if c.queue == rt.queue]
                 n = self.pacing.allowance(rt, n, limits.dials_in_flight(conn, on_queue, now))
@@ -262,9 +265,9 @@ class Dispatcher:
         self._originate(rt, [c for c in todo if c.key in ids], ids, now, report)
 
     def _priority_levels(self, conn: Connection, campaign_id: int) -> list[int]:
-        cached = self._priorities.get(campaign_id)
-        if cached is None or self._monotonic() - cached[0] > PRIORITY_REFRESH_S:
-            cached = (self._monotonic(), claims.priority_levels(conn, campaign_id))
+        cached, now_s = self._priorities.get(campaign_id), self._monotonic()
+        if cached is None or now_s - cached[0] > PRIORITY_REFRESH_S:
+            cached = (now_s, claims.priority_levels(conn, campaign_id))
             self._priorities[campaign_id] = cached
         return cached[1] or [0]
 
@@ -279,6 +282,7 @@ class Dispatcher:
         sent: list[int] = []
         failed: list[tuple[claims.Claim, Exception]] = []
         debug = _stdlog.isEnabledFor(logging.DEBUG)  # a dropped structlog line costs ~10 µs
+        tokens = self._agi_tokens
         for claim in todo:
             if claim.refused is not None:
                 failed.append((claim, claim.refused))
@@ -293,7 +297,7 @@ class Dispatcher:
                 ring_timeout_s=rt.policy.ring_timeout.total_seconds(),
                 answered=rt.answered,
                 record=rt.record,
-                variables=self._agi_tokens.variables(ids[claim.key]),
+                variables=tokens.variables(ids[claim.key]) if tokens is not None else {},
             )
             try:
                 self._pbx.originate(request)

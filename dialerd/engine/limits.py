@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, case, func, select
 
 from dialerd.db import tables
 from dialerd.db.queue import IN_FLIGHT
@@ -21,6 +22,32 @@ _DIALS_SINCE = (
     .select_from(_at)
     .where(_at.c.campaign_id == bindparam("c"), _at.c.claimed_at > bindparam("since"))
 )
+# every daemon's and this one's in one pass over the open attempts (each row is read once)
+_BOTH_IN_FLIGHT = (
+    select(
+        _at.c.campaign_id,
+        func.count(),
+        func.count(case((_at.c.instance_id == bindparam("instance"), 1))),
+    )
+    .where(IN_FLIGHT)
+    .group_by(_at.c.campaign_id)
+)
+# one campaign's load under its claim lock: its dials in flight, its dials in the rate window
+_LOAD = select(
+    select(func.count())
+    .select_from(_at)
+    .where(IN_FLIGHT, _at.c.campaign_id == bindparam("c"))
+    .scalar_subquery(),
+    _DIALS_SINCE.scalar_subquery(),
+)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Dials in flight: every daemon's per campaign, and this daemon's in all."""
+
+    by_campaign: dict[int, int]
+    own: int
 
 
 def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:
@@ -30,6 +57,21 @@ def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> d
     else:
         rows = conn.execute(_OWN_IN_FLIGHT, {"instance": instance_id}).all()
     return {int(cid): int(n) for cid, n in rows}
+
+
+def in_flight(conn: Connection, instance_id: str) -> InFlight:
+    """Every daemon's dials in flight per campaign, and ``instance_id``'s, in one query."""
+    rows = conn.execute(_BOTH_IN_FLIGHT, {"instance": instance_id}).all()
+    return InFlight({int(cid): int(n) for cid, n, _ in rows}, sum(int(own) for *_, own in rows))
+
+
+def campaign_load(conn: Connection, campaign_id: int, since: datetime) -> tuple[int, int]:
+    """A campaign's dials in flight (all daemons) and its dials claimed since ``since``.
+
+    One statement for the two figures a claim re-checks under its lock.
+    """
+    flying, recent = conn.execute(_LOAD, {"c": campaign_id, "since": since}).one()
+    return int(flying), int(recent)
 
 
 def dials_in_flight(

@@ -152,6 +152,8 @@ def simulate(
     if parts.telephony is not pbx or parts.clock is not clock:
         raise ValueError("the parts must run on the given virtual clock and PBX")
     engine, writer, dispatcher = parts.database, parts.writer, parts.dispatcher
+    if parts.agi is None:  # no FastAGI server (simulation_settings): no token is ever checked
+        dispatcher.send_unsigned()
     runtime = install(engine, loaded, now=clock.now(), actor=INSTANCE)
     campaign_id = runtime.id
     parts.runtimes[campaign_id] = runtime
