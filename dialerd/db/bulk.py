@@ -149,12 +149,17 @@ class Many:
 class InsertMany:
     """``INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING RETURNING``, rows as tuples.
 
-    ``executemany`` returns no rows, so the rows go in one multi-row ``VALUES`` (in
-    chunks, under the drivers' parameter limits); the returned values are the
-    driver's, unconverted (use it for integer and text columns).
+    ``executemany`` returns no rows, so the rows go in multi-row ``VALUES``; the
+    returned values are the driver's, unconverted (use it for integer and text columns).
+
+    A statement holds a power of two of rows (at most ``CHUNK``, under the drivers'
+    parameter limits), so a table has a few statement texts whatever the batch sizes:
+    the driver prepares each once and keeps it (SQLite's statement cache, PostgreSQL's
+    prepared statements). Preparing a multi-row ``VALUES`` anew costs more than
+    running it: with a text per batch size most batches were prepared afresh.
     """
 
-    CHUNK = 500  # rows per statement
+    CHUNK = 256  # rows per statement at most; a power of two
 
     def __init__(
         self,
@@ -197,12 +202,22 @@ class InsertMany:
             return []
         head, group, tail, convert = self._parts(conn.dialect)
         returned: list[tuple[Any, ...]] = []
-        for start in range(0, len(rows), self.CHUNK):
-            chunk = rows[start : start + self.CHUNK]
-            params = tuple(chain.from_iterable(map(convert, chunk)))
-            sql = head + ", ".join([group] * len(chunk)) + tail
+        for start, size in chunks(len(rows), self.CHUNK):
+            params = tuple(chain.from_iterable(map(convert, rows[start : start + size])))
+            sql = head + ", ".join([group] * size) + tail
             returned += [tuple(r) for r in conn.exec_driver_sql(sql, params)]
         return returned
+
+
+def chunks(count: int, most: int) -> list[tuple[int, int]]:
+    """``count`` rows as (start, size) pieces, each size a power of two at most ``most``."""
+    pieces = []
+    start = 0
+    while start < count:
+        size = min(most, 1 << ((count - start).bit_length() - 1))
+        pieces.append((start, size))
+        start += size
+    return pieces
 
 
 T = TypeVar("T")

@@ -87,12 +87,31 @@ DEFAULT_PRESET = "typical"
 
 def matches(pattern: Pattern, number: str) -> bool:
     """Whether ``number`` (with or without its ``+``) matches the rule's pattern."""
-    candidates = (number, number[1:]) if number.startswith("+") else (number, "+" + number)
+    return matcher(pattern)(number)
+
+
+def matcher(pattern: Pattern) -> Callable[[str], bool]:
+    """:func:`matches` for one pattern, its expression compiled once (``*``: every number)."""
+    if pattern == "*":
+        return _every
     if isinstance(pattern, str) and pattern.startswith("re:"):
         pattern = re.compile(pattern[3:])
-    if isinstance(pattern, re.Pattern):
-        return any(pattern.fullmatch(c) for c in candidates)
-    return any(fnmatch.fnmatchcase(c, pattern) for c in candidates)
+    test = (
+        pattern.fullmatch
+        if isinstance(pattern, re.Pattern)
+        else re.compile(fnmatch.translate(pattern)).match  # as fnmatch.fnmatchcase
+    )
+
+    def match(number: str) -> bool:
+        if number.startswith("+"):
+            return bool(test(number) or test(number[1:]))
+        return bool(test(number) or test("+" + number))
+
+    return match
+
+
+def _every(number: str) -> bool:
+    return True
 
 
 class RuleSet:
@@ -108,11 +127,12 @@ class RuleSet:
                 if any(p < 0 for p in what.values()) or sum(what.values()) > 1.000001:
                     raise ValueError(f"the probabilities for {pattern!r} must be >= 0, sum <= 1")
         self.rules = tuple(rules)
+        self._tests = tuple((matcher(pattern), what) for pattern, what in self.rules)
         self._rng = random.Random(seed)
 
     def pick(self, number: str) -> str | None:
-        for pattern, what in self.rules:
-            if not matches(pattern, number):
+        for test, what in self._tests:
+            if not test(number):
                 continue
             if isinstance(what, str):
                 return what

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,12 @@ class _Script:
     signals: PbxSignals
     ring_s: float
     talk_s: float | None = None  # None: not answered
+    # the signals' fields by name: a dial's copy is built from them (cheaper than `replace`)
+    values: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        values = {f.name: getattr(self.signals, f.name) for f in fields(PbxSignals)}
+        object.__setattr__(self, "values", values)
 
 
 def _failed(
@@ -145,18 +151,18 @@ class VirtualPbx:
             else min(script.ring_s, request.ring_timeout_s)
         )
         answered_at = ended_at = now + timedelta(seconds=ring)
-        signals = script.signals
-        # one copy of the script's signals a dial (each `replace` looks the fields up anew)
+        values = script.values
+        # one copy of the script's signals a dial, built from its fields and the changes
         changes: dict[str, Any] = {"raw": {"behaviour": behaviour}}
         if script.talk_s is not None and script.ring_s < request.ring_timeout_s:
             ended_at = answered_at + timedelta(seconds=script.talk_s)
             changes["answered_at"] = answered_at
         elif script.talk_s is not None:  # rang out before the callee would have answered
-            signals = SCRIPTS["no_answer"].signals
-        if signals.disposition == "callback_requested":
+            values = SCRIPTS["no_answer"].values
+        if values["disposition"] == "callback_requested":
             changes["callback_at"] = now + CALLBACK_AFTER
         changes["ended_at"] = ended_at
-        signals = replace(signals, **changes)
+        signals = PbxSignals(**{**values, **changes})
         result = DialResult(key=request.key, attempt_id=request.attempt_id, signals=signals)
         heapq.heappush(self._pending, (ended_at, next(self._order), result))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, event, insert, select, update
 
 from dialerd.db import tables
 from dialerd.db.bulk import InsertMany, Many
@@ -86,3 +87,29 @@ def test_insert_many_returns_only_the_rows_inserted(engine: Engine) -> None:
         count = len(conn.execute(select(_dnc.c.id)).scalars().all())
     assert stored == now
     assert count == 1202
+
+
+def test_insert_many_uses_a_few_statement_texts_for_any_batch_size(engine: Engine) -> None:
+    inserts = InsertMany(
+        _dnc, ("kind", "value", "reason", "source", "created_at"), conflict=["id"], returning=["id"]
+    )
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    texts: set[str] = set()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("INSERT"):
+            texts.add(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with engine.begin() as conn:
+            returned = [
+                inserts.execute(
+                    conn, [("number", f"+86{n:03d}{i:08d}", "", "t", now) for i in range(n)]
+                )
+                for n in range(1, 301)
+            ]
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [len(r) for r in returned] == list(range(1, 301))
+    assert len(texts) == 9  # 1, 2, 4, ... 256 rows

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from dialerd.errors import ConfigError
-from dialerd.pbx.scenario import TYPICAL_MIX, Scenario, load_rules, matches
+from dialerd.pbx.scenario import TYPICAL_MIX, Scenario, load_rules, matcher, matches
 from dialerd.pbx.simulator.scenario import Scenario as AmiScenario
 
 
@@ -79,3 +81,20 @@ def test_presets_by_name_and_files_by_path(tmp_path: Path) -> None:
     assert Scenario.named_or_file(str(path)).behaviour("+8613800138000") == "busy"
     with pytest.raises(ConfigError, match="neither a preset"):
         Scenario.named_or_file("typcal")
+
+
+def _glob(pattern: str, number: str) -> bool:
+    """A glob's meaning, as fnmatch gives it, with or without the ``+``."""
+    other = number[1:] if number.startswith("+") else "+" + number
+    return fnmatch.fnmatchcase(number, pattern) or fnmatch.fnmatchcase(other, pattern)
+
+
+def test_a_compiled_glob_matches_as_fnmatch_does() -> None:
+    numbers = ["+8613800138000", "8613800138000", "+86755123", "1234", "+1", ""]
+    for pattern in ["*", "+86138*", "86755*", "+8613?00138000", "[18]*", "*000", "+*"]:
+        test = matcher(pattern)
+        for number in numbers:
+            assert test(number) == _glob(pattern, number), (pattern, number)
+    assert matcher(re.compile(r"86\d+"))("+8613800138000")
+    assert matcher("re:\\+86\\d+")("8613800138000")
+    assert not matcher("re:86\\d+")("+86")
