@@ -106,7 +106,7 @@ def simulate(
             "nothing will be dialled (choose an earlier day with --start)",
             err=True,
         )
-    pbx = VirtualPbx(clock, behaviour)
+    pbx = VirtualPbx(clock, behaviour, keep_requests=False)
     parts = assemble(
         simulation_settings(ctx.settings, loaded),
         clock=clock,

@@ -14,6 +14,7 @@ same dials per minute), channels (``max_concurrent``) are not.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -162,10 +163,35 @@ def simulate(
     stepped = replace(runtime, calls_per_second=_per_tick(runtime.calls_per_second))
     dispatcher.set_campaigns({campaign_id: stepped})
     sim = Simulation(campaign_id, runtime, started=clock.now(), finished=clock.now())
-    horizon = clock.now() + timedelta(days=max_days)
     # with every contact on the campaign's clock, closed hours hold nothing to do: the
     # loop jumps them (else each due number would be pushed to the window one by one)
     jump_closed = not _own_time_zones(engine, campaign_id, loaded.model.timezone)
+    # what the import and start-up built lives to the end: out of the collector's full
+    # passes, as the daemon does (each pass walked it: ~4 % of a 5,000-contact run)
+    gc.collect()
+    gc.freeze()
+    try:
+        _loop(sim, parts, runtime, clock=clock, pbx=pbx, jump_closed=jump_closed, max_days=max_days)
+    finally:
+        gc.unfreeze()
+    sim.finished = clock.now()
+    return sim
+
+
+def _loop(
+    sim: Simulation,
+    parts: Parts,
+    runtime: CampaignRuntime,
+    *,
+    clock: VirtualClock,
+    pbx: VirtualPbx,
+    jump_closed: bool,
+    max_days: int,
+) -> None:
+    """Step the clock from event to event until nothing is left to do."""
+    engine, writer, dispatcher = parts.database, parts.writer, parts.dispatcher
+    campaign_id = sim.campaign_id
+    horizon = clock.now() + timedelta(days=max_days)
     while True:
         now = clock.now()
         pbx.deliver_until(now)
@@ -195,5 +221,3 @@ def simulate(
             sim.stopped_because = f"stopped after {max_days} days"
             break
         clock.advance_to(nxt)
-    sim.finished = clock.now()
-    return sim
