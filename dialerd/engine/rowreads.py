@@ -1,0 +1,126 @@
+"""The hot SELECTs run through the driver: compiled once per dialect, rows as plain tuples.
+
+``conn.execute(select)`` costs, per statement, a cache key built from the whole
+statement and, per row, a ``Row`` and each column's type processor behind a few
+calls; on a dial's result path that is a tenth of a dial's cost. :class:`Read`
+keeps the SQL text and the parameters' conversion per dialect (:class:`~dialerd.
+db.bulk.Many`), runs it with ``exec_driver_sql`` (SQLAlchemy's events, transaction
+and error wrapping kept) and converts each row in one generated function with
+the processors SQLAlchemy would use: the values are the same, as tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.elements import ColumnElement
+
+from dialerd.db.bulk import Many
+from dialerd.db.lite.convert import utc_datetime
+from dialerd.db.types import UtcDateTime
+
+Row = tuple[Any, ...]
+Convert = Callable[[Row], Row]
+Processor = Callable[[Any], Any] | None
+
+# A result batch reads the same few moments many times (the dials claimed in one
+# tick share their start): SQLite's text of each is parsed once, the moment kept
+# (bounded: cleared when full). The value is UtcDateTime's on SQLite.
+_MOMENTS: dict[str, datetime] = {}
+_MOMENTS_MAX = 4096
+
+
+def _sqlite_moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = _MOMENTS.get(value)
+    if moment is None:
+        if len(_MOMENTS) >= _MOMENTS_MAX:
+            _MOMENTS.clear()
+        moment = _MOMENTS[value] = cast(datetime, utc_datetime(value))
+    return moment
+
+
+def _processor(column: ColumnElement[Any], dialect: Dialect, coltype: Any) -> Processor:
+    """What SQLAlchemy would convert the column's values with."""
+    if dialect.name == "sqlite" and isinstance(column.type, UtcDateTime):
+        return _sqlite_moment
+    return column.type.dialect_impl(dialect).result_processor(dialect, coltype)
+
+
+def _same(row: Row) -> Row:
+    return row
+
+
+def _converter(processors: Sequence[Processor]) -> Convert:
+    """``lambda r: (r[0], p1(r[1]), ...)``; rows as they come when nothing is converted."""
+    if not any(processors):
+        return _same
+    env: dict[str, Any] = {}
+    parts = []
+    for i, process in enumerate(processors):
+        if process is None:
+            parts.append(f"r[{i}]")
+        else:
+            env[f"p{i}"] = process
+            parts.append(f"p{i}(r[{i}])")
+    return cast(Convert, eval(f"lambda r: ({', '.join(parts)},)", env))
+
+
+class Read:
+    """A SELECT whose rows come as tuples, its columns in the statement's order.
+
+    ``build(dialect_name)`` makes the statement, on first use per dialect; ``names``
+    are its ``bindparam`` names in the order :meth:`rows` takes their values. Each
+    column is converted as its type converts it (the driver's own column type
+    chooses the processor, as in SQLAlchemy), except the ``raw`` ones: those come
+    as the driver gives them, for callers that map them themselves.
+    """
+
+    def __init__(
+        self, build: Callable[[str], Select[Any]], names: Sequence[str], *, raw: Sequence[str] = ()
+    ) -> None:
+        self._build = build
+        self._names = tuple(names)
+        self._raw = frozenset(raw)
+        self._prepared: dict[str, tuple[Select[Any], Many]] = {}
+        self._convert: dict[str, Convert] = {}
+
+    def statement(self, dialect: str) -> Select[Any]:
+        """The statement for ``dialect`` (built on first use)."""
+        return self._prepare(dialect)[0]
+
+    def _prepare(self, dialect: str) -> tuple[Select[Any], Many]:
+        found = self._prepared.get(dialect)
+        if found is None:
+            stmt = self._build(dialect)
+            found = self._prepared[dialect] = (stmt, Many(stmt, self._names))
+        return found
+
+    def rows(self, conn: Connection, *values: Any) -> list[Row]:
+        """The rows for the parameters' ``values`` (in the order of ``names``)."""
+        dialect = conn.dialect
+        many = self._prepare(dialect.name)[1]
+        result = conn.exec_driver_sql(many.sql(dialect), many.params(dialect, [values])[0])
+        cursor = result.cursor
+        convert = self._convert.get(dialect.name)
+        if convert is None:
+            convert = self._convert[dialect.name] = self._converter(dialect, cursor.description)
+        try:
+            fetched = cast(list[Row], cursor.fetchall())
+        finally:
+            result.close()
+        return fetched if convert is _same else list(map(convert, fetched))
+
+    def _converter(self, dialect: Dialect, description: Sequence[Sequence[Any]]) -> Convert:
+        stmt = self.statement(dialect.name)
+        return _converter(
+            [
+                None if column.key in self._raw else _processor(column, dialect, described[1])
+                for column, described in zip(stmt.selected_columns, description, strict=True)
+            ]
+        )
