@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dialerd.db.bulk import Many
 from dialerd.db.lite.convert import utc_datetime
-from dialerd.db.types import UtcDateTime
+from dialerd.db.types import StrEnumText, UtcDateTime
 
 Row = tuple[Any, ...]
 Convert = Callable[[Row], Row]
@@ -45,8 +45,16 @@ def _sqlite_moment(value: str | None) -> datetime | None:
     return moment
 
 
+def _member(type_: StrEnumText[Any]) -> Processor:
+    """``StrEnumText``'s conversion in one call: a dict lookup, the enum's call if none."""
+    members, enum = dict(type_.enum._value2member_map_), type_.enum
+    return lambda value: None if value is None else members.get(value) or enum(value)
+
+
 def _processor(column: ColumnElement[Any], dialect: Dialect, coltype: Any) -> Processor:
-    """What SQLAlchemy would convert the column's values with."""
+    """What SQLAlchemy would convert the column's values with (the same values)."""
+    if isinstance(column.type, StrEnumText):
+        return _member(column.type)
     if dialect.name == "sqlite" and isinstance(column.type, UtcDateTime):
         return _sqlite_moment
     return column.type.dialect_impl(dialect).result_processor(dialect, coltype)
