@@ -18,7 +18,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Select, bindparam, func, select, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+)
 
 from dialerd.db import tables
 from dialerd.db.queue import QUEUED, QUEUED_SQL
@@ -47,7 +56,7 @@ class DueRow(NamedTuple):
 
 # A loose index scan: one seek in ix_phone_numbers_due per priority level present,
 # however many numbers are queued (a plain DISTINCT reads the whole index).
-_LEVELS = text(f"""
+_LEVELS_SQL = text(f"""
 WITH RECURSIVE levels(p) AS (
     SELECT max(priority) FROM phone_numbers
      WHERE campaign_id = :c AND {QUEUED_SQL}
@@ -58,12 +67,13 @@ WITH RECURSIVE levels(p) AS (
       FROM levels WHERE levels.p IS NOT NULL
 )
 SELECT p FROM levels WHERE p IS NOT NULL
-""")
+""").columns(column("p", Integer))
+_LEVELS = Read(lambda _d: _LEVELS_SQL, ["c"])
 
 
 def priority_levels(conn: Connection, campaign_id: int) -> list[int]:
     """The priorities present in the queue, highest first."""
-    return [int(p) for p in conn.execute(_LEVELS, {"c": campaign_id}).scalars()]
+    return [int(p) for (p,) in _LEVELS.rows(conn, campaign_id)]
 
 
 # Built once: a statement built per call costs more to build and key than to run.

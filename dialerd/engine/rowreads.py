@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, TextualSelect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.elements import ColumnElement
@@ -34,6 +34,7 @@ from dialerd.db.types import StrEnumText, UtcDateTime
 Row = tuple[Any, ...]
 Convert = Callable[[Row], Row]
 Processor = Callable[[Any], Any] | None
+Query = Select[Any] | TextualSelect  # a SELECT, or SQL text with its columns declared
 
 # A result batch reads the same few moments many times (the dials claimed in one
 # tick share their start): SQLite's text of each is parsed once, the moment kept
@@ -98,19 +99,19 @@ class Read:
     """
 
     def __init__(
-        self, build: Callable[[str], Select[Any]], names: Sequence[str], *, raw: Sequence[str] = ()
+        self, build: Callable[[str], Query], names: Sequence[str], *, raw: Sequence[str] = ()
     ) -> None:
         self._build = build
         self._names = tuple(names)
         self._raw = frozenset(raw)
-        self._prepared: dict[str, tuple[Select[Any], Many]] = {}
+        self._prepared: dict[str, tuple[Query, Many]] = {}
         self._convert: dict[str, Convert] = {}
 
-    def statement(self, dialect: str) -> Select[Any]:
+    def statement(self, dialect: str) -> Query:
         """The statement for ``dialect`` (built on first use)."""
         return self._prepare(dialect)[0]
 
-    def _prepare(self, dialect: str) -> tuple[Select[Any], Many]:
+    def _prepare(self, dialect: str) -> tuple[Query, Many]:
         found = self._prepared.get(dialect)
         if found is None:
             stmt = self._build(dialect)
