@@ -15,20 +15,31 @@ are written by :mod:`dialerd.engine.claims`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    column,
+    func,
+    select,
+    text,
+)
 
 from dialerd.db import tables
 from dialerd.db.queue import QUEUED, QUEUED_SQL
+from dialerd.engine.rowreads import Read
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
 
 
-@dataclass(frozen=True)
-class DueRow:
+class DueRow(NamedTuple):
+    """A due dial, as read (a tuple: made from its row at a tenth of a dataclass's cost)."""
+
     number_id: int
     contact_id: int
     position: int
@@ -45,7 +56,7 @@ class DueRow:
 
 # A loose index scan: one seek in ix_phone_numbers_due per priority level present,
 # however many numbers are queued (a plain DISTINCT reads the whole index).
-_LEVELS = text(f"""
+_LEVELS_SQL = text(f"""
 WITH RECURSIVE levels(p) AS (
     SELECT max(priority) FROM phone_numbers
      WHERE campaign_id = :c AND {QUEUED_SQL}
@@ -56,12 +67,13 @@ WITH RECURSIVE levels(p) AS (
       FROM levels WHERE levels.p IS NOT NULL
 )
 SELECT p FROM levels WHERE p IS NOT NULL
-""")
+""").columns(column("p", Integer))
+_LEVELS = Read(lambda _d: _LEVELS_SQL, ["c"])
 
 
 def priority_levels(conn: Connection, campaign_id: int) -> list[int]:
     """The priorities present in the queue, highest first."""
-    return [int(p) for p in conn.execute(_LEVELS, {"c": campaign_id}).scalars()]
+    return [int(p) for (p,) in _LEVELS.rows(conn, campaign_id)]
 
 
 # Built once: a statement built per call costs more to build and key than to run.
@@ -94,9 +106,13 @@ _DUE_AT_LEVEL = (
     .order_by(_pn.c.next_dial_at)
     .limit(bindparam("n"))
 )
-_LOCKED = {
-    q: q.with_for_update(of=_pn, skip_locked=True) for q in (_DUE_BY_DEADLINE, _DUE_AT_LEVEL)
-}
+# run through the driver (:mod:`dialerd.engine.rowreads`); PostgreSQL locks the rows
+_BY_DEADLINE = Read(lambda d: _locked(_DUE_BY_DEADLINE, d), ["c", "now", "n"])
+_AT_LEVEL = Read(lambda d: _locked(_DUE_AT_LEVEL, d), ["c", "now", "n", "level"])
+
+
+def _locked(stmt: Select[Any], dialect: str) -> Select[Any]:
+    return stmt.with_for_update(of=_pn, skip_locked=True) if dialect == "postgresql" else stmt
 
 
 def select_due(
@@ -108,18 +124,14 @@ def select_due(
     priorities: Sequence[int],
 ) -> list[DueRow]:
     """Due rows in dialling order: earliest deadline first, then priority, then due time."""
-    lock = conn.dialect.name == "postgresql"
-    by_deadline = _LOCKED[_DUE_BY_DEADLINE] if lock else _DUE_BY_DEADLINE
-    at_level = _LOCKED[_DUE_AT_LEVEL] if lock else _DUE_AT_LEVEL
-    result = list(conn.execute(by_deadline, {"c": campaign_id, "now": now, "n": limit}).all())
+    result = _BY_DEADLINE.rows(conn, campaign_id, now, limit)
     for level in priorities:
         remaining = limit - len(result)
         if remaining <= 0:
             break
-        params = {"c": campaign_id, "now": now, "n": remaining, "level": level}
-        result += conn.execute(at_level, params).all()
+        result += _AT_LEVEL.rows(conn, campaign_id, now, remaining, level)
     # _DUE's columns are DueRow's fields, in order
-    return [DueRow(*r) for r in result]  # type: ignore[call-arg]
+    return list(map(DueRow._make, result))
 
 
 _DUE_IDS = (
@@ -134,7 +146,7 @@ _DUE_IDS = (
     .limit(bindparam("n"))
     .subquery()
 )
-_COUNT_DUE = select(func.count()).select_from(_DUE_IDS)
+_COUNT_DUE = Read(lambda _d: select(func.count()).select_from(_DUE_IDS), ["c", "now", "n", "level"])
 
 
 def count_due(
@@ -150,13 +162,11 @@ def count_due(
     for level in priorities:
         if found >= limit:
             break
-        params = {"c": campaign_id, "now": now, "n": limit - found, "level": level}
-        found += int(conn.execute(_COUNT_DUE, params).scalar_one())
+        found += int(_COUNT_DUE.rows(conn, campaign_id, now, limit - found, level)[0][0])
     return found
 
 
-@dataclass(frozen=True)
-class MissedRow:
+class MissedRow(NamedTuple):
     """A queued dial whose contact's deadline has passed at the tick's ``now``."""
 
     number_id: int
@@ -175,7 +185,8 @@ _MISSED = (
     .order_by(_pn.c.deadline)
     .limit(bindparam("n"))
 )
-_MISSED_LOCKED = _MISSED.with_for_update(of=_pn, skip_locked=True)
+_MISSED_OF = Read(lambda _d: _MISSED, ["c", "now", "n"])
+_MISSED_LOCKED = Read(lambda d: _locked(_MISSED, d), ["c", "now", "n"])
 
 
 def select_missed(
@@ -187,6 +198,5 @@ def select_missed(
     09:30 deadline) can never be made either. ``lock`` takes them with ``FOR UPDATE
     SKIP LOCKED`` on PostgreSQL, as a claim does.
     """
-    q = _MISSED_LOCKED if lock and conn.dialect.name == "postgresql" else _MISSED
-    params = {"c": campaign_id, "now": now, "n": limit}
-    return [MissedRow(r.id, r.contact_id, r.deadline) for r in conn.execute(q, params)]
+    read = _MISSED_LOCKED if lock else _MISSED_OF
+    return list(map(MissedRow._make, read.rows(conn, campaign_id, now, limit)))

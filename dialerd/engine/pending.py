@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import Decision
 from dialerd.domain.ports import PbxSignals
@@ -30,7 +28,7 @@ class Recorded:
 class Pending:
     """One attempt to close: its row, the outcome and the signals behind it."""
 
-    attempt: Row[Any]  # a row of attempts
+    attempt: Any  # a row of attempts: a Row, or results.OpenAttempt (the columns closing reads)
     outcome: Outcome
     signals: PbxSignals
     known: bool = True

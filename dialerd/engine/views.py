@@ -6,15 +6,15 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, select
 
 from dialerd.db import tables
-from dialerd.db.bulk import PerDialect, in_values, values_param
+from dialerd.db.bulk import in_values, values_param
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.policy import ContactView, DialPolicy, NumberView
 from dialerd.domain.states import AttemptStatus, ContactState, NumberState
+from dialerd.engine.rowreads import Read, Row
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
@@ -45,16 +45,22 @@ _NUMBERS = select(
 _ATTEMPTS = select(
     _at.c.contact_id, _at.c.round, _at.c.position, _at.c.outcome, _at.c.started_at, _at.c.status
 )
-# built once per dialect for any batch (the ids are one parameter): building a
-# statement per call costs more than running it
-_CONTACTS_OF = PerDialect(lambda d: _CONTACTS.where(in_values(_ct.c.id, "ids", d)))
-_NUMBERS_OF = PerDialect(
-    lambda d: _NUMBERS.where(in_values(_pn.c.contact_id, "ids", d)).order_by(_pn.c.position)
+# built once per dialect for any batch (the ids are one parameter); rows as tuples,
+# the states' text mapped here (a dict lookup, not the enum's call)
+_CONTACTS_OF = Read(
+    lambda d: _CONTACTS.where(in_values(_ct.c.id, "ids", d)), ["ids"], raw=["state"]
 )
-_ATTEMPTS_OF = PerDialect(lambda d: _ATTEMPTS.where(in_values(_at.c.contact_id, "ids", d)))
+_NUMBERS_OF = Read(
+    lambda d: _NUMBERS.where(in_values(_pn.c.contact_id, "ids", d)).order_by(_pn.c.position),
+    ["ids"],
+    raw=["state"],
+)
+_ATTEMPTS_OF = Read(
+    lambda d: _ATTEMPTS.where(in_values(_at.c.contact_id, "ids", d)), ["ids"], raw=["status"]
+)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: that costs ~3 µs a dial to build; nothing changes one
 class LoadedContact:
     id: int
     campaign_id: int
@@ -83,23 +89,22 @@ def load_contacts(
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
-    dialect = conn.dialect.name
-    params = {"ids": values_param(dialect, ids)}
-    contacts = conn.execute(_CONTACTS_OF(dialect), params).all()
-    numbers: dict[int, list[Any]] = defaultdict(list)
-    for n in conn.execute(_NUMBERS_OF(dialect), params):
-        numbers[n.contact_id].append(n)
-    attempts: dict[int, list[Any]] = defaultdict(list)
-    for a in conn.execute(_ATTEMPTS_OF(dialect), params):
-        attempts[a.contact_id].append(a)
+    ids_param = values_param(conn.dialect.name, ids)
+    contacts = _CONTACTS_OF.rows(conn, ids_param)
+    numbers: dict[int, list[Row]] = defaultdict(list)
+    for n in _NUMBERS_OF.rows(conn, ids_param):
+        numbers[n[1]].append(n)
+    attempts: dict[int, list[Row]] = defaultdict(list)
+    for a in _ATTEMPTS_OF.rows(conn, ids_param):
+        attempts[a[0]].append(a)
     windows: dict[int, datetime | None] = {}  # campaign → start of the caps' window
     loaded = {}
     for c in contacts:
-        campaign = c.campaign_id
+        contact_id, campaign = c[0], c[1]
         if campaign not in windows:
             cap_window = _cap_window(policy_for(campaign))
             windows[campaign] = now - cap_window if cap_window is not None else None
-        loaded[c.id] = _view(c, numbers[c.id], attempts[c.id], windows[campaign])
+        loaded[contact_id] = _view(c, numbers[contact_id], attempts[contact_id], windows[campaign])
     return loaded
 
 
@@ -109,60 +114,84 @@ def load_contact(
     return load_contacts(conn, [contact_id], now=now, policy_for=lambda _c: policy).get(contact_id)
 
 
-# stored text → member without the enum's call (~1 µs each, several per dial)
+# stored text → member without the enum's call (~1 µs each, several per dial); an
+# unknown text still raises, from the enum's call
 _OUTCOMES: dict[str, Outcome] = {o.value: o for o in Outcome}
 _COUNTS: frozenset[Outcome] = frozenset(o for o in Outcome if info(o).group is not Group.our_fault)
+_CONTACT_STATES: dict[str, ContactState] = {s.value: s for s in ContactState}
+_NUMBER_STATES: dict[str, NumberState] = {s.value: s for s in NumberState}
+_DONE = AttemptStatus.done.value
 
 
 def _outcome(value: str) -> Outcome:
-    found = _OUTCOMES.get(value)
-    return found if found is not None else Outcome(value)
+    return _OUTCOMES.get(value) or Outcome(value)
 
 
-def _view(c: Any, numbers: list[Any], attempts: list[Any], since: datetime | None) -> LoadedContact:
-    """``since``: the start of the rolling caps' window (None: the campaign has no cap)."""
+def _view(c: Row, numbers: list[Row], attempts: list[Row], since: datetime | None) -> LoadedContact:
+    """``since``: the start of the rolling caps' window (None: the campaign has no cap).
+
+    ``c``, ``numbers`` and ``attempts``: rows of ``_CONTACTS``, ``_NUMBERS`` (by
+    position) and ``_ATTEMPTS``, their columns in that order.
+    """
     recent: dict[int, list[datetime]] = {}
     round_results: dict[int, Outcome] = {}
-    current = max((a.round for a in attempts), default=0)
-    done = AttemptStatus.done
-    for a in attempts:
-        started, position = a.started_at, a.position
+    current = max([a[1] for a in attempts]) if attempts else 0
+    for _contact, round_, position, outcome, started, status in attempts:
         if since is not None and started is not None and started >= since:
             recent.setdefault(position, []).append(started)
-        if a.round == current and a.status == done and a.outcome:
-            outcome = _outcome(a.outcome)
-            if outcome in _COUNTS:
-                round_results[position] = outcome
-    rows = numbers
-    view = ContactView(
-        state=ContactState(c.state),
-        rounds_started=c.rounds_started,
-        round_started_at=c.round_started_at,
-        refusals=c.refusals,
-        numbers=tuple(
+        if round_ == current and status == _DONE and outcome:
+            result = _outcome(outcome)
+            if result in _COUNTS:
+                round_results[position] = result
+    views = []
+    number_ids = {}
+    e164s = {}
+    appointment = None
+    for (
+        number_id,
+        _contact,
+        position,
+        stored,
+        dialed_at,
+        e164,
+        last,
+        next_is_appointment,
+    ) in numbers:
+        views.append(
             NumberView(
-                n.position,
-                NumberState(n.state),
-                n.last_dialed_at,
-                tuple(sorted(recent[n.position])) if n.position in recent else (),
-                _outcome(n.last_outcome) if n.last_outcome else None,
+                position,
+                _NUMBER_STATES.get(stored) or NumberState(stored),
+                dialed_at,
+                tuple(sorted(recent[position])) if position in recent else (),
+                _outcome(last) if last else None,
             )
-            for n in rows
-        ),
-        round_results=round_results,
-        not_before=c.not_before,
-        appointment_at=c.appointment_at,
-        recent_dials=tuple(sorted(t for ts in recent.values() for t in ts)) if recent else (),
-        appointment_position=next((n.position for n in rows if n.next_is_appointment), None),
+        )
+        number_ids[position] = number_id
+        e164s[position] = e164
+        if next_is_appointment and appointment is None:
+            appointment = position
+    contact_id, campaign, external_id, tz, state, rounds_started, started_at, refusals = c[:8]
+    # by position, in the fields' order (a third cheaper than by name; tests pin the order)
+    view = ContactView(
+        _CONTACT_STATES.get(state) or ContactState(state),
+        rounds_started,
+        started_at,  # round_started_at
+        refusals,
+        tuple(views),
+        round_results,
+        c[8],  # not_before
+        c[9],  # appointment_at
+        tuple(sorted([t for ts in recent.values() for t in ts])) if recent else (),
+        appointment,  # appointment_position
     )
     return LoadedContact(
-        id=c.id,
-        campaign_id=c.campaign_id,
-        external_id=c.external_id,
-        timezone=c.timezone,
-        rounds_started=c.rounds_started,
+        id=contact_id,
+        campaign_id=campaign,
+        external_id=external_id,
+        timezone=tz,
+        rounds_started=rounds_started,
         current_round=current,
         view=view,
-        number_ids={n.position: n.id for n in rows},
-        numbers={n.position: n.e164 for n in rows},
+        number_ids=number_ids,
+        numbers=e164s,
     )
