@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from dialerd.db import tables
 from dialerd.db.queue import QUEUED, QUEUED_SQL
-from dialerd.engine.rowreads import Read
+from dialerd.db.rowreads import Read
 
 _pn = tables.phone_numbers
 _ct = tables.contacts
@@ -106,7 +106,7 @@ _DUE_AT_LEVEL = (
     .order_by(_pn.c.next_dial_at)
     .limit(bindparam("n"))
 )
-# run through the driver (:mod:`dialerd.engine.rowreads`); PostgreSQL locks the rows
+# run through the driver (:mod:`dialerd.db.rowreads`); PostgreSQL locks the rows
 _BY_DEADLINE = Read(lambda d: _locked(_DUE_BY_DEADLINE, d), ["c", "now", "n"])
 _AT_LEVEL = Read(lambda d: _locked(_DUE_AT_LEVEL, d), ["c", "now", "n", "level"])
 

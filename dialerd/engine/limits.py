@@ -15,8 +15,6 @@ _at = tables.attempts
 
 
 # built once: building and keying a statement per call cost more than running it (every tick)
-_IN_FLIGHT = select(_at.c.campaign_id, func.count()).where(IN_FLIGHT).group_by(_at.c.campaign_id)
-_OWN_IN_FLIGHT = _IN_FLIGHT.where(_at.c.instance_id == bindparam("instance"))
 _DIALS_SINCE = (
     select(func.count())
     .select_from(_at)
@@ -48,15 +46,6 @@ class InFlight:
 
     by_campaign: dict[int, int]
     own: int
-
-
-def in_flight_by_campaign(conn: Connection, instance_id: str | None = None) -> dict[int, int]:
-    """Dials in flight per campaign (all daemons, or one), from the open-attempts index."""
-    if instance_id is None:
-        rows = conn.execute(_IN_FLIGHT).all()
-    else:
-        rows = conn.execute(_OWN_IN_FLIGHT, {"instance": instance_id}).all()
-    return {int(cid): int(n) for cid, n in rows}
 
 
 def in_flight(conn: Connection, instance_id: str) -> InFlight:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Row, Select, bindparam, select
 
 from dialerd.db import tables
 from dialerd.db.bulk import in_values, values_param
+from dialerd.db.rowreads import Read
 from dialerd.domain.classify import RETRY_SOON, classify, no_callee_reached
 from dialerd.domain.outcomes import Outcome
 from dialerd.domain.policy import DialPolicy, decide
@@ -22,7 +23,6 @@ from dialerd.domain.ports import DialResult, PbxSignals
 from dialerd.domain.states import AttemptStatus
 from dialerd.engine.corrections import record_late
 from dialerd.engine.pending import Pending, Recorded
-from dialerd.engine.rowreads import Read
 from dialerd.engine.rowwrites import Writes
 from dialerd.engine.runtime import CampaignRuntime
 from dialerd.engine.views import load_contacts

@@ -11,10 +11,10 @@ from sqlalchemy import Connection, select
 
 from dialerd.db import tables
 from dialerd.db.bulk import in_values, values_param
+from dialerd.db.rowreads import Read, Row
 from dialerd.domain.outcomes import Group, Outcome, info
 from dialerd.domain.policy import ContactView, DialPolicy, NumberView
 from dialerd.domain.states import AttemptStatus, ContactState, NumberState
-from dialerd.engine.rowreads import Read, Row
 
 _pn = tables.phone_numbers
 _ct = tables.contacts

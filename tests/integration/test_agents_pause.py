@@ -81,7 +81,7 @@ def desk(tmp_path: Path) -> Iterator[tuple[AmiSimulator, Parts]]:
 
 def _dials_in_flight(parts: Parts) -> int:
     with parts.database.connect() as conn:
-        return sum(limits.in_flight_by_campaign(conn).values())
+        return sum(limits.in_flight(conn, "any").by_campaign.values())
 
 
 def _dials_made(parts: Parts) -> int:

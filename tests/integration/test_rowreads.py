@@ -1,4 +1,4 @@
-"""dialerd.engine.rowreads: a Read gives the values SQLAlchemy gives, in its transaction."""
+"""dialerd.db.rowreads: a Read gives the values SQLAlchemy gives, in its transaction."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dialerd.db import tables
 from dialerd.db.failures import database_error
-from dialerd.engine.rowreads import Read
+from dialerd.db.rowreads import Read
 from dialerd.errors import SchemaOutOfDate
 
 _cp = tables.campaigns

@@ -1,4 +1,4 @@
-"""dialerd.engine.rowreads: its shortcut conversions give what the column types give."""
+"""dialerd.db.rowreads: its shortcut conversions give what the column types give."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from dialerd.db import tables
+from dialerd.db import rowreads, tables
 from dialerd.db.types import UtcDateTime
 from dialerd.domain.states import AttemptStatus
-from dialerd.engine import rowreads
 
 _FROM_TEXT = UtcDateTime().result_processor(sqlite.dialect(), None)
 TEXTS = st.builds(
