@@ -7,7 +7,10 @@ stop DIR, cli DIR CMD) named by ``--run-asterisk`` or ``DIALERD_TEST_ASTERISK``:
     .venv/bin/python -m bench.asterisk_throughput --calls 2000 --rounds 3 \
         --run-asterisk /path/to/run-asterisk
 
-One Asterisk instance serves every run. Each round runs, one after the other on
+One Asterisk instance serves every run, its AMI user as docs/asterisk.md sets it
+up, ``eventfilter`` lines included (read from the recipe; ``--bare-user`` drops
+them): so Asterisk writes each client only the events dialerd reads (for the plain
+client: OriginateResponse and Hangup among them). Each round runs, one after the other on
 the same PBX, so that all three see the same machine (the order rotates from
 round to round; ``--pin`` gives Asterisk one core and the clients the other):
 
@@ -327,19 +330,21 @@ def main() -> int:
         help="Asterisk on the first CPU, this bench and dialerd on the others (taskset)",
     )
     parser.add_argument(
-        "--eventfilter",
+        "--bare-user",
         action="store_true",
-        help="manager.conf with the eventfilter lines of docs/asterisk.md (for every client)",
+        help="the reference manager.conf user without the eventfilter lines of the recipe "
+        "(docs/asterisk.md, section 1; by default every client's user has them)",
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
-    if args.eventfilter:
+    if not args.bare_user:
         pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
     if args.pin:
         _pin(pbx)
-    print(f"load average {_load()}  ({os.cpu_count()} CPUs)", flush=True)
+    user = "without event filters" if args.bare_user else "with the recipe's event filters"
+    print(f"load average {_load()}  ({os.cpu_count()} CPUs); AMI user {user}", flush=True)
     # a fresh Asterisk is slow for its first thousand or so calls (the first round's
     # first client paid it: a third of its later rate); warm it up, uncounted
     plain(pbx, min(args.calls, 1000), 0)
@@ -409,32 +414,28 @@ def _cpu_line(clients: list[str], pbx_cpu: dict[str, list[float]]) -> str:
 
 CLIENTS = ["plain", "adapter", "dialerd"]  # the default set
 ALL_CLIENTS = [*CLIENTS, "plainfull", "baseline"]
-# docs/asterisk.md, section 1: only the events dialerd reads leave Asterisk
-EVENT_FILTERS = [
-    *(
-        f"eventfilter(name({name})) ="
-        for name in (
-            "OriginateResponse",
-            "Newchannel",
-            "Newstate",
-            "DialState",
-            "DialEnd",
-            "Hangup",
-            "UserEvent",
-            "FullyBooted",
-            "Shutdown",
-        )
-    ),
-    "eventfilter(name(VarSet),header(Variable),method(regex)) = "
-    "^(AMDSTATUS|AMDCAUSE|AGISTATUS|DIALERD_ATTEMPT)$",
-]
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "asterisk.md"
+
+
+def recipe_filters(docs: Path = DOCS) -> list[str]:
+    """The ``eventfilter`` lines of the manager.conf recipe (docs/asterisk.md, section 1):
+    only the events dialerd reads leave Asterisk."""
+    text = docs.read_text()
+    start = text.index("## 1. manager.conf")
+    block = text[text.index("```ini", start) : text.index("```\n", text.index("```ini", start) + 6)]
+    lines = [line.strip() for line in block.splitlines() if line.startswith("eventfilter(")]
+    if not any("name(OriginateResponse)" in line for line in lines):
+        raise SystemExit(f"{docs}: no eventfilter lines in the manager.conf recipe")
+    return lines
 
 
 def _filtered_manager_conf(work: Path, script: Path, port: int) -> Path:
-    """The reference manager.conf (its last section is the dialerd user's) plus the filters."""
+    """The reference manager.conf (its last section is the dialerd user's) plus the recipe's
+    filters."""
     text = (script.parent / "etc" / "manager.conf").read_text()
     path = work / "manager.conf"  # run-asterisk sets the port before it copies --conf files
-    path.write_text(text.replace("port = 5038", f"port = {port}") + "\n".join(EVENT_FILTERS) + "\n")
+    filters = "\n".join(recipe_filters())
+    path.write_text(text.replace("port = 5038", f"port = {port}") + filters + "\n")
     return path
 
 
