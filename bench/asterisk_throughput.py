@@ -66,7 +66,14 @@ from dialerd.domain.classify import classify
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.pbx.ami.adapter import AmiTelephony
 from dialerd.settings import AmiSettings
-from tests.realpbx.pbx import AMI_SECRET, AMI_USER, DialerSite, RealPbx, wait_for
+from tests.realpbx.pbx import (
+    AMI_SECRET,
+    AMI_USER,
+    DialerSite,
+    RealPbx,
+    filtered_manager_conf,
+    wait_for,
+)
 
 
 def _script(arg: str | None) -> Path:
@@ -339,7 +346,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
     if not args.bare_user:
-        pbx.confs.append(_filtered_manager_conf(work, pbx.script, pbx.ami_port))
+        pbx.confs.append(filtered_manager_conf(work, pbx.script, pbx.ami_port))
     pbx.start()
     if args.pin:
         _pin(pbx)
@@ -414,29 +421,6 @@ def _cpu_line(clients: list[str], pbx_cpu: dict[str, list[float]]) -> str:
 
 CLIENTS = ["plain", "adapter", "dialerd"]  # the default set
 ALL_CLIENTS = [*CLIENTS, "plainfull", "baseline"]
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "asterisk.md"
-
-
-def recipe_filters(docs: Path = DOCS) -> list[str]:
-    """The ``eventfilter`` lines of the manager.conf recipe (docs/asterisk.md, section 1):
-    only the events dialerd reads leave Asterisk."""
-    text = docs.read_text()
-    start = text.index("## 1. manager.conf")
-    block = text[text.index("```ini", start) : text.index("```\n", text.index("```ini", start) + 6)]
-    lines = [line.strip() for line in block.splitlines() if line.startswith("eventfilter(")]
-    if not any("name(OriginateResponse)" in line for line in lines):
-        raise SystemExit(f"{docs}: no eventfilter lines in the manager.conf recipe")
-    return lines
-
-
-def _filtered_manager_conf(work: Path, script: Path, port: int) -> Path:
-    """The reference manager.conf (its last section is the dialerd user's) plus the recipe's
-    filters."""
-    text = (script.parent / "etc" / "manager.conf").read_text()
-    path = work / "manager.conf"  # run-asterisk sets the port before it copies --conf files
-    filters = "\n".join(recipe_filters())
-    path.write_text(text.replace("port = 5038", f"port = {port}") + filters + "\n")
-    return path
 
 
 def _run(

@@ -41,6 +41,31 @@ def run_asterisk() -> Path | None:
     return path if _NAMED and path.is_file() and os.access(path, os.X_OK) else None
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "asterisk.md"
+
+
+def recipe_filters(docs: Path = DOCS) -> list[str]:
+    """The ``eventfilter`` lines of the manager.conf recipe (docs/asterisk.md, section 1):
+    only the events dialerd reads leave Asterisk."""
+    text = docs.read_text()
+    opening = text.index("```ini", text.index("## 1. manager.conf"))
+    block = text[opening : text.index("```\n", opening + len("```ini"))]
+    lines = [line.strip() for line in block.splitlines() if line.startswith("eventfilter(")]
+    if not any("name(OriginateResponse)" in line for line in lines):
+        raise ValueError(f"{docs}: no eventfilter lines in the manager.conf recipe")
+    return lines
+
+
+def filtered_manager_conf(folder: Path, script: Path, port: int) -> Path:
+    """The reference manager.conf (its last section is the dialerd user's) with the recipe's
+    event filters added to that user, written in ``folder`` for ``--conf``."""
+    text = (script.parent / "etc" / "manager.conf").read_text()
+    path = folder / "manager.conf"  # run-asterisk sets the port before it copies --conf files
+    filters = "\n".join(recipe_filters())
+    path.write_text(text.replace("port = 5038", f"port = {port}") + filters + "\n")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
