@@ -91,6 +91,12 @@ class RealPbx:
     agi_port: int = field(default_factory=free_port)
     confs: list[Path] = field(default_factory=list)
 
+    def restart_with(self, *confs: Path) -> None:
+        """Stop, then start on ``confs`` (each replaces the reference file of its name)."""
+        self.stop()
+        self.confs = list(confs)
+        self.start()
+
     def start(self) -> None:
         args = ["start", str(self.root), "--ami-port", str(self.ami_port)]
         args += ["--agi-port", str(self.agi_port)]

@@ -84,9 +84,7 @@ def load_recipe(pbx: RealPbx, site: DialerSite, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "queues.conf").write_text(queues_conf())
     (folder / "extensions.conf").write_text(extensions_conf())
-    pbx.stop()
-    pbx.confs = [folder / "queues.conf", folder / "extensions.conf"]
-    pbx.start()
+    pbx.restart_with(folder / "queues.conf", folder / "extensions.conf")
     wrapup = wrapup_times(doc_block("queues.conf"))
     assert wrapup.get(QUEUE, 0) > 0, "the recipe's queue has a wrapuptime"
     site.extra_env["DIALERD_AMI__QUEUE_WRAPUP_S"] = json.dumps(wrapup)

@@ -58,9 +58,7 @@ def test_the_key_is_every_channels_account_code_and_no_variable(
 ) -> None:
     conf = tmp_path / "extensions.conf"
     conf.write_text(DIALPLAN)
-    real_pbx.stop()
-    real_pbx.confs = [conf]
-    real_pbx.start()
+    real_pbx.restart_with(conf)
     settings = AmiSettings(
         port=real_pbx.ami_port,
         username=AMI_USER,

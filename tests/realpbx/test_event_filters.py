@@ -5,7 +5,6 @@ the AMD verdicts among them, exactly as without them."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,6 @@ from tests.realpbx.pbx import (
     DialerSite,
     RealPbx,
     filtered_manager_conf,
-    run_asterisk,
     wait_for,
 )
 from tests.recordings import LAST_DIGIT_OUTCOMES
@@ -24,36 +22,23 @@ from tests.recordings import LAST_DIGIT_OUTCOMES
 pytestmark = pytest.mark.timeout(240)
 
 
-@pytest.fixture
-def filtered_pbx(tmp_path: Path) -> Iterator[RealPbx]:
-    script = run_asterisk()
-    if script is None:
-        pytest.skip("no run-asterisk script named")
-    pbx = RealPbx(script=script, root=tmp_path / "pbx")
-    pbx.confs.append(filtered_manager_conf(tmp_path, script, pbx.ami_port))
-    pbx.start()
-    try:
-        yield pbx
-    finally:
-        pbx.stop()
+def _filtered(pbx: RealPbx, folder: Path) -> RealPbx:
+    pbx.restart_with(filtered_manager_conf(folder, pbx.script, pbx.ami_port))
+    return pbx
 
 
 def test_the_ten_behaviours_are_recorded_through_the_recipes_filters(
-    filtered_pbx: RealPbx, tmp_path: Path
+    site: DialerSite, real_pbx: RealPbx, tmp_path: Path
 ) -> None:
-    site = DialerSite(root=tmp_path / "site", pbx=filtered_pbx)
-    site.root.mkdir()
-    try:
-        numbers = [f"1380000000{d}" for d in LAST_DIGIT_OUTCOMES]
-        site.write_campaign("ten", numbers, ring_timeout="8s")
-        daemon = site.start()
-        wait_for(lambda: len(site.done()) >= len(LAST_DIGIT_OUTCOMES), "ten recorded results", 150)
-        assert site.stop(daemon) == 0
-        got = {str(a["number"])[-1]: a["outcome"] for a in site.done()}
-        assert got == LAST_DIGIT_OUTCOMES
-        assert len(site.attempts()) == len(LAST_DIGIT_OUTCOMES)  # one dial each, none doubled
-    finally:
-        site.close()
+    _filtered(real_pbx, tmp_path)
+    numbers = [f"1380000000{d}" for d in LAST_DIGIT_OUTCOMES]
+    site.write_campaign("ten", numbers, ring_timeout="8s")
+    daemon = site.start()
+    wait_for(lambda: len(site.done()) >= len(LAST_DIGIT_OUTCOMES), "ten recorded results", 150)
+    assert site.stop(daemon) == 0
+    got = {str(a["number"])[-1]: a["outcome"] for a in site.done()}
+    assert got == LAST_DIGIT_OUTCOMES
+    assert len(site.attempts()) == len(LAST_DIGIT_OUTCOMES)  # one dial each, none doubled
 
 
 def _session_of_one_vacant_dial(pbx: RealPbx) -> str:
@@ -74,8 +59,10 @@ def _session_of_one_vacant_dial(pbx: RealPbx) -> str:
     return received.decode()
 
 
-def test_the_recipes_user_receives_only_the_events_dialerd_reads(filtered_pbx: RealPbx) -> None:
-    text = _session_of_one_vacant_dial(filtered_pbx)
+def test_the_recipes_user_receives_only_the_events_dialerd_reads(
+    real_pbx: RealPbx, tmp_path: Path
+) -> None:
+    text = _session_of_one_vacant_dial(_filtered(real_pbx, tmp_path))
     assert "Event: Newchannel" in text and "Variable: DIALERD_ATTEMPT" in text
     for dropped in ("Newexten", "LocalBridge", "DialBegin"):
         assert f"Event: {dropped}\r\n" not in text  # sent to a bare user (fixtures/ami)

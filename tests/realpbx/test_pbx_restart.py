@@ -46,9 +46,7 @@ def test_core_stop_now_interrupts_and_the_refused_dials_retry_soon(
 ) -> None:
     conf = tmp_path / "extensions.conf"
     conf.write_text(DIALPLAN)
-    real_pbx.stop()
-    real_pbx.confs = [conf]
-    real_pbx.start()
+    real_pbx.restart_with(conf)
     # eight at a time: the vacant numbers wait for a free channel behind the ringing ones
     site.write_campaign(
         "restart", RINGING + LATER, ring_timeout="60s", context="dialerd-hold", max_concurrent=8

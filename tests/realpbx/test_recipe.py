@@ -46,9 +46,7 @@ def test_the_docs_recipe_records_amd_and_the_disposition_live_and_in_the_cdr(
     assert "[my-ivr]" in dialplan
     conf = tmp_path / "extensions.conf"
     conf.write_text(callee_sections() + "\n" + dialplan)
-    real_pbx.stop()
-    real_pbx.confs = [conf]
-    real_pbx.start()
+    real_pbx.restart_with(conf)
     # last digit 0: answered by a person who says "hello" and then listens; 8: an
     # answering machine; 7: answered, then the callee hangs up during AMD()
     numbers = ["13800000000", "13800000008", "13800000007"]
