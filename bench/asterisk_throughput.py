@@ -27,8 +27,11 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   delivered (OriginateResponse and every Hangup correlated);
 * dialerd: a fresh SQLite database holding a campaign of the same number of
   vacant numbers (imported before the clock starts), `dialerd run` started with
-  caps well above the PBX's pace; the clock runs from the first attempt's claim to
-  the moment every attempt's result is committed (polled every 20 ms).
+  campaign and channel caps well above the PBX's pace and ``pbx.calls_per_second``
+  at ``--pace`` (default 2,500/s: what this PBX sets up at best, above the plain
+  client's rate; dialerd sends its Originates evenly at that pace, docs/asterisk.md
+  section 4); the clock runs from the first attempt's claim to the moment every
+  attempt's result is committed (polled every 20 ms).
 
 Two more clients run only when named in ``--clients``: ``plainfull``, the plain
 client sending dialerd's whole Originate (Account, its two variables) with its
@@ -232,7 +235,7 @@ def dialerd(
     root.mkdir(parents=True)
     site.extra_env.update(
         DIALERD_PBX__MAX_CHANNELS="2000",
-        DIALERD_PBX__CALLS_PER_SECOND="100000",
+        DIALERD_PBX__CALLS_PER_SECOND=str(PACE),
         DIALERD_AGI__ENABLED="false",
         DIALERD_LOG__LEVEL="warning",
     )
@@ -263,6 +266,8 @@ def dialerd(
     return calls / (finished - began), outcomes
 
 
+#: `dialerd run`'s pbx.calls_per_second (--pace): the pace of its Originates on the wire
+PACE = 2500.0
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
 ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
 BASELINE_CPU: list[float] = []  # the baseline tree's daemon's, one per round
@@ -314,6 +319,7 @@ def _progress(db: Path) -> tuple[int, int]:
 
 
 def main() -> int:
+    global PACE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -342,7 +348,15 @@ def main() -> int:
         help="the reference manager.conf user without the eventfilter lines of the recipe "
         "(docs/asterisk.md, section 1; by default every client's user has them)",
     )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=PACE,
+        help="`dialerd run`'s pbx.calls_per_second, the even pace of its Originates "
+        "(default %(default)g/s; 100000 sends each tick's claims at once)",
+    )
     args = parser.parse_args()
+    PACE = args.pace
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
     if not args.bare_user:

@@ -163,7 +163,11 @@ class PbxSettings(BaseModel):
         description="DIALERD_RECORDING = prefix + attempt key; default <host>-<database name>-",
     )
     max_channels: int = Field(100, ge=1, description="calls in flight on this PBX, all campaigns")
-    calls_per_second: float = Field(50.0, gt=0, description="originates per second, all campaigns")
+    calls_per_second: float = Field(
+        50.0,
+        gt=0,
+        description="originates per second, all campaigns; they leave evenly at this pace",
+    )
     cdr_csv: Path | None = Field(
         None,
         description="Asterisk's call records (cdr_csv Master.csv or a cdr_custom file) on this "

@@ -29,9 +29,14 @@ class _SimulatedAsterisk(AmiTelephony):
         clock: Clock,
         on_status: StatusHook,
         recording_prefix: str,
+        pace: float,
     ) -> None:
         super().__init__(
-            settings, clock=clock, on_status=on_status, recording_prefix=recording_prefix
+            settings,
+            clock=clock,
+            on_status=on_status,
+            recording_prefix=recording_prefix,
+            pace=pace,
         )
         self._simulator = simulator
 
@@ -43,11 +48,14 @@ class _SimulatedAsterisk(AmiTelephony):
 def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Telephony:
     """The telephony ``settings.pbx.kind`` asks for; link changes go to ``on_status``."""
     ami = settings.ami
+    pace = settings.pbx.calls_per_second  # the Originates leave evenly at the PBX's rate
     prefix = settings.pbx.recording_prefix
     if prefix is None:
         prefix = default_recording_prefix(settings.database.url)
     if settings.pbx.kind != "simulator":
-        return AmiTelephony(ami, clock=clock, on_status=on_status, recording_prefix=prefix)
+        return AmiTelephony(
+            ami, clock=clock, on_status=on_status, recording_prefix=prefix, pace=pace
+        )
     team = settings.simulator.team
     queues = [
         QueueScript(
@@ -73,4 +81,6 @@ def make_pbx(settings: Settings, *, clock: Clock, on_status: StatusHook) -> Tele
     )
     host, port = sim.start_in_thread()
     ami = ami.model_copy(update={"host": host, "port": port, "secret": SecretStr(SIMULATOR_SECRET)})
-    return _SimulatedAsterisk(ami, sim, clock=clock, on_status=on_status, recording_prefix=prefix)
+    return _SimulatedAsterisk(
+        ami, sim, clock=clock, on_status=on_status, recording_prefix=prefix, pace=pace
+    )

@@ -63,6 +63,8 @@ class AmiTelephony(AgentQueues, DialRecovery):
 
     ``_flights`` is written without a lock (single dict operations are atomic);
     readers iterate over ``_flights.copy()``, one C-level call, never the live dict.
+    ``pace``: Originates per second on the wire, spread evenly (the PBX's
+    ``calls_per_second``); None sends each as soon as it is queued.
     """
 
     def __init__(
@@ -74,6 +76,7 @@ class AmiTelephony(AgentQueues, DialRecovery):
         settle_s: float = 1.0,
         recording_prefix: str = "",
         queue_wrapup_s: Mapping[str, float] | None = None,
+        pace: float | None = None,
     ) -> None:
         self._settings = settings
         self._recording_prefix = recording_prefix
@@ -94,7 +97,7 @@ class AmiTelephony(AgentQueues, DialRecovery):
         self._stopping_generation = -1  # the connection on which the PBX said Shutdown
         self._link = LinkSupervisor(
             settings,
-            lambda: AmiClient(settings, self._on_events),
+            lambda: AmiClient(settings, self._on_events, pace=pace),
             on_connected=self._reconcile,
             on_tick=self._tick,
             on_ping=self._sweep_survivors,
@@ -134,7 +137,11 @@ class AmiTelephony(AgentQueues, DialRecovery):
         self._arrivals.append((key, flight))
         try:
             client.send_nowait(
-                "Originate", headers, key, lambda reply: self._on_ack(client, key, reply)
+                "Originate",
+                headers,
+                key,
+                lambda reply: self._on_ack(client, key, reply),
+                paced=True,
             )
         except AmiLinkDown as exc:
             self._flights.pop(key, None)

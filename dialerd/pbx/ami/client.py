@@ -8,7 +8,12 @@ lock and carries our own ActionID. The reader thread
 :class:`~dialerd.pbx.ami.routing.Router` hands replies over by ActionID (never
 FIFO, except the Login through pyst2's ``send_action``) and events in batches.
 Originates are pipelined: ``send_nowait`` queues the bytes for a writer thread
-(one ``sendall`` per burst) and returns; the reply is handed to a callback.
+(one ``sendall`` per burst) and returns; the reply is handed to a callback. With
+a ``pace`` (the PBX's calls per second), actions sent ``paced`` (the Originates)
+leave evenly at that rate, a few milliseconds' worth at a time, instead of a
+tick's worth at once: Asterisk sets up a burst of calls with its threads
+contending for channel locks, and spends less CPU a call on an even stream
+(BENCHMARKS.md, "Against a real Asterisk"). Other actions never wait behind them.
 Synchronous actions wait with ``action_timeout_s``; a missed deadline cuts the
 socket (``shutdown(SHUT_RDWR)``), which releases every waiter, and the link
 counts as dead.
@@ -27,6 +32,7 @@ from asterisk.manager import ManagerException
 
 from dialerd.errors import TelephonyUnavailable
 from dialerd.pbx.ami.correlate import CORRELATED_EVENTS, KEPT_VARIABLES
+from dialerd.pbx.ami.pacer import Pacer
 from dialerd.pbx.ami.protocol import AmiMessage, format_action
 from dialerd.pbx.ami.pyst2_fixes import DialerdManager
 from dialerd.pbx.ami.queues import QUEUE_EVENTS
@@ -88,12 +94,16 @@ class AmiClient:
         on_events: EventsHandler,
         wanted_events: Collection[str] | None = WANTED_EVENTS,
         wanted_variables: Collection[str] | None = WANTED_VARIABLES,
+        pace: float | None = None,
     ) -> None:
+        """``pace``: paced actions per second (None: they leave as soon as queued)."""
+        self._pacer = Pacer(pace) if pace is not None else None
         self._settings = settings
         self._router = router = Router(on_events, unclaimed=lambda reply: manager.fifo(reply))
         self._manager = manager = DialerdManager(router.dispatch, wanted_events, wanted_variables)
         self._send_lock = threading.Lock()
         self._wqueue: deque[bytes] = deque()
+        self._pqueue: deque[bytes] = deque()  # paced actions, in order
         self._wready = threading.Event()
         self._wake_pending = False
         self._closing = False
@@ -162,13 +172,22 @@ class AmiClient:
 
     # -- actions -------------------------------------------------------------------
     def send_nowait(
-        self, action: str, headers: Headers, action_id: str, on_reply: Callable[[AmiMessage], None]
+        self,
+        action: str,
+        headers: Headers,
+        action_id: str,
+        on_reply: Callable[[AmiMessage], None],
+        *,
+        paced: bool = False,
     ) -> None:
-        """Queue one action for the writer; ``on_reply`` gets its response on the reader thread."""
+        """Queue one action for the writer; ``on_reply`` gets its response on the reader thread.
+
+        ``paced``: it leaves at the client's pace, after the paced actions queued before it.
+        """
         payload = encode_action(action, [("ActionID", action_id), *headers])
         self._router.expect(action_id, on_reply)
         try:
-            self._write(payload)
+            self._write(payload, self._pqueue if paced and self._pacer else self._wqueue)
         except AmiLinkDown:
             self._router.forget(action_id)
             raise
@@ -256,7 +275,7 @@ class AmiClient:
     def _next_id(self) -> str:
         return f"{self._prefix}{next(self._ids)}"
 
-    def _write(self, payload: bytes) -> None:
+    def _write(self, payload: bytes, queue: deque[bytes]) -> None:
         """Queue bytes for the writer thread: a burst of actions goes out in one ``sendall``.
 
         Lock-free on the caller's side (``deque.append`` is atomic); the writer is
@@ -264,21 +283,28 @@ class AmiClient:
         """
         if self._closing or not self._manager.connected():
             raise AmiLinkDown(f"AMI link to {self.peer} is down")
-        self._wqueue.append(payload)
+        queue.append(payload)
         if not self._wake_pending:
             self._wake_pending = True
             self._wready.set()
 
     def _write_loop(self) -> None:
-        """Writer thread: drain the queue under the send lock; a failed write cuts the link."""
-        queue = self._wqueue
+        """Writer thread: send what is queued under the send lock, the paced queue at the
+        pacer's pace; a failed write cuts the link."""
+        queue, paced, pacer = self._wqueue, self._pqueue, self._pacer
+        wait: float | None = None
         while not self._closing:
-            self._wready.wait()
+            self._wready.wait(wait)
             self._wready.clear()
             self._wake_pending = False  # appends from now on wake us again
             while queue and not self._closing:
                 batch = [queue.popleft() for _ in range(len(queue))]
                 if not self._send(b"".join(batch)):
+                    return
+            wait = None
+            if paced and pacer is not None and not self._closing:
+                n, wait = pacer.take(time.monotonic(), len(paced))
+                if n and not self._send(b"".join([paced.popleft() for _ in range(n)])):
                     return
 
     def _send(self, payload: bytes) -> bool:
