@@ -103,6 +103,7 @@ def assemble(
         on_recorded=_both(activity.on_recorded, pacing.observe),
         spill=Spill(results.spill_dir, instance),
         queue_max=results.queue_max,
+        linger_s=results.linger_s,
         retry_min_s=results.retry_min_s,
         retry_max_s=results.retry_max_s,
         health=supervisor.register(

@@ -66,6 +66,13 @@ class ResultsSettings(BaseModel):
         description="folder of the spill files (results-<instance>.jsonl); "
         "default: $STATE_DIRECTORY, else ./var",
     )
+    linger_s: float = Field(
+        0.02,
+        ge=0,
+        le=1.0,
+        description="after writing a small batch, wait this long for more results "
+        "(fewer, larger transactions while results stream in)",
+    )
     retry_min_s: float = Field(0.5, gt=0, description="first wait after a failed write (doubles)")
     retry_max_s: float = Field(30.0, gt=0, description="longest wait between write attempts")
     give_up_s: float = Field(

@@ -1,5 +1,10 @@
 """The result writer: PBX threads hand results over; one thread writes them in batches.
 
+While results stream in (an even pace of dials brings them a few at a time), a
+batch of fewer than ``LINGER_BELOW`` is followed by ``linger_s`` before the next,
+so the transactions stay large (each costs its batch reads and a commit); the
+first result after a quiet spell, and the last ones at a stop, never wait.
+
 A batch leaves the queue only once its transaction commits. A transient database
 error (unreachable, locked, disk full) keeps the batch and retries with backoff,
 reporting ``retrying`` to its supervisor worker, and ``hold_reason()`` holds the
@@ -31,6 +36,7 @@ from dialerd.process.supervisor import Worker
 log = get_logger("dialerd.results")
 _stdlog = logging.getLogger("dialerd.results")
 BATCH = 1000  # results per transaction: the batch reads cost per batch, not per result
+LINGER_BELOW = 100  # a batch this small is followed by linger_s for more
 IDLE_WAIT_S = 0.2  # the thread beats at least this often while idle
 
 
@@ -46,6 +52,7 @@ class ResultWriter:
         on_recorded: Callable[[Recorded], None] | None = None,
         spill: Spill | None = None,
         queue_max: int = 10_000,
+        linger_s: float = 0.0,
         retry_min_s: float = 0.5,
         retry_max_s: float = 30.0,
         health: Worker | None = None,
@@ -57,6 +64,7 @@ class ResultWriter:
         self._on_recorded = on_recorded
         self._spill = spill
         self._queue_max = queue_max
+        self._linger_s = linger_s
         self._retry = (retry_min_s, retry_max_s)
         self._health = health
         self._guard = guard
@@ -204,7 +212,7 @@ class ResultWriter:
             if self._health is not None:
                 self._health.beat()
             try:
-                self.drain(block_s=IDLE_WAIT_S)
+                written = self.drain(block_s=IDLE_WAIT_S)
             except Exception as exc:
                 if not is_transient(exc):
                     self._die(exc)
@@ -222,6 +230,8 @@ class ResultWriter:
                 self._failing, tries = None, 0
                 if self._health is not None:
                     self._health.recovered()
+            if 0 < written < LINGER_BELOW and self._linger_s:
+                self._stop.wait(self._linger_s)  # let a stream of results fill the next batch
 
     def _idle(self) -> bool:
         with self._lock:
