@@ -33,11 +33,13 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   section 4); the clock runs from the first attempt's claim to the moment every
   attempt's result is committed (polled every 20 ms).
 
-Two more clients run only when named in ``--clients``: ``plainfull``, the plain
+Three more clients run only when named in ``--clients``: ``plainfull``, the plain
 client sending dialerd's whole Originate (Account, its two variables) with its
-event classes, to tell what those cost Asterisk; ``baseline``, `dialerd run` of
-another source tree (``--baseline DIR``, e.g. ``git archive`` of an older commit),
-to compare two versions in the same rounds.
+event classes, to tell what those cost Asterisk; ``window``, the plain client
+keeping no more than ``--window`` dials up at a time, to tell what a burst of
+calls set up at once costs Asterisk; ``baseline``, `dialerd run` of another source
+tree (``--baseline DIR``, e.g. ``git archive`` of an older commit), to compare two
+versions in the same rounds.
 
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
@@ -97,7 +99,9 @@ def _number(round_no: int, i: int) -> str:
     return f"138{round_no:02d}{i:05d}3"  # last digit 3: Hangup(1), a vacant number
 
 
-def plain(pbx: RealPbx, calls: int, round_no: int, full: bool = False) -> float:
+def plain(
+    pbx: RealPbx, calls: int, round_no: int, full: bool = False, window: int | None = None
+) -> float:
     """Originates per second completed by a plain pipelined socket client.
 
     ``full``: with every header `dialerd run` sends for a campaign that does not record
@@ -106,7 +110,9 @@ def plain(pbx: RealPbx, calls: int, round_no: int, full: bool = False) -> float:
     """
     if full:
         return pipelined(pbx, calls, round_no, DIALERD_CLASSES, _full_headers)[0]
-    return pipelined(pbx, calls, round_no, "call,system", lambda _r, i: [_attempt(i)])[0]
+    return pipelined(
+        pbx, calls, round_no, "call,system", lambda _r, i: [_attempt(i)], window=window
+    )[0]
 
 
 #: (round, dial) -> the Originate's headers after CallerID (variables, Account)
@@ -115,10 +121,17 @@ DIALERD_CLASSES = "system,call,user,dialplan,agent"
 
 
 def pipelined(
-    pbx: RealPbx, calls: int, round_no: int, classes: str, headers: Headers
+    pbx: RealPbx,
+    calls: int,
+    round_no: int,
+    classes: str,
+    headers: Headers,
+    window: int | None = None,
 ) -> tuple[float, float]:
     """(dials per second, bytes Asterisk sent a dial) of one socket that logs in with
-    ``classes`` and sends every Originate at once (``headers`` after CallerID)."""
+    ``classes`` and sends every Originate at once (``headers`` after CallerID), or with
+    a ``window``: no more than that many dials up at a time (a dial is up until its
+    OriginateResponse and Hangups are read; counted, as every dial here has them all)."""
     sock = socket.create_connection(("127.0.0.1", pbx.ami_port))
     buf = b""
 
@@ -132,29 +145,27 @@ def pipelined(
     sock.sendall(_action([*login, ("Events", classes), ("ActionID", "login")]))
     read_until(b"Message: Authentication accepted")
     buf, received = b"", 0
-    started = time.perf_counter()
-    chunk: list[bytes] = []
-    for i in range(calls):
-        chunk.append(
-            _action(
-                [
-                    ("Action", "Originate"),
-                    ("ActionID", f"p{round_no}-{i}"),
-                    ("Channel", f"Local/{_number(round_no, i)}@callee-sim"),
-                    ("Context", "dialerd-answered"),
-                    ("Exten", "s"),
-                    ("Priority", "1"),
-                    ("Timeout", "30000"),
-                    ("CallerID", "4006589888"),
-                    *headers(round_no, i),
-                    ("Async", "true"),
-                ]
-            )
+
+    def originate(i: int) -> bytes:
+        return _action(
+            [
+                ("Action", "Originate"),
+                ("ActionID", f"p{round_no}-{i}"),
+                ("Channel", f"Local/{_number(round_no, i)}@callee-sim"),
+                ("Context", "dialerd-answered"),
+                ("Exten", "s"),
+                ("Priority", "1"),
+                ("Timeout", "30000"),
+                ("CallerID", "4006589888"),
+                *headers(round_no, i),
+                ("Async", "true"),
+            ]
         )
-        if len(chunk) == 50:
-            sock.sendall(b"".join(chunk))
-            chunk = []
-    sock.sendall(b"".join(chunk))
+
+    started = time.perf_counter()
+    sent = min(calls, window or calls)
+    for first in range(0, sent, 50):
+        sock.sendall(b"".join(originate(i) for i in range(first, min(first + 50, sent))))
     responses = hangups = 0
     # done as dialerd is done: every OriginateResponse in and every channel hung up
     # (a vacant dial has two, the Local channel's halves)
@@ -168,6 +179,12 @@ def pipelined(
         buf = buf if head else head + buf
         responses += head.count(b"Event: OriginateResponse")
         hangups += head.count(b"Event: Hangup\r\n")
+        if window is not None:
+            done = min(responses, hangups // CHANNELS_PER_DIAL)
+            more = min(calls, done + window) - sent
+            if more > 0:
+                sock.sendall(b"".join(originate(i) for i in range(sent, sent + more)))
+                sent += more
     elapsed = time.perf_counter() - started
     sock.close()
     return calls / elapsed, received / calls
@@ -268,6 +285,8 @@ def dialerd(
 
 #: `dialerd run`'s pbx.calls_per_second (--pace): the pace of its Originates on the wire
 PACE = 2500.0
+#: client window's most dials up at a time (--window)
+WINDOW = 25
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
 ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
 BASELINE_CPU: list[float] = []  # the baseline tree's daemon's, one per round
@@ -319,7 +338,7 @@ def _progress(db: Path) -> tuple[int, int]:
 
 
 def main() -> int:
-    global PACE
+    global PACE, WINDOW
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -327,9 +346,10 @@ def main() -> int:
     parser.add_argument(
         "--clients",
         default=",".join(CLIENTS),
-        help="which of plain,adapter,dialerd,plainfull,baseline to run (plain always runs: "
-        "the ratios need it; plainfull: plain with dialerd's Originate headers and event "
-        "classes; baseline: `dialerd run` of the --baseline tree)",
+        help="which of plain,adapter,dialerd,plainfull,window,baseline to run (plain always "
+        "runs: the ratios need it; plainfull: plain with dialerd's Originate headers and "
+        "event classes; window: plain with at most --window dials up; baseline: `dialerd "
+        "run` of the --baseline tree)",
     )
     parser.add_argument(
         "--baseline",
@@ -355,8 +375,15 @@ def main() -> int:
         help="`dialerd run`'s pbx.calls_per_second, the even pace of its Originates "
         "(default %(default)g/s; 100000 sends each tick's claims at once)",
     )
+    parser.add_argument(
+        "--window",
+        type=int,
+        default=WINDOW,
+        help="client window: the plain client with at most this many dials up at a time "
+        "(default %(default)d)",
+    )
     args = parser.parse_args()
-    PACE = args.pace
+    PACE, WINDOW = args.pace, args.window
     work = Path(tempfile.mkdtemp(prefix="dialerd-astbench-"))
     pbx = RealPbx(script=_script(args.run_asterisk), root=work / "pbx")
     if not args.bare_user:
@@ -434,14 +461,15 @@ def _cpu_line(clients: list[str], pbx_cpu: dict[str, list[float]]) -> str:
 
 
 CLIENTS = ["plain", "adapter", "dialerd"]  # the default set
-ALL_CLIENTS = [*CLIENTS, "plainfull", "baseline"]
+ALL_CLIENTS = [*CLIENTS, "plainfull", "window", "baseline"]
 
 
 def _run(
     name: str, pbx: RealPbx, calls: int, r: int, work: Path, baseline: Path | None
 ) -> tuple[float, dict[str, int]]:
-    if name in ("plain", "plainfull"):
-        return plain(pbx, calls, r, full=name == "plainfull"), {"vacant": calls}
+    if name in ("plain", "plainfull", "window"):
+        window = WINDOW if name == "window" else None
+        return plain(pbx, calls, r, full=name == "plainfull", window=window), {"vacant": calls}
     if name == "adapter":
         return adapter(pbx, calls, r)
     if name == "baseline":
