@@ -3,7 +3,9 @@
 Pure code, no clock of its own: the caller passes the time. At ``rate`` actions a
 second, a slice is ``rate x slice_s`` actions (at least one); after an idle spell
 at most one slice leaves at once, then one slice every ``slice_s``, so no more than
-``burst + rate x t`` actions leave in any ``t`` seconds.
+``burst + rate x t`` actions leave in any ``t`` seconds. A caller that comes late
+(its thread not scheduled in time) does not catch up: the pace falls while the
+daemon is busy, which Asterisk took better than a catch-up (BENCHMARKS.md).
 """
 
 from __future__ import annotations
