@@ -47,6 +47,10 @@ dial, each ``vacant`` (the adapter's as ``dialerd.domain.classify`` reads it;
 dialerd's: one attempt per number, every number dialled). Each round also
 prints CPU per dial: Asterisk's while it served each client, and the daemon's
 own from its first claim on; on a shared machine these vary less than the rates.
+And how many of the machine's CPUs were busy on average while each client's clock
+ran (/proc/stat): with dialerd and Asterisk on one host the ratio is about
+(busy serving dialerd / busy serving plain) x (Asterisk's CPU a dial serving plain)
+/ (Asterisk's serving dialerd + the daemon's own), BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -162,7 +166,7 @@ def pipelined(
             ]
         )
 
-    started = time.perf_counter()
+    started, machine = time.perf_counter(), _jiffies()
     sent = min(calls, window or calls)
     for first in range(0, sent, 50):
         sock.sendall(b"".join(originate(i) for i in range(first, min(first + 50, sent))))
@@ -186,6 +190,7 @@ def pipelined(
                 sock.sendall(b"".join(originate(i) for i in range(sent, sent + more)))
                 sent += more
     elapsed = time.perf_counter() - started
+    MACHINE_BUSY.append(_cores_busy(machine))
     sock.close()
     return calls / elapsed, received / calls
 
@@ -226,11 +231,12 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
             )
             for i in range(calls)
         ]
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, machine = time.perf_counter(), time.process_time(), _jiffies()
         for request in requests:
             telephony.originate(request)
         _poll(lambda: len(results) >= calls, f"{calls} adapter results")
         elapsed = time.perf_counter() - started
+        MACHINE_BUSY.append(_cores_busy(machine))
         ADAPTER_CPU.append((time.process_time() - cpu) / calls)
     finally:
         telephony.close()
@@ -290,21 +296,24 @@ WINDOW = 25
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
 ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
 BASELINE_CPU: list[float] = []  # the baseline tree's daemon's, one per round
+MACHINE_BUSY: list[float] = []  # CPUs busy on average while a client's clock ran, one a run
 
 
 def _watch(db: Path, calls: int, pid: int) -> float:
     """Poll every 20 ms until ``calls`` results are committed; the daemon's CPU seconds meanwhile
     (from its first attempt row on, so without its start-up)."""
     cpu_at_first: float | None = None
+    machine: tuple[int, int] | None = None
 
     def check() -> bool:
-        nonlocal cpu_at_first
+        nonlocal cpu_at_first, machine
         claimed, done = _progress(db)
         if cpu_at_first is None and claimed:
-            cpu_at_first = _cpu_s(pid)
+            cpu_at_first, machine = _cpu_s(pid), _jiffies()
         return done >= calls
 
     _poll(check, f"{calls} results committed")
+    MACHINE_BUSY.append(_cores_busy(machine or _jiffies()))
     return _cpu_s(pid) - (cpu_at_first or 0.0)
 
 
@@ -321,6 +330,19 @@ def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process (and its waited-for children)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _jiffies() -> tuple[int, int]:
+    """The machine's CPU time so far, in ticks: (all, idle and iowait) (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]
+
+
+def _cores_busy(since: tuple[int, int]) -> float:
+    """How many of the machine's CPUs were busy on average since ``since`` (``_jiffies``)."""
+    total, idle = _jiffies()
+    spent = total - since[0]
+    return (os.cpu_count() or 1) * (1 - (idle - since[1]) / spent) if spent else 0.0
 
 
 def _progress(db: Path) -> tuple[int, int]:
@@ -402,6 +424,7 @@ def main() -> int:
         raise SystemExit("client baseline needs --baseline TREE")
     ratios: dict[str, list[float]] = {c: [] for c in clients if c != "plain"}
     pbx_cpu: dict[str, list[float]] = {c: [] for c in clients}
+    busy: dict[str, list[float]] = {c: [] for c in clients}
     wrong_total = 0
     try:
         for r in range(1, args.rounds + 1):
@@ -414,6 +437,7 @@ def main() -> int:
                 rates[name], outcomes[name] = _run(name, pbx, args.calls, r, work, args.baseline)
                 wait_for(lambda: "0 active channels" in pbx.cli("core show channels"), "idle", 120)
                 pbx_cpu[name].append((_cpu_s(_asterisk_pid(pbx)) - before) / args.calls)
+                busy[name].append(MACHINE_BUSY[-1])
             for name in ratios:
                 ratios[name].append(rates[name] / rates["plain"])
             wrong = {
@@ -429,9 +453,11 @@ def main() -> int:
                 for name in clients
             )
             cpu = _cpu_line(clients, pbx_cpu)
+            cores = " ".join(f"{name} {busy[name][-1]:.2f}" for name in clients)
             print(
                 f"round {r} ({' > '.join(order)}):{line}  load {_load()}\n"
-                f"    CPU ms per dial: Asterisk serving {cpu}"
+                f"    CPU ms per dial: Asterisk serving {cpu}\n"
+                f"    CPUs busy (of {os.cpu_count()}) while each ran: {cores}"
                 + (f"  WRONG {wrong}" if wrong else ""),
                 flush=True,
             )
@@ -442,6 +468,8 @@ def main() -> int:
             f"median ratio {name} / plain over {args.rounds} rounds: "
             f"{statistics.median(values):.2f}"
         )
+    for name, values in busy.items():
+        print(f"median CPUs busy while {name} ran: {statistics.median(values):.2f}")
     spent_by = (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU), ("baseline", BASELINE_CPU))
     for name, spent in spent_by:
         if spent:
