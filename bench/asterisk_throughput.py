@@ -33,13 +33,17 @@ round to round; ``--pin`` gives Asterisk one core and the clients the other):
   section 4); the clock runs from the first attempt's claim to the moment every
   attempt's result is committed (polled every 5 ms on one read-only connection).
 
-Three more clients run only when named in ``--clients``: ``plainfull``, the plain
+More clients run only when named in ``--clients``: ``plainfull``, the plain
 client sending dialerd's whole Originate (Account, its two variables) with its
 event classes, to tell what those cost Asterisk; ``window``, the plain client
 keeping no more than ``--window`` dials up at a time, to tell what a burst of
 calls set up at once costs Asterisk; ``baseline``, `dialerd run` of another source
 tree (``--baseline DIR``, e.g. ``git archive`` of an older commit), to compare two
-versions in the same rounds.
+versions in the same rounds; ``floor`` and ``floorpaced``, bench/floor_client.py:
+the least a Python dialer does and still writes each attempt before its dial and
+its result after (one thread, dialerd's Originate, parser and event classes, no
+policy), every batch at once or at ``--pace``: what the host leaves a dialer
+written in Python, the daemon's own CPU a dial aside.
 
 It prints the load average, one line per round and the median ratios adapter ÷
 plain and dialerd ÷ plain over the rounds, and checks every result: one per
@@ -71,6 +75,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from bench.floor_client import floor
 from dialerd.domain.classify import classify
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.pbx.ami.adapter import AmiTelephony
@@ -249,6 +254,39 @@ def adapter(pbx: RealPbx, calls: int, round_no: int) -> tuple[float, dict[str, i
     return calls / elapsed, outcomes
 
 
+def floor_run(
+    pbx: RealPbx, calls: int, round_no: int, db: Path, pace: float | None
+) -> tuple[float, dict[str, int]]:
+    """Originates per second completed by bench.floor_client (the least a Python dialer
+    keeping dialerd's rules does): dialerd's Originate and event classes, each result
+    committed."""
+    login = [("Action", "Login"), ("Username", AMI_USER), ("Secret", AMI_SECRET)]
+    login.append(("Events", DIALERD_CLASSES))
+
+    def originate(attempt: int, number: str) -> list[tuple[str, str]]:
+        return [
+            ("Action", "Originate"),
+            ("ActionID", str(attempt)),
+            ("Channel", f"Local/{number}@callee-sim"),
+            ("Context", "dialerd-answered"),
+            ("Exten", "s"),
+            ("Priority", "1"),
+            ("Timeout", "30000"),
+            ("CallerID", "4006589888"),
+            ("Account", f"9-{round_no}-{attempt}-1-001"),
+            ("Variable", f"DIALERD_TOKEN={attempt:032x}"),
+            ("Variable", f"DIALERD_ATTEMPT={attempt}"),
+            ("Async", "true"),
+        ]
+
+    machine = _jiffies()
+    numbers = [_number(round_no, i) for i in range(calls)]
+    rate, spent, outcomes = floor(pbx.ami_port, login, numbers, originate, db, pace)
+    MACHINE_BUSY.append(_cores_busy(machine))
+    (FLOOR_CPU if pace is None else FLOORPACED_CPU).append(spent)
+    return rate, outcomes
+
+
 def dialerd(
     pbx: RealPbx, calls: int, round_no: int, root: Path, tree: Path | None = None
 ) -> tuple[float, dict[str, int]]:
@@ -295,6 +333,8 @@ PACE = 2500.0
 WINDOW = 25
 DIALERD_CPU: list[float] = []  # the daemon's CPU seconds per dial, one per round
 ADAPTER_CPU: list[float] = []  # this process's while the adapter ran
+FLOOR_CPU: list[float] = []  # the floor client's, this process's
+FLOORPACED_CPU: list[float] = []  # the floor client's at dialerd's pace
 BASELINE_CPU: list[float] = []  # the baseline tree's daemon's, one per round
 MACHINE_BUSY: list[float] = []  # CPUs busy on average while a client's clock ran, one a run
 
@@ -374,10 +414,11 @@ def main() -> int:
     parser.add_argument(
         "--clients",
         default=",".join(CLIENTS),
-        help="which of plain,adapter,dialerd,plainfull,window,baseline to run (plain always "
-        "runs: the ratios need it; plainfull: plain with dialerd's Originate headers and "
-        "event classes; window: plain with at most --window dials up; baseline: `dialerd "
-        "run` of the --baseline tree)",
+        help="which of plain,adapter,dialerd,plainfull,window,baseline,floor,floorpaced to "
+        "run (plain always runs: the ratios need it; plainfull: plain with dialerd's "
+        "Originate headers and event classes; window: plain with at most --window dials up; "
+        "baseline: `dialerd run` of the --baseline tree; floor, floorpaced: the least a "
+        "Python dialer recording every result does, at once or at --pace)",
     )
     parser.add_argument(
         "--baseline",
@@ -476,7 +517,13 @@ def main() -> int:
         )
     for name, values in busy.items():
         print(f"median CPUs busy while {name} ran: {statistics.median(values):.2f}")
-    spent_by = (("adapter", ADAPTER_CPU), ("dialerd", DIALERD_CPU), ("baseline", BASELINE_CPU))
+    spent_by = (
+        ("adapter", ADAPTER_CPU),
+        ("dialerd", DIALERD_CPU),
+        ("baseline", BASELINE_CPU),
+        ("floor", FLOOR_CPU),
+        ("floorpaced", FLOORPACED_CPU),
+    )
     for name, spent in spent_by:
         if spent:
             print(f"median {name} CPU per dial: {statistics.median(spent) * 1e3:.2f} ms")
@@ -488,14 +535,19 @@ def _cpu_line(clients: list[str], pbx_cpu: dict[str, list[float]]) -> str:
     """One round's CPU ms per dial: Asterisk's per client, then the clients' own."""
     cpu = " ".join(f"{name} {pbx_cpu[name][-1] * 1e3:.2f}" for name in clients)
     own = (("adapter", "the adapter's", ADAPTER_CPU), ("dialerd", "dialerd's", DIALERD_CPU))
-    for name, whose, spent in (*own, ("baseline", "baseline's", BASELINE_CPU)):
+    more = (
+        ("baseline", "baseline's", BASELINE_CPU),
+        ("floor", "the floor's", FLOOR_CPU),
+        ("floorpaced", "the paced floor's", FLOORPACED_CPU),
+    )
+    for name, whose, spent in (*own, *more):
         if name in clients:
             cpu += f"; {whose} own {spent[-1] * 1e3:.2f}"
     return cpu
 
 
 CLIENTS = ["plain", "adapter", "dialerd"]  # the default set
-ALL_CLIENTS = [*CLIENTS, "plainfull", "window", "baseline"]
+ALL_CLIENTS = [*CLIENTS, "plainfull", "window", "baseline", "floor", "floorpaced"]
 
 
 def _run(
@@ -508,6 +560,9 @@ def _run(
         return adapter(pbx, calls, r)
     if name == "baseline":
         return dialerd(pbx, calls, r, work / f"base{r}", baseline)
+    if name in ("floor", "floorpaced"):
+        pace = PACE if name == "floorpaced" else None
+        return floor_run(pbx, calls, r, work / f"{name}{r}.db", pace)
     return dialerd(pbx, calls, r, work / f"site{r}")
 
 

@@ -1,0 +1,154 @@
+"""The least a Python dialer can do and still keep dialerd's rules: the "floor" client of
+``bench.asterisk_throughput``.
+
+One thread, one socket, no framework: each batch of 50 attempts is written (one SQLite
+``executemany``, committed) before its Originates go out, dialerd's whole Originate
+(Account, its two variables, its event classes); every message Asterisk sends is parsed
+with dialerd's own parser; each dial's channels are tied to it by their ``VarSet`` of
+``DIALERD_ATTEMPT``; a dial is done when its OriginateResponse and the Hangup of every
+channel tied to it are in, and its result (the first channel's hangup cause) is
+written and committed after each read. It decides nothing else: no policy, no next
+try, no contact, no pacing, no second thread. So its CPU a dial is below what any
+dialer that records every result through Python can spend, and its rate against the
+plain client's is above what such a dialer can reach on the same host.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
+
+BATCH = 50  # attempts written, committed, then sent
+IDLE_S = 60.0  # every dial sent, and nothing from Asterisk this long: give up
+
+
+def _action(headers: list[tuple[str, str]]) -> bytes:
+    return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
+
+
+def _schema(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # as dialerd's engine sets it
+    conn.execute(
+        "CREATE TABLE attempts (id INTEGER PRIMARY KEY, number TEXT NOT NULL, "
+        "status TEXT NOT NULL, cause TEXT, reason TEXT, claimed_at REAL, ended_at REAL)"
+    )
+    return conn
+
+
+class _Ends:
+    """Ties channels to dials (their ``VarSet`` of ``DIALERD_ATTEMPT``) and says which
+    dials have ended: OriginateResponse in, every channel tied to it hung up."""
+
+    def __init__(self) -> None:
+        self.owner: dict[str, int] = {}  # Uniqueid -> attempt
+        self.live: dict[int, int] = {}  # attempt -> its channels not yet hung up
+        self.cause: dict[int, str] = {}  # attempt -> its first channel's hangup cause
+        self.reason: dict[int, str] = {}  # attempt -> OriginateResponse's Reason
+
+    def feed(self, messages: list[AmiMessage]) -> list[tuple[str, str, float, int]]:
+        """(cause, reason, ended at, attempt) of every dial these messages end."""
+        ended = []
+        for msg in messages:
+            attempt = self._read(msg)
+            if attempt is not None and attempt in self.reason and self.live.get(attempt) == 0:
+                del self.live[attempt]
+                cause, reason = self.cause.pop(attempt, ""), self.reason.pop(attempt)
+                ended.append((cause, reason, time.time(), attempt))
+        return ended
+
+    def _read(self, msg: AmiMessage) -> int | None:
+        """The attempt a Hangup or an OriginateResponse is of (a VarSet only ties)."""
+        attempt: int | None
+        if msg.name == "VarSet" and msg.get("Variable") == "DIALERD_ATTEMPT":
+            attempt = int(msg["Value"])
+            self.owner[msg["Uniqueid"]] = attempt
+            self.live[attempt] = self.live.get(attempt, 0) + 1
+        elif msg.name == "Hangup":
+            attempt = self.owner.pop(msg.get("Uniqueid", ""), None)
+            if attempt is not None:
+                self.live[attempt] -= 1
+                self.cause.setdefault(attempt, msg.get("Cause", ""))
+            return attempt
+        elif msg.name == "OriginateResponse":
+            attempt = int(msg["ActionID"])
+            self.reason[attempt] = msg.get("Reason", "")
+            return attempt
+        return None
+
+
+def _login(sock: socket.socket, parser: AmiParser, login: list[tuple[str, str]]) -> None:
+    sock.sendall(_action(login))
+    accepted = False
+    while not accepted:
+        replies = parser.feed(sock.recv(65536))
+        accepted = any(m.get("Message") == "Authentication accepted" for m in replies)
+
+
+def floor(
+    port: int,
+    login: list[tuple[str, str]],
+    numbers: list[str],
+    originate: Callable[[int, str], list[tuple[str, str]]],
+    db: Path,
+    pace: float | None = None,
+) -> tuple[float, float, dict[str, int]]:
+    """(dials per second, this process's CPU seconds a dial, outcome counts) of one run:
+    ``originate(attempt_id, number)`` gives an Originate's headers (ActionID is the
+    attempt's id); ``pace``: dials a second, sent evenly in batches (None: every batch at
+    once, reading nothing until all are sent); the clock runs from the first attempt
+    written to the last result committed."""
+    conn = _schema(db)
+    sock = socket.create_connection(("127.0.0.1", port))
+    parser, ends = AmiParser(), _Ends()
+    _login(sock, parser, login)
+    calls = len(numbers)
+    gap = BATCH / pace if pace else 0.0  # seconds between batches
+    sent = done = 0
+    started, cpu = time.perf_counter(), time.process_time()
+    while done < calls:
+        while sent < calls and time.perf_counter() >= started + gap * (sent // BATCH):
+            ids = range(sent + 1, min(sent + BATCH, calls) + 1)
+            now = time.time()
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO attempts (id, number, status, claimed_at) VALUES (?, ?, 'dialing', ?)",
+                [(i, numbers[i - 1], now) for i in ids],
+            )
+            conn.execute("COMMIT")
+            sock.sendall(b"".join(_action(originate(i, numbers[i - 1])) for i in ids))
+            sent = ids[-1]
+        due = started + gap * (sent // BATCH) - time.perf_counter() if sent < calls else None
+        sock.settimeout(IDLE_S if due is None else max(due, 0.0001))
+        try:
+            data = sock.recv(65536)
+        except TimeoutError:
+            if due is None:
+                raise RuntimeError(f"{calls - done} dials unfinished, Asterisk silent") from None
+            continue
+        if not data:
+            raise RuntimeError("Asterisk closed the AMI connection")
+        ended = ends.feed(parser.feed(data))
+        if ended:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "UPDATE attempts SET status = 'done', cause = ?, reason = ?, ended_at = ? "
+                "WHERE id = ?",
+                ended,
+            )
+            conn.execute("COMMIT")
+            done += len(ended)
+    elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
+    sock.close()
+    outcomes = {
+        ("vacant" if c == "1" else f"cause {c}"): n
+        for c, n in conn.execute("SELECT cause, count(*) FROM attempts GROUP BY cause")
+    }
+    conn.close()
+    return calls / elapsed, spent / calls, outcomes
