@@ -1,16 +1,17 @@
-"""The least a Python dialer can do and still keep dialerd's rules: the "floor" client of
-``bench.asterisk_throughput``.
+"""The least a Python dialer can do and still keep dialerd's rules: the ``floor`` and
+``floorpaced`` clients of ``bench.asterisk_throughput``.
 
-One thread, one socket, no framework: each batch of 50 attempts is written (one SQLite
-``executemany``, committed) before its Originates go out, dialerd's whole Originate
-(Account, its two variables, its event classes); every message Asterisk sends is parsed
-with dialerd's own parser; each dial's channels are tied to it by their ``VarSet`` of
-``DIALERD_ATTEMPT``; a dial is done when its OriginateResponse and the Hangup of every
-channel tied to it are in, and its result (the first channel's hangup cause) is
-written and committed after each read. It decides nothing else: no policy, no next
-try, no contact, no pacing, no second thread. So its CPU a dial is below what any
-dialer that records every result through Python can spend, and its rate against the
-plain client's is above what such a dialer can reach on the same host.
+One thread, one socket, no framework. Each batch of 50 attempts is written (one
+SQLite ``executemany``, committed) before its Originates go out: dialerd's whole
+Originate (Account, its two variables, its event classes), written with dialerd's
+serialiser, all at once or evenly at a pace. Every message Asterisk sends is parsed
+with dialerd's own parser; each dial's channels are tied to it by their ``VarSet``
+of ``DIALERD_ATTEMPT``; a dial is done when its OriginateResponse and the Hangup of
+every channel tied to it are in, and its result (the first channel's hangup cause)
+is written and committed after each read. It decides nothing else: no policy, no
+next try, no contact, no second thread. So its CPU a dial is about the least any
+dialer that records every result through Python spends, and its rate against the
+plain client's about the most such a dialer reaches on the same host.
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dialerd.pbx.ami.protocol import AmiMessage, AmiParser
+from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
 
 BATCH = 50  # attempts written, committed, then sent
 IDLE_S = 60.0  # every dial sent, and nothing from Asterisk this long: give up
-
-
-def _action(headers: list[tuple[str, str]]) -> bytes:
-    return ("".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()
 
 
 def _schema(db: Path) -> sqlite3.Connection:
@@ -84,7 +81,7 @@ class _Ends:
 
 
 def _login(sock: socket.socket, parser: AmiParser, login: list[tuple[str, str]]) -> None:
-    sock.sendall(_action(login))
+    sock.sendall(format_action("Login", login))
     accepted = False
     while not accepted:
         replies = parser.feed(sock.recv(65536))
@@ -99,11 +96,14 @@ def floor(
     db: Path,
     pace: float | None = None,
 ) -> tuple[float, float, dict[str, int]]:
-    """(dials per second, this process's CPU seconds a dial, outcome counts) of one run:
-    ``originate(attempt_id, number)`` gives an Originate's headers (ActionID is the
-    attempt's id); ``pace``: dials a second, sent evenly in batches (None: every batch at
-    once, reading nothing until all are sent); the clock runs from the first attempt
-    written to the last result committed."""
+    """(dials per second, this process's CPU seconds a dial, outcome counts) of one run.
+
+    ``login`` is the Login action's headers and ``originate(attempt_id, number)`` an
+    Originate's (ActionID the attempt's id), each without ``Action``. ``pace``: dials
+    a second, sent evenly in batches (None: every batch at once, reading nothing
+    until all are sent). The clock runs from the first attempt written to the last
+    result committed.
+    """
     conn = _schema(db)
     sock = socket.create_connection(("127.0.0.1", port))
     parser, ends = AmiParser(), _Ends()
@@ -122,7 +122,8 @@ def floor(
                 [(i, numbers[i - 1], now) for i in ids],
             )
             conn.execute("COMMIT")
-            sock.sendall(b"".join(_action(originate(i, numbers[i - 1])) for i in ids))
+            actions = [format_action("Originate", originate(i, numbers[i - 1])) for i in ids]
+            sock.sendall(b"".join(actions))
             sent = ids[-1]
         due = started + gap * (sent // BATCH) - time.perf_counter() if sent < calls else None
         sock.settimeout(IDLE_S if due is None else max(due, 0.0001))
