@@ -105,6 +105,18 @@ CHANNELS_PER_DIAL = 2  # Local/…@callee-sim: the ;1 and ;2 halves
 IDLE_S = 60.0  # the plain client gives up when Asterisk sends nothing this long
 
 
+def _dial(number: str) -> list[tuple[str, str]]:
+    """An Originate's headers from Channel to CallerID, as every client sends them."""
+    return [
+        ("Channel", f"Local/{number}@callee-sim"),
+        ("Context", "dialerd-answered"),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("Timeout", "30000"),
+        ("CallerID", "4006589888"),
+    ]
+
+
 def _number(round_no: int, i: int) -> str:
     return f"138{round_no:02d}{i:05d}3"  # last digit 3: Hangup(1), a vacant number
 
@@ -161,12 +173,7 @@ def pipelined(
             [
                 ("Action", "Originate"),
                 ("ActionID", f"p{round_no}-{i}"),
-                ("Channel", f"Local/{_number(round_no, i)}@callee-sim"),
-                ("Context", "dialerd-answered"),
-                ("Exten", "s"),
-                ("Priority", "1"),
-                ("Timeout", "30000"),
-                ("CallerID", "4006589888"),
+                *_dial(_number(round_no, i)),
                 *headers(round_no, i),
                 ("Async", "true"),
             ]
@@ -271,19 +278,8 @@ def floor_run(
     login = [("Username", AMI_USER), ("Secret", AMI_SECRET), ("Events", DIALERD_CLASSES)]
 
     def originate(attempt: int, number: str) -> list[tuple[str, str]]:
-        return [
-            ("ActionID", str(attempt)),
-            ("Channel", f"Local/{number}@callee-sim"),
-            ("Context", "dialerd-answered"),
-            ("Exten", "s"),
-            ("Priority", "1"),
-            ("Timeout", "30000"),
-            ("CallerID", "4006589888"),
-            ("Account", f"9-{round_no}-{attempt}-1-001"),
-            ("Variable", f"DIALERD_TOKEN={attempt:032x}"),
-            ("Variable", f"DIALERD_ATTEMPT={attempt}"),
-            ("Async", "true"),
-        ]
+        extra = _full_headers(round_no, attempt)  # DIALERD_ATTEMPT: the attempt's id
+        return [("ActionID", str(attempt)), *_dial(number), *extra, ("Async", "true")]
 
     machine = _jiffies()
     numbers = [_number(round_no, i) for i in range(calls)]
