@@ -85,6 +85,9 @@ def _login(sock: socket.socket, parser: AmiParser, login: list[tuple[str, str]])
     accepted = False
     while not accepted:
         replies = parser.feed(sock.recv(65536))
+        refused = [m for m in replies if m.kind == "response" and m.name == "Error"]
+        if refused:
+            raise RuntimeError(f"AMI login refused: {refused[0].get('Message', '')}")
         accepted = any(m.get("Message") == "Authentication accepted" for m in replies)
 
 
@@ -105,7 +108,7 @@ def floor(
     result committed.
     """
     conn = _schema(db)
-    sock = socket.create_connection(("127.0.0.1", port))
+    sock = socket.create_connection(("127.0.0.1", port), timeout=IDLE_S)
     parser, ends = AmiParser(), _Ends()
     _login(sock, parser, login)
     calls = len(numbers)
