@@ -75,7 +75,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bench.floor_client import floor
+from bench.floor_client import IDLE_S, floor
 from dialerd.domain.classify import classify
 from dialerd.domain.ports import AnsweredTarget, DialRequest, DialResult
 from dialerd.pbx.ami.adapter import AmiTelephony
@@ -102,7 +102,6 @@ def _action(headers: list[tuple[str, str]]) -> bytes:
 
 
 CHANNELS_PER_DIAL = 2  # Local/…@callee-sim: the ;1 and ;2 halves
-IDLE_S = 60.0  # the plain client gives up when Asterisk sends nothing this long
 
 
 def _dial(number: str) -> list[tuple[str, str]]:

@@ -19,13 +19,13 @@ from __future__ import annotations
 import socket
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from dialerd.pbx.ami.protocol import AmiMessage, AmiParser, format_action
 
 BATCH = 50  # attempts written, committed, then sent
-IDLE_S = 60.0  # every dial sent, and nothing from Asterisk this long: give up
+IDLE_S = 60.0  # a bench client gives up when Asterisk sends nothing this long
 
 
 def _schema(db: Path) -> sqlite3.Connection:
@@ -37,6 +37,17 @@ def _schema(db: Path) -> sqlite3.Connection:
         "status TEXT NOT NULL, cause TEXT, reason TEXT, claimed_at REAL, ended_at REAL)"
     )
     return conn
+
+
+_CLAIM = "INSERT INTO attempts (id, number, status, claimed_at) VALUES (?, ?, 'dialing', ?)"
+_RESULT = "UPDATE attempts SET status = 'done', cause = ?, reason = ?, ended_at = ? WHERE id = ?"
+
+
+def _write(conn: sqlite3.Connection, sql: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """One transaction: ``sql`` for every row, committed."""
+    conn.execute("BEGIN")
+    conn.executemany(sql, rows)
+    conn.execute("COMMIT")
 
 
 class _Ends:
@@ -62,21 +73,20 @@ class _Ends:
 
     def _read(self, msg: AmiMessage) -> int | None:
         """The attempt a Hangup or an OriginateResponse is of (a VarSet only ties)."""
-        attempt: int | None
-        if msg.name == "VarSet" and msg.get("Variable") == "DIALERD_ATTEMPT":
-            attempt = int(msg["Value"])
-            self.owner[msg["Uniqueid"]] = attempt
-            self.live[attempt] = self.live.get(attempt, 0) + 1
-        elif msg.name == "Hangup":
+        if msg.name == "Hangup":
             attempt = self.owner.pop(msg.get("Uniqueid", ""), None)
             if attempt is not None:
                 self.live[attempt] -= 1
                 self.cause.setdefault(attempt, msg.get("Cause", ""))
             return attempt
-        elif msg.name == "OriginateResponse":
-            attempt = int(msg["ActionID"])
-            self.reason[attempt] = msg.get("Reason", "")
-            return attempt
+        if msg.name == "OriginateResponse":
+            responded = int(msg["ActionID"])
+            self.reason[responded] = msg.get("Reason", "")
+            return responded
+        if msg.name == "VarSet" and msg.get("Variable") == "DIALERD_ATTEMPT":
+            tied = int(msg["Value"])
+            self.owner[msg["Uniqueid"]] = tied
+            self.live[tied] = self.live.get(tied, 0) + 1
         return None
 
 
@@ -119,15 +129,11 @@ def floor(
         while sent < calls and time.perf_counter() >= started + gap * (sent // BATCH):
             ids = range(sent + 1, min(sent + BATCH, calls) + 1)
             now = time.time()
-            conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO attempts (id, number, status, claimed_at) VALUES (?, ?, 'dialing', ?)",
-                [(i, numbers[i - 1], now) for i in ids],
-            )
-            conn.execute("COMMIT")
+            _write(conn, _CLAIM, [(i, numbers[i - 1], now) for i in ids])
             actions = [format_action("Originate", originate(i, numbers[i - 1])) for i in ids]
             sock.sendall(b"".join(actions))
             sent = ids[-1]
+        # seconds until the next batch is due; None: every batch sent
         due = started + gap * (sent // BATCH) - time.perf_counter() if sent < calls else None
         sock.settimeout(IDLE_S if due is None else max(due, 0.0001))
         try:
@@ -140,13 +146,7 @@ def floor(
             raise RuntimeError("Asterisk closed the AMI connection")
         ended = ends.feed(parser.feed(data))
         if ended:
-            conn.execute("BEGIN")
-            conn.executemany(
-                "UPDATE attempts SET status = 'done', cause = ?, reason = ?, ended_at = ? "
-                "WHERE id = ?",
-                ended,
-            )
-            conn.execute("COMMIT")
+            _write(conn, _RESULT, ended)
             done += len(ended)
     elapsed, spent = time.perf_counter() - started, time.process_time() - cpu
     sock.close()
